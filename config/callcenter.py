@@ -1,0 +1,152 @@
+"""The call-center file: queues, agents, skills (and demo seed data), in YAML.
+
+This is what a supervisor edits; it is validated strictly (unknown keys are an
+error: a misspelt `wrapup_s` silently ignored would be worse than a refusal),
+and every error names its place in the file (`queues[1].strategy`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from config.hours import HoursSpec, known_zone
+from config.ivr import IvrSpec
+
+
+class CallCenterError(Exception):
+    """The call-center file cannot be read or is invalid; the message says where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QueueSpec(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title_en: str = ""
+    title_zh: str = ""
+    strategy: str = "longest-idle"
+    ring_timeout_s: float = Field(default=15, gt=0)
+    wrapup_s: float = Field(default=5, ge=0)
+    hours: HoursSpec | None = None  # business hours (config.hours); None: always open
+    # Routing options beyond the basics are passed through to routing.QueueConfig.
+    routing: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentSpec(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
+    queues: dict[str, int] = Field(default_factory=dict)  # queue name -> penalty (0 = first choice)
+    skills: dict[str, int] = Field(default_factory=dict)  # skill -> proficiency 0..100
+    interface: str | None = None  # PBX device, e.g. "Local/1001@agents" or "PJSIP/1001"
+    language: str = "zh-CN"
+    wrapup_s: float | None = Field(default=None, ge=0)  # overrides the queue's wrap-up for this agent
+    twilio: str | None = None  # Twilio: "client:<identity>", "sip:<uri>" or "+E164" (default client:<id>)
+
+    def twilio_target(self) -> str:
+        return self.twilio or f"client:{self.id}"
+
+    @field_validator("skills")
+    @classmethod
+    def _proficiency_in_range(cls, skills: dict[str, int]) -> dict[str, int]:
+        for skill, level in skills.items():
+            if not 0 <= level <= 100:
+                raise ValueError(f"proficiency of {skill!r} must be 0..100, got {level}")
+        return skills
+
+    def pbx_interface(self) -> str:
+        return self.interface or f"Local/{self.id}@agents"
+
+
+class UserSpec(_Strict):
+    """A sign-in account. Agents get one automatically (login = agent id)."""
+
+    login: str
+    name: str
+    role: str = Field(pattern=r"^(agent|supervisor|auditor|admin)$")
+    password: str | None = None  # demo seed only; production users set theirs
+    queues: list[str] = Field(default_factory=list)  # supervisors: the queues they supervise (empty: all)
+    phone: str | None = None  # supervisors: PBX device rung for listen/whisper/barge, e.g. "PJSIP/2001"
+
+
+class CustomerSpec(_Strict):
+    name: str
+    phones: list[str]
+    company: str = ""
+    tier: str = "ordinary"
+    address: str = ""
+    notes: str = ""
+
+
+class CallCenter(_Strict):
+    queues: list[QueueSpec]
+    agents: list[AgentSpec] = Field(default_factory=list)
+    users: list[UserSpec] = Field(default_factory=list)
+    demo_password: str | None = None  # demo: password of every seeded account
+    customers: list[CustomerSpec] = Field(default_factory=list)  # demo seed
+    ivr: IvrSpec = Field(default_factory=IvrSpec)  # Twilio IVR (config.ivr)
+    # Service-desk rules (open-ticket window, categories, SLA policies, business calendar):
+    # validated by tickets.config.parse_desk_config when the desk is built.
+    service_desk: dict[str, Any] = Field(default_factory=dict)
+    # The call center's own time zone: "since midnight" KPIs and the wallboard's day use it.
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        return known_zone(name)
+
+    def queue(self, name: str) -> QueueSpec | None:
+        return next((q for q in self.queues if q.name == name), None)
+
+    def agent(self, agent_id: str) -> AgentSpec | None:
+        return next((a for a in self.agents if a.id == agent_id), None)
+
+    def supervised_queues(self, login: str) -> frozenset[str]:
+        """The queues a supervisor watches: their `queues`, or every queue when none are listed."""
+        user = next((u for u in self.users if u.login == login), None)
+        if user is None or not user.queues:
+            return frozenset(q.name for q in self.queues)
+        return frozenset(user.queues)
+
+
+def load_callcenter(path: Path) -> CallCenter:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CallCenterError(f"cannot read call-center file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise CallCenterError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_callcenter(raw, origin=str(path))
+
+
+def parse_callcenter(raw: object, origin: str = "<call-center>") -> CallCenter:
+    try:
+        center = CallCenter.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False))
+        raise CallCenterError(f"{origin}: {problems}") from None
+    names = {q.name for q in center.queues}
+    for agent in center.agents:
+        unknown = set(agent.queues) - names
+        if unknown:
+            raise CallCenterError(f"{origin}: agent {agent.id} is in unknown queue(s) {sorted(unknown)}")
+    for i, option in enumerate(center.ivr.options):
+        if option.queue not in names:
+            raise CallCenterError(f"{origin}: ivr.options[{i}].queue: unknown queue {option.queue!r}")
+    for user in center.users:
+        unknown = set(user.queues) - names
+        if unknown:
+            raise CallCenterError(f"{origin}: user {user.login} watches unknown queue(s) {sorted(unknown)}")
+    return center
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "file"

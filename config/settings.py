@@ -1,0 +1,108 @@
+"""Runtime settings from `HOTLINE_*` environment variables (pydantic-settings).
+
+Nothing here is read at import time: `load_settings()` is called by the
+composition root (the CLI / the FastAPI lifespan), so tests can build their own.
+Secrets are `SecretStr` so they print as `**********` in logs and reprs.
+Placeholder secrets are accepted only in demo mode: a production start with the
+sample secret would be an open door, so it is refused with the variable named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "hotline-secret", "demo"})
+SAMPLE_CALLCENTER = Path(__file__).with_name("callcenter.sample.yaml")
+
+ENV_PREFIX = "HOTLINE_"
+
+
+class SettingsError(Exception):
+    """The settings are invalid; the message names the environment variable(s)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    demo: bool = False
+    database_url: str = "sqlite+aiosqlite:///./var/hotline.db"
+    callcenter_file: Path = SAMPLE_CALLCENTER
+    default_region: str = Field(default="CN", min_length=2, max_length=2)
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=0, le=65535)
+    public_base_url: str | None = None  # as the outside world (Twilio) sees us, behind a proxy
+    session_secret: SecretStr = SecretStr("change-me")
+
+    pbx: Literal["asterisk", "twilio", "none"] = "asterisk"
+    mode: Literal["observe", "control"] = "observe"  # pbx "twilio" is always control
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_username: str = "hotline"
+    ami_secret: SecretStr = SecretStr("change-me")
+    ami_timeout_s: float = Field(default=5.0, gt=0)
+    ami_transfer_context: str = "hotline-transfer"  # dialplan context of console transfers
+
+    # Twilio (pbx "twilio"): webhooks are checked against public_base_url, so it must be set.
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("change-me")
+    twilio_number: str = ""  # the hotline's Twilio number (E.164): caller ID of callbacks and surveys
+    twilio_api_base_url: str | None = None  # None: api.twilio.com; a local stand-in in tests and demo
+
+    recordings_dir: Path = Path("./var/recordings")
+    # Where this host sees the PBX's MixMonitor folder (/var/spool/asterisk/monitor on the PBX);
+    # default: <recordings_dir>/incoming, where the demo's simulated PBX writes.
+    pbx_recordings_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _twilio_is_control_mode(self) -> Settings:
+        if self.pbx != "twilio":
+            return self
+        if "mode" in self.model_fields_set and self.mode != "control":
+            raise ValueError("HOTLINE_MODE must be control with HOTLINE_PBX=twilio (Hotline is the ACD)")
+        self.mode = "control"
+        if not self.demo:
+            missing = [
+                f"{ENV_PREFIX}{name.upper()}"
+                for name in ("twilio_account_sid", "public_base_url")
+                if not (getattr(self, name) or "").strip()
+            ]
+            if missing:
+                raise ValueError(f"HOTLINE_PBX=twilio needs {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.demo:
+            return self
+        needed = {"session_secret": True, "ami_secret": self.pbx == "asterisk"}
+        needed["twilio_auth_token"] = self.pbx == "twilio"
+        weak = [
+            f"{ENV_PREFIX}{name.upper()}"
+            for name, wanted in needed.items()
+            if wanted and getattr(self, name).get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+        ]
+        if weak:
+            raise ValueError(f"placeholder secret refused outside demo mode: set {', '.join(weak)}")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment plus explicit overrides.
+
+    Raises SettingsError whose message names each offending variable as
+    `HOTLINE_<FIELD>`, so an operator sees what to fix without a traceback.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = [str(part) for part in error["loc"]]
+            name = f"{ENV_PREFIX}{loc[0].upper()}" if loc else "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
