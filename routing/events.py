@@ -1,0 +1,98 @@
+"""CallEvent and AgentEvent: the one vocabulary between Hotline's packages.
+
+Every telephony source (Asterisk AMI, Twilio webhooks, the simulated PBX) is
+translated into these inside `cti/`; nothing outside `cti/` sees a vendor field.
+They live in `routing/` because routing is the innermost package: everything
+else may import it, it imports nothing of ours.
+
+Events are facts in the past tense and immutable. Each carries an `event_id`
+that is stable across re-deliveries of the same vendor event (an AMI resync, a
+Twilio retry), so every consumer can be idempotent by remembering ids it has
+already applied.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class CallEventKind(enum.StrEnum):
+    """What happened to a call. The order below is the usual life of a call."""
+
+    OFFERED = "offered"  # entered the hotline and waits for an agent in `queue`
+    RINGING = "ringing"  # `agent`'s phone rings for this call
+    RING_NO_ANSWER = "ring_no_answer"  # `agent` did not pick up in time
+    ANSWERED = "answered"  # `agent` and caller are connected
+    HELD = "held"
+    UNHELD = "unheld"
+    TRANSFERRED = "transferred"  # `detail` names the target
+    DTMF = "dtmf"  # `detail` holds the digit(s)
+    IVR_CHOICE = "ivr_choice"  # `detail` holds the chosen menu entry
+    RECORDING_STARTED = "recording_started"  # `detail`: the file name/URL at the source
+    RECORDING_PAUSED = "recording_paused"
+    RECORDING_RESUMED = "recording_resumed"
+    RECORDING_READY = "recording_ready"  # file complete; `detail`: its location at the source
+    AGENT_COMPLETED = "agent_completed"  # agent leg ended; the agent goes to wrap-up
+    ABANDONED = "abandoned"  # caller hung up before an agent answered
+    LEFT_QUEUE = "left_queue"  # left the queue unanswered for another reason (timeout, exit key)
+    HUNG_UP = "hung_up"  # the call is over; `detail`: hangup cause
+
+
+TERMINAL_KINDS = frozenset({CallEventKind.HUNG_UP})
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Something that happened to one call.
+
+    `call_id` is Hotline's id for the whole call (all legs): the caller leg's
+    Linkedid on Asterisk, the parent CallSid on Twilio. `caller` is the number as
+    the network gave it (not yet normalised: normalising needs the configured
+    region, which is the service desk's business). `agent` is Hotline's agent
+    id, never a channel or device name.
+    """
+
+    call_id: str
+    kind: CallEventKind
+    at: datetime
+    event_id: str
+    source: str = "unknown"
+    caller: str | None = None
+    caller_name: str | None = None
+    dialed: str | None = None
+    queue: str | None = None
+    agent: str | None = None
+    detail: str | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    def extra_value(self, key: str) -> str | None:
+        for k, v in self.extra:
+            if k == key:
+                return v
+        return None
+
+
+class AgentEventKind(enum.StrEnum):
+    """What the PBX reported about an agent (queue member), independent of a call."""
+
+    JOINED_QUEUE = "joined_queue"  # member added / logged in to `queue`
+    LEFT_QUEUE = "left_queue"  # member removed / logged out of `queue`
+    PAUSED = "paused"  # `detail`: reason
+    UNPAUSED = "unpaused"
+    DEVICE_STATE = "device_state"  # `detail`: idle | ringing | in_use | unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEvent:
+    agent: str
+    kind: AgentEventKind
+    at: datetime
+    event_id: str
+    source: str = "unknown"
+    queue: str | None = None
+    detail: str | None = None
+
+
+Event = CallEvent | AgentEvent
