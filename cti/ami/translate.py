@@ -1,0 +1,953 @@
+"""AMI messages → CallEvents and AgentEvents. No I/O; time comes from an injected clock.
+
+`AmiTranslator.feed(msg)` keeps per-call state keyed by the caller channel's
+Uniqueid and returns the Hotline events the message implies. A call is born
+only from a caller entering the hotline: `QueueCallerJoin` (observe mode) or
+`UserEvent: HotlineWaiting` (control mode). Agent legs are only what the PBX
+names as such (the `DestChannel` of AgentCalled/AgentConnect, the Dial of a
+control-mode caller, a channel bridged with a waiting control-mode caller), so
+the `;1`/`;2` halves of Local channels never become calls or agents.
+
+Every event_id is a hash of the call, the kind and an AMI discriminator (the
+agent leg's Uniqueid, the queue, the member's LastPause …) plus an occurrence
+number, so replaying a trace or resyncing after a reconnect gives the same ids,
+and the translator itself never emits an id twice.
+
+Asterisk facts this relies on (see tests/fixtures/ami/README.md):
+* `QueueCallerAbandon` is also raised for a queue *timeout*; only the caller
+  channel's next step tells them apart (VarSet QUEUESTATUS=TIMEOUT vs Hangup),
+  so the decision waits for it.
+* `AgentComplete` may lack the caller fields (08) or the Dest* fields (07c), and
+  may come after the caller's Hangup (08): the call's HUNG_UP then waits for it
+  or for the agent leg's Hangup, so AGENT_COMPLETED keeps its TalkTime.
+* `MixMonitorStart` has no file name: it is in the VarSet MIXMONITOR_FILENAME
+  just before it, which precedes the caller's QueueCallerJoin.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cti.ami.agents import AgentMap, agent_mapper
+from cti.ami.protocol import AmiMessage
+from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind, Event
+
+log = logging.getLogger(__name__)
+
+SOURCE = "asterisk"
+WAITING_USEREVENT = "HotlineWaiting"  # control mode: a caller waits (config/asterisk/extensions.conf)
+WAIT_TIMEOUT_USEREVENT = "HotlineWaitTimeout"  # control mode: it waited HOTLINE_MAX_WAIT and goes to fallback
+Clock = Callable[[], datetime]
+
+# Events the translator reads. Anything else can be skipped before parsing.
+HANDLED_EVENTS = frozenset(
+    {
+        "QueueCallerJoin",
+        "QueueCallerLeave",
+        "QueueCallerAbandon",
+        "AgentCalled",
+        "AgentRingNoAnswer",
+        "AgentConnect",
+        "AgentComplete",
+        "DialBegin",
+        "DialEnd",
+        "BridgeEnter",
+        "BridgeLeave",
+        "Hangup",
+        "BlindTransfer",
+        "AttendedTransfer",
+        "DTMFEnd",
+        "MixMonitorStart",
+        "MixMonitorStop",
+        "MixMonitorMute",
+        "UserEvent",
+        "Hold",
+        "Unhold",
+        "LocalOptimizationBegin",
+        "QueueMemberStatus",
+        "QueueMemberPause",
+        "QueueMemberAdded",
+        "QueueMemberRemoved",
+        # resync list items and their terminators
+        "QueueMember",
+        "QueueEntry",
+        "QueueStatusComplete",
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
+    }
+)
+_HANDLED_BYTES = frozenset(name.encode() for name in HANDLED_EVENTS)
+
+# QueueMemberStatus codes (ast_device_state) → AgentEvent DEVICE_STATE detail
+_DEVICE_STATE = {
+    "0": "unavailable",
+    "1": "idle",
+    "2": "in_use",
+    "3": "in_use",
+    "4": "unavailable",
+    "5": "unavailable",
+    "6": "ringing",
+    "7": "ringing",
+    "8": "in_use",
+}
+
+
+def wanted_frame(name: bytes, frame: bytes) -> bool:
+    """Cheap pre-parse filter for AmiClient(frame_filter=...): keep what `feed` reads."""
+    if name in _HANDLED_BYTES:
+        return True
+    if name == b"VarSet":
+        return b"Variable: MIXMONITOR_FILENAME\r\n" in frame or b"Variable: QUEUESTATUS\r\n" in frame
+    return False
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None or value in ("", "<unknown>"):
+        return None
+    return value
+
+
+@dataclass
+class _Call:
+    call_id: str
+    caller_uid: str
+    channel: str
+    caller: str | None
+    caller_name: str | None
+    dialed: str | None
+    mode: str  # "observe" | "control"
+    queue: str | None = None
+    in_queue: bool = False
+    legs: dict[str, str] = field(default_factory=dict)  # agent leg uid → agent id
+    answered_leg: str | None = None
+    completed_legs: set[str] = field(default_factory=set)
+    pending_abandon: tuple[str, str] | None = None  # (queue, hold time) until the next step
+    ending: str | None = None  # hangup cause, when HUNG_UP waits for AgentComplete
+    transferred: bool = False
+    held: bool = False
+    recordings: dict[str, str] = field(default_factory=dict)  # channel uid → file
+    ended: bool = False
+    emitted: set[str] = field(default_factory=set)
+    seen: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def agent(self) -> str | None:
+        return self.legs.get(self.answered_leg) if self.answered_leg else None
+
+
+@dataclass
+class _Member:
+    present: bool = False
+    paused: bool | None = None
+    device: str | None = None
+
+
+class AmiTranslator:
+    """Feed AMI messages in order; get Hotline events. One instance per PBX link."""
+
+    def __init__(
+        self,
+        *,
+        default_queue: str = "default",
+        agents: Mapping[str, str] | AgentMap | None = None,
+        clock: Clock = _utc_now,
+        waiting_contexts: Iterable[str] = ("hotline-control", "hotline-connect"),
+        retain_ended: int = 2000,
+    ) -> None:
+        self.default_queue = default_queue
+        self.agent_of = agent_mapper(agents)
+        self.clock = clock
+        self.waiting_contexts = frozenset(waiting_contexts)
+        self.retain_ended = retain_ended
+        self.bad_messages = 0
+        self._calls: dict[str, _Call] = {}  # caller uid → call (live and recent)
+        self._by_id: dict[str, _Call] = {}  # call_id → call
+        self._legs: dict[str, _Call] = {}  # agent leg uid → call
+        self._ended: collections.deque[_Call] = collections.deque()
+        self._names: dict[str, str] = {}  # channel name → uid (live channels)
+        self._uid_names: dict[str, str] = {}  # uid → channel name
+        self._files: dict[str, str] = {}  # channel uid → MIXMONITOR_FILENAME
+        self._early_recording: dict[str, str] = {}  # uid → file, started before the call existed
+        self._bridges: dict[str, set[str]] = {}  # bridge uid → channel uids
+        self._optimised: set[str] = set()
+        self._members: dict[tuple[str, str], _Member] = {}
+        self._member_seen: Counter[str] = Counter()
+        self._originates: dict[str, str] = {}  # agent id → call_id (control mode Originate+Bridge)
+        self._snapshot_members: list[AmiMessage] = []
+        self._snapshot_entries: list[AmiMessage] = []
+        self._snapshot_channels: list[AmiMessage] = []
+
+    # ------------------------------------------------------------------ queries
+
+    def caller_channel(self, call_id: str) -> str | None:
+        """The caller's channel name for a live call (for Redirect, Hangup, MixMonitor …)."""
+        call = self._by_id.get(call_id)
+        return call.channel if call is not None and not call.ended else None
+
+    def agent_channel(self, call_id: str) -> str | None:
+        """The connected agent leg's channel name, if the call is answered."""
+        call = self._by_id.get(call_id)
+        if call is None or call.ended or call.answered_leg is None:
+            return None
+        return self._uid_names.get(call.answered_leg)
+
+    def live_calls(self) -> list[str]:
+        return [c.call_id for c in self._calls.values() if not c.ended]
+
+    def expect_originate(self, call_id: str, agent: str) -> None:
+        """Control mode Originate+Bridge: the next agent leg dialled for `agent` belongs to `call_id`."""
+        self._originates[agent] = call_id
+
+    # --------------------------------------------------------------------- feed
+
+    def feed(self, msg: AmiMessage) -> list[Event]:
+        name = msg.event
+        if name is None:
+            return []
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            if name == "VarSet":
+                return self._var_set(msg)
+            return []
+        out: list[Event] = []
+        try:
+            handler(self, msg, out)
+        except (KeyError, ValueError, IndexError) as exc:  # a malformed message must not stop the link
+            self.bad_messages += 1
+            log.warning("AMI translator: skipped a malformed %s (%s: %s)", name, type(exc).__name__, exc)
+        return out
+
+    # ---------------------------------------------------------------- helpers
+
+    def _at(self, msg: AmiMessage) -> datetime:
+        stamp = msg.get("Timestamp")
+        if stamp:
+            try:
+                return datetime.fromtimestamp(float(stamp), UTC)
+            except (ValueError, OverflowError, OSError):
+                pass
+        tv = msg.get("EventTV")
+        if tv:
+            try:
+                parsed = datetime.fromisoformat(tv)
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            except ValueError:
+                pass
+        return self.clock()
+
+    @staticmethod
+    def _digest(key: str) -> str:
+        return "ami-" + hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+    def _emit(
+        self,
+        out: list[Event],
+        call: _Call,
+        kind: CallEventKind,
+        at: datetime,
+        *,
+        key: str = "",
+        once: bool = True,
+        agent: str | None = None,
+        detail: str | None = None,
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        base = f"{call.call_id}|{kind.value}|{key}"
+        if once:
+            if base in call.emitted:
+                return  # already emitted (a resync or a second AMI event for the same fact)
+            call.emitted.add(base)
+            event_id = self._digest(base)
+        else:  # repeatable facts (DTMF digits, hold): numbered by occurrence
+            n = call.seen[base]
+            call.seen[base] = n + 1
+            event_id = self._digest(f"{base}|{n}")
+        out.append(
+            CallEvent(
+                call_id=call.call_id,
+                kind=kind,
+                at=at,
+                event_id=event_id,
+                source=SOURCE,
+                caller=call.caller,
+                caller_name=call.caller_name,
+                dialed=call.dialed,
+                queue=call.queue,
+                agent=agent,
+                detail=detail,
+                extra=(("uniqueid", call.caller_uid), *extra),
+            )
+        )
+
+    def _remember(self, msg: AmiMessage) -> None:
+        name, uid = msg.get("Channel"), msg.get("Uniqueid")
+        if name and uid:
+            self._name_channel(name, uid)
+
+    def _name_channel(self, name: str, uid: str) -> None:
+        self._names[name] = uid
+        self._uid_names[uid] = name
+
+    def _forget_channel(self, uid: str) -> None:
+        name = self._uid_names.pop(uid, None)
+        if name is not None and self._names.get(name) == uid:
+            del self._names[name]
+        self._files.pop(uid, None)
+        self._early_recording.pop(uid, None)
+        self._optimised.discard(uid)
+
+    def _call_of(self, msg: AmiMessage) -> _Call | None:
+        uid = msg.get("Uniqueid")
+        return self._calls.get(uid) if uid else None
+
+    def _new_call(self, msg: AmiMessage, mode: str, queue: str | None) -> _Call:
+        uid = msg["Uniqueid"]
+        call = _Call(
+            call_id=msg.get("Linkedid") or uid,
+            caller_uid=uid,
+            channel=msg.get("Channel", ""),
+            caller=_clean(msg.get("CallerIDNum")),
+            caller_name=_clean(msg.get("CallerIDName")),
+            dialed=_clean(msg.get("Exten")) if mode == "observe" else None,
+            mode=mode,
+            queue=queue,
+        )
+        self._calls[uid] = call
+        self._by_id[call.call_id] = call
+        return call
+
+    def _offer(self, call: _Call, queue: str, at: datetime, out: list[Event]) -> None:
+        call.queue = queue
+        call.in_queue = True
+        self._emit(out, call, CallEventKind.OFFERED, at, key=queue)
+        early = self._early_recording.pop(call.caller_uid, None)
+        if early is not None:
+            self._recording_started(call, call.caller_uid, early, at, out)
+
+    def _recording_started(self, call: _Call, uid: str, file: str, at: datetime, out: list[Event]) -> None:
+        call.recordings[uid] = file
+        self._emit(out, call, CallEventKind.RECORDING_STARTED, at, key=f"{uid}|{file}", detail=file)
+
+    def _add_leg(self, call: _Call, leg_uid: str, agent: str, leg_name: str | None) -> None:
+        call.legs[leg_uid] = agent
+        self._legs[leg_uid] = call
+        if leg_name:
+            self._name_channel(leg_name, leg_uid)
+
+    def _answer(
+        self, call: _Call, leg: str, at: datetime, out: list[Event], extra: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        current = call.answered_leg
+        if current is not None and current != leg and current not in call.completed_legs:
+            return  # already talking to another agent leg (ringall loser's late event)
+        call.answered_leg = leg
+        call.in_queue = False
+        self._emit(out, call, CallEventKind.ANSWERED, at, key=leg, agent=call.legs[leg], extra=extra)
+
+    def _complete(
+        self, call: _Call, leg: str, at: datetime, out: list[Event], extra: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        if leg in call.completed_legs or leg not in call.legs:
+            return
+        call.completed_legs.add(leg)
+        self._emit(out, call, CallEventKind.AGENT_COMPLETED, at, key=leg, agent=call.legs[leg], extra=extra)
+
+    def _open_leg(self, call: _Call) -> str | None:
+        leg = call.answered_leg
+        return leg if leg is not None and leg not in call.completed_legs else None
+
+    def _settle_abandon(self, call: _Call, at: datetime, out: list[Event], status: str | None) -> None:
+        if call.pending_abandon is None:
+            return
+        queue, hold = call.pending_abandon
+        call.pending_abandon = None
+        call.in_queue = False
+        extra = (("hold_time", hold),) if hold else ()
+        if status is None:
+            self._emit(out, call, CallEventKind.ABANDONED, at, key=queue, extra=extra)
+        else:
+            self._emit(out, call, CallEventKind.LEFT_QUEUE, at, key=queue, detail=status.lower(), extra=extra)
+
+    def _hang_up(self, call: _Call, cause: str, at: datetime, out: list[Event]) -> None:
+        if call.answered_leg is None and call.in_queue:
+            # hung up while waiting: app_queue says QueueCallerAbandon; control mode has no such event
+            call.in_queue = False
+            self._emit(out, call, CallEventKind.ABANDONED, at, key=call.queue or "")
+        leg = self._open_leg(call)
+        if leg is not None:
+            self._complete(call, leg, at, out)
+        for uid, file in call.recordings.items():
+            self._emit(out, call, CallEventKind.RECORDING_READY, at, key=f"{uid}|{file}", detail=file)
+        call.ended = True
+        call.ending = None
+        self._emit(out, call, CallEventKind.HUNG_UP, at, detail=cause)
+        self._ended.append(call)
+        while len(self._ended) > self.retain_ended:
+            self._drop(self._ended.popleft())
+
+    def _drop(self, call: _Call) -> None:
+        """Forget an ended call (kept for a while so late AMI events still find it)."""
+        if self._calls.get(call.caller_uid) is call:
+            del self._calls[call.caller_uid]
+        if self._by_id.get(call.call_id) is call:
+            del self._by_id[call.call_id]
+        for leg in call.legs:
+            if self._legs.get(leg) is call:
+                del self._legs[leg]
+
+    # ---------------------------------------------------------------- handlers
+
+    def _queue_caller_join(self, msg: AmiMessage, out: list[Event]) -> None:
+        if not msg.get("Uniqueid"):
+            return
+        self._remember(msg)
+        at = self._at(msg)
+        call = self._call_of(msg)
+        if call is None:
+            call = self._new_call(msg, "observe", msg.get("Queue"))
+        else:
+            self._settle_abandon(call, at, out, "exit")
+        self._offer(call, msg.get("Queue") or self.default_queue, at, out)
+
+    def _user_event(self, msg: AmiMessage, out: list[Event]) -> None:
+        name = msg.get("UserEvent")
+        if name == WAIT_TIMEOUT_USEREVENT:  # control mode: nobody was connected in time
+            call = self._call_of(msg)
+            if call is not None and call.answered_leg is None and call.in_queue:
+                call.in_queue = False
+                at = self._at(msg)
+                self._emit(out, call, CallEventKind.LEFT_QUEUE, at, key=call.queue or "", detail="timeout")
+            return
+        if name != WAITING_USEREVENT or not msg.get("Uniqueid"):
+            return
+        self._remember(msg)
+        queue = msg.get("Queue") or self.default_queue
+        call = self._call_of(msg) or self._new_call(msg, "control", queue)
+        self._offer(call, queue, self._at(msg), out)
+
+    def _queue_caller_abandon(self, msg: AmiMessage, out: list[Event]) -> None:
+        call = self._call_of(msg)
+        if call is not None and call.answered_leg is None:
+            queue = msg.get("Queue") or call.queue or self.default_queue
+            call.pending_abandon = (queue, msg.get("HoldTime", ""))
+
+    def _queue_caller_leave(self, msg: AmiMessage, out: list[Event]) -> None:
+        call = self._call_of(msg)
+        if call is not None and call.pending_abandon is None and call.answered_leg is None:
+            call.in_queue = False
+
+    def _var_set(self, msg: AmiMessage) -> list[Event]:
+        variable, uid = msg.get("Variable"), msg.get("Uniqueid")
+        if not uid:
+            return []
+        if variable == "MIXMONITOR_FILENAME":
+            self._files[uid] = msg.get("Value", "")
+            return []
+        if variable == "QUEUESTATUS":
+            call = self._calls.get(uid)
+            value = msg.get("Value", "")
+            if call is not None and value and call.answered_leg is None and not call.ended:
+                out: list[Event] = []
+                if call.pending_abandon is None:
+                    call.pending_abandon = (call.queue or self.default_queue, "")
+                self._settle_abandon(call, self._at(msg), out, value)
+                return out
+        return []
+
+    def _agent_called(self, msg: AmiMessage, out: list[Event]) -> None:
+        call = self._call_of(msg)
+        leg = msg.get("DestUniqueid")
+        if call is None or not leg:
+            return
+        agent = self.agent_of(msg.get("Interface") or msg.get("DestChannel", ""))
+        if agent is None:
+            return
+        self._add_leg(call, leg, agent, msg.get("DestChannel"))
+        self._emit(out, call, CallEventKind.RINGING, self._at(msg), key=leg, agent=agent)
+
+    def _agent_ring_no_answer(self, msg: AmiMessage, out: list[Event]) -> None:
+        call = self._call_of(msg)
+        leg = msg.get("DestUniqueid")
+        if call is None or not leg or leg not in call.legs:
+            return
+        extra = (("ring_time_ms", msg["RingTime"]),) if msg.get("RingTime") else ()
+        self._emit(
+            out, call, CallEventKind.RING_NO_ANSWER, self._at(msg), key=leg, agent=call.legs[leg], extra=extra
+        )
+
+    def _agent_connect(self, msg: AmiMessage, out: list[Event]) -> None:
+        call = self._call_of(msg)
+        leg = msg.get("DestUniqueid")
+        if call is None or not leg:
+            return
+        if leg not in call.legs:
+            agent = self.agent_of(msg.get("Interface") or msg.get("DestChannel", ""))
+            if agent is None:
+                return
+            self._add_leg(call, leg, agent, msg.get("DestChannel"))
+        extra = tuple(
+            (key, msg[name])
+            for name, key in (("HoldTime", "hold_time"), ("RingTime", "ring_time"))
+            if msg.get(name)
+        )
+        self._answer(call, leg, self._at(msg), out, extra)
+
+    def _agent_complete(self, msg: AmiMessage, out: list[Event]) -> None:
+        call, leg = self._find_completed_leg(msg)
+        if call is None or leg is None:
+            return
+        extra = tuple(
+            (key, msg[name])
+            for name, key in (("TalkTime", "talk_time"), ("HoldTime", "hold_time"), ("Reason", "reason"))
+            if msg.get(name)
+        )
+        at = self._at(msg)
+        self._complete(call, leg, at, out, extra)
+        if call.ending is not None:
+            self._hang_up(call, call.ending, at, out)
+
+    def _find_completed_leg(self, msg: AmiMessage) -> tuple[_Call | None, str | None]:
+        leg = msg.get("DestUniqueid")
+        if leg and leg in self._legs:
+            return self._legs[leg], leg
+        agent = self.agent_of(msg.get("Interface") or "")
+        call = self._call_of(msg)
+        candidates = [call] if call is not None else list(self._calls.values())
+        queue = msg.get("Queue")
+        for cand in candidates:
+            if cand is None or (call is None and queue and cand.queue != queue):
+                continue
+            for leg_uid, leg_agent in cand.legs.items():
+                if leg_agent == agent and leg_uid == cand.answered_leg and leg_uid not in cand.completed_legs:
+                    return cand, leg_uid
+        return None, None
+
+    def _dial_begin(self, msg: AmiMessage, out: list[Event]) -> None:
+        leg, dest = msg.get("DestUniqueid"), msg.get("DestChannel", "")
+        if not leg:
+            return
+        if dest:
+            self._name_channel(dest, leg)
+        call = self._call_of(msg)
+        at = self._at(msg)
+        if call is None:
+            if not msg.get("Channel"):  # an Originate: no calling channel
+                agent = self.agent_of(dest)
+                call_id = self._originates.pop(agent, None) if agent else None
+                originated = self._by_id.get(call_id) if call_id else None
+                if originated is not None and agent is not None and not originated.ended:
+                    self._add_leg(originated, leg, agent, dest)
+                    self._emit(out, originated, CallEventKind.RINGING, at, key=leg, agent=agent)
+            return
+        if call.answered_leg is not None:
+            if self._open_leg(call) is None and not call.transferred:
+                call.transferred = True
+                target = self.agent_of(dest) or dest
+                self._emit(
+                    out,
+                    call,
+                    CallEventKind.TRANSFERRED,
+                    at,
+                    key=leg,
+                    agent=call.agent,
+                    detail=target,
+                    extra=(("how", "redirect"),),
+                )
+            return
+        if call.mode == "control" and leg not in call.legs:
+            agent = self.agent_of(dest)
+            if agent is not None:
+                self._add_leg(call, leg, agent, dest)
+                self._emit(out, call, CallEventKind.RINGING, at, key=leg, agent=agent)
+
+    def _dial_end(self, msg: AmiMessage, out: list[Event]) -> None:
+        call = self._call_of(msg)
+        leg = msg.get("DestUniqueid")
+        if call is None or call.mode != "control" or not leg or leg not in call.legs:
+            return
+        status = msg.get("DialStatus", "")
+        at = self._at(msg)
+        if status == "ANSWER":
+            self._answer(call, leg, at, out)
+        elif status and call.answered_leg is None:
+            self._emit(
+                out,
+                call,
+                CallEventKind.RING_NO_ANSWER,
+                at,
+                key=leg,
+                agent=call.legs[leg],
+                detail=status.lower(),
+            )
+
+    def _bridge_enter(self, msg: AmiMessage, out: list[Event]) -> None:
+        self._remember(msg)
+        bridge, uid = msg.get("BridgeUniqueid"), msg.get("Uniqueid")
+        if not bridge or not uid:
+            return
+        members = self._bridges.setdefault(bridge, set())
+        members.add(uid)
+        # control mode Originate+Bridge: a channel bridged with a waiting caller is the agent leg
+        for other in members:
+            call = self._calls.get(other) or self._calls.get(uid)
+            if call is None or call.mode != "control" or call.answered_leg is not None or call.ended:
+                continue
+            leg = uid if other == call.caller_uid else other
+            if leg == call.caller_uid:
+                continue
+            if leg not in call.legs:
+                agent = self.agent_of(self._uid_names.get(leg, ""))
+                if agent is None:
+                    continue
+                self._add_leg(call, leg, agent, None)
+            self._answer(call, leg, self._at(msg), out)
+            return
+
+    def _bridge_leave(self, msg: AmiMessage, out: list[Event]) -> None:
+        bridge, uid = msg.get("BridgeUniqueid"), msg.get("Uniqueid")
+        if bridge and uid and bridge in self._bridges:
+            members = self._bridges[bridge]
+            members.discard(uid)
+            if not members:
+                del self._bridges[bridge]
+
+    def _hangup(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("Uniqueid")
+        if not uid:
+            return
+        try:
+            self._hangup_of(uid, msg, out)
+        finally:
+            self._forget_channel(uid)
+
+    def _hangup_of(self, uid: str, msg: AmiMessage, out: list[Event]) -> None:
+        at = self._at(msg)
+        call = self._calls.get(uid)
+        if call is not None and not call.ended:
+            self._settle_abandon(call, at, out, None)
+            cause = msg.get("Cause-txt") or msg.get("Cause") or "unknown"
+            if call.mode == "observe" and self._open_leg(call) is not None:
+                call.ending = cause  # AgentComplete (with TalkTime) or the leg's Hangup follows
+                return
+            self._hang_up(call, cause, at, out)
+            return
+        leg_call = self._legs.get(uid)
+        if leg_call is not None and uid not in self._optimised:
+            if uid == leg_call.answered_leg:
+                self._complete(leg_call, uid, at, out)
+            if leg_call.ending is not None:
+                self._hang_up(leg_call, leg_call.ending, at, out)
+
+    def _blind_transfer(self, msg: AmiMessage, out: list[Event]) -> None:
+        if msg.get("Result") != "Success":
+            return
+        call = self._calls.get(msg.get("TransfereeUniqueid", ""))
+        if call is None:
+            return
+        call.transferred = True
+        target = msg.get("Extension", "")
+        extra = (("how", "blind"), ("context", msg.get("Context", "")))
+        self._emit(
+            out,
+            call,
+            CallEventKind.TRANSFERRED,
+            self._at(msg),
+            key=target,
+            agent=call.agent,
+            detail=target,
+            extra=extra,
+        )
+
+    def _attended_transfer(self, msg: AmiMessage, out: list[Event]) -> None:
+        if msg.get("Result") != "Success":
+            return
+        call = self._calls.get(msg.get("TransfereeUniqueid", ""))
+        if call is None:
+            return
+        call.transferred = True
+        skip = {call.caller_uid, msg.get("OrigTransfererUniqueid"), msg.get("SecondTransfererUniqueid")}
+        target = ""
+        for bridge in (msg.get("DestBridgeUniqueid"), msg.get("SecondBridgeUniqueid")):
+            for uid in sorted(self._bridges.get(bridge or "", ())):
+                if uid not in skip:
+                    name = self._uid_names.get(uid, "")
+                    target = self.agent_of(name) or name
+                    break
+            if target:
+                break
+        self._emit(
+            out,
+            call,
+            CallEventKind.TRANSFERRED,
+            self._at(msg),
+            key=target,
+            agent=call.agent,
+            detail=target or None,
+            extra=(("how", "attended"),),
+        )
+
+    def _dtmf_end(self, msg: AmiMessage, out: list[Event]) -> None:
+        call = self._call_of(msg)
+        if call is None or call.ended or msg.get("Direction") != "Received":
+            return
+        digit = msg.get("Digit", "")
+        self._emit(out, call, CallEventKind.DTMF, self._at(msg), key=digit, once=False, detail=digit)
+
+    def _mixmonitor_start(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("Uniqueid")
+        if not uid:
+            return
+        file = self._files.get(uid, "")
+        call = self._calls.get(uid) or self._legs.get(uid)
+        if call is None:
+            self._early_recording[uid] = file
+            return
+        self._recording_started(call, uid, file, self._at(msg), out)
+
+    def _mixmonitor_stop(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("Uniqueid", "")
+        call = self._calls.get(uid) or self._legs.get(uid)
+        if call is None or uid not in call.recordings:
+            return
+        file = call.recordings.pop(uid)
+        self._emit(out, call, CallEventKind.RECORDING_READY, self._at(msg), key=f"{uid}|{file}", detail=file)
+
+    def _mixmonitor_mute(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("Uniqueid", "")
+        call = self._calls.get(uid) or self._legs.get(uid)
+        if call is None:
+            return
+        kind = CallEventKind.RECORDING_PAUSED if msg.get("State") == "1" else CallEventKind.RECORDING_RESUMED
+        self._emit(out, call, kind, self._at(msg), key=uid, once=False, detail=call.recordings.get(uid))
+
+    def _hold(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("Uniqueid", "")
+        call = self._calls.get(uid) or self._legs.get(uid)
+        if call is None or call.ended or call.held:
+            return
+        call.held = True
+        self._emit(out, call, CallEventKind.HELD, self._at(msg), key=uid, once=False, agent=call.agent)
+
+    def _unhold(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("Uniqueid", "")
+        call = self._calls.get(uid) or self._legs.get(uid)
+        if call is None or call.ended or not call.held:
+            return
+        call.held = False
+        self._emit(out, call, CallEventKind.UNHELD, self._at(msg), key=uid, once=False, agent=call.agent)
+
+    def _local_optimization(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("LocalOneUniqueid")
+        if uid:
+            self._optimised.add(uid)
+
+    # ------------------------------------------------------------------ members
+
+    def _member(self, msg: AmiMessage, out: list[Event], *, present: bool | None = True) -> None:
+        queue = msg.get("Queue")
+        agent = self.agent_of(msg.get("Interface") or msg.get("Location") or msg.get("StateInterface") or "")
+        if not queue or agent is None:
+            return
+        state = self._members.setdefault((queue, agent), _Member())
+        at = self._at(msg)
+        login = msg.get("LoginTime", "")
+        if present is False:
+            if state.present:
+                state.present = False
+                self._agent_event(out, agent, queue, AgentEventKind.LEFT_QUEUE, at, login)
+            return
+        if not state.present:
+            state.present = True
+            # A static member is configuration, not a log-in: only dynamic members (QueueAdd, a
+            # console or phone login) are reported as joining. Otherwise the first QueueMemberStatus
+            # or a resync would log in every agent of queues.conf on the router.
+            if msg.get("Membership") != "static":
+                self._agent_event(out, agent, queue, AgentEventKind.JOINED_QUEUE, at, login)
+        paused = msg.get("Paused") == "1"
+        if state.paused is None or state.paused != paused:
+            was_known = state.paused is not None
+            state.paused = paused
+            if paused or was_known:
+                kind = AgentEventKind.PAUSED if paused else AgentEventKind.UNPAUSED
+                reason = _clean(msg.get("PausedReason")) if paused else None
+                self._agent_event(out, agent, queue, kind, at, msg.get("LastPause", ""), detail=reason)
+        device = _DEVICE_STATE.get(msg.get("Status", ""))
+        if device is not None and device != state.device:
+            state.device = device
+            disc = f"{device}|{msg.get('CallsTaken', '')}|{msg.get('LastCall', '')}"
+            self._agent_event(out, agent, queue, AgentEventKind.DEVICE_STATE, at, disc, detail=device)
+
+    def _agent_event(
+        self,
+        out: list[Event],
+        agent: str,
+        queue: str,
+        kind: AgentEventKind,
+        at: datetime,
+        disc: str,
+        detail: str | None = None,
+    ) -> None:
+        key = f"agent|{agent}|{queue}|{kind.value}|{disc}"
+        n = self._member_seen[key]
+        self._member_seen[key] = n + 1
+        if len(self._member_seen) > 100_000:  # bound memory on a PBX that runs for years
+            self._member_seen.clear()
+        event_id = self._digest(f"{key}|{n}")
+        out.append(
+            AgentEvent(
+                agent=agent, kind=kind, at=at, event_id=event_id, source=SOURCE, queue=queue, detail=detail
+            )
+        )
+
+    def _member_update(self, msg: AmiMessage, out: list[Event]) -> None:
+        self._member(msg, out)
+
+    def _member_removed(self, msg: AmiMessage, out: list[Event]) -> None:
+        self._member(msg, out, present=False)
+
+    # ------------------------------------------------------------------- resync
+
+    def _queue_member_item(self, msg: AmiMessage, out: list[Event]) -> None:
+        self._snapshot_members.append(msg)
+
+    def _queue_entry_item(self, msg: AmiMessage, out: list[Event]) -> None:
+        self._snapshot_entries.append(msg)
+
+    def _core_show_channel(self, msg: AmiMessage, out: list[Event]) -> None:
+        self._snapshot_channels.append(msg)
+
+    def _queue_status_complete(self, msg: AmiMessage, out: list[Event]) -> None:
+        members, self._snapshot_members = self._snapshot_members, []
+        entries, self._snapshot_entries = self._snapshot_entries, []
+        out.extend(self.apply_queue_status(members + entries, self._at(msg)))
+
+    def _core_show_channels_complete(self, msg: AmiMessage, out: list[Event]) -> None:
+        channels, self._snapshot_channels = self._snapshot_channels, []
+        out.extend(self.apply_channels(channels, self._at(msg)))
+
+    def apply_queue_status(self, items: list[AmiMessage], at: datetime | None = None) -> list[Event]:
+        """Reconcile members (QueueMember items) and known waiting callers (QueueEntry).
+
+        Unknown callers in a QueueEntry are left to `apply_channels`: QueueEntry
+        has no Linkedid, so it cannot name the call.
+        """
+        at = at or self.clock()
+        out: list[Event] = []
+        for item in items:
+            if item.event == "QueueMember":
+                self._member(item, out)
+            elif item.event == "QueueEntry":
+                call = self._calls.get(item.get("Uniqueid", ""))
+                queue = item.get("Queue")
+                if (
+                    call is not None
+                    and not call.ended
+                    and queue
+                    and call.answered_leg is None
+                    and (call.queue != queue or not call.in_queue)
+                ):
+                    self._offer(call, queue, at, out)
+        return out
+
+    def apply_channels(self, channels: list[AmiMessage], at: datetime | None = None) -> list[Event]:
+        """Reconcile with a CoreShowChannels (or Status) snapshot taken after a (re)connect.
+
+        Calls we knew that are gone ended while the link was down: they get the
+        missing AGENT_COMPLETED/HUNG_UP. Callers we did not know (in a Queue,
+        or in a control-mode waiting context) are offered; a caller bridged with
+        a known agent leg is answered. Already-emitted events are not repeated.
+        """
+        at = at or self.clock()
+        out: list[Event] = []
+        by_uid = {c["Uniqueid"]: c for c in channels if c.get("Uniqueid")}
+        for item in channels:
+            if item.get("Channel") and item.get("Uniqueid"):
+                self._name_channel(item["Channel"], item["Uniqueid"])
+        for call in list(self._calls.values()):
+            if call.ended or call.caller_uid in by_uid:
+                continue
+            self._settle_abandon(call, at, out, None)
+            self._hang_up(call, "ended while the AMI link was down", at, out)
+        bridges: dict[str, list[AmiMessage]] = {}
+        for item in channels:
+            bridge = item.get("BridgeId") or item.get("BridgeID")
+            if bridge:
+                bridges.setdefault(bridge, []).append(item)
+        for item in channels:
+            uid = item.get("Uniqueid", "")
+            app = item.get("Application", "")
+            waiting = item.get("Context") in self.waiting_contexts
+            if not uid or (app != "Queue" and not waiting):
+                continue
+            known = self._calls.get(uid)
+            if known is None:
+                data = item.get("ApplicationData") or item.get("Data") or ""
+                queue = data.split(",")[0] if app == "Queue" else ""
+                call = self._new_call(item, "observe" if app == "Queue" else "control", None)
+                self._offer(call, queue or self.default_queue, at, out)
+            elif known.ended:
+                continue
+            else:
+                call = known
+            bridge = item.get("BridgeId") or item.get("BridgeID")
+            if not bridge:
+                continue
+            for peer in bridges.get(bridge, []):
+                leg = peer.get("Uniqueid", "")
+                if leg == uid:
+                    continue
+                agent = call.legs.get(leg) or self.agent_of(peer.get("Channel", ""))
+                if agent is None:
+                    continue
+                if leg not in call.legs:
+                    self._add_leg(call, leg, agent, peer.get("Channel"))
+                if call.answered_leg is None:
+                    call.pending_abandon = None
+                    self._answer(call, leg, at, out)
+        return out
+
+
+Handler = Callable[[AmiTranslator, AmiMessage, list[Event]], None]
+_HANDLERS: dict[str, Handler] = {
+    "QueueCallerJoin": AmiTranslator._queue_caller_join,
+    "QueueCallerLeave": AmiTranslator._queue_caller_leave,
+    "QueueCallerAbandon": AmiTranslator._queue_caller_abandon,
+    "UserEvent": AmiTranslator._user_event,
+    "AgentCalled": AmiTranslator._agent_called,
+    "AgentRingNoAnswer": AmiTranslator._agent_ring_no_answer,
+    "AgentConnect": AmiTranslator._agent_connect,
+    "AgentComplete": AmiTranslator._agent_complete,
+    "DialBegin": AmiTranslator._dial_begin,
+    "DialEnd": AmiTranslator._dial_end,
+    "BridgeEnter": AmiTranslator._bridge_enter,
+    "BridgeLeave": AmiTranslator._bridge_leave,
+    "Hangup": AmiTranslator._hangup,
+    "BlindTransfer": AmiTranslator._blind_transfer,
+    "AttendedTransfer": AmiTranslator._attended_transfer,
+    "DTMFEnd": AmiTranslator._dtmf_end,
+    "MixMonitorStart": AmiTranslator._mixmonitor_start,
+    "MixMonitorStop": AmiTranslator._mixmonitor_stop,
+    "MixMonitorMute": AmiTranslator._mixmonitor_mute,
+    "Hold": AmiTranslator._hold,
+    "Unhold": AmiTranslator._unhold,
+    "LocalOptimizationBegin": AmiTranslator._local_optimization,
+    "QueueMemberStatus": AmiTranslator._member_update,
+    "QueueMemberPause": AmiTranslator._member_update,
+    "QueueMemberAdded": AmiTranslator._member_update,
+    "QueueMemberRemoved": AmiTranslator._member_removed,
+    "QueueMember": AmiTranslator._queue_member_item,
+    "QueueEntry": AmiTranslator._queue_entry_item,
+    "QueueStatusComplete": AmiTranslator._queue_status_complete,
+    "CoreShowChannel": AmiTranslator._core_show_channel,
+    "CoreShowChannelsComplete": AmiTranslator._core_show_channels_complete,
+}

@@ -1,0 +1,212 @@
+"""The Asterisk link: AMI events in, CallEvents out onto the bus; router decisions out as AMI actions.
+
+This is the only place that knows Hotline talks to Asterisk: it owns the AMI
+client and the translator, and implements `cti.telephony.Telephony` with the
+actions of the sample dialplan (`config/asterisk/`): a waiting caller is
+connected with `Setvar HOTLINE_AGENT` + `Redirect` to `[hotline-connect]`, as
+recorded in tests/fixtures/ami/07g-control-mode.sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Mapping
+
+from cti.ami import actions
+from cti.ami.client import AmiClient
+from cti.ami.errors import AmiError
+from cti.ami.resync import resync_on_connect
+from cti.ami.translate import AmiTranslator, wanted_frame
+from cti.bus import EventBus
+from cti.telephony import CallNotWaiting, TelephonyError
+from routing.events import Event
+
+log = logging.getLogger(__name__)
+
+CONNECT_CONTEXT = "hotline-connect"
+WAIT_CONTEXT = "hotline-control"
+
+
+class AsteriskLink:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        bus: EventBus,
+        agents: Mapping[str, str],
+        default_queue: str,
+        action_timeout: float = 5.0,
+        transfer_context: str = "hotline-transfer",
+        supervisor_phones: Mapping[str, str] | None = None,
+    ) -> None:
+        """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents`, `PJSIP/1001`)."""
+        self.host = host
+        self.port = port
+        self._username = username
+        self._secret = secret
+        self._timeout = action_timeout
+        self.bus = bus
+        self.interfaces = dict(agents)
+        self.transfer_context = transfer_context
+        self.supervisor_phones = dict(supervisor_phones or {})  # supervisor login → phone interface
+        self.translator = AmiTranslator(
+            default_queue=default_queue, agents={iface: agent for agent, iface in agents.items()}
+        )
+        self._client: AmiClient | None = None
+        self._running = asyncio.Event()
+
+    @property
+    def client(self) -> AmiClient:
+        if self._client is None:
+            raise TelephonyError("the AMI link is not running")
+        return self._client
+
+    async def run(self) -> None:
+        """Connect (and reconnect) and pump events to the bus until cancelled."""
+        client = AmiClient(
+            self.host,
+            self.port,
+            self._username,
+            self._secret,
+            action_timeout=self._timeout,
+            frame_filter=wanted_frame,  # VarSet/Newexten/… noise is skipped before parsing
+        )
+        self._client = client
+        self._running.set()
+        subscription = client.subscribe(maxsize=10_000)
+
+        async def publish_missed(events: list[Event]) -> None:
+            for event in events:
+                await self.bus.publish(event)
+
+        # After every (re)login, before wait_connected() returns: what happened while the link was down.
+        resync_on_connect(client, self.translator, publish_missed)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(client.run(), name="ami-client")
+            async for message in subscription:
+                for event in self.translator.feed(message):
+                    await self.bus.publish(event)
+
+    async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            await self._running.wait()
+        await self.client.wait_connected(timeout)
+
+    # ------------------------------------------------------- Telephony protocol
+    async def connect_call(self, call_id: str, agent_id: str, ring_timeout_s: float) -> None:
+        """Dial the agent from the waiting caller (07g's Setvar + Redirect), for the router's ring timeout.
+
+        The dialplan's Dial() times out at HOTLINE_RING_TIMEOUT, so an agent who does
+        not answer comes back as DialEnd NOANSWER → RING_NO_ANSWER even if Hotline
+        is busy; the caller returns to the music meanwhile (`rewait`).
+        """
+        channel = self._waiting_caller(call_id)
+        try:
+            await self.client.action(
+                "Setvar",
+                Channel=channel,
+                Variable="HOTLINE_RING_TIMEOUT",
+                Value=str(max(1, round(ring_timeout_s))),
+            )
+            await actions.connect_call(self.client, channel, agent_id)
+        except AmiError as exc:
+            raise TelephonyError(f"cannot connect call {call_id} to agent {agent_id}: {exc}") from exc
+
+    async def cancel_ring(self, call_id: str, agent_id: str) -> None:
+        """Stop ringing: Redirect the caller out of Dial() back to the music (`rewait`)."""
+        channel = self._waiting_caller(call_id)
+        try:
+            await self.client.action(
+                "Redirect", Channel=channel, Context=WAIT_CONTEXT, Exten="rewait", Priority="1"
+            )
+        except AmiError as exc:
+            raise TelephonyError(f"cannot stop ringing agent {agent_id} for call {call_id}: {exc}") from exc
+
+    async def hangup(self, call_id: str) -> None:
+        channel = self._caller(call_id)
+        try:
+            await self.client.action("Hangup", Channel=channel)
+        except AmiError as exc:
+            raise TelephonyError(f"cannot hang up call {call_id}: {exc}") from exc
+
+    async def place_callback(self, call_id: str, agent_id: str, number: str) -> None:
+        raise TelephonyError("callbacks are not supported on Asterisk yet")
+
+    async def reject(self, call_id: str, reason: str, destination: str | None) -> None:
+        raise TelephonyError("after-hours routing is not supported on Asterisk yet")
+
+    def _caller(self, call_id: str) -> str:
+        channel = self.translator.caller_channel(call_id)
+        if channel is None:
+            raise CallNotWaiting(f"call {call_id} is not live on the PBX")
+        return channel
+
+    def _waiting_caller(self, call_id: str) -> str:
+        """The caller's channel, if the call still waits for an agent (a late answer may have won)."""
+        channel = self._caller(call_id)
+        if self.translator.agent_channel(call_id) is not None:
+            raise CallNotWaiting(f"call {call_id} is already connected to an agent")
+        return channel
+
+    # --------------------------------------- console and supervisor call controls
+    # Optional methods the console enables when present (agent_ui/callcontrol.py).
+    async def blind_transfer(self, call_id: str, target: str) -> None:
+        """Send the caller to `target` in the transfer context (Redirect; the agent leg ends)."""
+        channel = self._caller(call_id)
+        await self._act(
+            f"transfer call {call_id} to {target}",
+            actions.blind_transfer(self.client, channel, target, context=self.transfer_context),
+        )
+
+    async def attended_transfer(self, call_id: str, agent_id: str, target: str) -> None:
+        """Atxfer from the agent's leg: the agent consults `target`, hanging up completes it."""
+        agent_channel = self.translator.agent_channel(call_id)
+        if agent_channel is None:
+            raise CallNotWaiting(f"call {call_id} is not connected to agent {agent_id}")
+        await self._act(
+            f"attended transfer of call {call_id} to {target}",
+            actions.attended_transfer(self.client, agent_channel, target, context=self.transfer_context),
+        )
+
+    async def pause_recording(self, call_id: str) -> None:
+        """PCI pause: MixMonitorMute on the caller's channel (the gap is marked from the events)."""
+        await self._act(
+            f"pause recording of {call_id}", actions.mute_recording(self.client, self._caller(call_id))
+        )
+
+    async def resume_recording(self, call_id: str) -> None:
+        await self._act(
+            f"resume recording of {call_id}",
+            actions.mute_recording(self.client, self._caller(call_id), muted=False),
+        )
+
+    async def supervise(self, agent_id: str, supervisor: str, mode: str) -> None:
+        """Ring the supervisor's phone and spy on the agent's current call (listen/whisper/barge)."""
+        phone = self.supervisor_phones.get(supervisor)
+        if phone is None:
+            raise TelephonyError(f"no phone is configured for supervisor {supervisor!r}")
+        if mode not in ("listen", "whisper", "barge"):
+            raise TelephonyError(f"unknown supervision mode {mode!r}")
+        agent_channel = self._agent_on_call(agent_id)
+        await self._act(
+            f"{mode} on agent {agent_id}",
+            actions.supervise(self.client, phone, agent_channel, mode),  # type: ignore[arg-type]
+        )
+
+    def _agent_on_call(self, agent_id: str) -> str:
+        for call_id in self.translator.live_calls():
+            channel = self.translator.agent_channel(call_id)
+            if channel is not None and self.translator.agent_of(channel) == agent_id:
+                return channel
+        raise CallNotWaiting(f"agent {agent_id} is not on a call")
+
+    @staticmethod
+    async def _act(what: str, action: Awaitable[None]) -> None:
+        try:
+            await action
+        except AmiError as exc:
+            raise TelephonyError(f"cannot {what}: {exc}") from exc

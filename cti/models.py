@@ -1,0 +1,33 @@
+"""The call log: one row per call, kept up to date from CallEvents.
+
+Written idempotently (upsert by `call_id`, timestamps only ever filled once), so
+a replayed or resent event never changes a finished record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from config.database import UTCDateTime
+
+
+class CallRecord(SQLModel, table=True):
+    __tablename__ = "call"
+
+    call_id: str = Field(primary_key=True, max_length=64)
+    source: str = Field(default="unknown", max_length=20)
+    caller: str | None = Field(default=None, max_length=64)  # as the network gave it
+    caller_e164: str | None = Field(default=None, max_length=20, index=True)
+    caller_name: str | None = Field(default=None, max_length=200)
+    dialed: str | None = Field(default=None, max_length=64)
+    queue: str | None = Field(default=None, max_length=60, index=True)
+    agent_id: str | None = Field(default=None, max_length=40, index=True)
+    offered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    ringing_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str | None = Field(default=None, max_length=20)  # answered | abandoned | ...
+    hangup_cause: str | None = Field(default=None, max_length=60)
+    recording: str | None = Field(default=None, max_length=500)

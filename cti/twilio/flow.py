@@ -1,0 +1,424 @@
+"""Each webhook's answer: TwiML for the caller, CallEvents for the bus. No network, no database.
+
+Twilio form fields are read here and nowhere else; what leaves is a `Reply`
+(TwiML text plus typed CallEvents). Event ids are built from the CallSid, the
+kind and what makes the occurrence unique (agent and attempt, RecordingSid),
+so a retried or doubled callback yields the same id and every consumer
+applies it once. The two reports Twilio gives of one outcome (the <Dial>
+action and the agent leg's status callback) yield the same id too.
+
+The router decides; the flow only answers what the caller hears meanwhile and
+reports what happened. The one decision taken here is the IVR's: which queue,
+and whether that queue is open now (QueueConfig.hours, the router's own
+data), so a closed queue's caller hears the after-hours message at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from config.ivr import IvrOption, IvrSpec
+from cti.twilio import urls as u
+from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
+from cti.twilio.twiml import Twiml
+from routing.config import QueueConfig
+from routing.events import CallEvent, CallEventKind, Event
+
+log = logging.getLogger(__name__)
+
+SOURCE = "twilio"
+Form = Mapping[str, str]
+Position = Callable[[str], tuple[int, float] | None]
+
+_ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+_NOT_REACHED = frozenset({"busy", "failed", "no-answer", "canceled"})
+_TALKED = frozenset({"completed", "answered"})
+SCORES = frozenset("12345")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    twiml: str
+    events: tuple[Event, ...] = ()
+
+
+class CallFlow:
+    def __init__(
+        self,
+        *,
+        ivr: IvrSpec,
+        twiml: Twiml,
+        book: CallBook,
+        queues: Mapping[str, QueueConfig],
+        clock: Callable[[], float],
+        position: Position,
+    ) -> None:
+        self.ivr, self.twiml, self.book = ivr, twiml, book
+        self.queues = dict(queues)
+        self.first_queue = next(iter(self.queues))
+        self.clock = clock
+        self.position = position
+
+    # ------------------------------------------------------------------ helpers
+    def _event(self, call_id: str, kind: CallEventKind, key: str = "", **fields: object) -> CallEvent:
+        return CallEvent(
+            call_id=call_id,
+            kind=kind,
+            at=datetime.fromtimestamp(self.clock(), UTC),
+            event_id=f"{SOURCE}:{call_id}:{kind.value}:{key}",
+            source=SOURCE,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    def _language(self, query: Form) -> str:
+        lang = query.get("lang", "")
+        return lang if lang in self.ivr.languages else self.ivr.default_language
+
+    def _call(self, form: Form, query: Form) -> TwilioCall:
+        """The caller's call; recreated from the webhook if this process did not see it start."""
+        return self.book.open(
+            form.get("CallSid", ""), form.get("From"), form.get("To"), self._language(query)
+        )
+
+    def _hold(self, call: TwilioCall, *, first: bool = False) -> str:
+        return self.twiml.hold(call.language, call.next_loop(), self.position(call.sid), first=first)
+
+    # ------------------------------------------------------------------ inbound: IVR
+    def voice(self, form: Form, language_hint: str | None) -> Reply:
+        """A call comes in: greeting and menu in the caller's language (their record's, else the default)."""
+        language = self.ivr.language_for(language_hint) or self.ivr.default_language
+        call = self.book.open(form.get("CallSid", ""), form.get("From"), form.get("To"), language)
+        if not self.ivr.options:
+            return self._enter(call, self.first_queue, None, form)
+        return Reply(self.twiml.menu(call.language, 1, greet=True))
+
+    def menu(self, form: Form, query: Form) -> Reply:
+        call = self._call(form, query)
+        call.language = self._language(query)
+        attempt = _int(query.get("attempt"), 1)
+        digits, speech = form.get("Digits"), form.get("SpeechResult")
+        if digits == self.ivr.language_key:
+            call.language = self.ivr.next_language(call.language)
+            return Reply(self.twiml.menu(call.language, 1, greet=False))
+        option = self.ivr.option_for(digits, speech, call.language)
+        if option is None:
+            if attempt < self.ivr.menu_attempts:
+                return Reply(self.twiml.menu(call.language, attempt + 1, greet=False, retry=True))
+            option = self.ivr.options[0]  # no usable answer: the first entry rather than a hang-up
+        return self._enter(call, option.queue, option, form)
+
+    def _enter(self, call: TwilioCall, queue: str, option: IvrOption | None, form: Form) -> Reply:
+        """Into `queue`: the router gets OFFERED; the caller waits, or hears it is closed."""
+        if call.phase is not Phase.MENU:  # a second menu answer for a call already placed
+            return Reply(self._hold(call) if call.phase is Phase.WAITING else self.twiml.empty())
+        call.queue = queue
+        offered = self._event(
+            call.sid,
+            CallEventKind.OFFERED,
+            queue,
+            caller=call.caller,
+            caller_name=form.get("CallerName") or None,
+            dialed=call.dialed,
+            queue=queue,
+            extra=(("call_sid", call.sid), ("language", call.language)),
+        )
+        events: list[Event] = [offered]
+        if option is not None:
+            events.append(
+                self._event(call.sid, CallEventKind.IVR_CHOICE, option.choice_name, detail=option.choice_name)
+            )
+        closed = self._closed(queue)
+        if closed is not None:
+            self.book.move(call, Phase.VOICEMAIL)
+            return Reply(self._closed_twiml(call, closed), tuple(events))
+        self.book.move(call, Phase.WAITING)
+        return Reply(self._hold(call, first=True), tuple(events))
+
+    def _closed(self, queue: str) -> QueueConfig | None:
+        """The queue that finally refuses the call after hours (following after_hours_queue), or None."""
+        seen: set[str] = set()
+        cfg = self.queues.get(queue)
+        now = self.clock()
+        while cfg is not None and cfg.hours is not None and not cfg.hours.is_open(now):
+            seen.add(cfg.name)
+            nxt = cfg.after_hours_queue
+            if nxt is None or nxt in seen or nxt not in self.queues:
+                return cfg
+            cfg = self.queues[nxt]
+        return None
+
+    def _closed_twiml(self, call: TwilioCall, cfg: QueueConfig) -> str:
+        destination = cfg.after_hours_destination
+        if destination and _dialable(destination):
+            return self.twiml.forward(call.language, destination)
+        return self.twiml.voicemail(call.language, call.sid, "after_hours")
+
+    def voicemail_done(self, form: Form, query: Form) -> Reply:
+        return Reply(self.twiml.goodbye(self._language(query), "voicemail_thanks"))
+
+    # ------------------------------------------------------------------ inbound: waiting
+    def hold(self, form: Form, query: Form) -> Reply:
+        call = self.book.get(form.get("CallSid"))
+        if call is None:  # not ours (any more): the router does not know it either
+            return Reply(self.twiml.voicemail(self._language(query), form.get("CallSid", ""), "busy"))
+        if call.phase in (Phase.WAITING, Phase.RINGING):
+            return Reply(self._hold(call))
+        if call.phase is Phase.VOICEMAIL:
+            return Reply(self.twiml.voicemail(call.language, call.sid, "busy"))
+        return Reply(self.twiml.goodbye(call.language))
+
+    def hold_key(self, form: Form, query: Form) -> Reply:
+        """A key while waiting: the callback key keeps the place and ends the call (the bus does the rest)."""
+        call = self.book.get(form.get("CallSid"))
+        digits = form.get("Digits", "")
+        if call is None or digits != self.ivr.callback_key or call.phase is not Phase.WAITING:
+            return self.hold(form, query)
+        self.book.move(call, Phase.CALLBACK)
+        request = self._event(
+            call.sid,
+            CallEventKind.DTMF,
+            "callback",
+            caller=call.caller,
+            queue=call.queue,
+            detail=digits,
+            extra=(("action", "callback"), ("call_sid", call.sid)),
+        )
+        return Reply(self.twiml.goodbye(call.language, "callback_confirmed"), (request,))
+
+    # ------------------------------------------------------------------ inbound: the agent leg
+    def dial_done(self, form: Form, query: Form) -> Reply:
+        """The <Dial> ended: the agent talked (done), or did not answer (back to waiting)."""
+        call = self.book.get(query.get("call") or form.get("CallSid"))
+        attempt = _int(query.get("attempt"), 0)
+        status = form.get("DialCallStatus", "")
+        if call is None:
+            return Reply(self.twiml.goodbye(self._language(query)))
+        if status in _TALKED:
+            agent = call.agent if call.answered_attempt == attempt else None
+            if agent is None:  # the answer's status callback has not come (yet): the Dial says who
+                agent = call.ringing[0] if len(call.ringing) == 1 else ""
+            key = f"{agent}:{attempt}"
+            done = self._event(
+                call.sid, CallEventKind.AGENT_COMPLETED, key, agent=agent or None, queue=call.queue
+            )
+            return Reply(self.twiml.goodbye(call.language), (done,) if agent else ())
+        if attempt != call.attempt or call.phase is not Phase.RINGING:
+            # An older Dial, or the router already moved on (REST redirect): say nothing new.
+            return Reply(
+                self._hold(call) if call.phase is Phase.WAITING else self.twiml.goodbye(call.language)
+            )
+        missed = tuple(self._no_answer(call, agent, attempt, status) for agent in call.ringing)
+        call.ringing = []
+        self.book.move(call, Phase.WAITING)
+        return Reply(self._hold(call), missed)
+
+    def agent_status(self, form: Form, query: Form) -> Reply:
+        """Status callbacks of the agent leg (the Dial noun's): ringing, answered, completed, ..."""
+        call = self.book.get(query.get("call"))
+        agent, attempt = query.get("agent", ""), _int(query.get("attempt"), 0)
+        status = form.get("CallStatus", "")
+        if call is None or not agent:
+            return Reply(self.twiml.empty())
+        key = f"{agent}:{attempt}"
+        extra = (("call_sid", call.sid), ("agent_leg", form.get("CallSid", "")))
+        events: list[Event] = []
+        if status == "ringing":
+            events.append(
+                self._event(call.sid, CallEventKind.RINGING, key, agent=agent, queue=call.queue, extra=extra)
+            )
+        elif status in ("in-progress", "answered"):
+            if attempt == call.attempt and self.book.move(call, Phase.CONNECTED):
+                call.agent, call.answered_attempt, call.ringing = agent, attempt, []
+            events.append(
+                self._event(call.sid, CallEventKind.ANSWERED, key, agent=agent, queue=call.queue, extra=extra)
+            )
+        elif status == "completed" and call.answered_attempt == attempt and call.agent == agent:
+            events.append(
+                self._event(call.sid, CallEventKind.AGENT_COMPLETED, key, agent=agent, queue=call.queue)
+            )
+        elif status in _ENDED and attempt == call.attempt and agent in call.ringing:
+            events.append(self._no_answer(call, agent, attempt, status))  # the Dial's action says so too
+        return Reply(self.twiml.empty(), tuple(events))
+
+    def _no_answer(self, call: TwilioCall, agent: str, attempt: int, status: str) -> CallEvent:
+        return self._event(
+            call.sid,
+            CallEventKind.RING_NO_ANSWER,
+            f"{agent}:{attempt}",
+            agent=agent,
+            queue=call.queue,
+            detail=status or "no-answer",
+        )
+
+    def status(self, form: Form, query: Form) -> Reply:
+        """The number's status callback: the caller's leg ended."""
+        call = self.book.get(form.get("CallSid"))
+        status = form.get("CallStatus", "")
+        if call is None or status not in _ENDED:
+            return Reply(self.twiml.empty())
+        self.book.move(call, Phase.ENDED)
+        ended = self._event(
+            call.sid, CallEventKind.HUNG_UP, detail=status, queue=call.queue, caller=call.caller
+        )
+        return Reply(self.twiml.empty(), (ended,))
+
+    def recording(self, form: Form, query: Form) -> Reply:
+        """A recording is ready at Twilio: recordings/ fetches it (RECORDING_READY, detail = its URL)."""
+        call_id = query.get("call") or form.get("CallSid", "")
+        url, sid = form.get("RecordingUrl", ""), form.get("RecordingSid", "")
+        if form.get("RecordingStatus", "completed") != "completed" or not url or not sid:
+            log.info("recording %s of call %s: status %s", sid, call_id, form.get("RecordingStatus"))
+            return Reply(self.twiml.empty())
+        call = self.book.get(call_id)
+        callback = self.book.callbacks.get(call_id)
+        queue = call.queue if call else (callback.queue if callback else None)
+        extra = [("call_sid", form.get("CallSid", "")), ("recording_sid", sid)]
+        extra += [("kind", query.get("kind", "call")), ("channels", form.get("RecordingChannels", ""))]
+        started = _rfc2822(form.get("RecordingStartTime"))
+        if started is not None:
+            extra.append(("started_at", started.isoformat()))
+        ready = self._event(
+            call_id,
+            CallEventKind.RECORDING_READY,
+            sid,
+            detail=url,
+            agent=query.get("agent")
+            or (call.agent if call else None)
+            or (callback.agent if callback else None),
+            queue=queue,
+            extra=tuple((k, v) for k, v in extra if v),
+        )
+        return Reply(self.twiml.empty(), (ready,))
+
+    # ------------------------------------------------------------------ outbound: callbacks
+    def callback_answer(self, form: Form, query: Form) -> Reply:
+        """The agent answered the callback call: a word to them, then ring the customer."""
+        callback = self.book.callbacks.get(query.get("call", ""))
+        if callback is None:
+            return Reply(self.twiml.goodbye(self._language(query)))
+        return Reply(
+            self.twiml.callback_answer(
+                callback.call_id,
+                callback.agent,
+                callback.language,
+                callback.number,
+                callback.caller_id,
+                callback.ring_timeout_s * 2,
+            )
+        )
+
+    def callback_status(self, form: Form, query: Form) -> Reply:
+        callback = self.book.callbacks.get(query.get("call", ""))
+        status = form.get("CallStatus", "")
+        if callback is None or _int(query.get("attempt"), 0) != callback.attempt:
+            return Reply(self.twiml.empty())
+        key = f"{callback.agent}:{callback.attempt}"
+        cid, agent = callback.call_id, callback.agent
+        events: list[Event] = []
+        if status == "ringing":
+            events.append(self._event(cid, CallEventKind.RINGING, key, agent=agent, queue=callback.queue))
+        elif status in ("in-progress", "answered"):
+            callback.answered = True
+            events.append(self._event(cid, CallEventKind.ANSWERED, key, agent=agent, queue=callback.queue))
+        elif status == "completed" and callback.answered:
+            events.append(
+                self._event(cid, CallEventKind.AGENT_COMPLETED, key, agent=agent, queue=callback.queue)
+            )
+            detail = f"customer {callback.customer_status or 'unknown'}"
+            events.append(self._event(cid, CallEventKind.HUNG_UP, key, detail=detail, queue=callback.queue))
+        elif status in _ENDED:
+            events.append(self._no_answer_cb(callback, status))
+        return Reply(self.twiml.empty(), tuple(events))
+
+    def _no_answer_cb(self, callback: Callback, status: str) -> CallEvent:
+        return self._event(
+            callback.call_id,
+            CallEventKind.RING_NO_ANSWER,
+            f"{callback.agent}:{callback.attempt}",
+            agent=callback.agent,
+            queue=callback.queue,
+            detail=status or "no-answer",
+        )
+
+    def callback_dial_done(self, form: Form, query: Form) -> Reply:
+        callback = self.book.callbacks.get(query.get("call", ""))
+        status = form.get("DialCallStatus", "")
+        language = callback.language if callback else self._language(query)
+        if callback is not None:
+            callback.customer_status = status
+        if status in _NOT_REACHED:
+            return Reply(self.twiml.goodbye(language, "callback_no_answer"))
+        return Reply(self.twiml.hangup())
+
+    # ------------------------------------------------------------------ outbound: survey
+    def survey(self, form: Form, query: Form) -> Reply:
+        ticket = _int(query.get("ticket"), 0)
+        return Reply(self.twiml.survey(ticket, self._language(query), _int(query.get("attempt"), 1)))
+
+    def survey_score(self, form: Form, query: Form) -> Reply:
+        """A key on the survey: 1–5 is the score (recorded via the bus), anything else asks again."""
+        ticket, language = _int(query.get("ticket"), 0), self._language(query)
+        attempt, digits = _int(query.get("attempt"), 1), form.get("Digits", "")
+        sid = form.get("CallSid", "")
+        if digits in SCORES and ticket > 0 and sid:
+            score = self._event(
+                sid,
+                CallEventKind.DTMF,
+                "survey",
+                caller=form.get("To"),
+                detail=digits,
+                extra=(("action", "survey"), ("ticket", str(ticket)), ("call_sid", sid)),
+            )
+            return Reply(self.twiml.goodbye(language, "survey_thanks"), (score,))
+        if attempt < self.ivr.survey.attempts:
+            return Reply(self.twiml.survey(ticket, language, attempt + 1))
+        return Reply(self.twiml.goodbye(language))
+
+    def survey_status(self, form: Form, query: Form) -> Reply:
+        status = form.get("CallStatus", "")
+        if status in _NOT_REACHED:
+            log.info("survey call for ticket %s: %s", query.get("ticket"), status)
+        return Reply(self.twiml.empty())
+
+
+ROUTES: Mapping[str, Callable[[CallFlow, Form, Form], Reply]] = {
+    u.MENU: CallFlow.menu,
+    u.HOLD: CallFlow.hold,
+    u.HOLD_KEY: CallFlow.hold_key,
+    u.DIAL_DONE: CallFlow.dial_done,
+    u.AGENT_STATUS: CallFlow.agent_status,
+    u.RECORDING: CallFlow.recording,
+    u.VOICEMAIL_DONE: CallFlow.voicemail_done,
+    u.STATUS: CallFlow.status,
+    u.CALLBACK_ANSWER: CallFlow.callback_answer,
+    u.CALLBACK_STATUS: CallFlow.callback_status,
+    u.CALLBACK_DIAL_DONE: CallFlow.callback_dial_done,
+    u.SURVEY: CallFlow.survey,
+    u.SURVEY_SCORE: CallFlow.survey_score,
+    u.SURVEY_STATUS: CallFlow.survey_status,
+}
+"""Webhook path -> handler. VOICE is apart: it first asks the desk for the caller's language."""
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def _rfc2822(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _dialable(destination: str) -> bool:
+    return destination.startswith(("+", "sip:", "client:"))

@@ -1,0 +1,373 @@
+"""The Twilio link: webhooks in (as CallEvents onto the bus), router decisions out (as REST calls).
+
+Implements `cti.telephony.Telephony` for the ACD through the official SDK's
+Calls resource (its HTTP client is `HttpxTwilioClient`, so REST orders are
+async and can be pointed at the local stand-in):
+
+* connect_call  -> update the waiting caller with <Dial> to the agent (recorded, dual channel)
+* cancel_ring   -> update the caller back into the hold loop (the <Dial> stops ringing)
+* place_callback-> create a call to the agent; when they answer, <Dial> the customer
+* reject        -> update the caller to the after-hours / busy voicemail (or a forward)
+* hangup        -> update the call to completed
+
+Webhooks are answered from memory (`CallFlow`); their events are published onto
+the bus within a short budget and handled there (service desk, router, ...), so
+the answer never waits for the database. Work that needs the desk and may be
+slow (the caller's language, placing a survey call) runs in the link's own
+TaskGroup and is given a budget, never awaited without one in a webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
+
+from config.callcenter import CallCenter
+from cti.bus import EventBus
+from cti.telephony import TelephonyError
+from cti.twilio import urls as u
+from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
+from cti.twilio.flow import ROUTES, CallFlow, Form, Reply
+from cti.twilio.http import HttpxTwilioClient
+from cti.twilio.media import TwilioMediaFetcher
+from cti.twilio.ports import DeskPort
+from cti.twilio.replay import ReplayCache
+from cti.twilio.signature import SignatureChecker
+from cti.twilio.twiml import AGENT_LEG_EVENTS, Twiml
+from cti.twilio.urls import Urls
+from routing.commands import RequestCallback
+from routing.config import QueueConfig
+from routing.errors import RoutingError
+from routing.events import CallEvent, CallEventKind, Event
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Command = Callable[[Any], Awaitable[None]]
+DIAL_GRACE_S = 5.0  # the router's ring timeout fires first; Twilio's Dial timeout is the safety net
+_SEEN = 100_000
+
+
+class Overloaded(Exception):
+    """The bus did not take a webhook's events in time: answer 503 so Twilio retries."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLine:
+    target: str  # client:<identity>, sip:<uri> or +E164
+    language: str
+
+
+class TwilioLink:
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        public_base_url: str,
+        callcenter: CallCenter,
+        queues: Sequence[QueueConfig],
+        bus: EventBus,
+        clock: Callable[[], float],
+        caller_id: str = "",
+        api_base_url: str | None = None,
+        publish_budget_s: float = 2.0,
+        lookup_budget_s: float = 0.3,
+    ) -> None:
+        ivr = callcenter.ivr
+        self.account_sid = account_sid
+        self.bus = bus
+        self.clock = clock
+        self.caller_id = caller_id
+        self.urls = Urls(public_base_url)
+        self.signatures = SignatureChecker(auth_token, public_base_url)
+        self.replay: ReplayCache[str] = ReplayCache()
+        self.book = CallBook()
+        self.twiml = Twiml(ivr, self.urls)
+        self.queues = {q.name: q for q in queues}
+        self.agents = {
+            a.id: AgentLine(a.twilio_target(), ivr.language_for(a.language) or ivr.default_language)
+            for a in callcenter.agents
+        }
+        self.flow = CallFlow(
+            ivr=ivr,
+            twiml=self.twiml,
+            book=self.book,
+            queues=self.queues,
+            clock=clock,
+            position=self._position,
+        )
+        self.publish_budget_s = publish_budget_s
+        self.lookup_budget_s = lookup_budget_s
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        self.client = Client(
+            account_sid, auth_token, http_client=HttpxTwilioClient(self.http, api_base_url=api_base_url)
+        )
+        self.media = TwilioMediaFetcher(
+            self.http, account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url
+        )
+        self.position_of: Callable[[str], tuple[int, float] | None] = lambda _call_id: None
+        self.command: Command | None = None
+        self.desk: DeskPort | None = None
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._surveys: asyncio.Queue[tuple[int, int]] = asyncio.Queue(1000)
+        self._group: asyncio.TaskGroup | None = None
+        self._running = asyncio.Event()
+
+    def bind(
+        self,
+        *,
+        command: Command,
+        position: Callable[[str], tuple[int, float] | None],
+        desk: DeskPort | None,
+    ) -> None:
+        """Wire the ACD (commands, queue positions) and the service desk, after they are built."""
+        self.command, self.position_of, self.desk = command, position, desk
+
+    def _position(self, call_id: str) -> tuple[int, float] | None:
+        return self.position_of(call_id)
+
+    # ------------------------------------------------------------------ tasks
+    async def run(self) -> None:
+        """Background work (survey calls, slow lookups) until cancelled; closes the HTTP client after."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                self._running.set()
+                group.create_task(self._survey_worker(), name="twilio-surveys")
+        finally:
+            self._group = None
+            await self.http.aclose()
+
+    async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109 - same shape as AsteriskLink
+        async with asyncio.timeout(timeout):
+            await self._running.wait()
+
+    def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T | None]:
+        async def guarded() -> T | None:
+            try:
+                return await work
+            except Exception:
+                log.exception("twilio background work failed")
+                return None
+
+        if self._group is None:
+            raise TelephonyError("the Twilio link is not running")
+        return self._group.create_task(guarded())
+
+    # ------------------------------------------------------------------ webhooks
+    async def answer(self, path: str, form: Form, query: Form) -> str:
+        """The TwiML for one (verified, first-time) webhook; its events are on the bus when this returns."""
+        if path == u.VOICE:
+            reply = self.flow.voice(form, await self._language_hint(form.get("From")))
+        else:
+            handler = ROUTES.get(path)
+            if handler is None:
+                raise KeyError(path)
+            reply = handler(self.flow, form, query)
+        await self._publish(reply)
+        return reply.twiml
+
+    async def _publish(self, reply: Reply) -> None:
+        try:
+            async with asyncio.timeout(self.publish_budget_s):
+                for event in reply.events:
+                    await self.bus.publish(event)
+        except TimeoutError as exc:
+            raise Overloaded("the event bus is full") from exc
+
+    async def _language_hint(self, caller: str | None) -> str | None:
+        """The caller's language from their customer record, if the desk answers within the budget."""
+        if self.desk is None or not caller or self._group is None:
+            return None
+        task = self._spawn(self.desk.language_of(caller))
+        done, _ = await asyncio.wait({task}, timeout=self.lookup_budget_s)
+        if task not in done:
+            log.info("customer language lookup slower than %.1fs: default language", self.lookup_budget_s)
+            return None
+        return task.result()
+
+    # ------------------------------------------------------------------ bus handler
+    async def handle(self, event: Event) -> None:
+        """Requests made by key on a Twilio call: keep my place (callback), a survey score."""
+        if not (
+            isinstance(event, CallEvent) and event.source == "twilio" and event.kind is CallEventKind.DTMF
+        ):
+            return
+        if event.event_id in self._seen:
+            return
+        self._seen[event.event_id] = None
+        if len(self._seen) > _SEEN:
+            self._seen.popitem(last=False)
+        action = event.extra_value("action")
+        if action == "callback" and self.command is not None:
+            request = RequestCallback(
+                event.call_id, number=event.caller, callback_id=f"{event.call_id}:callback"
+            )
+            try:
+                await self.command(request)
+            except RoutingError as exc:  # connected meanwhile, or already gone
+                log.warning("callback request for %s not taken: %s", event.call_id, exc)
+        elif action == "survey" and self.desk is not None:
+            ticket = event.extra_value("ticket")
+            if ticket and ticket.isdigit() and event.detail:
+                await self.desk.record_score(int(ticket), int(event.detail))
+
+    # ------------------------------------------------------------------ surveys
+    def request_survey(self, follow_up_id: int, ticket_id: int) -> None:
+        """A resolved ticket's follow-up fell due: call the customer (in the background)."""
+        try:
+            self._surveys.put_nowait((follow_up_id, ticket_id))
+        except asyncio.QueueFull:
+            log.warning("survey queue full: follow-up %s of ticket %s not called", follow_up_id, ticket_id)
+
+    async def _survey_worker(self) -> None:
+        done: set[int] = set()
+        while True:
+            follow_up_id, ticket_id = await self._surveys.get()
+            if follow_up_id in done or self.desk is None:
+                continue
+            done.add(follow_up_id)
+            try:
+                target = await self.desk.survey_target(ticket_id)
+                if target is None:
+                    log.info("ticket %s: no number to call for the survey", ticket_id)
+                    continue
+                number, hint = target
+                await self.place_survey(ticket_id, number, hint)
+            except Exception:
+                log.exception("survey call for ticket %s failed", ticket_id)
+
+    async def place_survey(self, ticket_id: int, number: str, language_hint: str | None = None) -> str:
+        ivr = self.twiml.ivr
+        language = ivr.language_for(language_hint) or ivr.default_language
+        created = await self._rest(
+            f"survey call for ticket {ticket_id}",
+            self.client.calls.create_async(
+                to=number,
+                from_=self.caller_id,
+                url=self.urls(u.SURVEY, ticket=ticket_id, lang=language, attempt=1),
+                method="POST",
+                status_callback=self.urls(u.SURVEY_STATUS, ticket=ticket_id),
+                status_callback_method="POST",
+            ),
+        )
+        return str(created.sid)
+
+    # ------------------------------------------------------------------ Telephony protocol
+    async def connect_call(self, call_id: str, agent_id: str, ring_timeout_s: float) -> None:
+        call = self.book.get(call_id)
+        if call is None or call.phase not in (Phase.WAITING, Phase.RINGING):
+            phase = call.phase.value if call else "unknown"
+            raise TelephonyError(f"call {call_id} cannot be connected: it is {phase}")
+        if agent_id not in self.agents:
+            raise TelephonyError(f"agent {agent_id} has no Twilio line")
+        previous = (call.phase, list(call.ringing))
+        if agent_id not in call.ringing:  # ring-all: one <Dial> rings every agent offered
+            call.ringing.append(agent_id)
+        self.book.move(call, Phase.RINGING)
+        call.ring_timeout_s = ring_timeout_s
+        try:
+            await self._dial(call)
+        except TelephonyError:
+            call.phase, call.ringing = previous
+            raise
+
+    async def _dial(self, call: TwilioCall) -> None:
+        call.attempt += 1
+        targets = [(agent, self.agents[agent].target) for agent in call.ringing]
+        timeout = call.ring_timeout_s + DIAL_GRACE_S
+        await self._update(call.sid, twiml=self.twiml.dial_agents(call.sid, targets, call.attempt, timeout))
+
+    async def cancel_ring(self, call_id: str, agent_id: str) -> None:
+        callback = self.book.callbacks.get(call_id)
+        if callback is not None:
+            if callback.leg_sid and not callback.answered and callback.agent == agent_id:
+                await self._rest(
+                    f"cancel callback {call_id}",
+                    self.client.calls(callback.leg_sid).update_async(status="canceled"),
+                )
+            return
+        call = self.book.get(call_id)
+        if call is None or call.phase is not Phase.RINGING or agent_id not in call.ringing:
+            return  # not ringing that agent any more (answered, gone, left for a callback)
+        call.ringing.remove(agent_id)
+        if call.ringing:  # ring-all: the others go on ringing
+            await self._dial(call)
+            return
+        self.book.move(call, Phase.WAITING)
+        url = self.urls(u.HOLD, lang=call.language, n=call.next_loop())
+        await self._update(call_id, twiml=self.twiml.redirect(url))
+
+    async def hangup(self, call_id: str) -> None:
+        await self._update(call_id, status="completed")
+
+    async def place_callback(self, call_id: str, agent_id: str, number: str) -> None:
+        line = self.agents.get(agent_id)
+        if line is None:
+            raise TelephonyError(f"agent {agent_id} has no Twilio line")
+        original = call_id.removesuffix(":callback")
+        call = self.book.get(original)
+        queue = call.queue if call else None
+        cfg = self.queues.get(queue or "")
+        ring_s = cfg.ring_timeout_s if cfg else 20.0
+        callback = self.book.add_callback(
+            Callback(
+                call_id=call_id,
+                original=original,
+                agent=agent_id,
+                number=number,
+                queue=queue,
+                language=line.language,
+                caller_id=(call.dialed if call else None) or self.caller_id or None,
+                ring_timeout_s=ring_s,
+            )
+        )
+        created = await self._rest(
+            f"callback {call_id} to agent {agent_id}",
+            self.client.calls.create_async(
+                to=line.target,
+                from_=callback.caller_id or self.caller_id,
+                url=self.urls(u.CALLBACK_ANSWER, call=call_id, agent=agent_id, attempt=callback.attempt),
+                method="POST",
+                status_callback=self.urls(
+                    u.CALLBACK_STATUS, call=call_id, agent=agent_id, attempt=callback.attempt
+                ),
+                status_callback_event=AGENT_LEG_EVENTS.split(),
+                status_callback_method="POST",
+                timeout=round(ring_s + DIAL_GRACE_S),
+            ),
+        )
+        callback.leg_sid = str(created.sid)
+
+    async def reject(self, call_id: str, reason: str, destination: str | None) -> None:
+        call = self.book.get(call_id)
+        if call is None or call.phase not in (Phase.WAITING, Phase.RINGING, Phase.MENU):
+            return  # already in voicemail (closed at the menu), gone, or left for a callback
+        self.book.move(call, Phase.VOICEMAIL)
+        if destination and destination.startswith(("+", "sip:", "client:")):
+            twiml = self.twiml.forward(call.language, destination)
+        else:
+            message = "after_hours" if reason == "closed" else "busy"
+            twiml = self.twiml.voicemail(call.language, call_id, message)
+        await self._update(call_id, twiml=twiml)
+
+    # ------------------------------------------------------------------ REST
+    async def _update(self, call_sid: str, **changes: str) -> None:
+        await self._rest(f"update call {call_sid}", self.client.calls(call_sid).update_async(**changes))
+
+    async def _rest(self, what: str, request: Awaitable[T]) -> T:
+        try:
+            return await request
+        except TwilioException as exc:
+            status = getattr(exc, "status", None)
+            code = getattr(exc, "code", None)
+            raise TelephonyError(f"Twilio refused {what}: HTTP {status} code {code}") from exc

@@ -1,0 +1,24 @@
+"""What the Twilio link needs from the service desk, without importing it.
+
+The composition root adapts tickets.ServiceDesk to this (agent_ui.bootstrap).
+Every method may be slow (it is the database): the link never awaits one in a
+webhook beyond a small budget.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class DeskPort(Protocol):
+    async def language_of(self, caller: str) -> str | None:
+        """The language on the caller's customer record ("en", "zh-CN"), if one is known."""
+        ...
+
+    async def survey_target(self, ticket_id: int) -> tuple[str, str | None] | None:
+        """(number to call in E.164, language hint) for a ticket's survey, or None if none to call."""
+        ...
+
+    async def record_score(self, ticket_id: int, score: int) -> None:
+        """Store the survey's 1–5 score on the ticket's pending follow-up. Idempotent."""
+        ...
