@@ -1,0 +1,367 @@
+"""Calls meet the service desk: match the caller, open or update a ticket, follow the call.
+
+`on_call_offered` is idempotent per `call_id`: the `ticket_call` row (primary key
+call_id) is written in the same transaction as the ticket it opens, so a
+re-delivered OFFERED finds it and returns the same context; two workers racing
+on one call collide on the primary key and the loser reads the winner's result.
+
+Open or update: the caller's newest open ticket (of the IVR category, when one
+was chosen and `match_ivr_category` is on) created within `open_ticket_window_h`
+gets the call; otherwise a new ticket is opened in `reported`. The agent can
+override from the pop (`attach_call`, `choose_customer`, `new_customer_from_call`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from routing.events import CallEvent, CallEventKind, Event
+from tickets.customers import (
+    add_customer,
+    customer_ids_for_caller,
+    load_cards,
+    match_caller,
+    phone_rows,
+)
+from tickets.errors import NotFound, RuleViolation
+from tickets.events import CallAttached
+from tickets.lifecycle import Actor
+from tickets.models import (
+    OPEN_TICKET_STATES,
+    TIER_RANK,
+    Customer,
+    CustomerTier,
+    Ticket,
+    TicketCall,
+    TicketState,
+)
+from tickets.phones import lookup_variants
+from tickets.schemas import CallContext, CustomerCard, CustomerCreate, PhoneIn
+from tickets.uow import DeskContext, Tx
+from tickets.workflow import apply_transition, load_ticket, open_ticket, plan_sla, sla_step, write_ticket
+
+IVR = Actor("ivr", "system")
+SYSTEM = Actor("system", "system")
+
+
+class CallDesk:
+    def __init__(self, ctx: DeskContext) -> None:
+        self._ctx = ctx
+
+    # ------------------------------------------------------------------ offered
+
+    async def on_call_offered(self, event: CallEvent) -> CallContext:
+        for _attempt in range(3):
+            try:
+                return await self._offer_once(event)
+            except IntegrityError:  # another worker attached this call first: read its result
+                continue
+        raise RuleViolation(f"call {event.call_id} could not be attached (kept colliding)")
+
+    async def _offer_once(self, event: CallEvent) -> CallContext:
+        async with self._ctx.tx() as tx:
+            existing = await tx.session.get(TicketCall, event.call_id)
+            if existing is not None:
+                return await self._context(tx.session, existing)
+            link = await self._attach_new_call(tx, event)
+            context = await self._context(tx.session, link)
+        return context
+
+    def category_of(self, event: CallEvent) -> str | None:
+        choice = event.extra_value("ivr") or (
+            event.detail if event.kind is CallEventKind.IVR_CHOICE else None
+        )
+        mapped = self._ctx.config.ivr_categories.get(choice) if choice else None
+        return mapped or event.extra_value("category")
+
+    async def _attach_new_call(self, tx: Tx, event: CallEvent) -> TicketCall:
+        config = self._ctx.config
+        variants = lookup_variants(event.caller, config.region) if event.caller else []
+        e164 = variants[0] if variants else None
+        customer_ids = await match_caller(self._ctx.reads, event.caller, config.region)
+        chosen = self.category_of(event)
+        ticket = await find_open_ticket(
+            tx.session,
+            customer_ids,
+            e164,
+            category=chosen if config.match_ivr_category else None,
+            since=event.at - config.open_ticket_window,
+        )
+        if ticket is None or config.open_ticket_window.total_seconds() == 0:
+            fields: dict[str, Any] = {
+                "customer_id": customer_ids[0] if len(customer_ids) == 1 else None,
+                "caller_e164": e164,
+                "category": chosen or config.default_category,
+                "queue": event.queue,
+                "subject": f"来电 Call from {event.caller_name or event.caller or 'unknown'}",
+            }
+            ticket = await open_ticket(
+                tx, self._ctx, actor=IVR, fields=fields, reported_at=event.at, call_id=event.call_id
+            )
+            is_new = True
+        else:
+            is_new = False
+        assert ticket.id is not None
+        link = TicketCall(
+            call_id=event.call_id,
+            ticket_id=ticket.id,
+            attached_at=tx.now,
+            opened_ticket=is_new,
+            caller_e164=e164,
+            queue=event.queue,
+            ivr_choice=event.extra_value("ivr"),
+            offered_at=event.at,
+        )
+        tx.session.add(link)
+        await tx.session.flush()  # a duplicate call_id fails here, before any audit entry
+        tx.journal(ticket.id, "call", IVR, "", at=event.at, call_id=event.call_id, caller=e164, new=is_new)
+        tx.audit(IVR, "ticket.call_attached", f"ticket:{ticket.id}", call_id=event.call_id, new_ticket=is_new)
+        tx.publish(CallAttached(ticket.id, event.call_id, tx.now, is_new))
+        return link
+
+    async def _context(self, session: AsyncSession, link: TicketCall) -> CallContext:
+        ticket = await load_ticket(session, link.ticket_id)
+        ids = await customer_ids_for_caller(session, link.caller_e164, self._ctx.config.region)
+        if ticket.customer_id is not None:
+            ids = [ticket.customer_id, *(i for i in ids if i != ticket.customer_id)]
+        cards = await load_cards(session, ids)
+        return CallContext(
+            call_id=link.call_id,
+            customers=tuple(cards),
+            ticket_id=link.ticket_id,
+            ticket_is_new=link.opened_ticket,
+            tier=_tier(ticket, cards),
+            ticket_owner_agent_id=ticket.owner_agent_id,
+            last_agent_id=await last_agent(session, link),
+            caller_e164=link.caller_e164,
+            category=ticket.category,
+        )
+
+    async def context(self, call_id: str) -> CallContext:
+        async with self._ctx.sessions() as session:
+            link = await session.get(TicketCall, call_id)
+            if link is None:
+                raise NotFound("call", call_id)
+            return await self._context(session, link)
+
+    # ------------------------------------------------------------------ the rest of the call
+
+    async def handle(self, event: Event) -> None:
+        """Event-bus handler. Idempotent: every field is filled once, journals only on change."""
+        if not isinstance(event, CallEvent):
+            return
+        if event.kind is CallEventKind.OFFERED:
+            await self.on_call_offered(event)
+            return
+        if event.kind not in _FOLLOWED:
+            return
+        async with self._ctx.sessions() as session:
+            known = await session.get(TicketCall, event.call_id) is not None
+        if not known:
+            if event.kind is not CallEventKind.ANSWERED:
+                return  # a call we never saw offered: nothing to attach to
+            await self.on_call_offered(event)  # observe mode may join mid-call
+        async with self._ctx.tx() as tx:
+            link = await tx.session.get(TicketCall, event.call_id, with_for_update=True)
+            assert link is not None
+            await _FOLLOWED[event.kind](self, tx, link, event)
+
+    async def _answered(self, tx: Tx, link: TicketCall, event: CallEvent) -> None:
+        if link.answered_at is not None or event.agent is None:
+            return
+        link.agent_id, link.answered_at, link.outcome = event.agent, event.at, "answered"
+        tx.journal(link.ticket_id, "call_answered", event.agent, "", at=event.at, call_id=link.call_id)
+        ticket = await load_ticket(tx.session, link.ticket_id)
+        if ticket.owner_agent_id is None and ticket.state in OPEN_TICKET_STATES:
+            agent = Actor(event.agent, "agent")
+            await write_ticket(tx, ticket, ticket.version, {"owner_agent_id": event.agent})
+            tx.audit(agent, "ticket.assign", f"ticket:{ticket.id}", owner=event.agent, call_id=link.call_id)
+
+    async def _ivr_choice(self, tx: Tx, link: TicketCall, event: CallEvent) -> None:
+        if link.ivr_choice is not None or not event.detail:
+            return
+        link.ivr_choice = event.detail
+        category = self._ctx.config.ivr_categories.get(event.detail)
+        ticket = await load_ticket(tx.session, link.ticket_id)
+        untouched = link.opened_ticket and ticket.state is TicketState.REPORTED
+        if category and untouched and ticket.category == self._ctx.config.default_category:
+            values: dict[str, Any] = {"category": category}
+            values.update(
+                await plan_sla(tx.session, self._ctx, ticket, category, ticket.priority, ticket.customer_id)
+            )
+            values.update(sla_step(tx, self._ctx, ticket.model_copy(update=values), ticket.state))
+            await write_ticket(tx, ticket, ticket.version, values)
+            tx.journal(link.ticket_id, "edit", IVR, f"IVR: {category}", fields=["category"])
+            tx.audit(IVR, "ticket.update", f"ticket:{ticket.id}", fields=["category"], ivr=event.detail)
+
+    async def _recording(self, tx: Tx, link: TicketCall, event: CallEvent) -> None:
+        if link.recording is not None or not event.detail:
+            return
+        link.recording = event.detail
+        tx.journal(link.ticket_id, "recording", "system", "", at=event.at, call_id=link.call_id)
+
+    async def _ended(self, tx: Tx, link: TicketCall, event: CallEvent) -> None:
+        if link.ended_at is not None:
+            return
+        link.ended_at = event.at
+        if event.kind is CallEventKind.ABANDONED:
+            link.outcome = "abandoned"
+            tx.journal(link.ticket_id, "call_abandoned", "system", "", at=event.at, call_id=link.call_id)
+        elif link.outcome is None:
+            link.outcome = "answered" if link.answered_at else "unanswered"
+
+    # ------------------------------------------------------------------ agent overrides from the pop
+
+    async def attach_call(self, call_id: str, ticket_id: int | None, actor: Actor) -> CallContext:
+        """Move the call to `ticket_id`, or to a new ticket when None.
+
+        If the call had opened a ticket that nobody touched since (still reported,
+        version 1, no other call), that ticket is cancelled as opened by mistake.
+        """
+        async with self._ctx.tx() as tx:
+            link = await tx.session.get(TicketCall, call_id, with_for_update=True)
+            if link is None:
+                raise NotFound("call", call_id)
+            old = await load_ticket(tx.session, link.ticket_id)
+            if ticket_id == old.id:
+                return await self._context(tx.session, link)
+            if ticket_id is None:
+                fields = {
+                    "customer_id": old.customer_id,
+                    "caller_e164": old.caller_e164,
+                    "category": old.category,
+                    "queue": old.queue,
+                    "subject": old.subject,
+                }
+                target = await open_ticket(tx, self._ctx, actor=actor, fields=fields, call_id=call_id)
+            else:
+                target = await load_ticket(tx.session, ticket_id)
+            assert target.id is not None and old.id is not None
+            link.ticket_id, link.opened_ticket = target.id, ticket_id is None
+            await tx.session.flush()
+            tx.journal(target.id, "call", actor, f"moved from ticket {old.id}", call_id=call_id)
+            tx.journal(old.id, "call_moved", actor, f"moved to ticket {target.id}", call_id=call_id)
+            tx.audit(actor, "ticket.call_moved", f"ticket:{target.id}", call_id=call_id, from_ticket=old.id)
+            await self._cancel_if_orphan(tx, old, actor)
+            context = await self._context(tx.session, link)
+        return context
+
+    async def _cancel_if_orphan(self, tx: Tx, ticket: Ticket, actor: Actor) -> None:
+        calls = (
+            await tx.session.exec(
+                select(func.count()).select_from(TicketCall).where(TicketCall.ticket_id == ticket.id)
+            )
+        ).one()
+        if ticket.state is TicketState.REPORTED and ticket.version == 1 and calls == 0:
+            await apply_transition(
+                tx,
+                self._ctx,
+                ticket,
+                TicketState.CANCELLED,
+                actor=actor,
+                expected=ticket.version,
+                note="opened for a call that was moved",
+            )
+
+    async def choose_customer(self, call_id: str, customer_id: int, actor: Actor) -> CallContext:
+        """The caller's number matched several customers (or none): the agent says who it is."""
+        async with self._ctx.tx() as tx:
+            link = await tx.session.get(TicketCall, call_id)
+            if link is None:
+                raise NotFound("call", call_id)
+            if await tx.session.get(Customer, customer_id) is None:
+                raise NotFound("customer", customer_id)
+            await self._set_customer(tx, link, customer_id, actor)
+            context = await self._context(tx.session, link)
+        return context
+
+    async def new_customer_from_call(self, call_id: str, data: CustomerCreate, actor: Actor) -> CallContext:
+        """One step from an unknown number to a customer: the caller's number is added."""
+        async with self._ctx.tx() as tx:
+            link = await tx.session.get(TicketCall, call_id)
+            if link is None:
+                raise NotFound("call", call_id)
+            phones = list(data.phones)
+            if link.caller_e164 and link.caller_e164 not in {p.number for p in phones}:
+                phones.insert(0, PhoneIn(number=link.caller_e164, label="caller"))
+            rows = phone_rows(phones, self._ctx.config.region)
+            customer = await add_customer(tx, data, rows, actor)
+            assert customer.id is not None
+            await self._set_customer(tx, link, customer.id, actor)
+            context = await self._context(tx.session, link)
+        return context
+
+    async def _set_customer(self, tx: Tx, link: TicketCall, customer_id: int, actor: Actor) -> None:
+        ticket = await load_ticket(tx.session, link.ticket_id)
+        if ticket.customer_id == customer_id:
+            return
+        values: dict[str, Any] = {"customer_id": customer_id}
+        values.update(
+            await plan_sla(tx.session, self._ctx, ticket, ticket.category, ticket.priority, customer_id)
+        )
+        values.update(sla_step(tx, self._ctx, ticket.model_copy(update=values), ticket.state))
+        await write_ticket(tx, ticket, ticket.version, values)
+        tx.journal(
+            link.ticket_id, "edit", actor, "customer chosen", fields=["customer_id"], customer_id=customer_id
+        )
+        tx.audit(
+            actor, "ticket.update", f"ticket:{ticket.id}", fields=["customer_id"], customer_id=customer_id
+        )
+
+
+_FOLLOWED = {
+    CallEventKind.ANSWERED: CallDesk._answered,
+    CallEventKind.IVR_CHOICE: CallDesk._ivr_choice,
+    CallEventKind.RECORDING_READY: CallDesk._recording,
+    CallEventKind.ABANDONED: CallDesk._ended,
+    CallEventKind.HUNG_UP: CallDesk._ended,
+}
+
+
+async def find_open_ticket(
+    session: AsyncSession, customer_ids: list[int], e164: str | None, *, category: str | None, since: datetime
+) -> Ticket | None:
+    if not customer_ids and e164 is None:
+        return None
+    who: list[Any] = []
+    if customer_ids:
+        who.append(col(Ticket.customer_id).in_(customer_ids))
+    if e164 is not None:
+        who.append(col(Ticket.caller_e164) == e164)
+    stmt = select(Ticket).where(
+        or_(*who), col(Ticket.state).in_(OPEN_TICKET_STATES), col(Ticket.created_at) >= since
+    )
+    if category is not None:
+        stmt = stmt.where(Ticket.category == category)
+    stmt = stmt.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc()).limit(1)
+    return (await session.exec(stmt)).first()
+
+
+async def last_agent(session: AsyncSession, link: TicketCall) -> str | None:
+    """The agent who last answered this caller (sticky routing), other than on this call."""
+    if link.caller_e164 is None:
+        return None
+    stmt = (
+        select(TicketCall.agent_id)
+        .where(
+            TicketCall.caller_e164 == link.caller_e164,
+            col(TicketCall.agent_id).is_not(None),
+            TicketCall.call_id != link.call_id,
+        )
+        .order_by(col(TicketCall.answered_at).desc())
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()
+
+
+def _tier(ticket: Ticket, cards: list[CustomerCard]) -> CustomerTier | None:
+    own = next((c.tier for c in cards if c.id == ticket.customer_id), None)
+    if own is not None:
+        return own
+    return max((c.tier for c in cards), key=TIER_RANK.__getitem__, default=None)

@@ -1,0 +1,121 @@
+"""The service desk's settings: the `service_desk:` section of the call-center file.
+
+Validated strictly like the rest of that file (unknown keys refused). Durations
+are written in minutes (`accept_within_min: 30`) because that is how desk
+managers state SLAs. Every field has a default, so a file without the section
+runs the desk with no SLA policy and the CN region.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tickets.models import CustomerTier, TicketPriority
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CalendarSpec(_Strict):
+    """Business hours: `hours` per weekday as "HH:MM-HH:MM" spans; holidays; make-up workdays (调休)."""
+
+    timezone: str = "Asia/Shanghai"
+    hours: dict[str, list[str]] = Field(
+        default_factory=lambda: {d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
+    )
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)  # weekend days worked (hours of `workday_hours`)
+    workday_hours: list[str] = Field(default_factory=lambda: ["09:00-18:00"])
+
+    @field_validator("hours")
+    @classmethod
+    def _known_days(cls, hours: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = set(hours) - set(WEEKDAYS)
+        if unknown:
+            raise ValueError(f"unknown weekday(s) {sorted(unknown)}; use {', '.join(WEEKDAYS)}")
+        for spans in hours.values():
+            for span in spans:
+                parse_span(span)
+        return hours
+
+
+def parse_span(span: str) -> tuple[time, time]:
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in span.split("-"))
+    except ValueError:
+        raise ValueError(f"span {span!r} is not HH:MM-HH:MM") from None
+    if end <= start and end != time(0):
+        raise ValueError(f"span {span!r} ends before it starts")
+    return start, end
+
+
+class SlaPolicySpec(_Strict):
+    """Targets per stage, measured from the report time. A field left out is not tracked.
+
+    A policy applies when every `match` field it sets equals the ticket's; the
+    most specific applicable policy (most fields set) wins, ties to the first listed.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    categories: list[str] = Field(default_factory=list)
+    priorities: list[TicketPriority] = Field(default_factory=list)
+    tiers: list[CustomerTier] = Field(default_factory=list)
+    accept_within_min: float | None = Field(default=None, gt=0)
+    dispatch_within_min: float | None = Field(default=None, gt=0)
+    resolve_within_min: float | None = Field(default=None, gt=0)
+    warn_before_min: float = Field(default=15, ge=0)
+    business_hours: bool = True  # False: counted around the clock (24x7 contracts)
+    exclude_waiting: bool = True  # time the ticket waits on the customer does not count
+
+    @model_validator(mode="after")
+    def _some_target(self) -> SlaPolicySpec:
+        if not (self.accept_within_min or self.dispatch_within_min or self.resolve_within_min):
+            raise ValueError(f"policy {self.name!r} sets no target")
+        return self
+
+    def specificity(self) -> int:
+        return sum(bool(x) for x in (self.categories, self.priorities, self.tiers))
+
+
+class DeskConfig(_Strict):
+    region: str = Field(default="CN", min_length=2, max_length=2)
+    open_ticket_window_h: float = Field(default=72, ge=0)  # 0: every call opens a new ticket
+    match_ivr_category: bool = True  # open-or-update looks only at tickets of the caller's IVR choice
+    ivr_categories: dict[str, str] = Field(default_factory=dict)  # IVR digit/choice -> category
+    default_category: str = "general"
+    complaint_categories: list[str] = Field(default_factory=lambda: ["complaint"])
+    category_departments: dict[str, str] = Field(default_factory=dict)  # category -> department code
+    follow_up_delay_h: float = Field(default=24, ge=0)
+    low_score: int = Field(default=2, ge=1, le=5)  # a score at or below reopens / flags
+    close_on_good_follow_up: bool = False
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    sla_policies: list[SlaPolicySpec] = Field(default_factory=list)
+
+    @property
+    def open_ticket_window(self) -> timedelta:
+        return timedelta(hours=self.open_ticket_window_h)
+
+    @property
+    def follow_up_delay(self) -> timedelta:
+        return timedelta(hours=self.follow_up_delay_h)
+
+
+class DeskConfigError(ValueError):
+    """The `service_desk` section is invalid; the message names the place."""
+
+
+def parse_desk_config(raw: Any, origin: str = "service_desk") -> DeskConfig:
+    try:
+        return DeskConfig.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{origin}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise DeskConfigError(problems) from None

@@ -1,0 +1,103 @@
+"""Errors raised by the service desk. Each maps to one HTTP status at the API edge.
+
+    DeskError                    base of everything below
+    ├── InvalidPhoneNumber       a number cannot be parsed or is not a valid number (422)
+    ├── NotFound                 a customer/ticket/work order/... id does not exist (404)
+    ├── InvalidTransition        a lifecycle step is not in the transition table (409)
+    ├── TicketConflict           the caller's version is stale: someone else changed it (409)
+    ├── RuleViolation            the step is legal but a business rule refuses it (409)
+    │   └── WorkOrdersOpen       resolving while work orders are still open
+    └── Forbidden                the actor's role may not do this (403), e.g. closing a complaint
+
+Nothing here carries a database error: lower-level errors are translated at the
+service boundary (`raise TicketConflict(...) from exc`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class DeskError(Exception):
+    """Base class of the service desk's errors. `error_id` is stable for API clients."""
+
+    error_id = "desk_error"
+
+
+class InvalidPhoneNumber(DeskError, ValueError):
+    error_id = "invalid_phone_number"
+
+    def __init__(self, raw: str, reason: str) -> None:
+        super().__init__(raw, reason)
+        self.raw = raw
+        self.reason = reason
+        self.field: str | None = None  # set by whoever knows where the number came from
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"{where}invalid phone number {self.raw!r}: {self.reason}"
+
+
+class NotFound(DeskError, LookupError):
+    error_id = "not_found"
+
+    def __init__(self, kind: str, ident: object) -> None:
+        super().__init__(kind, ident)
+        self.kind = kind
+        self.ident = ident
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ident} not found"
+
+
+class InvalidTransition(DeskError):
+    """`attempted` is not reachable from `current` in the transition table."""
+
+    error_id = "invalid_transition"
+
+    def __init__(self, subject: str, current: enum.Enum, attempted: enum.Enum) -> None:
+        super().__init__(subject, current, attempted)
+        self.subject = subject
+        self.current = current
+        self.attempted = attempted
+
+    def __str__(self) -> str:
+        return f"{self.subject} cannot go from {self.current.value!r} to {self.attempted.value!r}"
+
+
+class TicketConflict(DeskError):
+    """Optimistic concurrency: the row is at `actual` while the caller edited `expected`."""
+
+    error_id = "version_conflict"
+
+    def __init__(self, subject: str, expected: int, actual: int | None) -> None:
+        super().__init__(subject, expected, actual)
+        self.subject = subject
+        self.expected = expected
+        self.actual = actual
+
+    def __str__(self) -> str:
+        return (
+            f"{self.subject} was changed by someone else: you edited version {self.expected}, "
+            f"it is now at version {self.actual}; reload and retry"
+        )
+
+
+class RuleViolation(DeskError):
+    error_id = "rule_violation"
+
+
+class WorkOrdersOpen(RuleViolation):
+    error_id = "work_orders_open"
+
+    def __init__(self, ticket_id: int, open_ids: list[int]) -> None:
+        super().__init__(ticket_id, open_ids)
+        self.ticket_id = ticket_id
+        self.open_ids = open_ids
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id} still has open work orders {self.open_ids}"
+
+
+class Forbidden(DeskError, PermissionError):
+    error_id = "forbidden"

@@ -1,0 +1,450 @@
+"""Ticket writes: open, edit, transition, wait, note, flag — each under a version check.
+
+Every write to a ticket row is a compare-and-set: `UPDATE … WHERE id = ? AND
+version = ?` bumping the version. Zero rows updated means someone else moved the
+ticket first: TicketConflict with both versions, nothing written. Each write
+also appends to the ticket's journal (the timeline) and the audit log, in the
+same transaction.
+
+The SLA columns are recomputed on every state change: checkpoints due under
+the *old* state fire first (a late accept still records the accept breach), then
+the next deadline is taken from the new state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, update
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tickets import sla
+from tickets.errors import NotFound, TicketConflict
+from tickets.events import SlaBreached, SlaWarned, TicketChanged, TicketFlagged, TicketOpened
+from tickets.lifecycle import OPEN_WORK_ORDER_STATES, SYSTEM, Actor, TicketFacts, check_ticket_transition
+from tickets.models import (
+    Customer,
+    CustomerTier,
+    Department,
+    FollowUp,
+    FollowUpState,
+    SlaStatus,
+    Ticket,
+    TicketPriority,
+    TicketState,
+    WorkOrder,
+    WorkOrderState,
+)
+from tickets.phones import normalize
+from tickets.schemas import TicketCreate, TicketPublic, TicketUpdate
+from tickets.uow import DeskContext, Tx
+
+
+async def load_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
+    ticket = await session.get(Ticket, ticket_id, populate_existing=True)
+    if ticket is None:
+        raise NotFound("ticket", ticket_id)
+    return ticket
+
+
+async def write_ticket(tx: Tx, ticket: Ticket, expected: int, values: dict[str, Any]) -> Ticket:
+    """Compare-and-set on the version; returns the reloaded row."""
+    assert ticket.id is not None
+    if ticket.version != expected:
+        raise TicketConflict(f"ticket {ticket.id}", expected, ticket.version)
+    result = await tx.session.exec(
+        update(Ticket)
+        .where(col(Ticket.id) == ticket.id, col(Ticket.version) == expected)
+        .values(**values, version=expected + 1, updated_at=tx.now)
+    )
+    if result.rowcount != 1:
+        actual = (await tx.session.exec(select(Ticket.version).where(Ticket.id == ticket.id))).first()
+        raise TicketConflict(f"ticket {ticket.id}", expected, actual)
+    return await load_ticket(tx.session, ticket.id)
+
+
+def to_public(ticket: Ticket) -> TicketPublic:
+    return TicketPublic.model_validate(ticket, from_attributes=True)
+
+
+# ---------------------------------------------------------------- SLA columns
+
+
+def sla_view(ctx: DeskContext, ticket: Ticket, state: TicketState) -> sla.SlaView:
+    policy = ctx.sla.policy(ticket.sla_policy)
+    warn = timedelta(minutes=policy.warn_before_min) if policy else timedelta(0)
+    return sla.SlaView(
+        state=state,
+        deadlines=sla.Deadlines(ticket.accept_due_at, ticket.dispatch_due_at, ticket.resolve_due_at),
+        fired=sla.parse_fired(ticket.sla_fired),
+        warn_before=warn,
+        paused=ticket.waiting_since is not None and (policy is None or policy.exclude_waiting),
+    )
+
+
+def sla_step(tx: Tx, ctx: DeskContext, ticket: Ticket, new_state: TicketState) -> dict[str, Any]:
+    """Fire what is due under the current state, then plan for `new_state`. Journals the firings."""
+    before = sla.evaluate(sla_view(ctx, ticket, ticket.state), tx.now)
+    view = sla_view(ctx, ticket, new_state)
+    after = sla.evaluate(
+        sla.SlaView(new_state, view.deadlines, before.fired, view.warn_before, view.paused), tx.now
+    )
+    return {
+        **record_firings(tx, ticket, before.fired_now + after.fired_now),
+        "sla_fired": sla.format_fired(after.fired),
+        "sla_status": after.status if ticket.sla_policy else SlaStatus.NONE,
+        "sla_next_at": after.next_at,
+    }
+
+
+def record_firings(tx: Tx, ticket: Ticket, fired: tuple[sla.Fired, ...]) -> dict[str, Any]:
+    """Journal, audit and announce each firing. A breach escalates: the ticket is flagged for
+    supervisors (returned as column values), so it stays visible without a live listener."""
+    assert ticket.id is not None
+    values: dict[str, Any] = {}
+    for item in fired:
+        kind = "sla_breach" if item.checkpoint is sla.Checkpoint.BREACH else "sla_warning"
+        tx.journal(
+            ticket.id,
+            kind,
+            "system",
+            f"{item.stage.value} due {item.due_at.isoformat()}",
+            stage=item.stage.value,
+            due_at=item.due_at.isoformat(),
+        )
+        if item.checkpoint is sla.Checkpoint.WARN:
+            tx.publish(SlaWarned(ticket.id, item.stage.value, item.due_at, tx.now))
+            continue
+        tx.audit(SYSTEM, "ticket.sla_breach", f"ticket:{ticket.id}", stage=item.stage.value)
+        tx.publish(SlaBreached(ticket.id, item.stage.value, item.due_at, tx.now))
+        if not ticket.flagged and not values:
+            values = {"flagged": True, "flag_reason": f"SLA breach: {item.stage.value}"}
+    return values
+
+
+async def plan_sla(
+    session: AsyncSession,
+    ctx: DeskContext,
+    ticket: Ticket,
+    category: str,
+    priority: TicketPriority,
+    customer_id: int | None,
+) -> dict[str, Any]:
+    """Policy and deadlines for the ticket's (new) category/priority/customer, from its report time."""
+    tier: CustomerTier | None = None
+    if customer_id is not None:
+        customer = await session.get(Customer, customer_id)
+        tier = customer.tier if customer else None
+    policy = ctx.sla.match(category, priority, tier)
+    if policy is None:
+        return {"sla_policy": None, "accept_due_at": None, "dispatch_due_at": None, "resolve_due_at": None}
+    due = ctx.sla.deadlines(policy, ticket.created_at)
+    return {
+        "sla_policy": policy.name,
+        "accept_due_at": due.accept,
+        "dispatch_due_at": due.dispatch,
+        "resolve_due_at": due.resolve,
+    }
+
+
+def _with(ticket: Ticket, values: dict[str, Any]) -> Ticket:
+    return ticket.model_copy(update=values)
+
+
+# ---------------------------------------------------------------- complaints and departments
+
+
+async def routing_for_category(session: AsyncSession, ctx: DeskContext, category: str) -> dict[str, Any]:
+    """Complaint flag and responsible department for a category."""
+    code = ctx.config.category_departments.get(category)
+    department_id = None
+    if code is not None:
+        department_id = (await session.exec(select(Department.id).where(Department.code == code))).first()
+    complaint = category in ctx.config.complaint_categories
+    values: dict[str, Any] = {"is_complaint": complaint}
+    if department_id is not None:
+        values["department_id"] = department_id
+    if complaint:
+        values.update(flagged=True, flag_reason="complaint")
+    return values
+
+
+# ---------------------------------------------------------------- opening
+
+
+async def open_ticket(
+    tx: Tx,
+    ctx: DeskContext,
+    *,
+    actor: Actor,
+    fields: dict[str, Any],
+    reported_at: datetime | None = None,
+    call_id: str | None = None,
+) -> Ticket:
+    """Insert a ticket in `reported` with its SLA plan, journal, audit and event."""
+    at = reported_at or tx.now
+    ticket = Ticket.model_validate({**fields, "created_at": at, "updated_at": at})
+    ticket.state = TicketState.REPORTED
+    for key, value in (await routing_for_category(tx.session, ctx, ticket.category)).items():
+        setattr(ticket, key, value)
+    plan = await plan_sla(tx.session, ctx, ticket, ticket.category, ticket.priority, ticket.customer_id)
+    for key, value in plan.items():
+        setattr(ticket, key, value)
+    tx.session.add(ticket)
+    await tx.session.flush()
+    assert ticket.id is not None
+    outcome = sla.evaluate(sla_view(ctx, ticket, ticket.state), tx.now)
+    ticket.sla_fired = sla.format_fired(outcome.fired)
+    ticket.sla_status = outcome.status if ticket.sla_policy else SlaStatus.NONE
+    ticket.sla_next_at = outcome.next_at
+    for key, value in record_firings(tx, ticket, outcome.fired_now).items():
+        setattr(ticket, key, value)
+    tx.journal(
+        ticket.id,
+        "created",
+        actor,
+        ticket.subject,
+        to_state=TicketState.REPORTED,
+        at=at,
+        category=ticket.category,
+        call_id=call_id,
+        sla_policy=ticket.sla_policy,
+    )
+    tx.audit(
+        actor,
+        "ticket.create",
+        f"ticket:{ticket.id}",
+        category=ticket.category,
+        customer_id=ticket.customer_id,
+        call_id=call_id,
+    )
+    tx.publish(TicketOpened(ticket.id, at, call_id, ticket.customer_id, ticket.category))
+    if ticket.is_complaint:
+        tx.publish(TicketFlagged(ticket.id, "complaint", tx.now))
+    return ticket
+
+
+# ---------------------------------------------------------------- transitions
+
+
+async def open_work_order_ids(session: AsyncSession, ticket_id: int) -> tuple[int, ...]:
+    rows = await session.exec(
+        select(WorkOrder.id).where(
+            WorkOrder.ticket_id == ticket_id, col(WorkOrder.state).in_(OPEN_WORK_ORDER_STATES)
+        )
+    )
+    return tuple(i for i in rows.all() if i is not None)
+
+
+async def apply_transition(
+    tx: Tx,
+    ctx: DeskContext,
+    ticket: Ticket,
+    target: TicketState,
+    *,
+    actor: Actor,
+    expected: int,
+    note: str = "",
+    values: dict[str, Any] | None = None,
+) -> Ticket:
+    """Check the table and guards, write under the version, journal, audit, follow-up."""
+    assert ticket.id is not None
+    if ticket.version != expected:
+        raise TicketConflict(f"ticket {ticket.id}", expected, ticket.version)
+    facts = TicketFacts(
+        ticket.id, ticket.state, ticket.is_complaint, await open_work_order_ids(tx.session, ticket.id)
+    )
+    target = check_ticket_transition(facts, target, actor)
+    changes: dict[str, Any] = {"state": target, **(values or {})}
+    if target is TicketState.RESOLVED:
+        changes["resolved_at"] = tx.now
+    if target is TicketState.CLOSED:
+        changes["closed_at"] = tx.now
+    if target is TicketState.ACCEPTED and ticket.owner_agent_id is None and actor.role == "agent":
+        changes["owner_agent_id"] = actor.id
+    changes.update(sla_step(tx, ctx, ticket, target))
+    before, ticket_id = ticket.state, ticket.id
+    ticket = await write_ticket(tx, ticket, expected, changes)
+    tx.journal(ticket_id, "transition", actor, note, from_state=before, to_state=target)
+    tx.audit(
+        actor,
+        f"ticket.{target.value}",
+        f"ticket:{ticket.id}",
+        from_state=before.value,
+        to_state=target.value,
+        version=ticket.version,
+        note=note,
+    )
+    tx.publish(TicketChanged(ticket_id, tx.now, actor.id, before, target, ticket.version))
+    await _after_transition(tx, ctx, ticket, target, actor)
+    return ticket
+
+
+async def _after_transition(
+    tx: Tx, ctx: DeskContext, ticket: Ticket, target: TicketState, actor: Actor
+) -> None:
+    assert ticket.id is not None
+    if target is TicketState.RESOLVED:
+        follow = FollowUp(ticket_id=ticket.id, due_at=tx.now + ctx.config.follow_up_delay, created_at=tx.now)
+        tx.session.add(follow)
+        tx.journal(ticket.id, "follow_up_scheduled", "system", f"due {follow.due_at.isoformat()}")
+    if target in (TicketState.REOPENED, TicketState.CANCELLED):
+        await tx.session.exec(
+            update(FollowUp)
+            .where(col(FollowUp.ticket_id) == ticket.id, col(FollowUp.state) == FollowUpState.PENDING)
+            .values(state=FollowUpState.CANCELLED)
+        )
+    if target is TicketState.CANCELLED:
+        result = await tx.session.exec(
+            update(WorkOrder)
+            .where(col(WorkOrder.ticket_id) == ticket.id, col(WorkOrder.state).in_(OPEN_WORK_ORDER_STATES))
+            .values(state=WorkOrderState.CANCELLED, version=col(WorkOrder.version) + 1)
+        )
+        if result.rowcount:
+            tx.journal(ticket.id, "work_order", actor, f"{result.rowcount} open work order(s) cancelled")
+
+
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+# Core, not the ORM: no identity map or instance state for a read that only serialises the row
+# (half the cost; the column types still convert, e.g. UTC datetimes and enums). On SQLite
+# `Reads.first` runs it on the plain sqlite3 connection (compiled once): no Session at all.
+_BY_ID = sa_select(_TICKETS).where(_TICKETS.c.id == bindparam("id"))
+
+
+class TicketWorkflow:
+    """Tickets for the API: create, read, edit, move along the lifecycle."""
+
+    def __init__(self, ctx: DeskContext) -> None:
+        self._ctx = ctx
+
+    async def create(self, data: TicketCreate, actor: Actor) -> TicketPublic:
+        fields = data.model_dump(exclude={"caller"})
+        if data.caller:
+            fields["caller_e164"] = normalize(data.caller, self._ctx.config.region).e164
+        async with self._ctx.tx() as tx:
+            if data.customer_id is not None and await tx.session.get(Customer, data.customer_id) is None:
+                raise NotFound("customer", data.customer_id)
+            ticket = await open_ticket(tx, self._ctx, actor=actor, fields=fields)
+        return to_public(ticket)
+
+    async def get(self, ticket_id: int) -> TicketPublic:
+        row = await self._ctx.reads.first(_BY_ID, {"id": ticket_id})
+        if row is None:
+            raise NotFound("ticket", ticket_id)
+        return TicketPublic.model_validate(row)
+
+    async def update(self, ticket_id: int, data: TicketUpdate, actor: Actor) -> TicketPublic:
+        changes = data.model_dump(exclude_unset=True, exclude={"version"})
+        async with self._ctx.tx() as tx:
+            ticket = await load_ticket(tx.session, ticket_id)
+            if data.customer_id is not None and await tx.session.get(Customer, data.customer_id) is None:
+                raise NotFound("customer", data.customer_id)
+            values = dict(changes)
+            if {"category", "priority", "customer_id"} & changes.keys():
+                merged = _with(ticket, changes)
+                if merged.category != ticket.category:
+                    values.update(await routing_for_category(tx.session, self._ctx, merged.category))
+                values.update(
+                    await plan_sla(
+                        tx.session, self._ctx, ticket, merged.category, merged.priority, merged.customer_id
+                    )
+                )
+                values.update(sla_step(tx, self._ctx, _with(ticket, values), ticket.state))
+            ticket = await write_ticket(tx, ticket, data.version, values)
+            tx.journal(ticket_id, "edit", actor, "", fields=sorted(changes))
+            tx.audit(
+                actor, "ticket.update", f"ticket:{ticket_id}", fields=sorted(changes), version=ticket.version
+            )
+            tx.publish(TicketChanged(ticket_id, tx.now, actor.id, ticket.state, ticket.state, ticket.version))
+            if values.get("flag_reason") == "complaint":
+                tx.publish(TicketFlagged(ticket_id, "complaint", tx.now))
+        return to_public(ticket)
+
+    async def transition(
+        self, ticket_id: int, target: TicketState, *, version: int, actor: Actor, note: str = ""
+    ) -> TicketPublic:
+        async with self._ctx.tx() as tx:
+            ticket = await load_ticket(tx.session, ticket_id)
+            ticket = await apply_transition(
+                tx, self._ctx, ticket, target, actor=actor, expected=version, note=note
+            )
+        return to_public(ticket)
+
+    async def accept(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
+        return await self.transition(ticket_id, TicketState.ACCEPTED, version=version, actor=actor, note=note)
+
+    async def resolve(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
+        return await self.transition(ticket_id, TicketState.RESOLVED, version=version, actor=actor, note=note)
+
+    async def close(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
+        return await self.transition(ticket_id, TicketState.CLOSED, version=version, actor=actor, note=note)
+
+    async def reopen(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
+        return await self.transition(ticket_id, TicketState.REOPENED, version=version, actor=actor, note=note)
+
+    async def cancel(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
+        return await self.transition(
+            ticket_id, TicketState.CANCELLED, version=version, actor=actor, note=note
+        )
+
+    async def set_waiting(
+        self, ticket_id: int, waiting: bool, *, version: int, actor: Actor, reason: str = ""
+    ) -> TicketPublic:
+        """Start or end waiting on the customer; ending it shifts the SLA deadlines if the policy says so."""
+        async with self._ctx.tx() as tx:
+            ticket = await load_ticket(tx.session, ticket_id)
+            values: dict[str, Any]
+            if waiting == (ticket.waiting_since is not None):
+                return to_public(ticket)
+            if waiting:
+                values = {"waiting_since": tx.now, "waiting_reason": reason}
+                values.update(sla_step(tx, self._ctx, _with(ticket, values), ticket.state))
+            else:
+                values = {"waiting_since": None, "waiting_reason": ""}
+                values.update(self._shifted(ticket, tx.now))
+                values.update(sla_step(tx, self._ctx, _with(ticket, values), ticket.state))
+            ticket = await write_ticket(tx, ticket, version, values)
+            kind = "waiting_started" if waiting else "waiting_ended"
+            tx.journal(ticket_id, kind, actor, reason)
+            tx.audit(actor, f"ticket.{kind}", f"ticket:{ticket_id}", reason=reason, version=ticket.version)
+            tx.publish(TicketChanged(ticket_id, tx.now, actor.id, ticket.state, ticket.state, ticket.version))
+        return to_public(ticket)
+
+    def _shifted(self, ticket: Ticket, now: datetime) -> dict[str, Any]:
+        policy = self._ctx.sla.policy(ticket.sla_policy)
+        if policy is None or not policy.exclude_waiting or ticket.waiting_since is None:
+            return {}
+        moved = sla.shift_for_waiting(
+            sla.Deadlines(ticket.accept_due_at, ticket.dispatch_due_at, ticket.resolve_due_at),
+            sla.parse_fired(ticket.sla_fired),
+            self._ctx.sla.calendar(policy),
+            ticket.waiting_since,
+            now,
+        )
+        return {
+            "accept_due_at": moved.accept,
+            "dispatch_due_at": moved.dispatch,
+            "resolve_due_at": moved.resolve,
+        }
+
+    async def add_note(self, ticket_id: int, text: str, actor: Actor) -> None:
+        """Notes do not change the ticket, so they need no version (two agents may both note)."""
+        async with self._ctx.tx() as tx:
+            await load_ticket(tx.session, ticket_id)
+            tx.journal(ticket_id, "note", actor, text)
+            tx.audit(actor, "ticket.note", f"ticket:{ticket_id}", length=len(text))
+
+    async def flag(self, ticket_id: int, reason: str, *, version: int, actor: Actor) -> TicketPublic:
+        async with self._ctx.tx() as tx:
+            ticket = await load_ticket(tx.session, ticket_id)
+            ticket = await write_ticket(tx, ticket, version, {"flagged": bool(reason), "flag_reason": reason})
+            tx.journal(ticket_id, "flag" if reason else "unflag", actor, reason)
+            tx.audit(
+                actor, "ticket.flag" if reason else "ticket.unflag", f"ticket:{ticket_id}", reason=reason
+            )
+            if reason:
+                tx.publish(TicketFlagged(ticket_id, reason, tx.now))
+        return to_public(ticket)
