@@ -1,0 +1,376 @@
+"""Taking recordings in: the event-bus handler and the retry job.
+
+`RecordingService.handle` is subscribed to the event bus. It follows each call
+(queue, agents, vendor legs, PCI pauses) and, when the source says a file is
+ready, fetches it, hashes and stores it, reads its metadata, sets its
+retention deadline and writes `recording.ingest` to the audit log.
+
+Idempotent: a recording is identified by (source, location at the source), so
+the same RECORDING_READY twice stores once; pause/resume events are applied once
+per event id. Fetching happens outside any database transaction (it can take a
+while); the result is committed with a conditional update, so two workers
+ingesting the same file both store the same blob and only one row update wins.
+
+Event contract (what cti/ must put in the CallEvent):
+* RECORDING_STARTED / RECORDING_READY: `detail` = the file path (Asterisk,
+  simulator) or recording URL (Twilio) at the source; `source` names the fetcher.
+  Optional `extra` key `started_at` (ISO 8601) when the vendor reports it.
+* OFFERED (`queue`), ANSWERED / TRANSFERRED (`agent`): who may hear the call.
+* RECORDING_PAUSED / RECORDING_RESUMED: `at` is the moment of the pause/resume;
+  `detail` (optional) the file paused, else every recording of the call.
+* `extra` keys uniqueid, linkedid, channel, call_sid, recording_sid are kept as legs.
+* HUNG_UP: files that were started but never reported ready are taken in then
+  (MixMonitor closes its file at hangup and Asterisk raises no event for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from config.database import utcnow
+from recordings.audio import read_wav_info
+from recordings.audit import AuditLog
+from recordings.errors import IngestError, StorageError
+from recordings.models import RecordedCall, Recording, RecordingStatus
+from recordings.repo import (
+    add_agent,
+    agents_of,
+    call_for_update,
+    first_time,
+    gaps_within,
+    insert_ignoring_conflicts,
+)
+from recordings.retention import RetentionPolicy
+from recordings.sources import Backoff, RecordingFetcher
+from recordings.storage import BlobStore
+from routing.events import CallEvent, CallEventKind, Event
+
+log = logging.getLogger(__name__)
+
+INGEST_ACTOR = "system:recordings"
+LEG_KEYS = ("uniqueid", "linkedid", "channel", "call_sid", "recording_sid")
+_CONTEXT_KINDS = frozenset({CallEventKind.OFFERED, CallEventKind.ANSWERED, CallEventKind.TRANSFERRED})
+_PAUSE_KINDS = frozenset({CallEventKind.RECORDING_PAUSED, CallEventKind.RECORDING_RESUMED})
+_LEASE = timedelta(minutes=10)
+
+
+class RecordingService:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        store: BlobStore,
+        audit: AuditLog,
+        fetchers: Mapping[str, RecordingFetcher],
+        retention: RetentionPolicy,
+        clock: Callable[[], datetime] = utcnow,
+        retry_backoff: Backoff = Backoff(first_s=60.0, max_s=3600.0),  # noqa: B008 - frozen
+    ) -> None:
+        """`fetchers` maps CallEvent.source ("asterisk", "twilio", "simulator") to a
+        fetcher; the key "*" is used for any other source."""
+        self._sessions, self._store, self._audit = sessions, store, audit
+        self._fetchers, self._retention = dict(fetchers), retention
+        self._clock, self._retry_backoff = clock, retry_backoff
+
+    def add_fetcher(self, source: str, fetcher: RecordingFetcher) -> None:
+        """Fetch recordings of `source` with `fetcher` (Twilio's needs the link's credentials)."""
+        self._fetchers[source] = fetcher
+
+    # -- the bus handler -------------------------------------------------
+
+    async def handle(self, event: Event) -> None:
+        if not isinstance(event, CallEvent):
+            return
+        if event.kind in _CONTEXT_KINDS:
+            await self._note_call(event)
+        elif event.kind is CallEventKind.RECORDING_STARTED:
+            await self._started(event)
+        elif event.kind in _PAUSE_KINDS:
+            await self._pause_or_resume(event)
+        elif event.kind is CallEventKind.RECORDING_READY:
+            rec_id = await self._ready(event)
+            if rec_id is not None:
+                await self.ingest(rec_id)
+        elif event.kind is CallEventKind.HUNG_UP:
+            for rec_id in await self._pending_of(event.call_id):
+                await self.ingest(rec_id)
+
+    async def _note_call(self, event: CallEvent) -> RecordedCall:
+        async with self._sessions.begin() as session:
+            return await self._apply_context(session, event)
+
+    async def _apply_context(self, session: AsyncSession, event: CallEvent) -> RecordedCall:
+        call = await call_for_update(session, event.call_id, self._clock())
+        changed = False
+        if event.queue and call.queue is None:
+            call.queue, changed = event.queue, True
+        if event.caller and call.caller is None:
+            call.caller, changed = event.caller, True
+        legs = sorted({*call.legs, *(v for k, v in event.extra if k in LEG_KEYS and v)})
+        if legs != call.legs:
+            call.legs, changed = legs, True
+        if changed:
+            call.updated_at = self._clock()
+            session.add(call)
+        if event.agent and event.kind in (CallEventKind.ANSWERED, CallEventKind.TRANSFERRED):
+            await add_agent(session, event.call_id, event.agent)
+        return call
+
+    async def _started(self, event: CallEvent) -> None:
+        async with self._sessions.begin() as session:
+            await self._apply_context(session, event)
+            if event.detail:
+                await self._recording_row(session, event, started_at=_started_at(event) or event.at)
+
+    async def _ready(self, event: CallEvent) -> int | None:
+        if not event.detail:
+            log.warning("RECORDING_READY without a location for call %s: ignored", event.call_id)
+            return None
+        async with self._sessions.begin() as session:
+            await self._apply_context(session, event)
+            recording = await self._recording_row(session, event, started_at=_started_at(event))
+            if recording.call_id != event.call_id:
+                log.warning(
+                    "%s %s was already taken in for call %s, not %s: ignored",
+                    event.source,
+                    event.detail,
+                    recording.call_id,
+                    event.call_id,
+                )
+                return None
+            if recording.ended_at is None:
+                recording.ended_at = event.at
+                session.add(recording)
+            if recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
+                return None
+            return recording.id
+
+    async def _recording_row(
+        self, session: AsyncSession, event: CallEvent, *, started_at: datetime | None
+    ) -> Recording:
+        assert event.detail is not None
+        await session.exec(
+            insert_ignoring_conflicts(
+                session,
+                Recording,
+                call_id=event.call_id,
+                source=event.source,
+                source_ref=event.detail,
+                status=RecordingStatus.PENDING,
+                queue=event.queue,
+                agent_id=event.agent,
+                started_at=started_at,
+                attempts=0,
+                gaps=[],
+                legal_hold=False,
+            )
+        )
+        query = select(Recording).where(
+            col(Recording.source) == event.source, col(Recording.source_ref) == event.detail
+        )
+        recording = (await session.exec(query.with_for_update())).one()
+        if recording.started_at is None and started_at is not None:
+            recording.started_at = started_at
+            session.add(recording)
+        return recording
+
+    async def _pause_or_resume(self, event: CallEvent) -> None:
+        async with self._sessions.begin() as session:
+            if not await first_time(session, event.event_id, event.call_id, self._clock()):
+                return
+            call = await self._apply_context(session, event)
+            pauses = [dict(p) for p in call.pauses]
+            open_pause = next(
+                (
+                    p
+                    for p in reversed(pauses)
+                    if p.get("file") == event.detail and p.get("resumed_at") is None
+                ),
+                None,
+            )
+            when = event.at.isoformat()
+            if event.kind is CallEventKind.RECORDING_PAUSED and open_pause is None:
+                pauses.append({"paused_at": when, "resumed_at": None, "file": event.detail})
+            elif event.kind is CallEventKind.RECORDING_RESUMED and open_pause is not None:
+                open_pause["resumed_at"] = when
+            else:
+                return  # a pause while paused, or a resume while not: nothing to mark
+            call.pauses = pauses
+            session.add(call)
+            stored = await session.exec(
+                select(Recording).where(
+                    col(Recording.call_id) == event.call_id,
+                    col(Recording.status) == RecordingStatus.STORED,
+                )
+            )
+            for recording in stored.all():  # a resume after the file was already taken in
+                if recording.started_at is not None and recording.duration_s is not None:
+                    recording.gaps = gaps_within(
+                        pauses, recording.started_at, recording.duration_s, recording.source_ref
+                    )
+                    session.add(recording)
+
+    async def _pending_of(self, call_id: str) -> list[int]:
+        async with self._sessions() as session:
+            query = select(Recording.id).where(
+                col(Recording.call_id) == call_id, col(Recording.status) == RecordingStatus.PENDING
+            )
+            return [int(i) for i in (await session.exec(query)).all() if i is not None]
+
+    # -- ingest -------------------------------------------------------------
+
+    async def ingest(self, rec_id: int) -> bool:
+        """Fetch, hash, store and record one recording. True if this call stored it.
+
+        Failures (source not there yet, unreadable WAV, store down) mark the row
+        FAILED with a next attempt time; `retry_failed` picks it up.
+        """
+        async with self._sessions() as session:
+            recording = await session.get(Recording, rec_id)
+            if recording is None or recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
+                return False
+            source, location = recording.source, recording.source_ref
+        fetcher = self._fetchers.get(source) or self._fetchers.get("*")
+        if fetcher is None:
+            await self._failed(rec_id, f"no fetcher configured for source {source!r}")
+            return False
+        try:
+            with self._store.stage() as sink:
+                await fetcher.fetch(location, sink)
+                staged = await asyncio.to_thread(sink.finish)
+                info = await asyncio.to_thread(read_wav_info, staged.path)
+                key = await self._store.put(staged)
+        except (IngestError, StorageError) as exc:
+            await self._failed(rec_id, str(exc))
+            return False
+        return await self._stored(rec_id, key, staged.sha256, staged.size, info.duration_s, info.format)
+
+    async def _stored(
+        self, rec_id: int, key: str, sha256: str, size: int, duration_s: float, audio_format: str
+    ) -> bool:
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            recording = await session.get(Recording, rec_id, with_for_update=True, populate_existing=True)
+            if recording is None or recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
+                return False  # another worker got there first; the blob is the same bytes
+            call = await session.get(RecordedCall, recording.call_id)
+            started_at = recording.started_at or (recording.ended_at or now) - timedelta(seconds=duration_s)
+            agents = await agents_of(session, recording.call_id)
+            recording.status = RecordingStatus.STORED
+            recording.storage_key, recording.sha256, recording.size_bytes = key, sha256, size
+            recording.duration_s, recording.format = duration_s, audio_format
+            recording.started_at, recording.ingested_at = started_at, now
+            recording.queue = recording.queue or (call.queue if call else None)
+            recording.agent_id = recording.agent_id or (agents[0] if agents else None)
+            recording.gaps = gaps_within(
+                call.pauses if call else [], started_at, duration_s, recording.source_ref
+            )
+            recording.purge_after = self._retention.purge_after(
+                started_at, recording.queue, call.category if call else None
+            )
+            recording.next_attempt_at, recording.last_error = None, None
+            session.add(recording)
+            await self._audit.append(
+                session,
+                actor=INGEST_ACTOR,
+                action="recording.ingest",
+                subject=f"recording:{rec_id}",
+                detail={
+                    "call_id": recording.call_id,
+                    "source": recording.source,
+                    "source_ref": recording.source_ref,
+                    "sha256": sha256,
+                    "size_bytes": size,
+                    "duration_s": duration_s,
+                    "format": audio_format,
+                },
+            )
+        log.info("stored recording %s of call %s (%d bytes)", rec_id, recording.call_id, size)
+        return True
+
+    async def _failed(self, rec_id: int, problem: str) -> None:
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            recording = await session.get(Recording, rec_id, with_for_update=True, populate_existing=True)
+            if recording is None or recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
+                return
+            recording.attempts += 1
+            recording.status = RecordingStatus.FAILED
+            recording.last_error = problem[:500]
+            recording.next_attempt_at = now + timedelta(seconds=self._retry_backoff.delay(recording.attempts))
+            session.add(recording)
+        log.warning("recording %s not taken in (attempt %d): %s", rec_id, recording.attempts, problem)
+
+    async def retry_failed(self, limit: int = 20) -> int:
+        """Scheduler job: retry due FAILED ingests; returns how many got stored.
+
+        Rows are claimed by pushing `next_attempt_at` out by a lease, so another
+        worker running the same job skips them.
+        """
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            due = (col(Recording.status) == RecordingStatus.FAILED, col(Recording.next_attempt_at) <= now)
+            claim = (
+                update(Recording)
+                .where(
+                    col(Recording.id).in_(
+                        select(Recording.id)
+                        .where(*due)
+                        .order_by(col(Recording.next_attempt_at))
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    ),
+                    *due,
+                )
+                .values(next_attempt_at=now + _LEASE)
+                .returning(col(Recording.id))
+                .execution_options(synchronize_session=False)
+            )
+            ids = sorted(int(row[0]) for row in (await session.exec(claim)).all())
+        stored = 0
+        for rec_id in ids:
+            stored += await self.ingest(rec_id)
+        return stored
+
+    # -- links from the service desk ---------------------------------------------
+
+    async def link_ticket(
+        self, call_id: str, *, ticket_id: int, customer_id: int | None, category: str | None
+    ) -> None:
+        """Attach the call's recordings to a ticket (and customer). Call when a ticket
+        takes the call; a category with a longer retention extends `purge_after`."""
+        async with self._sessions.begin() as session:
+            call = await call_for_update(session, call_id, self._clock())
+            call.ticket_id, call.customer_id, call.category = ticket_id, customer_id, category
+            call.updated_at = self._clock()
+            session.add(call)
+            rows = await session.exec(
+                select(Recording).where(
+                    col(Recording.call_id) == call_id, col(Recording.status) == RecordingStatus.STORED
+                )
+            )
+            for recording in rows.all():
+                if recording.started_at is not None:
+                    recording.purge_after = self._retention.purge_after(
+                        recording.started_at, recording.queue, category
+                    )
+                    session.add(recording)
+
+
+def _started_at(event: CallEvent) -> datetime | None:
+    raw = event.extra_value("started_at")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
