@@ -1,0 +1,1 @@
+"""REST API routers, mounted under /api by agent_ui.app."""

@@ -1,0 +1,116 @@
+"""The audit trail for auditors: read the hash-chained log and verify it (and the stored files).
+
+Verifying is itself written to the log (`audit.verify`), so who checked the
+chain, when, and with what result is part of the trail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from agent_ui.auth import AuditorUser
+from agent_ui.deps import ContainerDep
+from agent_ui.errors import ApiError
+from recordings.models import AuditEntry
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+class AuditEntryPublic(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    outcome: str
+    source_ip: str | None
+    detail: dict[str, object]
+    hash: str
+
+
+class VerifyResult(BaseModel):
+    chain_ok: bool
+    entries: int
+    head_seq: int
+    first_break_seq: int | None
+    first_break: str | None
+    files_ok: bool
+    files_checked: int
+    file_problems: list[str]
+
+
+async def read_entries(container: ContainerDep, limit: int, before_seq: int | None) -> list[AuditEntryPublic]:
+    query = select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(limit)
+    if before_seq is not None:
+        query = query.where(col(AuditEntry.seq) < before_seq)
+    async with container.sessions() as session:
+        rows = (await session.exec(query)).all()
+    return [
+        AuditEntryPublic(
+            seq=e.seq,
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            subject=e.subject,
+            outcome=e.outcome,
+            source_ip=e.source_ip,
+            detail=e.detail,
+            hash=e.hash,
+        )
+        for e in rows
+    ]
+
+
+async def verify_everything(container: ContainerDep, actor: str, source_ip: str | None) -> VerifyResult:
+    recordings = container.recordings
+    if recordings is None:
+        raise ApiError(503, "recordings_not_configured", "recordings are not configured on this server")
+    async with container.sessions() as session:
+        chain = await recordings.audit.verify(session)
+    files = await recordings.archive.verify_files()
+    result = VerifyResult(
+        chain_ok=chain.ok,
+        entries=chain.entries,
+        head_seq=chain.head_seq,
+        first_break_seq=chain.first_break.seq if chain.first_break else None,
+        first_break=chain.first_break.message if chain.first_break else None,
+        files_ok=files.ok,
+        files_checked=files.checked,
+        file_problems=[f"recording {p.recording_id}: {p.reason}" for p in files.problems[:50]],
+    )
+    async with container.sessions() as session:
+        await recordings.audit.append(
+            session,
+            actor=actor,
+            action="audit.verify",
+            subject="audit-chain",
+            detail={"chain_ok": result.chain_ok, "files_ok": result.files_ok, "entries": result.entries},
+            source_ip=source_ip,
+            outcome="ok" if result.chain_ok and result.files_ok else "broken",
+        )
+        await session.commit()
+    return result
+
+
+@router.get("/entries", response_model=list[AuditEntryPublic])
+async def entries(
+    user: AuditorUser,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
+) -> list[AuditEntryPublic]:
+    """Newest first; page with `before_seq`."""
+    return await read_entries(container, limit, before_seq)
+
+
+@router.post("/verify", response_model=VerifyResult)
+async def verify(user: AuditorUser, container: ContainerDep, request: Request) -> VerifyResult:
+    """Re-hash the chain and every stored recording (what `hotline audit verify` does)."""
+    return await verify_everything(
+        container, f"{user.role}:{user.login}", request.client.host if request.client else None
+    )

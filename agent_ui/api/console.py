@@ -1,0 +1,264 @@
+"""The agent console's REST side: acting on one's own call, wrap-up, follow-ups, recent calls.
+
+Every call-scoped route goes through `OwnCall`: an agent acts only on a call
+that was popped on their console or that they answered; anyone else's call is
+403, whoever asks. Customer and ticket changes go to the service desk (the same
+services as /api/pop and /api/tickets) and the updated pop is pushed to the
+agent's websocket, so every open tab and a reload show the same card.
+Ticket fields themselves are edited with the tickets API (`PATCH /api/tickets/{id}`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+
+from agent_ui.auth import AgentUser
+from agent_ui.callcontrol import CallControls
+from agent_ui.console import WRAPUP_CODES
+from agent_ui.deps import ContainerDep
+from agent_ui.errors import ApiError
+from agent_ui.reports import talk_s
+from cti.models import CallRecord
+from recordings.models import Recording, RecordingStatus
+from routing.commands import SetAgentReady
+from routing.errors import RoutingError
+from tickets.lifecycle import Actor
+from tickets.models import CustomerTier, Ticket, TicketCall
+from tickets.schemas import CallContext, CustomerCreate
+
+router = APIRouter(prefix="/console", tags=["agent console"])
+
+RECENT_CALLS = 20
+HISTORY_CALLS = 5
+
+
+async def own_call(
+    call_id: Annotated[str, Path(max_length=64)], user: AgentUser, container: ContainerDep
+) -> str:
+    """The call id, if the signed-in agent was popped or answered it; else 403."""
+    agent = user.login
+    if container.console.popped_to(agent, call_id):
+        return call_id
+    async with container.sessions() as session:
+        record = await session.get(CallRecord, call_id)
+        link = await session.get(TicketCall, call_id)
+    if (record is not None and record.agent_id == agent) or (link is not None and link.agent_id == agent):
+        return call_id
+    raise ApiError(403, "not_your_call", f"call {call_id} was not offered to you")
+
+
+OwnCall = Annotated[str, Depends(own_call)]
+
+
+def _actor(user: AgentUser, request: Request) -> Actor:
+    return Actor(user.login, str(user.role), request.client.host if request.client else None)
+
+
+ConsoleActor = Annotated[Actor, Depends(_actor)]
+
+
+class ChooseIn(BaseModel):
+    customer_id: int
+
+
+class NewCustomerIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    company: str = Field(default="", max_length=200)
+    tier: CustomerTier = CustomerTier.ORDINARY
+    notes: str = Field(default="", max_length=4000)
+
+
+class WrapUpIn(BaseModel):
+    code: str = Field(min_length=1, max_length=40)
+    notes: str = Field(default="", max_length=4000)
+
+
+class ControlIn(BaseModel):
+    target: str | None = Field(default=None, max_length=40)
+
+
+class RecentCall(BaseModel):
+    call_id: str
+    caller: str | None
+    caller_name: str | None
+    queue: str | None
+    offered_at: datetime | None
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None
+    talk_s: float | None
+    recording_url: str | None
+
+
+class FollowUpItem(BaseModel):
+    id: int
+    ticket_id: int
+    subject: str
+    due_at: datetime
+
+
+class PastCall(BaseModel):
+    call_id: str
+    offered_at: datetime | None
+    outcome: str | None
+    agent_id: str | None
+
+
+# ------------------------------------------------------------------ the pop
+
+
+@router.post("/calls/{call_id}/customer", response_model=CallContext)
+async def choose_customer(
+    call_id: OwnCall, body: ChooseIn, user: AgentUser, actor: ConsoleActor, container: ContainerDep
+) -> CallContext:
+    context = await container.desk.calls.choose_customer(call_id, body.customer_id, actor)
+    container.console.update_pop(user.login, call_id, context, chosen_customer_id=body.customer_id)
+    return context
+
+
+@router.post("/calls/{call_id}/new-customer", response_model=CallContext, status_code=201)
+async def new_customer(
+    call_id: OwnCall, body: NewCustomerIn, user: AgentUser, actor: ConsoleActor, container: ContainerDep
+) -> CallContext:
+    data = CustomerCreate(name=body.name, company=body.company, tier=body.tier, notes=body.notes)
+    context = await container.desk.calls.new_customer_from_call(call_id, data, actor)
+    chosen = context.customers[0].id if context.customers else None
+    container.console.update_pop(user.login, call_id, context, chosen_customer_id=chosen)
+    return context
+
+
+@router.post("/calls/{call_id}/ticket", response_model=CallContext)
+async def open_new_ticket(
+    call_id: OwnCall, user: AgentUser, actor: ConsoleActor, container: ContainerDep
+) -> CallContext:
+    """A different issue than the caller's open ticket: this call gets a ticket of its own."""
+    context = await container.desk.calls.attach_call(call_id, None, actor)
+    container.console.update_pop(user.login, call_id, context)
+    return context
+
+
+@router.get("/calls/{call_id}/history", response_model=dict[int, list[PastCall]])
+async def customer_calls(call_id: OwnCall, container: ContainerDep) -> dict[int, list[PastCall]]:
+    """The last calls of each customer on the pop (by their phone numbers)."""
+    context = await container.desk.calls.context(call_id)
+    out: dict[int, list[PastCall]] = {}
+    async with container.sessions() as session:
+        for card in context.customers:
+            if not card.phones:
+                out[card.id] = []
+                continue
+            rows = (
+                await session.exec(
+                    select(CallRecord)
+                    .where(col(CallRecord.caller_e164).in_(list(card.phones)), CallRecord.call_id != call_id)
+                    .order_by(col(CallRecord.offered_at).desc())
+                    .limit(HISTORY_CALLS)
+                )
+            ).all()
+            out[card.id] = [
+                PastCall(call_id=r.call_id, offered_at=r.offered_at, outcome=r.outcome, agent_id=r.agent_id)
+                for r in rows
+            ]
+    return out
+
+
+# ------------------------------------------------------------------ wrap-up and controls
+
+
+@router.post("/calls/{call_id}/wrapup", status_code=204)
+async def wrap_up(
+    call_id: OwnCall, body: WrapUpIn, user: AgentUser, actor: ConsoleActor, container: ContainerDep
+) -> None:
+    """Record the wrap-up code and notes on the call's ticket, and end the agent's wrap-up time."""
+    if body.code not in WRAPUP_CODES:
+        raise ApiError(422, "invalid_input", f"wrap-up code must be one of {', '.join(WRAPUP_CODES)}")
+    async with container.sessions() as session:
+        link = await session.get(TicketCall, call_id)
+    if link is not None:
+        note = f"[wrap-up {body.code}] call {call_id}" + (f": {body.notes}" if body.notes else "")
+        await container.desk.tickets.add_note(link.ticket_id, note, actor)
+    container.console.wrapped_up(user.login, call_id)
+    if str(container.router.agent_state(user.login)) == "wrap_up":
+        try:
+            await container.acd.command(SetAgentReady(agent_id=user.login))
+        except RoutingError as exc:  # the wrap-up timer ended it a moment ago: nothing to do
+            raise ApiError(409, "invalid_transition", str(exc)) from exc
+
+
+@router.post("/calls/{call_id}/control/{action}", status_code=204)
+async def control(
+    call_id: OwnCall,
+    action: Annotated[str, Path(max_length=40)],
+    body: ControlIn,
+    user: AgentUser,
+    container: ContainerDep,
+) -> None:
+    await CallControls(container.link).perform(action, call_id, user.login, body.target)
+
+
+# ------------------------------------------------------------------ lists
+
+
+@router.get("/calls", response_model=list[RecentCall])
+async def recent_calls(user: AgentUser, container: ContainerDep) -> list[RecentCall]:
+    """The agent's own last calls, each with its recording when one is stored."""
+    async with container.sessions() as session:
+        rows = (
+            await session.exec(
+                select(CallRecord)
+                .where(CallRecord.agent_id == user.login)
+                .order_by(col(CallRecord.offered_at).desc())
+                .limit(RECENT_CALLS)
+            )
+        ).all()
+        ids = [r.call_id for r in rows]
+        recordings = (
+            await session.exec(
+                select(Recording).where(
+                    col(Recording.call_id).in_(ids), Recording.status == RecordingStatus.STORED
+                )
+            )
+        ).all()
+    audio = {r.call_id: f"/api/recordings/{r.id}/audio" for r in recordings}
+    return [
+        RecentCall(
+            call_id=r.call_id,
+            caller=r.caller,
+            caller_name=r.caller_name,
+            queue=r.queue,
+            offered_at=r.offered_at,
+            answered_at=r.answered_at,
+            ended_at=r.ended_at,
+            outcome=r.outcome,
+            talk_s=talk_s(r),
+            recording_url=audio.get(r.call_id),
+        )
+        for r in rows
+    ]
+
+
+@router.get("/followups", response_model=list[FollowUpItem])
+async def follow_ups(user: AgentUser, container: ContainerDep) -> list[FollowUpItem]:
+    """Follow-ups due on the agent's tickets and on tickets nobody owns yet."""
+    due = await container.desk.follow_ups.due(limit=200)
+    if not due:
+        return []
+    async with container.sessions() as session:
+        tickets = {
+            t.id: t
+            for t in (
+                await session.exec(select(Ticket).where(col(Ticket.id).in_({f.ticket_id for f in due})))
+            ).all()
+        }
+    items: list[FollowUpItem] = []
+    for f in due:
+        ticket: Any = tickets.get(f.ticket_id)
+        if ticket is None or ticket.owner_agent_id not in (None, user.login):
+            continue
+        items.append(FollowUpItem(id=f.id, ticket_id=f.ticket_id, subject=ticket.subject, due_at=f.due_at))
+    return items

@@ -1,0 +1,25 @@
+"""Follow-ups (回访) over REST: the agents' due list and recording the outcome."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from agent_ui.api.desk_common import Desk, Reader, StaffActor
+from tickets.schemas import FollowUpPublic, FollowUpRecord
+
+router = APIRouter(prefix="/follow-ups", tags=["follow-ups"])
+
+
+@router.get("/due", response_model=list[FollowUpPublic])
+async def due(
+    desk: Desk, _user: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[FollowUpPublic]:
+    return await desk.follow_ups.due(limit=limit)
+
+
+@router.post("/{follow_up_id}", response_model=FollowUpPublic)
+async def record(follow_up_id: int, body: FollowUpRecord, desk: Desk, actor: StaffActor) -> FollowUpPublic:
+    """Outcome and a 1–5 score. A score at or below the desk's `low_score` reopens or flags the ticket."""
+    return await desk.follow_ups.record(follow_up_id, body, actor)

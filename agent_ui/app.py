@@ -1,0 +1,76 @@
+"""The FastAPI application: pages, REST API, websockets, on one port.
+
+`create_app(settings)` builds the app; its lifespan builds the container (the
+composition root) and runs its tasks for as long as the app serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from agent_ui import errors, pages, ws
+from agent_ui.api import audit as audit_api
+from agent_ui.api import auth as auth_api
+from agent_ui.api import console as console_api
+from agent_ui.api import desk as desk_api
+from agent_ui.api import recordings as recordings_api
+from agent_ui.api import reports as reports_api
+from agent_ui.api import supervisor as supervisor_api
+from agent_ui.bootstrap import Container, build
+from config.settings import Settings
+
+SESSION_MAX_AGE_S = 12 * 3600  # one long shift
+
+
+def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = container or build(settings)
+        app.state.container = built
+        try:
+            async with asyncio.TaskGroup() as group:
+                runner = group.create_task(built.run(), name="hotline-services")
+                await built.started.wait()
+                try:
+                    yield
+                finally:
+                    runner.cancel()
+        finally:
+            await built.aclose()
+
+    app = FastAPI(title="Hotline", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret.get_secret_value(),
+        session_cookie="hotline_session",
+        max_age=SESSION_MAX_AGE_S,
+        same_site="lax",
+        https_only=bool(settings.public_base_url and settings.public_base_url.startswith("https:")),
+    )
+    errors.install(app)
+    app.include_router(pages.router)
+    app.include_router(ws.router)
+    app.include_router(auth_api.router, prefix="/api")
+    if settings.pbx == "twilio":
+        from cti.twilio.webhooks import twilio_router
+
+        app.include_router(twilio_router(lambda request: request.app.state.container.link))
+    for part in (console_api, supervisor_api, reports_api):
+        app.include_router(part.router, prefix="/api")
+    app.include_router(desk_api.router, prefix="/api")
+    app.include_router(recordings_api.router, prefix="/api")
+    app.include_router(audit_api.router, prefix="/api")
+
+    @app.get("/api/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+    return app

@@ -1,0 +1,233 @@
+"""The agent console's live side: screen pops, agent state, console commands.
+
+It listens to the bus (CallEvents) and to the ACD's decisions, and pushes to the
+right agent only, through the hub. The pop is sent when the agent's phone rings
+(RINGING), with the customer card and ticket the service desk prepared when the
+call was offered, so the agent sees who calls before answering.
+
+It also remembers which calls were popped to which agent: the console's REST
+endpoints (agent_ui.api.console) let an agent act only on their own calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+
+from agent_ui.hub import Hub
+from cti.acd import AcdService
+from routing.commands import LoginAgent, LogoutAgent, PauseAgent, SetAgentReady
+from routing.decisions import AgentStateChanged, CallQueued
+from routing.errors import RoutingError
+from routing.events import CallEvent, CallEventKind, Event
+
+log = logging.getLogger(__name__)
+
+_RECENT = 10_000
+_CALLS_PER_AGENT = 50
+
+PAUSE_REASONS = ("break", "lunch", "training", "meeting", "paperwork")
+WRAPUP_CODES = ("resolved", "information", "follow_up", "complaint", "wrong_number", "other")
+
+# What happens to a popped call that the console shows (besides the pop itself).
+_CALL_UPDATES = frozenset(
+    {
+        CallEventKind.ANSWERED,
+        CallEventKind.HELD,
+        CallEventKind.UNHELD,
+        CallEventKind.TRANSFERRED,
+        CallEventKind.RECORDING_PAUSED,
+        CallEventKind.RECORDING_RESUMED,
+        CallEventKind.AGENT_COMPLETED,
+        CallEventKind.RING_NO_ANSWER,
+        CallEventKind.HUNG_UP,
+    }
+)
+
+
+class ConsoleService:
+    def __init__(
+        self,
+        hub: Hub,
+        acd: AcdService,
+        agent_ids: set[str],
+        context_of: Callable[[str], Any | None],
+    ) -> None:
+        self.hub = hub
+        self.acd = acd
+        self.epoch = uuid.uuid4().hex[:12]  # names this process's sequence numbers (see ws.py)
+        self._agents = agent_ids
+        self._context_of = context_of
+        self._popped: OrderedDict[str, None] = OrderedDict()  # event ids already pushed
+        self._active_pop: dict[str, dict[str, Any]] = {}  # agent -> pop of the call in progress
+        self._calls: dict[str, OrderedDict[str, None]] = {}  # agent -> calls popped to them
+
+    def knows_agent(self, agent_id: str) -> bool:
+        return agent_id in self._agents
+
+    def popped_to(self, agent_id: str, call_id: str) -> bool:
+        """True if this call was popped on this agent's console (since start-up)."""
+        return call_id in self._calls.get(agent_id, ())
+
+    def active_pop(self, agent_id: str) -> dict[str, Any] | None:
+        return self._active_pop.get(agent_id)
+
+    # ------------------------------------------------------------ bus handler
+    async def handle(self, event: Event) -> None:
+        if not isinstance(event, CallEvent) or event.kind not in (_CALL_UPDATES | {CallEventKind.RINGING}):
+            return
+        if event.event_id in self._popped:
+            return  # resent or replayed: the agent already has it
+        self._remember(event.event_id)
+        if event.kind is CallEventKind.RINGING and event.agent is not None:
+            pop = self._pop(event)
+            self._active_pop[event.agent] = pop
+            calls = self._calls.setdefault(event.agent, OrderedDict())
+            calls[event.call_id] = None
+            if len(calls) > _CALLS_PER_AGENT:
+                calls.popitem(last=False)
+            self.hub.to_agent(event.agent, pop)
+            return
+        for agent in self._agents_of(event):
+            active = self._active_pop.get(agent)
+            if active is not None and active["call_id"] == event.call_id:
+                active["status"] = str(event.kind)
+                missed = event.kind is CallEventKind.RING_NO_ANSWER
+                if missed or (event.kind is CallEventKind.HUNG_UP and active.get("wrapped")):
+                    del self._active_pop[agent]  # else kept until wrap-up: a reload still shows it
+            self.hub.to_agent(agent, self._call_update(event))
+
+    def _agents_of(self, event: CallEvent) -> list[str]:
+        """The agents whose console shows this call: the event's agent, else whoever has its pop."""
+        if event.agent is not None and event.kind is not CallEventKind.HUNG_UP:
+            return [event.agent]
+        return [agent for agent, pop in self._active_pop.items() if pop["call_id"] == event.call_id]
+
+    def _remember(self, event_id: str) -> None:
+        self._popped[event_id] = None
+        if len(self._popped) > _RECENT:
+            self._popped.popitem(last=False)
+
+    def _pop(self, event: CallEvent) -> dict[str, Any]:
+        context = self._context_of(event.call_id)
+        return {
+            "type": "pop",
+            "call_id": event.call_id,
+            "caller": event.caller,
+            "caller_name": event.caller_name,
+            "queue": event.queue,
+            "at": event.at.isoformat(),
+            "status": "ringing",
+            **self._card(context),
+        }
+
+    @staticmethod
+    def _card(context: Any | None) -> dict[str, Any]:
+        card: dict[str, Any] = jsonable_encoder(context) if context is not None else {}
+        return {
+            "customers": card.get("customers", []),
+            "ticket_id": card.get("ticket_id"),
+            "ticket_is_new": card.get("ticket_is_new"),
+            "context": card,
+        }
+
+    def update_pop(self, agent_id: str, call_id: str, context: Any, **extra: Any) -> dict[str, Any] | None:
+        """The agent changed the call's customer or ticket: re-send the pop with the new card."""
+        pop = self._active_pop.get(agent_id)
+        if pop is None or pop["call_id"] != call_id:
+            return None
+        pop.update(self._card(context), **extra)
+        self.hub.to_agent(agent_id, pop)
+        return pop
+
+    def wrapped_up(self, agent_id: str, call_id: str) -> None:
+        """Wrap-up recorded: the pop is done with once the call is over."""
+        pop = self._active_pop.get(agent_id)
+        if pop is None or pop["call_id"] != call_id:
+            return
+        if pop.get("status") in ("hung_up", "agent_completed", "ring_no_answer"):
+            del self._active_pop[agent_id]
+        else:
+            pop["wrapped"] = True
+
+    @staticmethod
+    def _call_update(event: CallEvent) -> dict[str, Any]:
+        return {
+            "type": "call",
+            "call_id": event.call_id,
+            "event": str(event.kind),
+            "at": event.at.isoformat(),
+        }
+
+    # ------------------------------------------------------- decision listener
+    async def on_decision(self, decision: object) -> None:
+        if isinstance(decision, AgentStateChanged):
+            message = {
+                "type": "state",
+                "agent": decision.agent_id,
+                "state": str(decision.state),
+                "previous": str(decision.previous),
+                "reason": decision.reason,
+                "since": decision.at,
+            }
+            self.hub.to_agent(decision.agent_id, message)
+            self.hub.to_supervisors(message)
+        elif isinstance(decision, CallQueued):
+            self.hub.to_supervisors(
+                {
+                    "type": "queued",
+                    "call_id": decision.call_id,
+                    "queue": decision.queue,
+                    "position": decision.position,
+                    "estimated_wait_s": decision.estimated_wait_s,
+                }
+            )
+
+    # ------------------------------------------------------------ websocket side
+    async def agent_connected(self, agent_id: str) -> None:
+        """Opening the console signs the agent in to their queues (available)."""
+        if str(self.acd.router.agent_state(agent_id)) == "logged_out":
+            await self.acd.command(LoginAgent(agent_id=agent_id))
+
+    def agent_hello(self, agent_id: str) -> dict[str, Any]:
+        now = self.acd.clock()
+        view = self.acd.router.snapshot(now).agent(agent_id)
+        return {
+            "type": "hello",
+            "epoch": self.epoch,
+            "agent": agent_id,
+            "state": str(view.state),
+            "since": view.since,
+            "reason": view.reason,
+            "now": now,
+            "pop": self._active_pop.get(agent_id),
+        }
+
+    async def agent_command(self, agent_id: str, message: dict[str, Any]) -> dict[str, Any] | None:
+        kind = message["type"]
+        command: object
+        if kind == "ready":
+            command = SetAgentReady(agent_id=agent_id)
+        elif kind == "pause":
+            reason = message.get("reason") or "break"
+            if not isinstance(reason, str) or len(reason) > 40:
+                raise ValueError("pause reason must be a short text")
+            command = PauseAgent(agent_id=agent_id, reason=reason)
+        elif kind == "logout":
+            command = LogoutAgent(agent_id=agent_id)
+        elif kind == "login":
+            command = LoginAgent(agent_id=agent_id)
+        elif kind == "ping":
+            return {"type": "pong"}
+        else:
+            raise ValueError(f"unknown command {kind!r}")
+        try:
+            await self.acd.command(command)
+        except RoutingError as exc:
+            return {"type": "error", "error_id": "invalid_transition", "message": str(exc)}
+        return None

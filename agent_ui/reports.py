@@ -1,0 +1,236 @@
+"""Queue and agent reports over an interval, from the call table (`cti.models.CallRecord`).
+
+The live wallboard takes its figures from the router (memory, today); reports
+read the call log, so they cover any interval and survive restarts. The
+definitions below are shown on the reports page, next to the figures, so
+nobody has to guess what "service level" means here; they follow the router's
+(routing/kpis.py) where the call table has the facts, and say so where not.
+
+Loading is one query (calls offered in [start, end)); the figures are pure
+functions of those rows, tested without a database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cti.models import CallRecord
+
+MAX_ROWS = 200_000
+
+# Key of each definition in the message catalogue (i18n_messages: "def.<name>").
+DEFINITIONS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "service_level",
+    "asa",
+    "aht",
+    "abandon_rate",
+    "longest_wait",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    service_level_s: float = 20.0
+    short_abandon_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    queue: str
+    offered: int
+    answered: int
+    answered_within_sl: int
+    abandoned: int
+    short_abandoned: int
+    other: int  # timed out, transferred away before answer, still running
+    service_level: float | None
+    asa_s: float | None
+    aht_s: float | None
+    abandon_rate: float | None
+    longest_wait_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    agent_id: str
+    answered: int
+    talk_s: float
+    aht_s: float | None
+    asa_s: float | None  # how long their callers waited, on average
+    longest_talk_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: datetime
+    offered: int
+    answered: int
+    service_level: float | None
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _seconds(a: datetime | None, b: datetime | None) -> float | None:
+    return (b - a).total_seconds() if a is not None and b is not None else None
+
+
+def wait_s(call: CallRecord) -> float | None:
+    end = call.answered_at if call.answered_at is not None else call.ended_at
+    return _seconds(call.offered_at, end)
+
+
+def talk_s(call: CallRecord) -> float | None:
+    return _seconds(call.answered_at, call.ended_at)
+
+
+async def load_calls(
+    sessions: async_sessionmaker[AsyncSession],
+    start: datetime,
+    end: datetime,
+    *,
+    queues: Iterable[str] | None = None,
+    agent_id: str | None = None,
+    limit: int = MAX_ROWS,
+) -> list[CallRecord]:
+    query = select(CallRecord).where(col(CallRecord.offered_at) >= start, col(CallRecord.offered_at) < end)
+    if queues is not None:
+        query = query.where(col(CallRecord.queue).in_(sorted(queues)))
+    if agent_id is not None:
+        query = query.where(col(CallRecord.agent_id) == agent_id)
+    query = query.order_by(col(CallRecord.offered_at)).limit(limit)
+    async with sessions() as session:
+        return list((await session.exec(query)).all())
+
+
+def queue_row(queue: str, calls: Sequence[CallRecord], limits: Thresholds) -> QueueRow:
+    answered = [c for c in calls if c.answered_at is not None]
+    abandoned = [c for c in calls if c.answered_at is None and c.outcome == "abandoned"]
+    waits = [w for c in answered if (w := wait_s(c)) is not None]
+    short = sum(1 for c in abandoned if (w := wait_s(c)) is not None and w < limits.short_abandon_s)
+    within = sum(1 for w in waits if w <= limits.service_level_s)
+    talks = [t for c in answered if (t := talk_s(c)) is not None]
+    offered = len(calls)
+    return QueueRow(
+        queue=queue,
+        offered=offered,
+        answered=len(answered),
+        answered_within_sl=within,
+        abandoned=len(abandoned),
+        short_abandoned=short,
+        other=offered - len(answered) - len(abandoned),
+        service_level=_ratio(within, offered - short),
+        asa_s=_mean(waits),
+        aht_s=_mean(talks),
+        abandon_rate=_ratio(len(abandoned) - short, offered - short),
+        longest_wait_s=max((w for c in calls if (w := wait_s(c)) is not None), default=0.0),
+    )
+
+
+def by_queue(calls: Iterable[CallRecord], limits: Mapping[str, Thresholds]) -> list[QueueRow]:
+    groups: dict[str, list[CallRecord]] = defaultdict(list)
+    for call in calls:
+        groups[call.queue or "-"].append(call)
+    return [queue_row(q, groups[q], limits.get(q, Thresholds())) for q in sorted(groups)]
+
+
+def by_agent(calls: Iterable[CallRecord]) -> list[AgentRow]:
+    groups: dict[str, list[CallRecord]] = defaultdict(list)
+    for call in calls:
+        if call.agent_id is not None and call.answered_at is not None:
+            groups[call.agent_id].append(call)
+    rows = []
+    for agent in sorted(groups):
+        talks = [t for c in groups[agent] if (t := talk_s(c)) is not None]
+        waits = [w for c in groups[agent] if (w := wait_s(c)) is not None]
+        rows.append(
+            AgentRow(
+                agent_id=agent,
+                answered=len(groups[agent]),
+                talk_s=sum(talks),
+                aht_s=_mean(talks),
+                asa_s=_mean(waits),
+                longest_talk_s=max(talks, default=0.0),
+            )
+        )
+    return rows
+
+
+def slots(
+    calls: Iterable[CallRecord],
+    start: datetime,
+    count: int,
+    limits: Mapping[str, Thresholds],
+    slot_s: int = 900,
+) -> list[Slot]:
+    """Calls per `slot_s` from `start` (the wallboard's 15-minute chart), each queue with its own SL."""
+    offered = [0] * count
+    answered = [0] * count
+    within = [0] * count
+    short = [0] * count
+    for call in calls:
+        if call.offered_at is None:
+            continue
+        i = int((call.offered_at - start).total_seconds() // slot_s)
+        if not 0 <= i < count:
+            continue
+        limit = limits.get(call.queue or "", Thresholds())
+        wait = wait_s(call)
+        offered[i] += 1
+        if call.answered_at is not None:
+            answered[i] += 1
+            within[i] += wait is not None and wait <= limit.service_level_s
+        elif call.outcome == "abandoned" and wait is not None and wait < limit.short_abandon_s:
+            short[i] += 1
+    return [
+        Slot(
+            start=start + timedelta(seconds=i * slot_s),
+            offered=offered[i],
+            answered=answered[i],
+            service_level=_ratio(within[i], offered[i] - short[i]),
+        )
+        for i in range(count)
+    ]
+
+
+def csv_text(rows: Sequence[QueueRow] | Sequence[AgentRow], headers: Mapping[str, str] | None = None) -> str:
+    """CSV with a header row; ratios as fractions, durations in seconds (for spreadsheets)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if not rows:
+        writer.writerow(["no calls"])
+        return out.getvalue()
+    names = [f.name for f in fields(rows[0])]
+    writer.writerow([(headers or {}).get(n, n) for n in names])
+    for row in rows:
+        writer.writerow([_cell(getattr(row, n)) for n in names])
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    text = str(value)
+    # A cell starting with = + - @ is a formula to spreadsheets (CSV injection): quote it as text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,18 @@
+"""Every table of every package, in one metadata: what Alembic migrates.
+
+Each package owns its tables in its own `models` module; importing them here is
+what registers them. A package that adds a models module adds it here.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+import agent_ui.models
+import cti.models
+import recordings.models
+import tickets.models
+
+MODEL_MODULES = (agent_ui.models, cti.models, recordings.models, tickets.models)
+
+metadata = SQLModel.metadata

@@ -1,0 +1,169 @@
+"""Websocket endpoints: `/ws/agent` (one agent's pops, state and commands) and `/ws/supervisor`.
+
+The session cookie authenticates the socket (same as the pages). A console that
+reconnects passes `?after=<last seq seen>&epoch=<epoch from its hello>` and is
+sent what it missed; an epoch from another server process means its numbers are
+meaningless, so it gets the hello (which carries the pop in progress) and no
+backlog. A wallboard needs no backlog: every wallboard message is complete, and
+the hello carries the current one, narrowed to the supervisor's queues.
+Messages from the browser are small JSON commands (`ready`, `pause`); anything
+else gets an `error` message back and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from agent_ui.auth import session_user
+from agent_ui.deps import ContainerDep
+from agent_ui.hub import Subscriber
+from agent_ui.models import Role
+from agent_ui.wallboard import CHANNEL as SUPERVISORS
+
+if TYPE_CHECKING:
+    from agent_ui.bootstrap import Container
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_AGENT = 4404
+
+Transform = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+async def _sender(websocket: WebSocket, sub: Subscriber, transform: Transform | None = None) -> None:
+    while True:
+        message = await sub.queue.get()
+        if message is None:
+            await websocket.close(code=1013)  # try again later: we cut a slow reader
+            return
+        out = message if transform is None else transform(message)
+        if out is not None:
+            await websocket.send_json(out)
+
+
+def _after(websocket: WebSocket, epoch: str) -> int | None:
+    raw = websocket.query_params.get("after")
+    if websocket.query_params.get("epoch") != epoch:
+        return None
+    return int(raw) if raw is not None and raw.isdigit() else None
+
+
+async def _serve(
+    websocket: WebSocket,
+    sub: Subscriber,
+    transform: Transform | None,
+    session: _AgentSession | _SupervisorSession,
+) -> None:
+    """`session.start()` (the hello), then forward the subscription while answering commands."""
+    sender = asyncio.create_task(_sender(websocket, sub, transform), name=f"ws-send-{sub.key}")
+    try:
+        await session.start()
+        while True:
+            text = await websocket.receive_text()
+            try:
+                message = json.loads(text)
+            except ValueError:
+                message = None  # answered as an invalid message; the socket stays open
+            reply = await session.command(message)
+            if reply is not None:
+                await websocket.send_json(reply)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        session.hub.unsubscribe(sub)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await sender
+
+
+class _AgentSession:
+    def __init__(self, websocket: WebSocket, container: Container, agent_id: str) -> None:
+        self.websocket, self.container, self.agent_id = websocket, container, agent_id
+        self.hub = container.hub
+
+    async def start(self) -> None:
+        await self.container.console.agent_connected(self.agent_id)
+        await self.websocket.send_json(self.container.console.agent_hello(self.agent_id))
+
+    async def command(self, message: object) -> dict[str, Any] | None:
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return {"type": "error", "error_id": "invalid_message", "message": 'expected {"type": ...}'}
+        try:
+            reply: dict[str, Any] | None = await self.container.console.agent_command(self.agent_id, message)
+        except ValueError as exc:
+            return {"type": "error", "error_id": "invalid_command", "message": str(exc)}
+        return reply
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(websocket: WebSocket, container: ContainerDep) -> None:
+    user = session_user(websocket)
+    if user is None:
+        await websocket.close(code=CLOSE_NOT_AUTHENTICATED)
+        return
+    if user.role != Role.AGENT or user.agent_id is None:
+        await websocket.close(code=CLOSE_FORBIDDEN)
+        return
+    agent_id = user.agent_id
+    if not container.console.knows_agent(agent_id):
+        await websocket.close(code=CLOSE_UNKNOWN_AGENT, reason="agent not in the call-center file")
+        return
+    await websocket.accept()
+    after = _after(websocket, container.console.epoch)
+    sub = container.hub.subscribe(f"agent:{agent_id}", after_seq=after)
+    await _serve(websocket, sub, None, _AgentSession(websocket, container, agent_id))
+
+
+class _SupervisorSession:
+    def __init__(self, websocket: WebSocket, container: Container, queues: frozenset[str]) -> None:
+        self.websocket, self.container, self.queues = websocket, container, queues
+        self.hub = container.hub
+        self.agents = {a.id for a in container.callcenter.agents if set(a.queues) & queues}
+
+    def transform(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        kind = message.get("type")
+        if kind == "wallboard":
+            narrowed: dict[str, Any] = self.container.wallboard.narrowed(message, self.queues)
+            return narrowed
+        if kind == "state":
+            return message if message.get("agent") in self.agents else None
+        if kind == "queued":
+            return message if message.get("queue") in self.queues else None
+        return message
+
+    async def start(self) -> None:
+        wallboard = self.container.wallboard
+        await wallboard.refresh_alerts()
+        view = wallboard.narrowed(wallboard.view(), self.queues)
+        await self.websocket.send_json({**view, "type": "hello", "epoch": self.container.console.epoch})
+
+    async def command(self, message: object) -> dict[str, Any] | None:
+        if isinstance(message, dict) and message.get("type") == "ping":
+            return {"type": "pong"}
+        return {"type": "error", "error_id": "invalid_message", "message": "the wallboard takes no commands"}
+
+
+@router.websocket("/ws/supervisor")
+async def supervisor_socket(websocket: WebSocket, container: ContainerDep) -> None:
+    user = session_user(websocket)
+    if user is None:
+        await websocket.close(code=CLOSE_NOT_AUTHENTICATED)
+        return
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        await websocket.close(code=CLOSE_FORBIDDEN)
+        return
+    await websocket.accept()
+    queues = container.callcenter.supervised_queues(user.login)
+    session = _SupervisorSession(websocket, container, queues)
+    sub = container.hub.subscribe(SUPERVISORS)
+    await _serve(websocket, sub, session.transform, session)
