@@ -1,0 +1,100 @@
+"""The AMI link is cut in the middle of a call; Hotline reconnects and the call is recorded once.
+
+Full stack: simulated PBX over TCP, AmiClient, translator, bus, router, service
+desk on a real database, uvicorn and a real agent websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from sqlmodel import select
+
+from cti.ami.client import AmiClient
+from cti.models import CallRecord
+from tests.harness import AMI_SECRET, next_message, no_message, running_hotline
+from tickets.models import TicketCall
+
+
+async def test_link_cut_mid_call_reconnects_and_the_call_ends_with_one_record_one_pop_one_ticket(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
+        link = hotline.container.link
+        assert link is not None
+        alice = await hotline.sign_in("1001")
+        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
+        await next_message(ws, "hello")
+
+        await hotline.place_call("+8613800138000", name="王小明", talk=30)  # 3 s at speed 10
+        pop = await next_message(ws, "pop", timeout=5)
+        call_id = pop["call_id"]
+        update = await next_message(ws, "call", timeout=5)
+        while update["event"] != "answered":
+            update = await next_message(ws, "call", timeout=5)
+
+        logins = link.client.stats.logins
+        hotline.pbx.drop_connections()  # the network drops while Alice talks
+        async with asyncio.timeout(10):
+            while link.client.stats.logins == logins or not link.client.connected:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+
+        update = await next_message(ws, "call", timeout=10)
+        while update["event"] != "hung_up":
+            assert update["event"] not in ("offered", "ringing"), update  # nothing replayed as new
+            update = await next_message(ws, "call", timeout=10)
+        assert await no_message(ws, "pop", wait=0.5)  # no second screen pop
+
+        await hotline.container.bus.join()
+        async with hotline.container.sessions() as session:
+            record = await session.get(CallRecord, call_id)
+            links = (await session.exec(select(TicketCall).where(TicketCall.call_id == call_id))).all()
+            records = (await session.exec(select(CallRecord))).all()
+        assert record is not None and record.outcome == "answered" and record.agent_id == "1001"
+        assert len(records) == 1 and len(links) == 1  # one call record, one ticket link
+        assert link.client.stats.disconnects >= 1
+        await alice.aclose()
+
+
+async def test_call_that_ends_while_the_link_is_down_is_closed_by_the_resync_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
+        link = hotline.container.link
+        assert link is not None
+        alice = await hotline.sign_in("1001")
+        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
+        await next_message(ws, "hello")
+        await hotline.place_call("+8613800138000", name="王小明", talk=600)
+        pop = await next_message(ws, "pop", timeout=5)
+        call_id = pop["call_id"]
+        update = await next_message(ws, "call", timeout=5)
+        while update["event"] != "answered":
+            update = await next_message(ws, "call", timeout=5)
+        caller = link.translator.caller_channel(call_id)
+        assert caller is not None
+
+        # The PBX stays unreachable for Hotline (its logins are refused) while the caller hangs up.
+        hotline.pbx.username = "someone-else"
+        hotline.pbx.drop_connections()
+        other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
+        async with asyncio.TaskGroup() as group:
+            runner = group.create_task(other.run())
+            await other.wait_connected(5)
+            await other.action("Hangup", Channel=caller)
+            runner.cancel()
+        hotline.pbx.username = "hotline"
+
+        update = await next_message(ws, "call", timeout=15)
+        while update["event"] != "hung_up":
+            update = await next_message(ws, "call", timeout=15)
+        assert await no_message(ws, "pop", wait=0.5)
+        await hotline.container.bus.join()
+        async with hotline.container.sessions() as session:
+            record = await session.get(CallRecord, call_id)
+            links = (await session.exec(select(TicketCall).where(TicketCall.call_id == call_id))).all()
+        assert record is not None and record.outcome == "answered" and record.agent_id == "1001"
+        assert record.ended_at is not None and len(links) == 1
+        await alice.aclose()

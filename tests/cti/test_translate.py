@@ -1,0 +1,72 @@
+"""Translator cases the recorded traces do not cover (built from trace-shaped messages)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cti.ami.agents import agent_mapper, default_agent_id
+from cti.ami.protocol import AmiMessage
+from cti.ami.translate import AmiTranslator
+from routing.events import CallEvent
+
+T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+CALLER = {"Channel": "PJSIP/trunk-00000001", "Uniqueid": "1.1", "Linkedid": "1.1", "CallerIDNum": "+861380"}
+
+
+def feed(t: AmiTranslator, **fields: str) -> list[str]:
+    return [e.kind.value for e in t.feed(AmiMessage.of(**fields)) if isinstance(e, CallEvent)]
+
+
+def test_control_mode_caller_waiting_too_long_leaves_the_queue_by_timeout() -> None:
+    t = AmiTranslator(clock=lambda: T0)
+    assert feed(t, Event="UserEvent", UserEvent="HotlineWaiting", Queue="vip", **CALLER) == ["offered"]
+    assert feed(t, Event="UserEvent", UserEvent="HotlineWaitTimeout", **CALLER) == ["left_queue"]
+    assert feed(t, Event="Hangup", Cause="16", **{"Cause-txt": "Normal Clearing"}, **CALLER) == ["hung_up"]
+
+
+def test_control_mode_no_answer_goes_back_to_the_router_and_a_second_agent_can_answer() -> None:
+    t = AmiTranslator(clock=lambda: T0)
+    feed(t, Event="UserEvent", UserEvent="HotlineWaiting", **CALLER)
+    leg = {"DestChannel": "PJSIP/1001-0000000a", "DestUniqueid": "1.2"}
+    assert feed(t, Event="DialBegin", **CALLER, **leg) == ["ringing"]
+    assert feed(t, Event="DialEnd", DialStatus="NOANSWER", **CALLER, **leg) == ["ring_no_answer"]
+    leg2 = {"DestChannel": "PJSIP/1002-0000000b", "DestUniqueid": "1.3"}
+    assert feed(t, Event="DialBegin", **CALLER, **leg2) == ["ringing"]
+    assert feed(t, Event="DialEnd", DialStatus="ANSWER", **CALLER, **leg2) == ["answered"]
+    assert t.agent_channel("1.1") == "PJSIP/1002-0000000b"
+    assert feed(t, Event="Hangup", Channel="PJSIP/1002-0000000b", Uniqueid="1.3") == ["agent_completed"]
+    assert feed(t, Event="Hangup", **CALLER) == ["hung_up"]
+    assert t.caller_channel("1.1") is None  # ended
+
+
+def test_control_mode_caller_hanging_up_while_waiting_is_an_abandon() -> None:
+    t = AmiTranslator(clock=lambda: T0)
+    feed(t, Event="UserEvent", UserEvent="HotlineWaiting", **CALLER)
+    assert feed(t, Event="Hangup", **CALLER) == ["abandoned", "hung_up"]
+
+
+def test_timestamp_header_gives_the_event_time() -> None:
+    t = AmiTranslator(clock=lambda: T0)
+    (event,) = t.feed(
+        AmiMessage.of(Event="UserEvent", UserEvent="HotlineWaiting", Timestamp="1795342409.5", **CALLER)
+    )
+    assert event.at == datetime.fromtimestamp(1795342409.5, UTC)
+
+
+def test_agent_ids_come_from_interfaces_and_channels() -> None:
+    assert default_agent_id("Local/1001@agents/n") == "1001"
+    assert default_agent_id("Local/1001@agents-00000001;1") == "1001"
+    assert default_agent_id("PJSIP/1001") == "1001"
+    assert default_agent_id("PJSIP/1001-0000002a") == "1001"
+    assert default_agent_id("garbage") is None
+    mapped = agent_mapper({"PJSIP/alice": "1001"})
+    assert mapped("PJSIP/alice-0000002a") == "1001" and mapped("PJSIP/bob") == "bob"
+
+
+def test_ended_calls_are_forgotten_after_the_retention_limit() -> None:
+    t = AmiTranslator(clock=lambda: T0, retain_ended=2)
+    for i in range(5):
+        caller = {**CALLER, "Uniqueid": f"9.{i}", "Linkedid": f"9.{i}"}
+        feed(t, Event="QueueCallerJoin", Queue="support", **caller)
+        feed(t, Event="Hangup", **caller)
+    assert len(t._calls) == 2 and len(t._by_id) == 2

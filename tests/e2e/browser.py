@@ -1,0 +1,93 @@
+"""Headless Chromium for the end-to-end tests: the Debian browser driven by Playwright.
+
+Playwright's async API runs in the test's event loop, the same loop as the
+running Hotline (tests.harness), so a test can place a call on the simulated
+PBX and then wait on the page for what it should show. Waits are always on
+page conditions (`expect`), never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.harness import PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+class Tabs:
+    """Browser contexts (each its own cookies: one person) against one running Hotline."""
+
+    def __init__(self, browser: Browser, base_url: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.contexts: list[BrowserContext] = []
+
+    async def context(self) -> BrowserContext:
+        context = await self.browser.new_context(
+            base_url=self.base_url, viewport={"width": 1280, "height": 900}
+        )
+        self.contexts.append(context)
+        return context
+
+    async def signed_in(self, login: str, password: str = PASSWORD) -> Page:
+        """A new person signed in through the login form (whatever the page's language)."""
+        page = await (await self.context()).new_page()
+        await page.goto("/login")
+        await page.locator("#login").fill(login)
+        await page.locator("#password").fill(password)
+        await page.locator("#sign-in").click()
+        await page.wait_for_load_state("domcontentloaded")
+        return page
+
+
+@contextlib.asynccontextmanager
+async def tabs(browser: Browser, base_url: str) -> AsyncIterator[Tabs]:
+    """Closes every context on the way out, pass or fail, before the server is stopped.
+
+    Use it inside `running_hotline` (`async with running_hotline(...) as h, tabs(browser, h.base_url)`):
+    an open websocket would otherwise keep the server's shutdown waiting.
+    """
+    opened = Tabs(browser, base_url)
+    try:
+        yield opened
+    finally:
+        for context in opened.contexts:
+            await context.close()
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+__all__ = ["Tabs", "chromium", "expect", "screenshot", "tabs"]

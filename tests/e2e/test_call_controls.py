@@ -1,0 +1,81 @@
+"""Console and wallboard call controls reach the (simulated) PBX as the AMI actions Asterisk expects."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from tests.harness import next_message, running_hotline
+
+
+async def _answered_call(hotline, stack, agent) -> str:  # type: ignore[no-untyped-def]
+    ws = await stack.enter_async_context(await hotline.agent_socket(agent))
+    await next_message(ws, "hello")
+    await hotline.place_call("+8613800138000", name="王小明", talk=30)
+    pop = await next_message(ws, "pop")
+    update = await next_message(ws, "call")
+    while update["event"] != "answered":
+        update = await next_message(ws, "call")
+    return str(pop["call_id"])
+
+
+async def test_supervisor_listens_whispers_and_barges_through_chanspy_on_their_phone(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
+        agent = await hotline.sign_in("1001")
+        await _answered_call(hotline, stack, agent)
+        supervisor = await hotline.sign_in("sup")
+        for mode in ("listen", "whisper", "barge"):
+            reply = await supervisor.post("/api/supervisor/agents/1001/supervise", json={"mode": mode})
+            assert reply.status_code == 204, reply.text
+        spies = [a for a in hotline.pbx.actions_received if a.get("Application") == "ChanSpy"]
+        assert [a["Channel"] for a in spies] == ["Local/2001@level2"] * 3  # users[].phone of `sup`
+        assert [a["Data"].split(",")[1] for a in spies] == ["q", "qw", "qB"]
+        assert all(a["Data"].startswith("Local/1001@agents") for a in spies)
+        bad = await supervisor.post("/api/supervisor/agents/1001/supervise", json={"mode": "record"})
+        assert bad.status_code == 422
+        idle = await supervisor.post("/api/supervisor/agents/1002/supervise", json={"mode": "listen"})
+        assert idle.status_code == 409  # not on a call
+        refused = await agent.post("/api/supervisor/agents/1001/supervise", json={"mode": "listen"})
+        assert refused.status_code == 403
+        await agent.aclose()
+        await supervisor.aclose()
+
+
+async def test_agent_transfers_the_caller_blind_and_the_console_sees_the_transfer(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Observe mode on the simulator's dialplan (the recorded one): transfers go to [transfer-targets]."""
+    async with (
+        running_hotline(
+            database_url, tmp_path, mode="observe", ami_transfer_context="transfer-targets"
+        ) as hotline,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        agent = await hotline.sign_in("1001")
+        ws = await stack.enter_async_context(await hotline.agent_socket(agent))
+        await next_message(ws, "hello")
+        await hotline.place_call("+8613800138000", name="王小明", talk=30)
+        pop = await next_message(ws, "pop")
+        update = await next_message(ws, "call")
+        while update["event"] != "answered":
+            update = await next_message(ws, "call")
+        call_id = pop["call_id"]
+        invalid = await agent.post(
+            f"/api/console/calls/{call_id}/control/transfer_blind", json={"target": "20;01"}
+        )
+        assert invalid.status_code == 422
+        reply = await agent.post(
+            f"/api/console/calls/{call_id}/control/transfer_blind", json={"target": "2003"}
+        )
+        assert reply.status_code == 204, reply.text
+        update = await next_message(ws, "call")
+        while update["event"] != "transferred":
+            update = await next_message(ws, "call")
+        redirects = [a for a in hotline.pbx.actions_received if a["Action"] == "Redirect"]
+        assert [(a["Context"], a["Exten"], a["Priority"]) for a in redirects] == [
+            ("transfer-targets", "2003", "1")
+        ]
+        assert redirects[0]["Channel"].startswith("Local/support@hotline-")  # the caller, as in 07c
+        await agent.aclose()

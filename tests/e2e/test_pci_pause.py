@@ -1,0 +1,53 @@
+"""PCI pause: the agent pauses the recording while the caller reads out card details.
+
+Console button → AMI MixMonitorMute on the caller's channel (simulated PBX over
+TCP) → MixMonitorMute events → RECORDING_PAUSED/RESUMED → the gap is stored on
+the recording; the call's audio is then played back with the gap in its metadata.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from tests.harness import next_message, running_hotline
+
+
+async def test_agent_pauses_and_resumes_the_recording_and_the_gap_is_marked(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with (
+        running_hotline(database_url, tmp_path, speed=4.0) as hotline,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        agent = await hotline.sign_in("1001")
+        ws = await stack.enter_async_context(await hotline.agent_socket(agent))
+        await next_message(ws, "hello")
+        await hotline.place_call("+8613800138000", name="王小明", talk=12)
+        pop = await next_message(ws, "pop")
+        update = await next_message(ws, "call")
+        while update["event"] != "answered":
+            update = await next_message(ws, "call")
+        call_id = pop["call_id"]
+
+        paused = await agent.post(f"/api/console/calls/{call_id}/control/recording_pause", json={})
+        assert paused.status_code == 204, paused.text
+        await next_message(ws, "call")  # recording_paused reaches the console
+        await asyncio.sleep(0.3)
+        resumed = await agent.post(f"/api/console/calls/{call_id}/control/recording_resume", json={})
+        assert resumed.status_code == 204, resumed.text
+        update = await next_message(ws, "call")
+        while update["event"] != "hung_up":
+            update = await next_message(ws, "call", timeout=10)
+        await hotline.container.bus.join()
+
+        mutes = [a for a in hotline.pbx.actions_received if a["Action"] == "MixMonitorMute"]
+        assert [(a["State"], a["Direction"]) for a in mutes] == [("1", "both"), ("0", "both")]
+        assert all(a["Channel"].startswith("Local/support@hotline-control-") for a in mutes)
+        [recording] = (await agent.get("/api/recordings", params={"call_id": call_id})).json()
+        assert recording["status"] == "stored"
+        [gap] = recording["gaps"]
+        assert gap["to_s"] > gap["from_s"] >= 0
+        assert gap["paused_at"] < gap["resumed_at"]
+        await agent.aclose()

@@ -1,0 +1,152 @@
+"""A running Hotline for tests: real uvicorn on 127.0.0.1, real simulated PBX over TCP, real database.
+
+`running_hotline(...)` starts the simulated PBX and the web app in this event
+loop (ephemeral ports), seeds the call-center file's accounts and customers, and
+yields a handle with the URLs and helpers to sign in, open agent websockets and
+place calls with AMI Originate, exactly as a user would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+import websockets
+
+from agent_ui.app import create_app
+from agent_ui.bootstrap import Container, build, simulated_queues
+from agent_ui.seed import seed_demo
+from config.callcenter import load_callcenter
+from config.settings import SAMPLE_CALLCENTER, Settings, load_settings
+from cti.ami.client import AmiClient
+from cti.simulator import AgentBehaviour, SimulatedPbx
+
+AMI_SECRET = "test-ami-secret-9f2c"
+SESSION_SECRET = "test-session-secret-2b7e61c0"
+PASSWORD = "demo"
+
+
+@dataclass
+class Hotline:
+    settings: Settings
+    container: Container
+    pbx: SimulatedPbx
+    base_url: str
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://")
+
+    async def sign_in(self, login: str, password: str = PASSWORD) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(base_url=self.base_url, timeout=10)
+        reply = await client.post("/api/auth/login", json={"login": login, "password": password})
+        reply.raise_for_status()
+        return client
+
+    async def agent_socket(self, client: httpx.AsyncClient, after: int | None = None) -> Any:
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        query = f"?after={after}" if after is not None else ""
+        return await websockets.connect(
+            f"{self.ws_url}/ws/agent{query}", additional_headers={"Cookie": cookie}, open_timeout=5
+        )
+
+    async def place_call(
+        self, number: str, *, name: str = "", queue: str = "support", talk: int = 60
+    ) -> None:
+        """Originate into the hotline as `hotline call` does (and as one would on Asterisk).
+
+        Control mode dials the waiting context [hotline-control]; observe mode the
+        app_queue entry [hotline], as the sample dialplan has them.
+        """
+        context = "hotline-control" if self.settings.mode == "control" else "hotline"
+        client = AmiClient("127.0.0.1", self.pbx.port, "hotline", AMI_SECRET)
+        async with asyncio.TaskGroup() as group:
+            runner = group.create_task(client.run())
+            await client.wait_connected(timeout=5)
+            await client.action(
+                "Originate",
+                Channel=f"Local/{queue}@{context}",
+                Context="phones",
+                Exten=f"talk-{talk}",
+                Priority="1",
+                CallerID=f'"{name}" <{number}>' if name else number,
+                Async="true",
+            )
+            runner.cancel()
+
+
+async def next_message(socket: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+    """The next message of `kind` on a websocket (others are skipped)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            message = json.loads(await socket.recv())
+            if message.get("type") == kind:
+                return message  # type: ignore[no-any-return]
+
+
+async def no_message(socket: Any, kind: str, wait: float) -> bool:
+    """True if no message of `kind` arrives within `wait` seconds."""
+    try:
+        await next_message(socket, kind, timeout=wait)
+    except TimeoutError:
+        return True
+    return False
+
+
+@contextlib.asynccontextmanager
+async def running_hotline(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    agents: dict[str, AgentBehaviour] | None = None,
+    speed: float = 10.0,
+    mode: str = "control",
+    **overrides: Any,
+) -> AsyncIterator[Hotline]:
+    pbx = SimulatedPbx(
+        secret=AMI_SECRET,
+        agents=agents or {"1001": AgentBehaviour(ring_s=2), "1002": AgentBehaviour(ring_s=2)},
+        speed=speed,
+        recordings_dir=tmp_path / "pbx-recordings",
+        queues=simulated_queues(load_callcenter(SAMPLE_CALLCENTER)),
+    )
+    async with asyncio.TaskGroup() as group:
+        pbx_task = group.create_task(pbx.run())
+        await pbx.wait_ready()
+        settings = load_settings(
+            database_url=database_url,
+            session_secret=SESSION_SECRET,
+            ami_secret=AMI_SECRET,
+            ami_port=pbx.port,
+            mode=mode,
+            pbx="asterisk",
+            recordings_dir=tmp_path / "recordings",
+            pbx_recordings_dir=tmp_path / "pbx-recordings",
+            **overrides,
+        )
+        container = build(settings)
+        await seed_demo(container.sessions, container.callcenter, settings.default_region)
+        app = create_app(settings, container=container)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio")
+        server = uvicorn.Server(config)
+        server_task = group.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+            if server_task.done():
+                server_task.result()
+        port = server.servers[0].sockets[0].getsockname()[1]
+        assert container.link is not None
+        await container.link.wait_connected(timeout=5)
+        try:
+            yield Hotline(settings, container, pbx, f"http://127.0.0.1:{port}")
+        finally:
+            server.should_exit = True
+            await server_task
+            pbx_task.cancel()

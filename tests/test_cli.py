@@ -1,0 +1,58 @@
+"""The `hotline` command against a running simulated PBX: place calls, clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from cti.simulator import SimulatedPbx
+
+
+async def _hotline(*args: str, cwd: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent_ui.cli", *args,
+        cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, output.decode()
+
+
+async def test_hotline_call_places_a_call_with_ami_originate(tmp_path: Path) -> None:
+    pbx = SimulatedPbx(secret="s3cret-for-test")
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(pbx.run())
+        await pbx.wait_ready()
+        code, output = await _hotline(
+            "call", "+8613800138000", "--name", "王小明", "--queue", "billing",
+            "--ami-port", str(pbx.port), "--secret", "s3cret-for-test", cwd=tmp_path,
+        )  # fmt: skip
+        task.cancel()
+    assert code == 0, output
+    assert "Originate successfully queued" in output
+    originate = [a for a in pbx.actions_received if a["Action"] == "Originate"]
+    assert originate[0]["Channel"] == "Local/billing@hotline-control"
+    assert originate[0]["CallerID"] == '"王小明" <+8613800138000>'
+
+
+async def test_hotline_call_with_a_wrong_secret_says_so_and_never_prints_the_secret(tmp_path: Path) -> None:
+    pbx = SimulatedPbx(secret="right-secret")
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(pbx.run())
+        await pbx.wait_ready()
+        code, output = await _hotline(
+            "call",
+            "+8613800138000",
+            "--ami-port",
+            str(pbx.port),
+            "--secret",
+            "wrong-secret-xyz",
+            cwd=tmp_path,
+        )
+        task.cancel()
+    assert code == 2
+    assert "Authentication failed" in output or "authentication failed" in output
+    assert "wrong-secret-xyz" not in output
+    assert "Traceback" not in output
+    assert not [a for a in pbx.actions_received if a["Action"] == "Originate"]

@@ -1,0 +1,131 @@
+"""Settings and the call-center file: bad configuration is refused with its name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.callcenter import CallCenterError, load_callcenter, parse_callcenter
+from config.settings import SAMPLE_CALLCENTER, SettingsError, load_settings
+
+GOOD = {"session_secret": "s" * 32, "ami_secret": "a-real-secret"}
+
+
+def test_settings_come_from_hotline_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_WEB_PORT", "9123")
+    monkeypatch.setenv("HOTLINE_AMI_HOST", "10.0.0.5")
+    settings = load_settings(**GOOD)
+    assert settings.web_port == 9123
+    assert settings.ami_host == "10.0.0.5"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_placeholder_secrets_are_refused_outside_demo_mode_naming_the_variables() -> None:
+    with pytest.raises(SettingsError, match="HOTLINE_SESSION_SECRET, HOTLINE_AMI_SECRET"):
+        load_settings()
+    assert load_settings(demo=True).demo
+
+
+def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_WEB_PORT", "eighty")
+    with pytest.raises(SettingsError, match="HOTLINE_WEB_PORT"):
+        load_settings(**GOOD)
+
+
+def test_secrets_do_not_show_in_the_settings_repr() -> None:
+    settings = load_settings(**GOOD)
+    assert "a-real-secret" not in repr(settings)
+    assert "a-real-secret" not in str(settings.model_dump())
+
+
+def test_cli_reports_invalid_settings_in_one_line_without_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "HOTLINE_WEB_PORT": "eighty", "HOTLINE_SESSION_SECRET": "s" * 32}
+    env["HOTLINE_AMI_SECRET"] = "a-real-secret"
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_ui.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "HOTLINE_WEB_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sample_callcenter_file_loads() -> None:
+    center = load_callcenter(SAMPLE_CALLCENTER)
+    assert [q.name for q in center.queues] == ["support", "billing"]
+    assert center.agent("1001") is not None
+
+
+def test_unknown_key_in_callcenter_file_is_refused_with_its_place() -> None:
+    raw = {"queues": [{"name": "support"}, {"name": "billing", "wrapup": 5}]}
+    with pytest.raises(CallCenterError, match=r"queues\[1\]\.wrapup"):
+        parse_callcenter(raw)
+
+
+def test_agent_in_unknown_queue_is_refused() -> None:
+    raw = {"queues": [{"name": "support"}], "agents": [{"id": "1001", "name": "A", "queues": {"sales": 0}}]}
+    with pytest.raises(CallCenterError, match="unknown queue"):
+        parse_callcenter(raw)
+
+
+def test_proficiency_outside_0_to_100_is_refused() -> None:
+    raw = {"queues": [{"name": "support"}], "agents": [{"id": "1", "name": "A", "skills": {"x": 101}}]}
+    with pytest.raises(CallCenterError, match=r"agents\[0\]\.skills"):
+        parse_callcenter(raw)
+
+
+def test_missing_callcenter_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CallCenterError, match="cannot read"):
+        load_callcenter(tmp_path / "nope.yaml")
+
+
+def test_router_options_in_the_callcenter_file_are_checked_with_the_queue_named() -> None:
+    from agent_ui.bootstrap import router_config
+
+    raw = {"queues": [{"name": "support", "routing": {"overflow_after": 30}}]}
+    with pytest.raises(CallCenterError, match=r"queues\[support\].*overflow_after"):
+        router_config(parse_callcenter(raw), "control")
+
+
+def test_nested_router_options_reach_the_router() -> None:
+    from agent_ui.bootstrap import router_config
+
+    raw = {
+        "queues": [
+            {
+                "name": "support",
+                "routing": {
+                    "skill_widening": [{"after_s": 30, "min_proficiency": 50}],
+                    "overflow_after_s": 60,
+                },
+            }
+        ],
+        "agents": [{"id": "1001", "name": "A", "queues": {"support": 0}, "wrapup_s": 12}],
+    }
+    config = router_config(parse_callcenter(raw), "control")
+    assert config.queues[0].skill_widening[0].min_proficiency == 50
+    assert config.queues[0].overflow_after_s == 60
+    assert config.agents[0].wrapup_s == 12
+
+
+def test_unknown_time_zone_is_refused() -> None:
+    with pytest.raises(CallCenterError, match="timezone"):
+        parse_callcenter({"queues": [{"name": "support"}], "timezone": "Mars/Olympus"})
+
+
+def test_service_desk_rules_in_the_callcenter_file_are_checked() -> None:
+    from agent_ui.bootstrap import desk_config
+
+    good = parse_callcenter({"queues": [{"name": "support"}], "service_desk": {"open_ticket_window_h": 24}})
+    assert desk_config(good).open_ticket_window_h == 24
+    bad = parse_callcenter({"queues": [{"name": "support"}], "service_desk": {"open_ticket_window": 24}})
+    with pytest.raises(CallCenterError, match=r"service_desk\.open_ticket_window"):
+        desk_config(bad)

@@ -1,0 +1,126 @@
+"""The service desk over HTTP: roles, 422 naming the field, 409 on conflicts, the whole path."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.tickets.api_harness import running_api
+
+
+async def test_a_ticket_goes_report_accept_dispatch_resolve_close_over_http(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_api(database_url, tmp_path) as api:
+        agent = await api.client("1001")
+        sup = await api.client("sup")
+        customer = (
+            await agent.post(
+                "/api/customers",
+                json={
+                    "name": "王小明",
+                    "tier": "vip",
+                    "phones": [{"number": "139 1234 5678"}],
+                    "tags": ["物业"],
+                },
+            )
+        ).json()
+        assert customer["phones"][0]["e164"] == "+8613912345678"
+        found = (await agent.get("/api/customers/lookup", params={"phone": "008613912345678"})).json()
+        assert [c["id"] for c in found] == [customer["id"]]
+        ticket = await agent.post("/api/tickets", json={"subject": "漏水", "customer_id": customer["id"]})
+        assert ticket.status_code == 201
+        tid = ticket.json()["id"]
+        accepted = await agent.post(f"/api/tickets/{tid}/accept", json={"version": 1, "note": "受理"})
+        assert accepted.json()["state"] == "accepted" and accepted.json()["owner_agent_id"] == "1001"
+        dept = (await sup.post("/api/departments", json={"code": "maint", "name": "维修部"})).json()
+        tech = (
+            await sup.post("/api/technicians", json={"name": "张师傅", "department_id": dept["id"]})
+        ).json()
+        order = await agent.post(
+            f"/api/tickets/{tid}/work-orders", json={"version": 2, "technician_id": tech["id"]}
+        )
+        assert order.status_code == 201, order.text
+        oid = order.json()["id"]
+        assert (await agent.post(f"/api/work-orders/{oid}/arrive", json={"version": 1})).status_code == 200
+        done = await agent.post(f"/api/work-orders/{oid}/complete", json={"version": 2, "note": "修好了"})
+        assert done.json()["state"] == "completed"
+        resolved = (await agent.get(f"/api/tickets/{tid}")).json()
+        assert resolved["state"] == "resolved"
+        closed = await agent.post(f"/api/tickets/{tid}/close", json={"version": resolved["version"]})
+        assert closed.json()["state"] == "closed"
+        timeline = (await agent.get(f"/api/tickets/{tid}/timeline")).json()
+        assert [e["to_state"] for e in timeline if e["kind"] == "transition"] == [
+            "accepted",
+            "dispatched",
+            "resolved",
+            "closed",
+        ]
+        page = (await agent.get("/api/tickets", params={"q": "漏水", "state": ["closed"]})).json()
+        assert page["total"] == 1
+
+
+async def test_invalid_input_is_422_naming_the_field(database_url: str, tmp_path: Path) -> None:
+    async with running_api(database_url, tmp_path) as api:
+        agent = await api.client("1001")
+        bad_tier = await agent.post("/api/customers", json={"name": "X", "tier": "gold"})
+        assert bad_tier.status_code == 422 and bad_tier.json()["details"][0]["field"] == "body.tier"
+        bad_phone = await agent.post(
+            "/api/customers", json={"name": "X", "phones": [{"number": "13800138000"}, {"number": "12"}]}
+        )
+        assert bad_phone.status_code == 422
+        assert bad_phone.json()["error_id"] == "invalid_phone_number"
+        assert bad_phone.json()["message"].startswith("phones[1].number:")
+        no_version = await agent.post("/api/tickets/1/accept", json={})
+        assert no_version.status_code == 422 and no_version.json()["details"][0]["field"] == "body.version"
+        bad_step = await agent.post("/api/tickets/1/teleport", json={"version": 1})
+        assert bad_step.status_code == 422 and bad_step.json()["details"][0]["field"] == "path.step"
+        missing = await agent.get("/api/tickets/999")
+        assert missing.status_code == 404 and missing.json()["error_id"] == "not_found"
+
+
+async def test_two_agents_transitioning_at_once_one_wins_the_other_gets_409(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_api(database_url, tmp_path) as api:
+        one, two = await api.client("1001"), await api.client("1002")
+        for _ in range(3):
+            tid = (await one.post("/api/tickets", json={"subject": "race"})).json()["id"]
+            replies = await asyncio.gather(
+                one.post(f"/api/tickets/{tid}/accept", json={"version": 1}),
+                two.post(f"/api/tickets/{tid}/cancel", json={"version": 1}),
+            )
+            assert sorted(r.status_code for r in replies) == [200, 409]
+            loser = next(r for r in replies if r.status_code == 409).json()
+            assert loser["error_id"] == "version_conflict"
+            assert "now at version 2" in loser["message"]
+        illegal = await one.post(f"/api/tickets/{tid}/close", json={"version": 2})
+        assert illegal.status_code == 409 and illegal.json()["error_id"] == "invalid_transition"
+
+
+async def test_roles_are_enforced(database_url: str, tmp_path: Path) -> None:
+    async with running_api(database_url, tmp_path) as api:
+        anonymous = await api.client()
+        assert (await anonymous.get("/api/tickets")).status_code == 401
+        agent, auditor, sup = await api.client("1001"), await api.client("audit"), await api.client("sup")
+        assert (await agent.post("/api/departments", json={"code": "q", "name": "Q"})).status_code == 403
+        assert (await auditor.get("/api/tickets")).status_code == 200  # auditors read
+        assert (await auditor.post("/api/tickets", json={"subject": "x"})).status_code == 403
+        complaint = (
+            await agent.post("/api/tickets", json={"subject": "投诉", "category": "complaint"})
+        ).json()
+        tid = complaint["id"]
+        await agent.post(f"/api/tickets/{tid}/accept", json={"version": 1})
+        await agent.post(f"/api/tickets/{tid}/resolve", json={"version": 2})
+        refused = await agent.post(f"/api/tickets/{tid}/close", json={"version": 3})
+        assert refused.status_code == 403 and refused.json()["error_id"] == "forbidden"
+        assert (await sup.post(f"/api/tickets/{tid}/close", json={"version": 3})).status_code == 200
+
+
+async def test_openapi_documents_the_desk_models(database_url: str, tmp_path: Path) -> None:
+    async with running_api(database_url, tmp_path) as api:
+        client = await api.client()
+        schema = (await client.get("/openapi.json")).json()
+    names = set(schema["components"]["schemas"])
+    assert {"TicketCreate", "TicketUpdate", "TicketPublic", "CustomerCreate", "WorkOrderCreate"} <= names
+    assert "/api/tickets/{ticket_id}/{step}" in schema["paths"]

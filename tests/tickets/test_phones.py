@@ -1,0 +1,122 @@
+"""Phone numbers: normalisation on write, variants on lookup, matching through the desk."""
+
+from __future__ import annotations
+
+import pytest
+
+from tickets.errors import InvalidPhoneNumber
+from tickets.lifecycle import Actor
+from tickets.phones import PhoneParts, lookup_variants, normalize, split_numbers
+from tickets.schemas import CustomerCreate, PhoneIn
+from tickets.service import ServiceDesk
+
+NORMALIZE = [
+    ("+86 138 0013 8000", "CN", PhoneParts("+8613800138000")),
+    ("13800138000", "CN", PhoneParts("+8613800138000")),
+    ("008613800138000", "CN", PhoneParts("+8613800138000")),
+    ("8613800138000", "CN", PhoneParts("+8613800138000")),
+    ("010-6552 9988", "CN", PhoneParts("+861065529988")),
+    ("(010) 65529988", "CN", PhoneParts("+861065529988")),
+    ("010-65529988/8021", "CN", PhoneParts("+861065529988", "8021")),
+    ("010 6552 9988-8021", "CN", PhoneParts("+861065529988", "8021")),
+    ("010 6552 9988 转 8021", "CN", PhoneParts("+861065529988", "8021")),
+    ("010-65529988 ext. 12", "CN", PhoneParts("+861065529988", "12")),
+    ("+49 30 123456", "CN", PhoneParts("+4930123456")),
+    ("0044 20 7946 0018", "CN", PhoneParts("+442079460018")),
+    ("030 123456", "DE", PhoneParts("+4930123456")),
+]
+
+
+@pytest.mark.parametrize(("raw", "region", "expected"), NORMALIZE)
+def test_numbers_normalise_to_e164_with_extension(raw: str, region: str, expected: PhoneParts) -> None:
+    assert normalize(raw, region) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "empty"),
+        ("anonymous", "not a phone number"),
+        ("65529988", "not a valid number for region CN"),  # local number without area code
+        ("12345", "not a valid number"),
+        ("1" * 80, "longer than"),
+    ],
+)
+def test_invalid_numbers_are_refused_with_the_reason(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidPhoneNumber, match=reason):
+        normalize(raw, "CN")
+
+
+CALLER_IDS = [
+    # (what the network sends, E.164 it must match)
+    ("13800138000", "+8613800138000"),
+    ("+8613800138000", "+8613800138000"),
+    ("8613800138000", "+8613800138000"),
+    ("008613800138000", "+8613800138000"),
+    ("013800138000", "+8613800138000"),
+    ("138 0013 8000", "+8613800138000"),
+    ("138-0013-8000", "+8613800138000"),
+    ("01065529988", "+861065529988"),
+    ("861065529988", "+861065529988"),
+    ("010/65529988", "+861065529988"),
+    ("010-65529988/8021", "+861065529988"),
+    ("4930123456", "+4930123456"),  # international without the +
+    ("+49 30 123456", "+4930123456"),
+]
+
+
+@pytest.mark.parametrize(("caller", "e164"), CALLER_IDS)
+def test_caller_id_variants_include_the_stored_number(caller: str, e164: str) -> None:
+    assert e164 in lookup_variants(caller, "CN")
+
+
+@pytest.mark.parametrize("caller", ["", "anonymous", "unknown", "+", "Restricted", "0"])
+def test_withheld_or_garbage_caller_ids_have_no_variants(caller: str) -> None:
+    assert lookup_variants(caller, "CN") == []
+
+
+def test_a_cell_with_several_numbers_splits_but_keeps_extensions() -> None:
+    cell = "138-0013-8000 / 139 0013 9000; 010-65529988/8021，+49 30 123456"
+    assert split_numbers(cell) == ["138-0013-8000", "139 0013 9000", "010-65529988/8021", "+49 30 123456"]
+
+
+STORED_AND_CALLED = [
+    # (stored as typed by an agent, caller id from the network)
+    ("+86 138 0013 8000", "13800138000"),
+    ("138 0013 8000", "+8613800138000"),
+    ("138/0013/8000", "008613800138000"),
+    ("010-6552 9988", "861065529988"),
+    ("(010)65529988 ext 123", "01065529988"),
+    ("010-65529988/8021", "+86 10 6552 9988"),
+    ("+49 30 123456", "004930123456"),
+]
+
+
+@pytest.mark.parametrize(("stored", "caller"), STORED_AND_CALLED)
+async def test_desk_matches_a_caller_whatever_the_form(desk: ServiceDesk, stored: str, caller: str) -> None:
+    created = await desk.customers.create(
+        CustomerCreate(name="Match", phones=[PhoneIn(number=stored)]), Actor("1001")
+    )
+    found = await desk.customers.find_by_phone(caller)
+    assert [c.id for c in found] == [created.id]
+
+
+async def test_a_number_shared_by_several_customers_finds_them_all(desk: ServiceDesk) -> None:
+    actor = Actor("1001")
+    ids = [
+        (
+            await desk.customers.create(
+                CustomerCreate(name=n, phones=[PhoneIn(number="010-65529988")]), actor
+            )
+        ).id
+        for n in ("前台 Reception", "物业 Property office")
+    ]
+    assert sorted(c.id for c in await desk.customers.find_by_phone("01065529988")) == sorted(ids)
+
+
+async def test_an_invalid_number_is_refused_naming_its_field(desk: ServiceDesk) -> None:
+    data = CustomerCreate(name="X", phones=[PhoneIn(number="13800138000"), PhoneIn(number="12")])
+    with pytest.raises(InvalidPhoneNumber) as caught:
+        await desk.customers.create(data, Actor("1001"))
+    assert caught.value.field == "phones[1].number"
+    assert await desk.customers.search() == []

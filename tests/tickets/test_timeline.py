@@ -1,0 +1,65 @@
+"""One chronological view per ticket; search by text and filters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from routing.events import CallEventKind
+from tests.tickets.conftest import AGENT, AGENT2, T0, FakeClock, call_event
+from tickets.models import SlaStatus, TicketState
+from tickets.schemas import CustomerCreate, PhoneIn, TicketCreate, WorkOrderCreate
+from tickets.service import ServiceDesk
+
+
+async def test_the_timeline_shows_calls_transitions_notes_and_orders_in_time_order(
+    desk: ServiceDesk, clock: FakeClock
+) -> None:
+    context = await desk.on_call_offered(call_event())
+    await desk.handle(call_event(CallEventKind.ANSWERED, agent="1001", at=T0 + timedelta(seconds=9)))
+    clock.advance(minutes=2)
+    await desk.tickets.add_note(context.ticket_id, "三楼卫生间漏水", AGENT)
+    clock.advance(minutes=1)
+    ticket = await desk.tickets.get(context.ticket_id)
+    await desk.tickets.accept(context.ticket_id, version=ticket.version, actor=AGENT, note="受理")
+    clock.advance(minutes=1)
+    await desk.work_orders.dispatch(context.ticket_id, WorkOrderCreate(version=ticket.version + 1), AGENT)
+    entries = await desk.timeline.for_ticket(context.ticket_id)
+    assert [e.kind for e in entries] == [
+        "created",
+        "call",
+        "call_answered",
+        "note",
+        "transition",
+        "transition",
+        "work_order",
+    ]
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
+    assert entries[3].summary == "三楼卫生间漏水"
+    assert entries[4].summary == "reported → accepted: 受理"
+
+
+async def test_search_by_text_filters_and_phone(desk: ServiceDesk) -> None:
+    customer = await desk.customers.create(
+        CustomerCreate(name="王小明", phones=[PhoneIn(number="13800138000")]), AGENT
+    )
+    leak = await desk.tickets.create(TicketCreate(subject="漏水 Water leak", customer_id=customer.id), AGENT)
+    lift = await desk.tickets.create(TicketCreate(subject="电梯 lift", category="repair"), AGENT)
+    await desk.tickets.add_note(lift.id, "需要 100% 配件", AGENT)
+    await desk.tickets.accept(lift.id, version=1, actor=AGENT2)
+
+    async def ids(**kw: object) -> list[int]:
+        return [t.id for t in (await desk.timeline.search(**kw)).items]  # type: ignore[arg-type]
+
+    assert await ids(q="漏水") == [leak.id]
+    assert await ids(q="WATER") == [leak.id]
+    assert await ids(q="100%") == [lift.id]  # in a note; % is literal
+    assert await ids(q="%") == [lift.id]
+    assert await ids(q="+86 138 0013 8000") == [leak.id]
+    assert await ids(q=f"#{lift.id}") == [lift.id]
+    assert await ids(state=[TicketState.ACCEPTED]) == [lift.id]
+    assert await ids(category="repair") == [lift.id]
+    assert await ids(assignee="1002") == [lift.id]
+    assert await ids(customer_id=customer.id) == [leak.id]
+    assert await ids(sla_status=SlaStatus.NONE) == [lift.id, leak.id]
+    page = await desk.timeline.search(limit=1)
+    assert page.total == 2 and len(page.items) == 1
