@@ -64,6 +64,11 @@ class Hotline:
 
         Control mode dials the waiting context [hotline-control]; observe mode the
         app_queue entry [hotline], as the sample dialplan has them.
+
+        `talk` is the caller's whole time on the line, counted from the PBX's answer
+        (`talk-N` in [phones]) at the simulator's speed: waiting and ringing use it up
+        too. At speed 10, talk=3 is 0.3 s, less than a busy CI machine may need to
+        route the call; a test that needs the call to reach an agent gives it ≥ 2 s.
         """
         context = "hotline-control" if self.settings.mode == "control" else "hotline"
         client = AmiClient("127.0.0.1", self.pbx.port, "hotline", AMI_SECRET)

@@ -15,7 +15,7 @@ async def test_auditor_lists_plays_and_verifies_while_agents_are_kept_out(
         agent = await hotline.sign_in("1001")
         ws = await stack.enter_async_context(await hotline.agent_socket(agent))
         await next_message(ws, "hello")
-        await hotline.place_call("+8613800138000", name="王小明", talk=3)
+        await hotline.place_call("+8613800138000", name="王小明", talk=20)
         pop = await next_message(ws, "pop")
         update = await next_message(ws, "call")
         while update["event"] != "hung_up":

@@ -43,7 +43,7 @@ async def test_agent_signs_in_and_a_ringing_call_pops_the_callers_card(
         await expect(page).to_have_url(f"{hotline.base_url}/agent")
         await expect(page.locator("#state")).to_have_attribute("data-state", "available")
 
-        await hotline.place_call("+8613800138000", name="王小明", talk=3)
+        await hotline.place_call("+8613800138000", name="王小明", talk=60)
 
         pop = page.locator("#pop")
         await expect(pop).to_be_visible()

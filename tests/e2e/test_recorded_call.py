@@ -21,7 +21,7 @@ async def test_recording_of_a_call_is_stored_and_only_its_agent_may_play_it(
         bob = await hotline.sign_in("1002")
         ws = await stack.enter_async_context(await hotline.agent_socket(alice))
         await next_message(ws, "hello")
-        await hotline.place_call("+8613800138000", name="王小明", talk=4)
+        await hotline.place_call("+8613800138000", name="王小明", talk=20)
         pop = await next_message(ws, "pop")
         update = await next_message(ws, "call")
         while update["event"] != "hung_up":

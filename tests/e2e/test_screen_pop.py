@@ -29,7 +29,7 @@ async def test_call_pops_customer_and_new_ticket_on_the_chosen_agents_console_on
         bob_ws = await stack.enter_async_context(await hotline.agent_socket(bob))
         assert (await next_message(bob_ws, "hello"))["agent"] == "1002"
 
-        await hotline.place_call("+8613800138000", name="王小明", talk=3)
+        await hotline.place_call("+8613800138000", name="王小明", talk=20)
 
         pop = await next_message(alice_ws, "pop", timeout=5)
         assert pop["caller"] == "+8613800138000"
@@ -69,7 +69,7 @@ async def test_malformed_ami_frames_are_skipped_and_the_link_and_the_pop_survive
         hotline.pbx.send_raw(b"this is not an AMI frame\r\n\r\n")
         hotline.pbx.send_raw(b"Event: Newchannel\r\n\xff\xfe broken utf-8 \xc3\r\nUniqueid: x\r\n\r\n")
         hotline.pbx.send_raw(b": no key\r\n\r\n")
-        await hotline.place_call("13800138000", name="王小明", talk=3)  # national format matches too
+        await hotline.place_call("13800138000", name="王小明", talk=60)  # national format matches too
         pop = await next_message(ws, "pop", timeout=5)
         assert [c["name"] for c in pop["customers"]] == ["王小明"]
         assert link.client.stats.bad_frames >= 2
@@ -84,7 +84,7 @@ async def test_unknown_caller_pops_with_no_customer_and_a_new_ticket(
         agent = await hotline.sign_in("1002")
         ws = await stack.enter_async_context(await hotline.agent_socket(agent))
         await next_message(ws, "hello")
-        await hotline.place_call("+8613911112222", talk=3)
+        await hotline.place_call("+8613911112222", talk=60)
         pop = await next_message(ws, "pop", timeout=5)
         assert pop["customers"] == []
         assert pop["context"]["caller_e164"] == "+8613911112222"
@@ -104,7 +104,7 @@ async def test_observe_mode_pops_the_agent_the_pbx_queue_rings(database_url: str
         bob_ws = await stack.enter_async_context(await hotline.agent_socket(bob))
         await next_message(alice_ws, "hello")
         await next_message(bob_ws, "hello")
-        await hotline.place_call("+8613800138000", name="王小明", talk=3)
+        await hotline.place_call("+8613800138000", name="王小明", talk=60)
         pop = await next_message(alice_ws, "pop", timeout=5)  # rrmemory starts with the first member
         assert [c["name"] for c in pop["customers"]] == ["王小明"]
         assert await no_message(bob_ws, "pop", wait=0.3)

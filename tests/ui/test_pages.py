@@ -64,7 +64,7 @@ async def test_reports_show_the_days_calls_with_definitions_and_export_csv(
         alice = await hotline.sign_in("1001")
         async with await hotline.agent_socket(alice) as ws:
             await next_message(ws, "hello")
-            await hotline.place_call("+8613800138000", name="王小明", talk=2)
+            await hotline.place_call("+8613800138000", name="王小明", talk=20)
             ended = await next_message(ws, "call")
             while ended["event"] != "hung_up":
                 ended = await next_message(ws, "call")
