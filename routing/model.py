@@ -75,6 +75,8 @@ class Call:
     hold_started: float | None = None
     hold_s: float = 0.0
     line_token: int = 0  # bumps whenever the call leaves a waiting line (stale heap entries)
+    indexed_token: int = -1  # line_token when last indexed in its queue's groups
+    anyone_token: int = -1  # line_token when last pushed into its queue's `anyone` heaps
     timer_token: int = 0
     visited: list[str] = field(default_factory=list)  # queues already tried (no overflow loops)
     callback_number: str | None = None

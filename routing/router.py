@@ -692,7 +692,7 @@ class Router:
         if preferred is not None:
             heapq.heappush(self._preferred.setdefault(preferred, []), entry_of(call))
         else:
-            self._lines[call.queue].index(call)
+            self._lines[call.queue].index(call, now)
 
     def _schedule_call(self, call: Call, now: float) -> None:
         """One timer per waiting call, at its next change: widening, preference end, overflow, max wait."""
@@ -741,6 +741,8 @@ class Router:
             return
         if call.preferences and call.preferences[0][1] <= now:
             self._place(call, now)  # the preference ended: index the call for the queue
+        else:
+            self._lines[call.queue].widened(call, now)
         self._schedule_call(call, now)
         self._dirty_calls.append(call)
 

@@ -146,28 +146,31 @@ def scan_lines(
     """Improve `best` with the heads of `lines` that arrived by `cutoff`.
 
     Without a starvation limit, the first head found (highest priority) beats every
-    lower priority, so the walk stops there. Priorities found empty are dropped from
-    `lines` and `prios` (push_line adds them back), so later walks skip them.
+    lower priority, so the walk stops there. A heap whose oldest entry, stale or not,
+    arrived after `cutoff` is skipped without looking further: every other entry is
+    younger. Priorities found empty are dropped from `lines` and `prios` (push_line adds
+    them back), so later walks skip them.
     """
-    waiting = WAITING
-    emptied: list[int] = []
+    emptied: list[int] | None = None
     for priority in prios:
-        if max_wait is None and best is not None and -best[0][1] > priority:
+        if max_wait is None and best is not None and best[0][1] < -priority:
             break
         heap = lines[priority]
         if not heap:
-            emptied.append(priority)
+            emptied = [priority] if emptied is None else [*emptied, priority]
             continue
         entry = heap[0]
+        if entry[0] > cutoff:
+            continue
         head = entry[4]
-        if entry[3] != head.line_token or head.phase is not waiting:  # stale: clean up first
+        if entry[3] != head.line_token or head.phase is not WAITING:  # stale: clean up first
             fresh = clean_head(heap)
             if fresh is None:
-                emptied.append(priority)
+                emptied = [priority] if emptied is None else [*emptied, priority]
                 continue
             head = fresh
-        if head.arrived_at > cutoff:
-            continue
+            if head.arrived_at > cutoff:
+                continue
         if max_wait is None:  # the common case, inlined: the first head found is this group's best
             key: OrderKey = (1, -priority, head.arrived_at, head.seq)
             if best is None or key < best[0]:
@@ -176,20 +179,24 @@ def scan_lines(
         key = order_key(head, now, max_wait)
         if best is None or key < best[0]:
             best = (key, head)
-    for priority in emptied:
-        del lines[priority]
-        prios.remove(priority)
+    if emptied is not None:
+        for priority in emptied:
+            del lines[priority]
+            prios.remove(priority)
     return best
 
 
 class QueueLine:
     """Every call of one queue that has no agent yet, and the index over them.
 
-    When the last widening level takes anyone (min_proficiency 0), every indexed call
-    is also kept in `anyone`, one FIFO heap per priority: an agent then checks those few
-    heads, plus only the groups it qualifies for before the last level (its own
-    skills). Each agent caches, per queue, the groups it qualifies for and from which
-    level; the cache is rebuilt when a new skill requirement appears.
+    When the last widening level takes anyone (min_proficiency 0), every indexed call that
+    has reached that level is also kept in `anyone`, one FIFO heap per priority: an agent
+    then checks those few heads, plus only the groups it qualifies for before the last level
+    (its own skills). A call joins `anyone` when it reaches the last level (`widened`, from
+    the router's widening timer), not on arrival: most calls are served before, and would
+    only leave a stale entry there for a later walk to pop. Each agent caches, per queue,
+    the groups it qualifies for and from which level; the cache is rebuilt when a new skill
+    requirement appears.
     """
 
     __slots__ = (
@@ -229,7 +236,7 @@ class QueueLine:
         if self.calls.pop(call.id, None) is not None:
             self.counts[call.priority] -= 1
 
-    def index(self, call: Call) -> None:
+    def index(self, call: Call, now: float) -> None:
         """Make `call` findable by any qualifying agent (it has no active preference)."""
         group = self.groups.get(call.required)
         if group is None:
@@ -246,8 +253,19 @@ class QueueLine:
             group = self.groups[call.required] = Group(call.required, self.levels)
             self._file(group)
         group.push(call)
-        if self.anyone is not None:
+        call.indexed_token = call.line_token
+        self.widened(call, now)
+
+    def widened(self, call: Call, now: float) -> None:
+        """`call` may have reached the last level: then it joins `anyone` (once per indexing)."""
+        if (
+            self.anyone is not None
+            and call.indexed_token == call.line_token
+            and call.anyone_token != call.line_token
+            and now - call.arrived_at >= self.levels[-1].after_s
+        ):
             push_line(self.anyone, self.anyone_prios, call)
+            call.anyone_token = call.line_token
 
     def _file(self, group: Group) -> None:
         group.pos = len(self.order)
@@ -302,7 +320,12 @@ class QueueLine:
         last = self.levels[-1]
         anyone = self.anyone
         use_anyone = anyone is not None and (last.max_penalty is None or penalty <= last.max_penalty)
-        for group, after_s in self._groups_for(agent, penalty, use_anyone):
+        cached = agent.group_cache.get(self.cfg.name)  # _groups_for's cache hit, inlined: the common case
+        if cached is not None and cached[0] == self.version and cached[1] == len(self.order):
+            groups = cached[2]
+        else:
+            groups = self._groups_for(agent, penalty, use_anyone)
+        for group, after_s in groups:
             if group.prios:
                 best = scan_lines(group.lines, group.prios, now - after_s, now, max_wait, best)
         if use_anyone and anyone is not None:
