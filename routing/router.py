@@ -835,10 +835,11 @@ class Router:
         call.ringing = [a.id for a in agents]
         call.ring_started = now
         self._schedule(now + cfg.ring_timeout_s, _CALL_TIMER, call.id, call.timer_token)
+        callback = call.original_call_id is not None
         for agent in agents:
             self._transition(agent, RESERVE, now, f"offered {call.id}", strict=True)
             agent.call_id = call.id
-            if call.is_callback:
+            if callback:
                 number = call.callback_number or ""
                 self._out.append(
                     PlaceCallback(

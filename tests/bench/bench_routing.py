@@ -159,8 +159,8 @@ def run_saturated(bench: Bench, samples: dict[str, list[float]], steps: int = ST
         run_timers(bench, samples)
 
 
-def run_idle(samples: dict[str, list[float]]) -> None:
-    """Half the agents idle: an offered call goes straight to an agent."""
+def run_idle(rounds: list[dict[str, list[float]]]) -> None:
+    """Half the agents idle: an offered call goes straight to an agent (`ROUNDS` rounds)."""
     bench = build(seed=2)
     router = bench.router
     for i in range(N_AGENTS):
@@ -172,7 +172,9 @@ def run_idle(samples: dict[str, list[float]]) -> None:
         answer_all(bench, router.on_command(command, bench.now))
     bench.now += 61
     answer_all(bench, router.tick(bench.now))
-    for _ in range(STEPS // 4):
+    steps = STEPS // 4
+    for step in range(steps):
+        samples = rounds[step * len(rounds) // steps]
         bench.now += 0.05
         _, command = bench.offer()
         answer_all(bench, timed(samples, "offer->agent", lambda: router.on_command(command, bench.now)))  # noqa: B023
@@ -300,7 +302,7 @@ def main() -> None:
             run_saturated(bench, samples, STEPS // ROUNDS)
             run_naive(bench, samples, STEPS // 4 // ROUNDS)
             rounds.append(samples)
-        idle: dict[str, list[float]] = {}
+        idle: list[dict[str, list[float]]] = [{} for _ in range(ROUNDS)]
         run_idle(idle)
     finally:
         gc.enable()
@@ -312,7 +314,7 @@ def main() -> None:
     print("CPU time of one router call, microseconds, one core; best round of 5 and all rounds:")
     print(f"{'decision':<26}{'n':>7}{'best p50':>10}{'best p99':>10}{'all p50':>9}{'all p99':>9}{'max':>9}")
     for name in ROWS:
-        per_round = [r[name] for r in rounds if r.get(name)] or [idle.get(name, [])]
+        per_round = [r[name] for r in rounds if r.get(name)] or [r[name] for r in idle if r.get(name)]
         values = [v for r in per_round for v in r]
         if not values:
             continue
