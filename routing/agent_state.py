@@ -14,11 +14,6 @@ import enum
 
 
 class AgentState(enum.StrEnum):
-    # str's hash, in C, instead of Enum's (a Python call hashing the name): states key the
-    # transition table and the staffed set on every decision. It also agrees with str
-    # equality: AgentState.AVAILABLE == "available", so they must hash alike.
-    __hash__ = str.__hash__
-
     LOGGED_OUT = "logged_out"
     AVAILABLE = "available"
     RESERVED = "reserved"  # offered a call: the phone rings (or is about to)
@@ -28,8 +23,6 @@ class AgentState(enum.StrEnum):
 
 
 class Trigger(enum.StrEnum):
-    __hash__ = str.__hash__  # as AgentState's
-
     LOGIN = "log in"
     LOGIN_PAUSED = "log in paused"
     READY = "become ready"  # end a pause, or cut wrap-up short
