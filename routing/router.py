@@ -764,14 +764,22 @@ class Router:
                 calls.sort(key=lambda c: order_key(c, now, self._queues[c.queue].priority_max_wait_s))
             for call in calls:
                 if call.phase is WAITING:
-                    self._try_assign(call, now)
+                    self._try_assign(call, now, changed=True)
             agents, self._dirty_agents = self._dirty_agents, []
             for agent in agents:
                 if agent.state is AVAILABLE:
                     self._serve(agent, now)
 
-    def _try_assign(self, call: Call, now: float) -> None:
-        """Ring the best available agent(s) for `call`, if any."""
+    def _try_assign(self, call: Call, now: float, changed: bool = False) -> None:
+        """Ring the best available agent(s) for `call`, if any.
+
+        A `changed` call (widened, requeued after a miss, preference over) goes before
+        freed agents, so that a missed call tries the next agent first. But the agent it
+        picks may have been freed just now and be owed an older call of the same queue:
+        that agent then takes its own best call of the queue (FIFO), which is `call` or
+        one ahead of it. A new call needs no such check: an available agent has no
+        older call it may serve, or it would be ringing.
+        """
         preferred = self._active_preference(call, now) if call.preferences else None
         if preferred is not None:
             agent = self._agents[preferred]
@@ -800,6 +808,23 @@ class Router:
             self._max_weight,
             needed,
         )
+        if chosen and changed:
+            if len(chosen) == 1:
+                agent = chosen[0]
+                found = line.best_for(agent, agent.queues[call.queue], now)
+                if found is not None and found[1] is not call:
+                    self._ring(found[1], chosen, now)
+                    return
+            else:  # ring-all: an agent owed another call takes it after (dirty), the rest ring
+                owed = [
+                    agent
+                    for agent in chosen
+                    if (found := line.best_for(agent, agent.queues[call.queue], now)) is not None
+                    and found[1] is not call
+                ]
+                if owed:
+                    self._dirty_agents.extend(owed)
+                    chosen = [agent for agent in chosen if agent not in owed]
         if chosen:
             self._ring(call, chosen[:1] if call.is_callback else chosen, now)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from routing import Router
 from routing.commands import LoginAgent, OfferCall
-from routing.config import AgentConfig, QueueConfig, RouterConfig
+from routing.config import AgentConfig, QueueConfig, RouterConfig, WideningStep
 from routing.decisions import ConnectCall
+from tests.routing.helpers import connects, login_all, make_router, offer
 
 
 def test_a_call_offered_late_but_arrived_first_is_served_first() -> None:
@@ -32,3 +33,38 @@ def test_an_arrival_time_in_the_future_is_taken_as_now() -> None:
     router.on_command(OfferCall("b", "support", arrived_at=11.0), now=11.0)
     assert router.position("a", 12.0)[0] == 1  # type: ignore[index]
     assert router.position("b", 12.0)[0] == 2  # type: ignore[index]
+
+
+def test_a_freed_agent_takes_the_older_call_when_a_younger_one_widens_in_the_same_tick() -> None:
+    """Found by the property test. At 20.5 s the agent's ring timed out while the younger
+    sales call reached its widening step in the same tick: the widened call went first
+    and took the freed agent from the older call of the same queue."""
+    widening = (WideningStep(20, min_proficiency=0),)
+    queues = [
+        QueueConfig(name="sales", ring_timeout_s=10, skill_widening=widening),
+        QueueConfig(name="care", ring_timeout_s=10),
+    ]
+    router = make_router(queues, agents=[AgentConfig(id="a1", queues={"sales": 1, "care": 0})])
+    offer(router, "c0", 0.0, queue="sales")
+    offer(router, "c1", 0.5, queue="sales")
+    offer(router, "c2", 0.5, queue="care")
+    assert connects(router.on_command(LoginAgent("a1"), 0.5)) == [("c2", "a1")]
+    assert connects(router.tick(10.5)) == [("c2", "a1")]  # missed; nobody else: it rings again
+    assert connects(router.tick(20.0)) == []  # c0 widens; a1 is ringing
+    assert connects(router.tick(20.5)) == [("c0", "a1")]  # missed again as c1 widens
+
+
+def test_ring_all_leaves_out_an_agent_owed_an_older_call() -> None:
+    """A call back from a ring timeout rings everyone again, but not the agent that an
+    older call of the queue (arrived first, offered late) may go to: that agent takes it."""
+    router = make_router(
+        [QueueConfig(name="sales", strategy="ring-all", ring_timeout_s=10)],
+        agents=[
+            AgentConfig(id="f", queues={"sales": 0}, skills={"de": 60}),
+            AgentConfig(id="g", queues={"sales": 0}),
+        ],
+    )
+    login_all(router)
+    assert sorted(connects(offer(router, "c1", 0.0, queue="sales"))) == [("c1", "f"), ("c1", "g")]
+    offer(router, "c0", 5.0, queue="sales", arrived_at=-1.0, required_skills={"de": 50})
+    assert sorted(connects(router.tick(10.0))) == [("c0", "f"), ("c1", "g")]
