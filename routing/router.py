@@ -1048,9 +1048,16 @@ class Router:
             self.ignored_events["ringing-cannot-apply"] += 1
             return
         cfg = self._queues[call.queue]
-        if call.phase is WAITING:
+        if call.phase is WAITING or (call.ringing and cfg.strategy != "ring-all"):
+            # Unless the queue rings all, the PBX rings one agent at a time: a second agent
+            # ringing means the first one's ring ended and its event was lost or is late.
+            for other_id in call.ringing:
+                other = self._agents[other_id]
+                if other.state is RESERVED and other.call_id == call.id:
+                    self._transition(other, Trigger.RING_ENDED, now, "rang elsewhere", strict=False)
             self._unline(call)
             call.phase = RINGING
+            call.ringing = []
             call.ring_started = now
             self._schedule(
                 now + cfg.ring_timeout_s + self.config.observe_grace_s, _CALL_TIMER, call.id, call.timer_token

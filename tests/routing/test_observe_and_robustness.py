@@ -55,6 +55,28 @@ def test_observe_mode_releases_an_agent_whose_ring_end_was_never_reported() -> N
     assert states(router.tick(deadline)) == [("a1", "available")]
 
 
+def test_observe_mode_a_second_agent_ringing_ends_the_first_ring_unless_the_queue_rings_all() -> None:
+    """Found by the property test: a lost or late AgentRingNoAnswer left two agents
+    ringing for one call of a longest-idle queue. The PBX rings one at a time there."""
+    queues = [QueueConfig(name="support", ring_timeout_s=15), QueueConfig(name="sales", strategy="ring-all")]
+    router = make_router(queues=queues, agents=2, mode="observe")
+    login_all(router)
+    router.on_event(call_event("c1", CallEventKind.OFFERED, queue="support"), 0)
+    router.on_event(call_event("c1", CallEventKind.RINGING, "a1"), 1)
+    assert states(router.on_event(call_event("c1", CallEventKind.RINGING, "a2"), 5)) == [
+        ("a1", "available"),
+        ("a2", "reserved"),
+    ]
+    assert router.next_deadline() == 5 + 15 + router.config.observe_grace_s  # a2's ring, timed anew
+
+    router.on_event(call_event("c2", CallEventKind.OFFERED, queue="sales"), 30)
+    router.on_event(call_event("c2", CallEventKind.RINGING, "a1"), 31)
+    assert states(router.on_event(call_event("c2", CallEventKind.RINGING, "a2"), 31)) == []  # a2 on c1
+    router.on_event(call_event("c1", CallEventKind.HUNG_UP), 32)
+    assert states(router.on_event(call_event("c2", CallEventKind.RINGING, "a2"), 33)) == [("a2", "reserved")]
+    assert router.agent_state("a1") is AgentState.RESERVED  # ring-all: both ring
+
+
 def test_a_pbx_answer_during_our_wrap_up_ends_the_wrap_up() -> None:
     router = make_router(queues=[QueueConfig(name="support", wrapup_s=60)], agents=1, mode="observe")
     login_all(router)
