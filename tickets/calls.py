@@ -39,6 +39,7 @@ from tickets.models import (
     CustomerTier,
     Ticket,
     TicketCall,
+    TicketEvent,
     TicketState,
 )
 from tickets.phones import lookup_variants
@@ -213,8 +214,46 @@ class CallDesk:
         if event.kind is CallEventKind.ABANDONED:
             link.outcome = "abandoned"
             tx.journal(link.ticket_id, "call_abandoned", "system", "", at=event.at, call_id=link.call_id)
+            await self._cancel_if_abandoned(tx, link)
         elif link.outcome is None:
             link.outcome = "answered" if link.answered_at else "unanswered"
+
+    async def _cancel_if_abandoned(self, tx: Tx, link: TicketCall) -> None:
+        """The caller hung up before any agent answered: without this, every abandoned
+        call would leave an empty `reported` ticket for someone to clear by hand."""
+        if self._ctx.config.abandoned_tickets != "cancel" or not link.opened_ticket or link.answered_at:
+            return
+        ticket = await load_ticket(tx.session, link.ticket_id)
+        if ticket.state is not TicketState.REPORTED or ticket.is_complaint:
+            return  # complaints stay for a supervisor to see, abandoned or not
+        other_calls = (
+            await tx.session.exec(
+                select(func.count())
+                .select_from(TicketCall)
+                .where(TicketCall.ticket_id == ticket.id, TicketCall.call_id != link.call_id)
+            )
+        ).one()
+        worked_on = (
+            await tx.session.exec(
+                select(func.count())
+                .select_from(TicketEvent)
+                .where(
+                    TicketEvent.ticket_id == ticket.id,
+                    col(TicketEvent.actor).not_in([IVR.id, SYSTEM.id]),
+                )
+            )
+        ).one()
+        if other_calls or worked_on:
+            return
+        await apply_transition(
+            tx,
+            self._ctx,
+            ticket,
+            TicketState.CANCELLED,
+            actor=SYSTEM,
+            expected=ticket.version,
+            note="来电放弃 The caller hung up before an agent answered",
+        )
 
     # ------------------------------------------------------------------ agent overrides from the pop
 

@@ -9,7 +9,7 @@ runs the desk with no SLA policy and the CN region.
 from __future__ import annotations
 
 from datetime import date, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -94,6 +94,11 @@ class DeskConfig(_Strict):
     follow_up_delay_h: float = Field(default=24, ge=0)
     low_score: int = Field(default=2, ge=1, le=5)  # a score at or below reopens / flags
     close_on_good_follow_up: bool = False
+    # A caller who hangs up before any agent answers leaves the ticket their call opened:
+    # `cancel` cancels it (as `system`, journalled and audited) if nobody has worked on it,
+    # no other call is attached and it is no complaint; `keep` leaves it reported. The call
+    # itself stays in the call log and the reports as abandoned either way.
+    abandoned_tickets: Literal["cancel", "keep"] = "cancel"
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     sla_policies: list[SlaPolicySpec] = Field(default_factory=list)
 

@@ -111,3 +111,25 @@ async def test_observe_mode_pops_the_agent_the_pbx_queue_rings(database_url: str
         assert not [a for a in hotline.pbx.actions_received if a["Action"] in ("Redirect", "Setvar")]
         await alice.aclose()
         await bob.aclose()
+
+
+async def test_a_caller_who_hangs_up_while_waiting_leaves_no_open_ticket(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Nobody is signed in: the caller waits, gives up, and the call is in the log as
+    abandoned while the ticket it opened is cancelled, not left for someone to clear."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        await hotline.place_call("+8613800138000", name="王小明", talk=5)  # 0.5 s on the line
+        async with asyncio.timeout(10):
+            while True:
+                await hotline.container.bus.join()
+                async with hotline.container.sessions() as session:
+                    record = (await session.exec(select(CallRecord))).first()
+                    link = (await session.exec(select(TicketCall))).first()
+                    ticket = await session.get(Ticket, link.ticket_id) if link is not None else None
+                settled = record is not None and record.outcome is not None and ticket is not None
+                if settled and ticket.state is not TicketState.REPORTED:
+                    break
+                await asyncio.sleep(0.1)
+        assert record.outcome == "abandoned" and record.agent_id is None
+        assert ticket.state is TicketState.CANCELLED

@@ -157,3 +157,85 @@ async def test_concurrent_offers_of_one_call_attach_it_once(desk: ServiceDesk) -
     results = await asyncio.gather(*(desk.on_call_offered(call_event(call_id="dup")) for _ in range(4)))
     assert len({r.ticket_id for r in results}) == 1
     assert (await desk.timeline.search()).total == 1
+
+
+# ---------------------------------------------------------------- abandoned calls
+
+
+def abandoned(call_id: str = "call-1", seconds: int = 30) -> Any:
+    return call_event(CallEventKind.ABANDONED, call_id=call_id, at=T0 + timedelta(seconds=seconds))
+
+
+async def test_an_abandoned_call_cancels_the_ticket_it_opened_if_nobody_worked_on_it(
+    desk: ServiceDesk, sessions: Any
+) -> None:
+    from sqlmodel import select
+
+    from recordings.models import AuditEntry
+    from tickets.models import TicketEvent
+
+    context = await desk.on_call_offered(call_event())
+    await desk.handle(abandoned())
+    await desk.handle(abandoned())  # re-delivered: one cancellation
+    ticket = await desk.tickets.get(context.ticket_id)
+    assert ticket.state is TicketState.CANCELLED
+    async with sessions() as session:
+        moves = (
+            await session.exec(
+                select(TicketEvent).where(
+                    TicketEvent.ticket_id == context.ticket_id, TicketEvent.kind == "transition"
+                )
+            )
+        ).all()
+        audit = (await session.exec(select(AuditEntry).where(AuditEntry.action == "ticket.cancelled"))).all()
+    assert [(m.actor, m.from_state, m.to_state) for m in moves] == [("system", "reported", "cancelled")]
+    assert "hung up before an agent answered" in moves[0].note
+    assert [(a.actor, a.subject) for a in audit] == [("system", f"ticket:{context.ticket_id}")]
+
+
+async def test_an_abandoned_call_leaves_a_ticket_that_someone_touched_or_shares(
+    desk: ServiceDesk, make_customer: MakeCustomer
+) -> None:
+    from tickets.schemas import TicketUpdate
+
+    # An agent wrote on the ticket while the phone rang: the work is kept.
+    edited = await desk.on_call_offered(call_event(call_id="a"))
+    await desk.tickets.update(edited.ticket_id, TicketUpdate(version=1, subject="漏水 Leak"), AGENT)
+    await desk.handle(abandoned("a"))
+    assert (await desk.tickets.get(edited.ticket_id)).state is TicketState.REPORTED
+
+    # A repeat caller's call joined their open ticket: abandoning it cancels nothing.
+    await make_customer("王小明", "13900139000")
+    first = await desk.on_call_offered(call_event(call_id="b", caller="13900139000"))
+    second = await desk.on_call_offered(
+        call_event(call_id="c", caller="13900139000", at=T0 + timedelta(minutes=5))
+    )
+    assert second.ticket_id == first.ticket_id and not second.ticket_is_new
+    await desk.handle(abandoned("c", seconds=400))
+    assert (await desk.tickets.get(first.ticket_id)).state is TicketState.REPORTED
+
+    # An answered call that ends is no abandon.
+    answered = await desk.on_call_offered(call_event(call_id="d", caller="+4930123456"))
+    await desk.handle(
+        call_event(CallEventKind.ANSWERED, call_id="d", agent="1001", at=T0 + timedelta(seconds=9))
+    )
+    await desk.handle(call_event(CallEventKind.HUNG_UP, call_id="d", at=T0 + timedelta(seconds=99)))
+    assert (await desk.tickets.get(answered.ticket_id)).state is TicketState.REPORTED
+
+
+async def test_abandoned_complaints_and_the_keep_setting_leave_the_ticket_reported(
+    sessions: Any, clock: FakeClock
+) -> None:
+    from tickets.config import DeskConfig
+
+    desk = ServiceDesk(sessions, config=DeskConfig(ivr_categories={"9": "complaint"}), clock=clock)
+    complaint = await desk.on_call_offered(call_event(call_id="a", extra=(("ivr", "9"),)))
+    await desk.handle(abandoned("a"))
+    assert (await desk.tickets.get(complaint.ticket_id)).state is TicketState.REPORTED
+    desk.close()
+
+    keep = ServiceDesk(sessions, config=DeskConfig(abandoned_tickets="keep"), clock=clock)
+    kept = await keep.on_call_offered(call_event(call_id="b", caller="+4930999999"))
+    await keep.handle(abandoned("b"))
+    assert (await keep.tickets.get(kept.ticket_id)).state is TicketState.REPORTED
+    keep.close()
