@@ -83,9 +83,9 @@ class CallDesk:
 
     async def _attach_new_call(self, tx: Tx, event: CallEvent) -> TicketCall:
         config = self._ctx.config
-        variants = lookup_variants(event.caller, config.region) if event.caller else []
+        variants = lookup_variants(event.caller, config.region, config.area_code) if event.caller else []
         e164 = variants[0] if variants else None
-        customer_ids = await match_caller(self._ctx.reads, event.caller, config.region)
+        customer_ids = await match_caller(self._ctx.reads, event.caller, config.region, config.area_code)
         chosen = self.category_of(event)
         ticket = await find_open_ticket(
             tx.session,

@@ -85,6 +85,9 @@ class SlaPolicySpec(_Strict):
 
 class DeskConfig(_Strict):
     region: str = Field(default="CN", min_length=2, max_length=2)
+    # The call center's own area code without the trunk 0 ("10" for Beijing): a caller id
+    # sent as a local number (65529988) is also read as 010 6552 9988. None: not read.
+    area_code: str | None = Field(default=None, pattern=r"^[1-9]\d{0,3}$")
     open_ticket_window_h: float = Field(default=72, ge=0)  # 0: every call opens a new ticket
     match_ivr_category: bool = True  # open-or-update looks only at tickets of the caller's IVR choice
     ivr_categories: dict[str, str] = Field(default_factory=dict)  # IVR digit/choice -> category

@@ -65,9 +65,11 @@ _MATCH = (
 )
 
 
-def caller_customer_ids(session: Session, raw: str | None, region: str) -> list[int]:
+def caller_customer_ids(
+    session: Session, raw: str | None, region: str, area_code: str | None = None
+) -> list[int]:
     """Ids of the customers with this caller's number, in any form. One indexed query."""
-    variants = lookup_variants(raw, region) if raw else []
+    variants = lookup_variants(raw, region, area_code) if raw else []
     if not variants:
         return []
     return [int(i) for i in session.connection().execute(_MATCH, {"variants": variants}).scalars()]
@@ -76,20 +78,22 @@ def caller_customer_ids(session: Session, raw: str | None, region: str) -> list[
 _MATCH_SQL = "SELECT DISTINCT customer_id FROM customer_phone WHERE e164 IN ({}) ORDER BY customer_id"
 
 
-async def match_caller(reads: Reads, raw: str | None, region: str) -> list[int]:
+async def match_caller(reads: Reads, raw: str | None, region: str, area_code: str | None = None) -> list[int]:
     """The hot path of every incoming call: on SQLite one plain sqlite3 statement (~10 µs)."""
     conn = reads.sqlite
     if conn is None:
-        return await reads.run(caller_customer_ids, raw, region)
-    variants = lookup_variants(raw, region) if raw else []
+        return await reads.run(caller_customer_ids, raw, region, area_code)
+    variants = lookup_variants(raw, region, area_code) if raw else []
     if not variants:
         return []
     sql = _MATCH_SQL.format(",".join("?" * len(variants)))
     return [int(row[0]) for row in conn.execute(sql, variants)]
 
 
-async def customer_ids_for_caller(session: AsyncSession, raw: str | None, region: str) -> list[int]:
-    return await session.run_sync(caller_customer_ids, raw, region)
+async def customer_ids_for_caller(
+    session: AsyncSession, raw: str | None, region: str, area_code: str | None = None
+) -> list[int]:
+    return await session.run_sync(caller_customer_ids, raw, region, area_code)
 
 
 def public_sync(session: Session, customers: Sequence[Customer]) -> list[CustomerPublic]:
@@ -115,8 +119,10 @@ async def public(session: AsyncSession, customers: Sequence[Customer]) -> list[C
     return await session.run_sync(public_sync, customers)
 
 
-def customers_by_phone(session: Session, raw: str, region: str) -> list[CustomerPublic]:
-    ids = caller_customer_ids(session, raw, region)
+def customers_by_phone(
+    session: Session, raw: str, region: str, area_code: str | None = None
+) -> list[CustomerPublic]:
+    ids = caller_customer_ids(session, raw, region, area_code)
     if not ids:
         return []
     customers = session.execute(select(Customer).where(col(Customer.id).in_(ids))).scalars().all()
@@ -219,11 +225,11 @@ class CustomerDirectory:
 
     async def find_by_phone(self, raw: str) -> list[CustomerPublic]:
         """Customers with this number in any form (fast path: see `tickets.reads`)."""
-        return await self._ctx.reads.run(customers_by_phone, raw, self.region)
+        return await self._ctx.reads.run(customers_by_phone, raw, self.region, self._ctx.config.area_code)
 
     async def match(self, raw: str | None) -> list[int]:
         """Ids of the customers with this caller id: what every incoming call asks."""
-        return await match_caller(self._ctx.reads, raw, self.region)
+        return await match_caller(self._ctx.reads, raw, self.region, self._ctx.config.area_code)
 
     async def search(
         self,

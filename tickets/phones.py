@@ -26,6 +26,7 @@ _EXTENSION_SPLIT = re.compile(
 )
 _LIST_SPLIT = re.compile(r"[;；,，|\n]+")
 _MAX_RAW = 64
+_LOCAL_DIGITS = (5, 8)  # a subscriber number without its area code (China: 7 or 8 digits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +66,14 @@ def normalize(raw: str, region: str) -> PhoneParts:
     raise InvalidPhoneNumber(raw, f"not a valid number for region {region}")
 
 
-def lookup_variants(raw: str, region: str) -> list[str]:
+def lookup_variants(raw: str, region: str, area_code: str | None = None) -> list[str]:
     """E.164 forms a caller id may stand for, best first; empty for withheld/garbage ids.
 
-    Tries the number as given (national, trunk-0, international prefix `00`), with a
-    `+` in front (networks drop it: `8613800138000`, `4930123456`), and without a
-    trailing extension. Only valid numbers are returned: stored numbers are valid.
+    Tries the number as given (national, trunk-0, international prefix `00`), with the
+    call center's own `area_code` in front of a local number (many trunks send a caller
+    from the same city as `65529988`, not `010 6552 9988`), with a `+` in front
+    (networks drop it: `8613800138000`, `4930123456`), and without a trailing
+    extension. Only valid numbers are returned: stored numbers are valid.
     """
     text = raw.strip()
     if not text or len(text) > _MAX_RAW or not any(ch.isdigit() for ch in text):
@@ -80,10 +83,18 @@ def lookup_variants(raw: str, region: str) -> list[str]:
     for candidate in (text, split["main"] if split else None):
         if candidate is not None:
             _add_valid(out, candidate, region)
+    digits = re.sub(r"\D", "", text)
+    if (
+        not out
+        and area_code
+        and not text.startswith(("+", "0"))
+        and _LOCAL_DIGITS[0] <= len(digits) <= _LOCAL_DIGITS[1]
+    ):
+        _add_valid(out, area_code + digits, region)
     if not out and not text.startswith("+"):
-        # Only when the national reading fails: "+" + a national number can be a
+        # Only when the national and local readings fail: "+" + a national number can be a
         # valid foreign number, and a false variant would pop the wrong customer.
-        _add_valid(out, "+" + re.sub(r"\D", "", text), region)
+        _add_valid(out, "+" + digits, region)
     return out
 
 

@@ -126,7 +126,8 @@ class Timeline:
         ]
         if q.lstrip("#").isdigit():
             options.append(col(Ticket.id) == int(q.lstrip("#")))
-        phone_customers = await customer_ids_for_caller(session, q, self._ctx.config.region)
+        config = self._ctx.config
+        phone_customers = await customer_ids_for_caller(session, q, config.region, config.area_code)
         if phone_customers:
             options.append(col(Ticket.customer_id).in_(phone_customers))
         return or_(*options)

@@ -239,3 +239,19 @@ async def test_abandoned_complaints_and_the_keep_setting_leave_the_ticket_report
     await keep.handle(abandoned("b"))
     assert (await keep.tickets.get(kept.ticket_id)).state is TicketState.REPORTED
     keep.close()
+
+
+async def test_a_caller_from_the_same_city_sent_without_area_code_pops_the_customer(
+    sessions: Any, clock: FakeClock
+) -> None:
+    from tickets.config import DeskConfig
+    from tickets.schemas import CustomerCreate, PhoneIn
+
+    desk = ServiceDesk(sessions, config=DeskConfig(area_code="10"), clock=clock)
+    data = CustomerCreate(name="前台", phones=[PhoneIn(number="010-6552 9988")])
+    customer = await desk.customers.create(data, AGENT)
+    context = await desk.on_call_offered(call_event(caller="65529988"))
+    assert [c.id for c in context.customers] == [customer.id]
+    assert context.caller_e164 == "+861065529988"
+    assert [c.id for c in await desk.customers.find_by_phone("6552-9988")] == [customer.id]
+    desk.close()

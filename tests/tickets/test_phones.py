@@ -120,3 +120,15 @@ async def test_an_invalid_number_is_refused_naming_its_field(desk: ServiceDesk) 
         await desk.customers.create(data, Actor("1001"))
     assert caught.value.field == "phones[1].number"
     assert await desk.customers.search() == []
+
+
+def test_a_local_caller_id_is_read_with_the_call_centers_area_code() -> None:
+    # Many trunks send a caller from the same city without the area code.
+    assert lookup_variants("65529988", "CN") == []
+    assert lookup_variants("65529988", "CN", area_code="10") == ["+861065529988"]
+    assert lookup_variants("6552 9988", "CN", area_code="10") == ["+861065529988"]
+    assert lookup_variants("87654321", "CN", area_code="21") == ["+862187654321"]  # Shanghai
+    # Complete numbers are read as they are, not as local ones.
+    assert lookup_variants("13800138000", "CN", area_code="10") == ["+8613800138000"]
+    assert lookup_variants("02087654321", "CN", area_code="10") == ["+862087654321"]
+    assert lookup_variants("+4930123456", "CN", area_code="10") == ["+4930123456"]
