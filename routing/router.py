@@ -775,10 +775,10 @@ class Router:
 
         A `changed` call (widened, requeued after a miss, preference over) goes before
         freed agents, so that a missed call tries the next agent first. But the agent it
-        picks may have been freed just now and be owed an older call of the same queue:
-        that agent then takes its own best call of the queue (FIFO), which is `call` or
-        one ahead of it. A new call needs no such check: an available agent has no
-        older call it may serve, or it would be ringing.
+        picks may have been freed just now and be owed another call (`_owed_call`: its
+        sticky caller, or an older call of the queue it may serve): that agent then takes
+        the call it is owed, and `call` tries the other agents. A new call needs no such
+        check: an available agent is owed nothing, or it would be ringing.
         """
         preferred = self._active_preference(call, now) if call.preferences else None
         if preferred is not None:
@@ -810,23 +810,29 @@ class Router:
         )
         if chosen and changed:
             if len(chosen) == 1:
-                agent = chosen[0]
-                found = line.best_for(agent, agent.queues[call.queue], now)
-                if found is not None and found[1] is not call:
-                    self._ring(found[1], chosen, now)
+                owed = self._owed_call(chosen[0], call, now)
+                if owed is not None:
+                    self._ring(owed, chosen, now)
+                    self._dirty_calls.append(call)  # try the other available agents
                     return
             else:  # ring-all: an agent owed another call takes it after (dirty), the rest ring
-                owed = [
-                    agent
-                    for agent in chosen
-                    if (found := line.best_for(agent, agent.queues[call.queue], now)) is not None
-                    and found[1] is not call
-                ]
-                if owed:
-                    self._dirty_agents.extend(owed)
-                    chosen = [agent for agent in chosen if agent not in owed]
+                owing = [agent for agent in chosen if self._owed_call(agent, call, now) is not None]
+                if owing:
+                    self._dirty_agents.extend(owing)
+                    chosen = [agent for agent in chosen if agent not in owing]
         if chosen:
             self._ring(call, chosen[:1] if call.is_callback else chosen, now)
+
+    def _owed_call(self, agent: Agent, call: Call, now: float) -> Call | None:
+        """The call `agent` should take instead of `call`, as `_serve` would choose within
+        `call`'s queue: its own sticky caller, else an older call it may serve."""
+        heap = self._preferred.get(agent.id)
+        if heap:
+            sticky = clean_head(heap)
+            if sticky is not None:
+                return sticky
+        found = self._lines[call.queue].best_for(agent, agent.queues[call.queue], now)
+        return found[1] if found is not None and found[1] is not call else None
 
     def _serve(self, agent: Agent, now: float) -> None:
         """A freed agent takes its next call: its sticky callers first, then its queues."""

@@ -6,7 +6,7 @@ from routing import Router
 from routing.commands import LoginAgent, OfferCall
 from routing.config import AgentConfig, QueueConfig, RouterConfig, WideningStep
 from routing.decisions import ConnectCall
-from tests.routing.helpers import connects, login_all, make_router, offer
+from tests.routing.helpers import answer, connects, hang_up, login_all, make_router, offer
 
 
 def test_a_call_offered_late_but_arrived_first_is_served_first() -> None:
@@ -68,3 +68,16 @@ def test_ring_all_leaves_out_an_agent_owed_an_older_call() -> None:
     assert sorted(connects(offer(router, "c1", 0.0, queue="sales"))) == [("c1", "f"), ("c1", "g")]
     offer(router, "c0", 5.0, queue="sales", arrived_at=-1.0, required_skills={"de": 50})
     assert sorted(connects(router.tick(10.0))) == [("c0", "f"), ("c1", "g")]
+
+
+def test_a_freed_agent_takes_its_sticky_caller_before_a_call_that_widens_in_the_same_tick() -> None:
+    """Sticky callers come first for the agent they wait for, as when it is freed alone."""
+    queues = [QueueConfig(name="support", wrapup_s=5, skill_widening=(WideningStep(20, min_proficiency=0),))]
+    router = make_router(queues, agents=[AgentConfig(id="a1", queues={"support": 0})])
+    login_all(router)
+    assert connects(offer(router, "c1", 0.0)) == [("c1", "a1")]
+    answer(router, "c1", "a1", 0.5)
+    hang_up(router, "c1", 1.0)  # wrap-up until 6.0
+    offer(router, "s", 1.5, last_agent="a1")  # a repeat caller waits for a1 (15 s)
+    offer(router, "w", 3.0, arrived_at=-14.0, required_skills={"x": 50})  # a1 may take it from 6.0
+    assert connects(router.tick(6.0)) == [("s", "a1")]
