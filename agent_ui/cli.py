@@ -55,6 +55,8 @@ def _logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if not verbose:  # "Adding job tentatively" and every job run, at INFO: noise in an operator's log
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _serve(settings: Settings) -> None:
@@ -146,7 +148,8 @@ def demo(
     out.print(
         f"Mode: {mode}. Place a call (as on a real Asterisk, with AMI Originate):\n"
         f"  .venv/bin/hotline call +8613800138000 --name 王小明 --queue support{observe} "
-        f"--ami-port {ami_port} --secret demo-secret\n"
+        f"--ami-port {ami_port} --secret demo-secret\n",
+        soft_wrap=True,  # one line, so that it can be copied whole from a narrow terminal
     )
     _serve(settings)
 
