@@ -46,6 +46,9 @@ class Agent:
     handled_talk_s: float = 0.0
     handled_hold_s: float = 0.0
     held_skills: tuple[str, ...] = ()  # skills with proficiency > 0: the per-skill available indexes
+    # Control mode: the agent's phone is in use, ringing or unreachable by the PBX's last
+    # word (a personal or outbound call, a phone unplugged). Not offered calls until idle.
+    phone_busy: bool = False
 
 
 class CallPhase(enum.StrEnum):

@@ -268,6 +268,7 @@ class Router:
                 missed=a.missed,
                 talk_s=a.talk_s,
                 misses_in_row=a.misses_in_row,
+                phone_busy=a.phone_busy,
             )
             for a in self._by_order
         )
@@ -422,7 +423,7 @@ class Router:
         the sorted indexes. Runs before any index is read and at the end of every call."""
         pending, self._to_index = self._to_index, []
         for agent in pending:
-            if agent.state is AVAILABLE and not agent.index_keys:
+            if agent.state is AVAILABLE and not agent.index_keys and not agent.phone_busy:
                 self._index(agent)
 
     def _index(self, agent: Agent) -> None:
@@ -767,7 +768,7 @@ class Router:
                     self._try_assign(call, now, changed=True)
             agents, self._dirty_agents = self._dirty_agents, []
             for agent in agents:
-                if agent.state is AVAILABLE:
+                if agent.state is AVAILABLE and not agent.phone_busy:
                     self._serve(agent, now)
 
     def _try_assign(self, call: Call, now: float, changed: bool = False) -> None:
@@ -783,7 +784,7 @@ class Router:
         preferred = self._active_preference(call, now) if call.preferences else None
         if preferred is not None:
             agent = self._agents[preferred]
-            if agent.state is AVAILABLE:
+            if agent.state is AVAILABLE and not agent.phone_busy:
                 self._ring(call, [agent], now)
             return
         self._flush_index()
@@ -1186,4 +1187,26 @@ class Router:
                 self._ready(agent, now, strict=False)
             else:
                 agent.pending_pause = None
-        # DEVICE_STATE: the router keeps its own state machine; device states are not needed.
+        elif kind is AgentEventKind.DEVICE_STATE and self.mode == "control":
+            self._phone_state(agent, event.detail, now)
+        # Observe mode: app_queue skips members whose phone is in use (ringinuse=no) itself.
+
+    def _phone_state(self, agent: Agent, state: str | None, now: float) -> None:
+        """The PBX's word on the agent's phone (control mode). While it is in use, ringing
+        or unreachable outside a call of ours (a personal or outbound call, say), the agent
+        is not offered calls; when it is idle again, the agent is, at once."""
+        if state not in ("idle", "in_use", "ringing", "unavailable"):
+            self.ignored_events["device-state-unknown"] += 1
+            return
+        busy = state != "idle"
+        if busy == agent.phone_busy:
+            return
+        agent.phone_busy = busy
+        if agent.state is not AVAILABLE:
+            return  # our own call, wrap-up or a pause: the flag counts from the next availability
+        if busy:
+            if agent.index_keys:
+                self._unindex(agent)
+        else:
+            self._to_index.append(agent)
+            self._dirty_agents.append(agent)

@@ -44,6 +44,7 @@ class AgentView:
     missed: int
     talk_s: float
     misses_in_row: int
+    phone_busy: bool = False  # control mode: the PBX says the phone is in use (not offered calls)
 
 
 @dataclass(frozen=True, slots=True)
