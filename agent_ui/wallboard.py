@@ -145,6 +145,7 @@ class WallboardService:
                     "state": str(a.state),
                     "since": a.since,
                     "reason": a.reason,
+                    "phone_busy": a.phone_busy,  # control mode: on a call of their own, not offered
                     "call_id": a.call_id,
                     "queues": sorted(set(self._members.get(a.agent_id, ())) | {q for q, _ in a.queues}),
                     "calls": today.answered,

@@ -53,8 +53,9 @@ class AsteriskLink:
         self.interfaces = dict(agents)
         self.transfer_context = transfer_context
         self.supervisor_phones = dict(supervisor_phones or {})  # supervisor login → phone interface
+        by_interface = {iface: agent for agent, iface in agents.items()}
         self.translator = AmiTranslator(
-            default_queue=default_queue, agents={iface: agent for agent, iface in agents.items()}
+            default_queue=default_queue, agents=by_interface, devices=by_interface
         )
         self._client: AmiClient | None = None
         self._running = asyncio.Event()

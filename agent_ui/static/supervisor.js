@@ -77,7 +77,9 @@
     const row = agentRow(a);
     row.dataset.state = a.state;
     row.dataset.since = a.since;
-    row.querySelector(".state").textContent = t("state." + a.state) + (a.state === "paused" && a.reason ? " (" + t("reason." + a.reason, null, a.reason) + ")" : "");
+    row.querySelector(".state").textContent = t("state." + a.state) + (a.state === "paused" && a.reason ? " (" + t("reason." + a.reason, null, a.reason) + ")" : "")
+      + (a.state === "available" && a.phone_busy ? " (" + t("state.phone_busy") + ")" : "");
+    row.dataset.phoneBusy = a.state === "available" && a.phone_busy ? "true" : "false";
     row.querySelector(".calls").textContent = num(a.calls);
     row.querySelector(".aht").textContent = duration(a.aht_s);
     const onCall = !!a.call_id;

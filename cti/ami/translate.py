@@ -48,6 +48,7 @@ Clock = Callable[[], datetime]
 # Events the translator reads. Anything else can be skipped before parsing.
 HANDLED_EVENTS = frozenset(
     {
+        "DeviceStateChange",
         "QueueCallerJoin",
         "QueueCallerLeave",
         "QueueCallerAbandon",
@@ -83,6 +84,18 @@ HANDLED_EVENTS = frozenset(
     }
 )
 _HANDLED_BYTES = frozenset(name.encode() for name in HANDLED_EVENTS)
+
+# DeviceStateChange `State` (ast_devstate_str) → AgentEvent DEVICE_STATE detail; UNKNOWN is dropped
+_DEVICE_STATE_NAMES = {
+    "NOT_INUSE": "idle",
+    "INUSE": "in_use",
+    "BUSY": "in_use",
+    "ONHOLD": "in_use",
+    "RINGINUSE": "in_use",
+    "RINGING": "ringing",
+    "UNAVAILABLE": "unavailable",
+    "INVALID": "unavailable",
+}
 
 # QueueMemberStatus codes (ast_device_state) → AgentEvent DEVICE_STATE detail
 _DEVICE_STATE = {
@@ -160,12 +173,17 @@ class AmiTranslator:
         *,
         default_queue: str = "default",
         agents: Mapping[str, str] | AgentMap | None = None,
+        devices: Mapping[str, str] | None = None,
         clock: Clock = _utc_now,
         waiting_contexts: Iterable[str] = ("hotline-control", "hotline-connect"),
         retain_ended: int = 2000,
     ) -> None:
         self.default_queue = default_queue
         self.agent_of = agent_mapper(agents)
+        # Agent phones by exact device name (`PJSIP/1001`): whose DeviceStateChange to report.
+        # Exact, unlike `agent_of`: `Local/support@hotline` must not become an agent "support".
+        self.devices = dict(devices or {})
+        self._device_states: dict[str, str] = {}  # agent → last reported device state
         self.clock = clock
         self.waiting_contexts = frozenset(waiting_contexts)
         self.retain_ended = retain_ended
@@ -791,7 +809,7 @@ class AmiTranslator:
         self,
         out: list[Event],
         agent: str,
-        queue: str,
+        queue: str | None,
         kind: AgentEventKind,
         at: datetime,
         disc: str,
@@ -808,6 +826,15 @@ class AmiTranslator:
                 agent=agent, kind=kind, at=at, event_id=event_id, source=SOURCE, queue=queue, detail=detail
             )
         )
+
+    def _device_state(self, msg: AmiMessage, out: list[Event]) -> None:
+        """An agent's phone changed state (control mode keeps agents on personal calls out)."""
+        agent = self.devices.get(msg.get("Device", ""))
+        state = _DEVICE_STATE_NAMES.get(msg.get("State", ""))
+        if agent is None or state is None or self._device_states.get(agent) == state:
+            return
+        self._device_states[agent] = state
+        self._agent_event(out, agent, None, AgentEventKind.DEVICE_STATE, self._at(msg), state, detail=state)
 
     def _member_update(self, msg: AmiMessage, out: list[Event]) -> None:
         self._member(msg, out)
@@ -941,6 +968,7 @@ _HANDLERS: dict[str, Handler] = {
     "Hold": AmiTranslator._hold,
     "Unhold": AmiTranslator._unhold,
     "LocalOptimizationBegin": AmiTranslator._local_optimization,
+    "DeviceStateChange": AmiTranslator._device_state,
     "QueueMemberStatus": AmiTranslator._member_update,
     "QueueMemberPause": AmiTranslator._member_update,
     "QueueMemberAdded": AmiTranslator._member_update,

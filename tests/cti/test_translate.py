@@ -70,3 +70,41 @@ def test_ended_calls_are_forgotten_after_the_retention_limit() -> None:
         feed(t, Event="QueueCallerJoin", Queue="support", **caller)
         feed(t, Event="Hangup", **caller)
     assert len(t._calls) == 2 and len(t._by_id) == 2
+
+
+def test_device_state_changes_of_agent_phones_become_agent_events() -> None:
+    from routing.events import AgentEvent, AgentEventKind
+
+    t = AmiTranslator(clock=lambda: T0, devices={"PJSIP/1001": "1001", "Local/1002@agents": "1002"})
+
+    def states(**fields: str) -> list[tuple[str, str | None]]:
+        events = t.feed(AmiMessage.of(Event="DeviceStateChange", Privilege="call,all", **fields))
+        return [
+            (e.agent, e.detail)
+            for e in events
+            if isinstance(e, AgentEvent) and e.kind is AgentEventKind.DEVICE_STATE
+        ]
+
+    assert states(Device="PJSIP/1001", State="INUSE") == [("1001", "in_use")]
+    assert states(Device="PJSIP/1001", State="ONHOLD") == []  # still in use: no news
+    assert states(Device="PJSIP/1001", State="NOT_INUSE") == [("1001", "idle")]
+    assert states(Device="Local/1002@agents", State="RINGING") == [("1002", "ringing")]
+    assert states(Device="Local/1002@agents", State="UNKNOWN") == []
+    assert states(Device="PJSIP/1001", State="UNAVAILABLE") == [("1001", "unavailable")]
+    # Not agent phones: the waiting caller's Local channel, the queue's own device, a stranger.
+    assert states(Device="Local/support@hotline", State="INUSE") == []
+    assert states(Device="Queue:support", State="RINGING") == []
+    assert states(Device="PJSIP/2001", State="INUSE") == []
+
+    # Ids: the same occurrence read again (a fresh translator after a reconnect) keeps its id,
+    # so the router drops the repeat; a later INUSE of the same phone is a new event.
+    def ids(translator: AmiTranslator, state: str) -> list[str]:
+        message = AmiMessage.of(Event="DeviceStateChange", Device="PJSIP/1001", State=state)
+        return [e.event_id for e in translator.feed(message)]
+
+    fresh = AmiTranslator(clock=lambda: T0, devices={"PJSIP/1001": "1001"})
+    [first] = ids(fresh, "INUSE")
+    again = AmiTranslator(clock=lambda: T0, devices={"PJSIP/1001": "1001"})
+    assert ids(again, "INUSE") == [first]
+    ids(again, "NOT_INUSE")
+    assert ids(again, "INUSE") != [first]
