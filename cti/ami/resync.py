@@ -2,7 +2,8 @@
 
 While the link was down calls went on: some were answered, some ended. On
 login we ask Asterisk what exists now (CoreShowChannels: live channels and
-their bridges; QueueStatus: members, pauses and waiting callers) and let the
+their bridges; QueueStatus: members, pauses and waiting callers; DeviceStateList:
+agent phones, when agent interfaces are configured) and let the
 translator emit only what is missing, with the same event ids the live events
 would have had, so nothing is lost and nothing is counted twice.
 
@@ -16,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from cti.ami.client import AmiClient
+from cti.ami.errors import ActionRefused
 from cti.ami.translate import AmiTranslator
 from routing.events import Event
 
@@ -30,9 +32,26 @@ async def resync(client: AmiClient, translator: AmiTranslator) -> list[Event]:
     queues = await client.action_list("QueueStatus", within=15.0)
     events = translator.apply_channels(channels)
     events += translator.apply_queue_status(queues)
+    events += await _device_states(client, translator)
     log.info(
         "AMI resync: %d channels, %d queue items, %d missed events", len(channels), len(queues), len(events)
     )
+    return events
+
+
+async def _device_states(client: AmiClient, translator: AmiTranslator) -> list[Event]:
+    """Agent phones that changed while the link was down (a phone left 'in use' would
+    keep its agent from being offered calls until its next change)."""
+    if not translator.devices:
+        return []
+    try:
+        items = await client.action_list("DeviceStateList", within=15.0)
+    except ActionRefused as exc:  # Asterisk before 13, or a PBX without it: next changes will tell
+        log.info("AMI resync: no DeviceStateList (%s); phone states follow from the next changes", exc)
+        return []
+    events: list[Event] = []
+    for item in items:
+        events += translator.feed(item)
     return events
 
 

@@ -89,6 +89,7 @@ class SimulatedPbx:
         self.queue_calls: set[QueueCall] = set()
         self.channels: dict[str, Channel] = {}
         self.actions_received: list[dict[str, str]] = []
+        self.device_states: dict[str, str] = {}  # devices set by `set_device_state` (DeviceStateList)
         self._sessions: set[_Session] = set()
         self._group: asyncio.TaskGroup | None = None
         self._ready = asyncio.Event()
@@ -126,6 +127,13 @@ class SimulatedPbx:
         for session in list(self._sessions):
             session.writer.close()
         self._sessions.clear()
+
+    def set_device_state(self, device: str, state: str) -> None:
+        """A phone changes state outside Hotline's calls (the agent picks up to call a
+        colleague, hangs up): DeviceStateChange as Asterisk sends it, kept for DeviceStateList.
+        `state` is Asterisk's name: NOT_INUSE, INUSE, RINGING, UNAVAILABLE, ..."""
+        self.device_states[device] = state
+        self.send_event("DeviceStateChange", "call,all", {"Device": device, "State": state})
 
     def agent_behaviour(self, agent: str) -> AgentBehaviour:
         return self.agents.get(agent, AgentBehaviour())
@@ -596,6 +604,24 @@ class SimulatedPbx:
                 "Event",
                 "CoreShowChannelsComplete",
                 {**action_id, "EventList": "Complete", "ListItems": str(len(self.channels))},
+            )
+        )
+
+    def _action_devicestatelist(self, session: _Session, fields: dict[str, str]) -> None:
+        """res_manager_devicestate's list: one DeviceStateChange per known device."""
+        action_id = {"ActionID": fields["ActionID"]} if "ActionID" in fields else {}
+        self._respond(
+            session, fields, "Success", EventList="start", Message="Device State Changes will follow"
+        )
+        for device, state in self.device_states.items():
+            session.send(
+                _encode_message("Event", "DeviceStateChange", {**action_id, "Device": device, "State": state})
+            )
+        session.send(
+            _encode_message(
+                "Event",
+                "DeviceStateListComplete",
+                {**action_id, "EventList": "Complete", "ListItems": str(len(self.device_states))},
             )
         )
 

@@ -1,20 +1,19 @@
 """An agent who picks up their phone for a call of their own is not offered queue calls.
 
-The simulated PBX sends the DeviceStateChange frames a real Asterisk sends when the
-agent's device goes off-hook and back (`Local/1001@agents`, the sample interface).
+The simulated PBX sends DeviceStateChange as a real Asterisk does when the agent's
+device (`Local/1001@agents`, the sample interface) goes off-hook and back, and lists
+device states on DeviceStateList after a reconnect.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 
 from tests.harness import next_message, no_message, running_hotline
 
-
-def device_state(device: str, state: str) -> bytes:
-    frame = f"Event: DeviceStateChange\r\nPrivilege: call,all\r\nDevice: {device}\r\nState: {state}\r\n\r\n"
-    return frame.encode()
+PHONE = "Local/1001@agents"
 
 
 async def test_a_call_waits_while_the_agents_phone_is_in_use_and_pops_when_it_is_free(
@@ -24,7 +23,8 @@ async def test_a_call_waits_while_the_agents_phone_is_in_use_and_pops_when_it_is
         alice = await hotline.sign_in("1001")
         ws = await stack.enter_async_context(await hotline.agent_socket(alice))
         await next_message(ws, "hello")
-        hotline.pbx.send_raw(device_state("Local/1001@agents", "INUSE"))  # Alice calls a colleague
+        hotline.pbx.set_device_state(PHONE, "INUSE")  # Alice calls a colleague
+        await asyncio.sleep(0.2)
         await hotline.container.bus.join()
 
         await hotline.place_call("+8613800138000", name="王小明", talk=100)  # 10 s on the line
@@ -34,7 +34,37 @@ async def test_a_call_waits_while_the_agents_phone_is_in_use_and_pops_when_it_is
         [row] = [a for a in view["agents"] if a["id"] == "1001"]
         assert row["state"] == "available" and row["phone_busy"] is True  # the wallboard says why
 
-        hotline.pbx.send_raw(device_state("Local/1001@agents", "NOT_INUSE"))  # she hangs up
+        hotline.pbx.set_device_state(PHONE, "NOT_INUSE")  # she hangs up
         pop = await next_message(ws, "pop", timeout=5)
         assert [c["name"] for c in pop["customers"]] == ["王小明"]
+        await alice.aclose()
+
+
+async def test_a_phone_freed_while_the_link_was_down_is_read_back_by_the_resync(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
+        link = hotline.container.link
+        assert link is not None
+        alice = await hotline.sign_in("1001")
+        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
+        await next_message(ws, "hello")
+        hotline.pbx.set_device_state(PHONE, "INUSE")
+        await asyncio.sleep(0.2)
+        await hotline.place_call("+8613800138000", name="王小明", talk=300)
+        assert await no_message(ws, "pop", wait=0.5)
+
+        # Hotline cannot log in while Alice hangs up: the NOT_INUSE reaches nobody.
+        logins = link.client.stats.logins
+        hotline.pbx.username = "someone-else"
+        hotline.pbx.drop_connections()
+        hotline.pbx.set_device_state(PHONE, "NOT_INUSE")
+        hotline.pbx.username = "hotline"
+        async with asyncio.timeout(15):
+            while link.client.stats.logins == logins or not link.client.connected:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+
+        pop = await next_message(ws, "pop", timeout=5)  # DeviceStateList told: she is free
+        assert [c["name"] for c in pop["customers"]] == ["王小明"]
+        assert [a for a in hotline.pbx.actions_received if a["Action"] == "DeviceStateList"]
         await alice.aclose()
