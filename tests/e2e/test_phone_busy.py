@@ -11,9 +11,17 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from tests.harness import next_message, no_message, running_hotline
+from tests.harness import Hotline, next_message, no_message, running_hotline
 
 PHONE = "Local/1001@agents"
+
+
+async def phone_busy_seen(hotline: Hotline, busy: bool = True) -> None:
+    """Wait until the router has the DeviceStateChange (it travels over TCP and the bus)."""
+    router = hotline.container.router
+    async with asyncio.timeout(5):
+        while router.snapshot(hotline.container.acd.clock()).agent("1001").phone_busy is not busy:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
 
 
 async def test_a_call_waits_while_the_agents_phone_is_in_use_and_pops_when_it_is_free(
@@ -24,8 +32,7 @@ async def test_a_call_waits_while_the_agents_phone_is_in_use_and_pops_when_it_is
         ws = await stack.enter_async_context(await hotline.agent_socket(alice))
         await next_message(ws, "hello")
         hotline.pbx.set_device_state(PHONE, "INUSE")  # Alice calls a colleague
-        await asyncio.sleep(0.2)
-        await hotline.container.bus.join()
+        await phone_busy_seen(hotline)
 
         await hotline.place_call("+8613800138000", name="王小明", talk=100)  # 10 s on the line
         assert await no_message(ws, "pop", wait=1.0)
@@ -50,7 +57,7 @@ async def test_a_phone_freed_while_the_link_was_down_is_read_back_by_the_resync(
         ws = await stack.enter_async_context(await hotline.agent_socket(alice))
         await next_message(ws, "hello")
         hotline.pbx.set_device_state(PHONE, "INUSE")
-        await asyncio.sleep(0.2)
+        await phone_busy_seen(hotline)
         await hotline.place_call("+8613800138000", name="王小明", talk=300)
         assert await no_message(ws, "pop", wait=0.5)
 
