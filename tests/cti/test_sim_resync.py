@@ -57,7 +57,9 @@ async def test_resync_on_the_simulator_matches_the_real_resync_trace() -> None:
             while not any(c.bridge for c in pbx.channels.values()):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
         await originate(pbx, '"Hugo Caller" <0406000008>', talk=26)
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(5):
+            while not queue.waiting:  # noqa: ASYNC110 - Hugo waits in the queue
+                await asyncio.sleep(0.02)
 
         translator = AmiTranslator()
         client = AmiClient("127.0.0.1", pbx.port, "hotline", SECRET, frame_filter=wanted_frame)

@@ -24,7 +24,7 @@ async def test_agent_pauses_and_resumes_the_recording_and_the_gap_is_marked(
         agent = await hotline.sign_in("1001")
         ws = await stack.enter_async_context(await hotline.agent_socket(agent))
         await next_message(ws, "hello")
-        await hotline.place_call("+8613800138000", name="王小明", talk=12)
+        await hotline.place_call("+8613800138000", name="王小明", talk=24)  # 6 s at speed 4: time to pause
         pop = await next_message(ws, "pop")
         update = await next_message(ws, "call")
         while update["event"] != "answered":
