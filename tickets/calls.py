@@ -131,7 +131,7 @@ class CallDesk:
         ids = await customer_ids_for_caller(session, link.caller_e164, self._ctx.config.region)
         if ticket.customer_id is not None:
             ids = [ticket.customer_id, *(i for i in ids if i != ticket.customer_id)]
-        cards = await load_cards(session, ids)
+        cards = await load_cards(session, ids, current_call=link.call_id)
         return CallContext(
             call_id=link.call_id,
             customers=tuple(cards),

@@ -129,20 +129,24 @@ def customers_by_phone(
     return public_sync(session, customers)
 
 
-def cards_sync(session: Session, ids: Sequence[int]) -> list[CustomerCard]:
-    """Pop cards for these customers, in the order given (unknown ids are skipped)."""
+def cards_sync(session: Session, ids: Sequence[int], current_call: str | None = None) -> list[CustomerCard]:
+    """Pop cards for these customers, in the order given (unknown ids are skipped).
+
+    `current_call` is the call the pop is for: the card's last call is the one before it."""
     if not ids:
         return []
     customers = session.execute(select(Customer).where(col(Customer.id).in_(ids))).scalars().all()
     by_id = {c.id: c for c in public_sync(session, customers)}
-    return [_card(session, by_id[i]) for i in ids if i in by_id]
+    return [_card(session, by_id[i], current_call) for i in ids if i in by_id]
 
 
-async def load_cards(session: AsyncSession, ids: Sequence[int]) -> list[CustomerCard]:
-    return await session.run_sync(cards_sync, ids)
+async def load_cards(
+    session: AsyncSession, ids: Sequence[int], current_call: str | None = None
+) -> list[CustomerCard]:
+    return await session.run_sync(cards_sync, ids, current_call)
 
 
-def _card(session: Session, customer: CustomerPublic) -> CustomerCard:
+def _card(session: Session, customer: CustomerPublic, current_call: str | None = None) -> CustomerCard:
     recent = session.execute(
         select(Ticket)
         .where(Ticket.customer_id == customer.id)
@@ -154,11 +158,14 @@ def _card(session: Session, customer: CustomerPublic) -> CustomerCard:
         .select_from(Ticket)
         .where(Ticket.customer_id == customer.id, col(Ticket.state).in_(OPEN_TICKET_STATES))
     ).scalar_one()
-    last_call = session.execute(
+    last_calls = (
         select(func.max(TicketCall.attached_at))
         .join(Ticket, col(Ticket.id) == col(TicketCall.ticket_id))
         .where(Ticket.customer_id == customer.id)
-    ).scalar_one()
+    )
+    if current_call is not None:
+        last_calls = last_calls.where(TicketCall.call_id != current_call)
+    last_call = session.execute(last_calls).scalar_one()
     return CustomerCard(
         id=customer.id,
         name=customer.name,

@@ -255,3 +255,15 @@ async def test_a_caller_from_the_same_city_sent_without_area_code_pops_the_custo
     assert context.caller_e164 == "+861065529988"
     assert [c.id for c in await desk.customers.find_by_phone("6552-9988")] == [customer.id]
     desk.close()
+
+
+async def test_the_pop_card_shows_the_call_before_this_one_as_the_last_call(
+    desk: ServiceDesk, clock: FakeClock, make_customer: MakeCustomer
+) -> None:
+    await make_customer("王小明", "13800138000")
+    first = await desk.on_call_offered(call_event(call_id="a"))
+    assert first.customers[0].last_call_at is None  # the call ringing now is not "the last call"
+    earlier = clock.now
+    clock.advance(hours=2)
+    second = await desk.on_call_offered(call_event(call_id="b", at=T0 + timedelta(hours=2)))
+    assert second.customers[0].last_call_at == earlier
