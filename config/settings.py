@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = SecretStr("change-me")
     twilio_number: str = ""  # the hotline's Twilio number (E.164): caller ID of callbacks and surveys
     twilio_api_base_url: str | None = None  # None: api.twilio.com; a local stand-in in tests and demo
+    # Access tokens for agents on Twilio Voice clients (`client:<id>`, the default Twilio target):
+    # an API key (SK…) signs them, never the auth token; the TwiML app (AP…) lets them call out.
+    twilio_api_key_sid: str = ""
+    twilio_api_key_secret: SecretStr = SecretStr("")
+    twilio_twiml_app_sid: str = ""
 
     recordings_dir: Path = Path("./var/recordings")
     # Where this host sees the PBX's MixMonitor folder (/var/spool/asterisk/monitor on the PBX);
@@ -81,6 +86,7 @@ class Settings(BaseSettings):
             return self
         needed = {"session_secret": True, "ami_secret": self.pbx == "asterisk"}
         needed["twilio_auth_token"] = self.pbx == "twilio"
+        needed["twilio_api_key_secret"] = bool(self.twilio_api_key_sid)
         weak = [
             f"{ENV_PREFIX}{name.upper()}"
             for name, wanted in needed.items()

@@ -10,10 +10,11 @@ Ticket fields themselves are edited with the tickets API (`PATCH /api/tickets/{i
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
@@ -24,6 +25,7 @@ from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
 from agent_ui.reports import talk_s
 from cti.models import CallRecord
+from cti.twilio.token import TOKEN_TTL_S, client_identity, voice_token
 from recordings.models import Recording, RecordingStatus
 from routing.commands import SetAgentReady
 from routing.errors import RoutingError
@@ -32,6 +34,7 @@ from tickets.models import CustomerTier, Ticket, TicketCall
 from tickets.schemas import CallContext, CustomerCreate
 
 router = APIRouter(prefix="/console", tags=["agent console"])
+log = logging.getLogger(__name__)
 
 RECENT_CALLS = 20
 HISTORY_CALLS = 5
@@ -110,6 +113,48 @@ class PastCall(BaseModel):
 
 
 # ------------------------------------------------------------------ the pop
+
+
+class PhoneToken(BaseModel):
+    identity: str
+    token: str
+    expires_in_s: int
+
+
+@router.get("/phone-token", response_model=PhoneToken)
+async def phone_token(user: AgentUser, container: ContainerDep, response: Response) -> PhoneToken:
+    """A Twilio Voice access token for the agent's own `client:` phone (browser or app).
+
+    Without one, Twilio cannot ring an agent whose target is `client:<id>`, the
+    default. Issued only to that agent, for their identity; not cached, not logged.
+    """
+    settings = container.settings
+    if settings.pbx != "twilio":
+        raise ApiError(404, "no_twilio", "phone tokens are for a Twilio hotline; this one is not")
+    agent = next((a for a in container.callcenter.agents if a.id == user.login), None)
+    if agent is None:
+        raise ApiError(404, "not_an_agent", f"{user.login} is no agent of the call center")
+    target = agent.twilio_target()
+    identity = client_identity(target)
+    if identity is None:
+        raise ApiError(409, "not_a_client_phone", f"your phone is {target}: it needs no token")
+    secret = settings.twilio_api_key_secret.get_secret_value()
+    if not settings.twilio_api_key_sid or not secret:
+        raise ApiError(
+            503,
+            "tokens_not_configured",
+            "phone tokens need an API key: set HOTLINE_TWILIO_API_KEY_SID and HOTLINE_TWILIO_API_KEY_SECRET",
+        )
+    token = voice_token(
+        account_sid=settings.twilio_account_sid,
+        api_key_sid=settings.twilio_api_key_sid,
+        api_key_secret=secret,
+        identity=identity,
+        outgoing_app_sid=settings.twilio_twiml_app_sid or None,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    log.info("phone token issued to agent %s (identity %s)", user.login, identity)
+    return PhoneToken(identity=identity, token=token, expires_in_s=TOKEN_TTL_S)
 
 
 @router.post("/calls/{call_id}/customer", response_model=CallContext)
