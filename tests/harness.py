@@ -57,6 +57,23 @@ class Hotline:
             f"{self.ws_url}/ws/agent{query}", additional_headers={"Cookie": cookie}, open_timeout=5
         )
 
+    @contextlib.asynccontextmanager
+    async def pbx_unreachable(self) -> AsyncIterator[None]:
+        """The link drops and the PBX refuses Hotline's logins for the block: what happens
+        inside reaches Hotline only through the resync. On exit, waits for the re-login."""
+        link = self.container.link
+        assert link is not None
+        logins = link.client.stats.logins
+        self.pbx.username = "someone-else"
+        self.pbx.drop_connections()
+        try:
+            yield
+        finally:
+            self.pbx.username = "hotline"
+        async with asyncio.timeout(15):
+            while link.client.stats.logins == logins or not link.client.connected:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+
     async def place_call(
         self, number: str, *, name: str = "", queue: str = "support", talk: int = 60
     ) -> None:

@@ -77,15 +77,13 @@ async def test_call_that_ends_while_the_link_is_down_is_closed_by_the_resync_onc
         assert caller is not None
 
         # The PBX stays unreachable for Hotline (its logins are refused) while the caller hangs up.
-        hotline.pbx.username = "someone-else"
-        hotline.pbx.drop_connections()
-        other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
-        async with asyncio.TaskGroup() as group:
-            runner = group.create_task(other.run())
-            await other.wait_connected(5)
-            await other.action("Hangup", Channel=caller)
-            runner.cancel()
-        hotline.pbx.username = "hotline"
+        async with hotline.pbx_unreachable():
+            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
+            async with asyncio.TaskGroup() as group:
+                runner = group.create_task(other.run())
+                await other.wait_connected(5)
+                await other.action("Hangup", Channel=caller)
+                runner.cancel()
 
         update = await next_message(ws, "call", timeout=15)
         while update["event"] != "hung_up":
