@@ -121,9 +121,7 @@ def _database_write_locked(database_url: str) -> Iterator[None]:
             conn.rollback()
 
 
-async def test_webhooks_answer_while_the_database_is_locked(
-    database_url: str, tmp_path: Path
-) -> None:
+async def test_webhooks_answer_while_the_database_is_locked(database_url: str, tmp_path: Path) -> None:
     async with twilio_hotline(database_url, tmp_path) as hotline:
         await hotline.login("1001")
         timings: dict[str, float] = {}
