@@ -827,24 +827,29 @@ class Router:
     def _owed_call(self, agent: Agent, call: Call, now: float) -> Call | None:
         """The call `agent` should take instead of `call`, as `_serve` would choose within
         `call`'s queue: its own sticky caller, else an older call it may serve."""
-        heap = self._preferred.get(agent.id)
-        if heap:
-            sticky = clean_head(heap)
-            if sticky is not None:
-                return sticky
+        sticky = self._sticky_caller(agent)
+        if sticky is not None:
+            return sticky
         found = self._lines[call.queue].best_for(agent, agent.queues[call.queue], now)
         return found[1] if found is not None and found[1] is not call else None
 
+    def _sticky_caller(self, agent: Agent) -> Call | None:
+        """The oldest live call waiting for `agent` in particular; a heap left with none is dropped."""
+        heap = self._preferred.get(agent.id)
+        if not heap:
+            return None
+        head = clean_head(heap)
+        if head is None:
+            del self._preferred[agent.id]
+        return head
+
     def _serve(self, agent: Agent, now: float) -> None:
         """A freed agent takes its next call: its sticky callers first, then its queues."""
-        heap = self._preferred.get(agent.id)
-        if heap:
-            head = clean_head(heap)
-            if head is not None:
-                heapq.heappop(heap)
-                self._ring(head, [agent], now)
-                return
-            del self._preferred[agent.id]
+        sticky = self._sticky_caller(agent)
+        if sticky is not None:
+            heapq.heappop(self._preferred[agent.id])
+            self._ring(sticky, [agent], now)
+            return
         best: tuple[tuple[int, int, int, int, float, int], Call] | None = None
         for rank, q, penalty in agent.queue_order:
             if best is not None and best[0][:2] < rank:
