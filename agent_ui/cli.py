@@ -208,6 +208,7 @@ def call(
     ] = False,
 ) -> None:
     """Place a test call with AMI Originate: works on the simulator and on a real Asterisk."""
+    from cti.ami.dialplan import PHONES_CONTEXT, QUEUE_CONTEXT, WAIT_CONTEXT
     from cti.ami.errors import AmiError
 
     caller_id = f'"{name}" <{number}>' if name else number
@@ -220,8 +221,8 @@ def call(
                 await _connected_or_refused(client, timeout=5)
                 reply = await client.action(
                     "Originate",
-                    Channel=f"Local/{queue}@{'hotline' if observe else 'hotline-control'}",
-                    Context="phones",
+                    Channel=f"Local/{queue}@{QUEUE_CONTEXT if observe else WAIT_CONTEXT}",
+                    Context=PHONES_CONTEXT,
                     Exten=f"talk-{talk}",
                     Priority="1",
                     CallerID=caller_id,

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Mapping
 
 from cti.ami import actions
 from cti.ami.client import AmiClient
+from cti.ami.dialplan import REWAIT_EXTEN, RING_TIMEOUT_VARIABLE, TRANSFER_CONTEXT, WAIT_CONTEXT
 from cti.ami.errors import AmiError
 from cti.ami.resync import resync_on_connect
 from cti.ami.translate import AmiTranslator, wanted_frame
@@ -23,9 +24,6 @@ from cti.telephony import CallNotWaiting, TelephonyError
 from routing.events import Event
 
 log = logging.getLogger(__name__)
-
-CONNECT_CONTEXT = "hotline-connect"
-WAIT_CONTEXT = "hotline-control"
 
 
 class AsteriskLink:
@@ -40,7 +38,7 @@ class AsteriskLink:
         agents: Mapping[str, str],
         default_queue: str,
         action_timeout: float = 5.0,
-        transfer_context: str = "hotline-transfer",
+        transfer_context: str = TRANSFER_CONTEXT,
         supervisor_phones: Mapping[str, str] | None = None,
     ) -> None:
         """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents`, `PJSIP/1001`)."""
@@ -110,7 +108,7 @@ class AsteriskLink:
             await self.client.action(
                 "Setvar",
                 Channel=channel,
-                Variable="HOTLINE_RING_TIMEOUT",
+                Variable=RING_TIMEOUT_VARIABLE,
                 Value=str(max(1, round(ring_timeout_s))),
             )
             await actions.connect_call(self.client, channel, agent_id)
@@ -122,7 +120,7 @@ class AsteriskLink:
         channel = self._waiting_caller(call_id)
         try:
             await self.client.action(
-                "Redirect", Channel=channel, Context=WAIT_CONTEXT, Exten="rewait", Priority="1"
+                "Redirect", Channel=channel, Context=WAIT_CONTEXT, Exten=REWAIT_EXTEN, Priority="1"
             )
         except AmiError as exc:
             raise TelephonyError(f"cannot stop ringing agent {agent_id} for call {call_id}: {exc}") from exc

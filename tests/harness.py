@@ -26,6 +26,7 @@ from agent_ui.seed import seed_demo
 from config.callcenter import load_callcenter
 from config.settings import SAMPLE_CALLCENTER, Settings, load_settings
 from cti.ami.client import AmiClient
+from cti.ami.dialplan import QUEUE_CONTEXT, WAIT_CONTEXT
 from cti.simulator import AgentBehaviour, SimulatedPbx
 
 AMI_SECRET = "test-ami-secret-9f2c"
@@ -87,7 +88,7 @@ class Hotline:
         too. At speed 10, talk=3 is 0.3 s, less than a busy CI machine may need to
         route the call; a test that needs the call to reach an agent gives it ≥ 2 s.
         """
-        context = "hotline-control" if self.settings.mode == "control" else "hotline"
+        context = WAIT_CONTEXT if self.settings.mode == "control" else QUEUE_CONTEXT
         client = AmiClient("127.0.0.1", self.pbx.port, "hotline", AMI_SECRET)
         async with asyncio.TaskGroup() as group:
             runner = group.create_task(client.run())

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
+from cti.ami.dialplan import AGENT_VARIABLE, CONNECT_CONTEXT, CONNECT_EXTEN
 from cti.ami.protocol import AmiMessage
-
-CONNECT_CONTEXT = "hotline-connect"
-CONNECT_EXTEN = "agent"
-AGENT_VARIABLE = "HOTLINE_AGENT"
-
 
 Fields = dict[str, Any]  # str | int | list[str] values; Any because `**fields` meets `within`
 

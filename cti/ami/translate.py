@@ -35,14 +35,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cti.ami.agents import AgentMap, agent_mapper
+from cti.ami.dialplan import WAIT_TIMEOUT_USEREVENT, WAITING_CONTEXTS, WAITING_USEREVENT
 from cti.ami.protocol import AmiMessage
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
 
 SOURCE = "asterisk"
-WAITING_USEREVENT = "HotlineWaiting"  # control mode: a caller waits (config/asterisk/extensions.conf)
-WAIT_TIMEOUT_USEREVENT = "HotlineWaitTimeout"  # control mode: it waited HOTLINE_MAX_WAIT and goes to fallback
 Clock = Callable[[], datetime]
 
 # Events the translator reads. Anything else can be skipped before parsing.
@@ -175,7 +174,7 @@ class AmiTranslator:
         agents: Mapping[str, str] | AgentMap | None = None,
         devices: Mapping[str, str] | None = None,
         clock: Clock = _utc_now,
-        waiting_contexts: Iterable[str] = ("hotline-control", "hotline-connect"),
+        waiting_contexts: Iterable[str] = WAITING_CONTEXTS,
         retain_ended: int = 2000,
     ) -> None:
         self.default_queue = default_queue

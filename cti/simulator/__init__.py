@@ -9,6 +9,7 @@ WAV file, and hang up. Event names, fields and order follow the real traces.
 It is product code (a fake shipped on purpose), not a test double.
 """
 
-from cti.simulator.pbx import AgentBehaviour, SimulatedPbx
+from cti.simulator.core import AgentBehaviour
+from cti.simulator.pbx import SimulatedPbx
 
 __all__ = ["AgentBehaviour", "SimulatedPbx"]

@@ -15,19 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
 
+from cti.ami.dialplan import AGENTS_CONTEXT, LEVEL2_CONTEXT, QUEUE_CONTEXT
 from cti.simulator.channels import Channel, Handset, seconds_or
+from cti.simulator.core import PbxCore
 from cti.simulator.queues import IN_USE, NOT_IN_USE, SimMember, SimQueue
 
-if TYPE_CHECKING:
-    from cti.simulator.pbx import SimulatedPbx
-
-QUEUE_CONTEXT = "hotline"
-TRANSFER_CONTEXT = (
-    "transfer-targets"  # Redirect / BlindTransfer destinations: Dial(Local/${EXTEN}@level2/n,20)
-)
-LEVEL2_CONTEXT = "level2"
 TRANSFER_DIAL_S = 20.0  # the Dial() timeout of [transfer-targets]
 ATXFER_CODE = "*2"  # features.conf `atxfer`: Atxfer plays it on the transferer's channel
 RETRY_S = 1.0  # queues.conf `retry`: pause before ringing again after nobody answered
@@ -38,7 +31,7 @@ TICK = 0.01
 class QueueCall:
     """One caller's life in an app_queue queue."""
 
-    def __init__(self, pbx: SimulatedPbx, queue: SimQueue) -> None:
+    def __init__(self, pbx: PbxCore, queue: SimQueue) -> None:
         self.pbx = pbx
         self.queue = queue
         self.caller: Channel | None = None
@@ -150,7 +143,7 @@ class QueueCall:
         order = list(reversed(members)) if queue.strategy == "ringall" else members
         announce: SimMember | None = None
         for member in order:
-            one, two = pbx.local_pair(member.agent, "agents", linkedid=caller.linkedid)
+            one, two = pbx.local_pair(member.agent, AGENTS_CONTEXT, linkedid=caller.linkedid)
             if announce is not None:
                 self._member_status(announce)
             one.exten = queue.name
@@ -717,6 +710,6 @@ class QueueCall:
         )
 
 
-def _ringing_everywhere(pbx: SimulatedPbx) -> set[str]:
+def _ringing_everywhere(pbx: PbxCore) -> set[str]:
     """Interfaces rung by any call right now (ringinuse=no: a ringing phone is not rung twice)."""
     return {iface for call in pbx.queue_calls for iface in call.ringing}
