@@ -35,7 +35,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy cti routing tickets recordings agent_ui config
+	$(BIN)/mypy audit calls cti routing tickets recordings agent_ui config
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

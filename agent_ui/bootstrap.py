@@ -29,13 +29,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agent_ui.console import ConsoleService
 from agent_ui.hub import Hub
 from agent_ui.wallboard import WallboardService
+from calls.log import CallLog
 from config.callcenter import CallCenter, CallCenterError, load_callcenter
 from config.database import create_engine, session_factory
 from config.hours import utc_offsets
 from config.settings import Settings
 from cti.acd import AcdService
 from cti.bus import EventBus
-from cti.calllog import CallLog
 from cti.simulator import SimulatedPbx
 from cti.simulator.queues import SimMember, SimQueue
 from recordings.wiring import ASTERISK_MONITOR, Recordings, build_recordings

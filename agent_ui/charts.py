@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from html import escape
 
 from agent_ui.i18n import Translate
-from agent_ui.reports import Slot
+from calls.reports import Slot
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 40, 44, 12, 28

@@ -41,7 +41,7 @@ from agent_ui.i18n import (
     translator,
 )
 from agent_ui.models import Role, User
-from agent_ui.reports import DEFINITIONS
+from calls.reports import DEFINITIONS
 from config.callcenter import QueueSpec
 from recordings.access import Principal
 from tickets.models import CustomerTier, TicketPriority

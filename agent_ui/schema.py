@@ -9,10 +9,11 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import agent_ui.models
-import cti.models
+import audit.models
+import calls.models
 import recordings.models
 import tickets.models
 
-MODEL_MODULES = (agent_ui.models, cti.models, recordings.models, tickets.models)
+MODEL_MODULES = (agent_ui.models, audit.models, calls.models, recordings.models, tickets.models)
 
 metadata = SQLModel.metadata

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
 from config.database import utcnow
 from recordings.access import Action, Principal, Scope, decide, scope_of
-from recordings.audit import AuditLog
 from recordings.errors import (
     AccessDenied,
     BlobNotFound,

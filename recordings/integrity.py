@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog, VerifyReport
 from recordings.archive import FilesReport, RecordingArchive
-from recordings.audit import AuditLog, VerifyReport
 from recordings.storage import BlobStore
 
 

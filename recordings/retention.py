@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
 from config.database import utcnow
-from recordings.audit import AuditLog
 from recordings.models import Recording, RecordingStatus
 from recordings.repo import drop_blob_if_unreferenced
 from recordings.storage import BlobStore

@@ -35,9 +35,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
 from config.database import utcnow
 from recordings.audio import read_wav_info
-from recordings.audit import AuditLog
 from recordings.errors import IngestError, StorageError
 from recordings.models import RecordedCall, Recording, RecordingStatus
 from recordings.repo import (

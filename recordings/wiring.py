@@ -23,9 +23,9 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
 from config.database import utcnow
 from recordings.archive import RecordingArchive
-from recordings.audit import AuditLog
 from recordings.retention import RetentionJob, RetentionPolicy, schedule_jobs
 from recordings.service import RecordingService
 from recordings.sources import LocalFileFetcher, RecordingFetcher, twilio_downloader

@@ -8,7 +8,7 @@
 
 The parts are reachable for the API routers: `desk.customers`, `desk.tickets`,
 `desk.work_orders`, `desk.follow_ups`, `desk.timeline`, `desk.calls`.
-Every write goes through the audit log (`recordings.audit.AuditLog` unless another
+Every write goes through the audit log (`audit.log.AuditLog` unless another
 sink is given) inside the same transaction as the change it records.
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
 from config.database import utcnow
-from recordings.audit import AuditLog
 from routing.events import CallEvent, Event
 from tickets.calls import CallDesk
 from tickets.config import DeskConfig

@@ -33,7 +33,7 @@ Clock = Callable[[], datetime]
 
 
 class AuditSink(Protocol):
-    """`recordings.audit.AuditLog` is the real one; it joins the caller's transaction."""
+    """`audit.log.AuditLog` is the real one; it joins the caller's transaction."""
 
     async def append(
         self,

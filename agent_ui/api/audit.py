@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from agent_ui.auth import AuditorUser
 from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
-from recordings.models import AuditEntry
+from audit.models import AuditEntry
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -23,8 +23,8 @@ from agent_ui.callcontrol import CallControls
 from agent_ui.console import WRAPUP_CODES
 from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
-from agent_ui.reports import talk_s
-from cti.models import CallRecord
+from calls.models import CallRecord
+from calls.reports import talk_s
 from cti.twilio.token import TOKEN_TTL_S, client_identity, voice_token
 from recordings.models import Recording, RecordingStatus
 from routing.commands import SetAgentReady

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from agent_ui.api.supervisor import Queues
 from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
-from agent_ui.reports import AgentRow, QueueRow, Thresholds, by_agent, by_queue, csv_text, load_calls
+from calls.reports import AgentRow, QueueRow, Thresholds, by_agent, by_queue, csv_text, load_calls
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 

@@ -22,7 +22,7 @@ from agent_ui.callcontrol import CallControls
 from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
 from agent_ui.i18n import translator
-from agent_ui.reports import Thresholds, load_calls, slots
+from calls.reports import Thresholds, load_calls, slots
 from routing.commands import LogoutAgent, PauseAgent, SetAgentReady
 from routing.errors import RoutingError
 

@@ -28,8 +28,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from agent_ui.migrate import upgrade
+from audit.log import AuditLog
 from config.database import create_engine, session_factory, utcnow
-from recordings.audit import AuditLog
 from recordings.retention import RetentionPolicy
 from recordings.service import RecordingService
 from recordings.sources import LocalFileFetcher

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from calls.models import CallRecord
 from cti.ami.client import AmiClient
-from cti.models import CallRecord
 from tests.harness import AMI_SECRET, next_message, no_message, running_hotline
 from tickets.models import TicketCall
 

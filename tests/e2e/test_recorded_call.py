@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from recordings.audit import AuditLog
-from recordings.models import AuditEntry
+from audit.log import AuditLog
+from audit.models import AuditEntry
 from tests.harness import next_message, running_hotline
 
 

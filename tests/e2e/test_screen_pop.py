@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from cti.models import CallRecord
+from calls.models import CallRecord
 from tests.harness import next_message, no_message, running_hotline
 from tickets.models import Ticket, TicketCall, TicketState
 

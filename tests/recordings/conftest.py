@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
 from recordings.archive import RecordingArchive
-from recordings.audit import AuditLog
 from recordings.retention import RetentionJob, RetentionPolicy
 from recordings.service import RecordingService
 from recordings.sources import LocalFileFetcher

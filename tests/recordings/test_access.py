@@ -9,12 +9,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
+from audit.models import AuditEntry
 from cti.simulator.wav import write_call_wav
 from recordings.access import POLICY, Action, Principal, RecordingFacts, decide
 from recordings.archive import RecordingArchive
-from recordings.audit import AuditLog
 from recordings.errors import AccessDenied, LegalHoldActive, RecordingNotFound
-from recordings.models import AuditEntry, Recording, RecordingStatus
+from recordings.models import Recording, RecordingStatus
 from recordings.service import RecordingService
 from tests.recordings.conftest import FIXTURE_WAV, PBX_MONITOR, VirtualClock, record_call
 

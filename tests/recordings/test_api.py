@@ -23,9 +23,9 @@ from agent_ui.api import auth as auth_api
 from agent_ui.api import recordings as recordings_api
 from agent_ui.auth import hash_password
 from agent_ui.models import Role, User
+from audit.log import AuditLog
+from audit.models import AuditEntry
 from config.callcenter import CallCenter, parse_callcenter
-from recordings.audit import AuditLog
-from recordings.models import AuditEntry
 from recordings.service import RecordingService
 from recordings.storage import LocalStore
 from recordings.wiring import Recordings, build_recordings

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from recordings.audit import AuditLog
-from recordings.models import GENESIS_HASH, AuditEntry
+from audit.log import AuditLog
+from audit.models import GENESIS_HASH, AuditEntry
 
 
 class SteppingClock:

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
+from audit.models import AuditEntry
 from cti.simulator.wav import write_call_wav
-from recordings.audit import AuditLog
 from recordings.errors import SourceUnavailable
-from recordings.models import AuditEntry, RecordedCall, Recording, RecordingStatus
+from recordings.models import RecordedCall, Recording, RecordingStatus
 from recordings.retention import RetentionPolicy
 from recordings.service import RecordingService
 from recordings.sources import HttpRecordingDownloader, LocalFileFetcher, twilio_downloader

@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.log import AuditLog
+from audit.models import AuditEntry
 from config.database import create_engine, session_factory
 from cti.simulator.wav import write_call_wav
 from recordings.access import Principal
 from recordings.archive import RecordingArchive
-from recordings.audit import AuditLog
-from recordings.models import AuditEntry, Recording, RecordingStatus
+from recordings.models import Recording, RecordingStatus
 from recordings.retention import RetentionJob, RetentionPolicy, schedule_jobs
 from recordings.service import RecordingService
 from recordings.storage import LocalStore

@@ -171,7 +171,7 @@ async def test_an_abandoned_call_cancels_the_ticket_it_opened_if_nobody_worked_o
 ) -> None:
     from sqlmodel import select
 
-    from recordings.models import AuditEntry
+    from audit.models import AuditEntry
     from tickets.models import TicketEvent
 
     context = await desk.on_call_offered(call_event())

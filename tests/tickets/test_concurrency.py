@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from recordings.audit import AuditLog
+from audit.log import AuditLog
 from tests.tickets.conftest import AGENT, AGENT2, FakeClock
 from tickets.errors import TicketConflict
 from tickets.lifecycle import Actor
@@ -75,7 +75,7 @@ async def test_every_transition_and_edit_is_in_the_audit_chain(
     await desk.tickets.add_note(ticket.id, "客户说明天在家", AGENT)
     from sqlmodel import select
 
-    from recordings.models import AuditEntry
+    from audit.models import AuditEntry
 
     async with sessions() as session:
         entries = (await session.exec(select(AuditEntry).order_by(AuditEntry.seq))).all()

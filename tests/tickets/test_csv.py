@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from recordings.models import AuditEntry
+from audit.models import AuditEntry
 from tests.tickets.conftest import AGENT
 from tickets.csv_io import export_customers, import_customers, read_rows
 from tickets.models import CustomerTier

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from cti.models import CallRecord
+from calls.models import CallRecord
 from recordings.models import Recording, RecordingStatus
 from tests.twilio.harness import FIXTURE_WAV, HOTLINE_NUMBER, spoken, twilio_hotline
 from tickets.lifecycle import Actor

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from cti.models import CallRecord
+from calls.models import CallRecord
 from recordings.models import Recording, RecordingStatus
 from routing import AgentState
 from tests.twilio.harness import FIXTURE_WAV, TwilioHotline, spoken, twilio_hotline

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 from twilio.request_validator import RequestValidator
 
-from cti.models import CallRecord
+from calls.models import CallRecord
 from tests.twilio.harness import AUTH_TOKEN, PUBLIC_BASE, TwilioHotline, twilio_hotline
 from tickets.models import Ticket
 

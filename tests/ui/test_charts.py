@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from agent_ui.charts import calls_chart, waiting_chart
 from agent_ui.i18n import translator
-from agent_ui.reports import Slot
+from calls.reports import Slot
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from agent_ui.reports import Thresholds, by_agent, by_queue, csv_text, slots
-from cti.models import CallRecord
+from calls.models import CallRecord
+from calls.reports import Thresholds, by_agent, by_queue, csv_text, slots
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

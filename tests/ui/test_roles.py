@@ -10,7 +10,7 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from cti.models import CallRecord
+from calls.models import CallRecord
 from recordings.wiring import build_recordings
 from tests.harness import next_message, running_hotline
 from tests.recordings.conftest import FIXTURE_WAV, PBX_MONITOR, VirtualClock, record_call

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cti.models import CallRecord
+from calls.models import CallRecord
 from routing.events import CallEvent, CallEventKind, Event
 
 Normalizer = Callable[[str], str | None]

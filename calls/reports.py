@@ -1,4 +1,4 @@
-"""Queue and agent reports over an interval, from the call table (`cti.models.CallRecord`).
+"""Queue and agent reports over an interval, from the call table (`calls.models.CallRecord`).
 
 The live wallboard takes its figures from the router (memory, today); reports
 read the call log, so they cover any interval and survive restarts. The
@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cti.models import CallRecord
+from calls.models import CallRecord
 
 MAX_ROWS = 200_000
 
-# Key of each definition in the message catalogue (i18n_messages: "def.<name>").
+# Each definition is shown on the reports page under the message "def.<name>".
 DEFINITIONS = (
     "offered",
     "answered",

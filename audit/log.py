@@ -29,8 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from config.database import utcnow
-from recordings.models import GENESIS_HASH, AuditEntry, AuditHead
 
 HASH_VERSION = 1
 _PAGE = 2000
