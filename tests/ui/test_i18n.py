@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from agent_ui.i18n import (
+    EN,
+    ZH,
     fmt_datetime,
     fmt_duration,
     fmt_number,
@@ -17,7 +19,6 @@ from agent_ui.i18n import (
     supported,
     translator,
 )
-from agent_ui.i18n_messages import EN, ZH
 
 _PARAM = re.compile(r"\{(\w+)\}")
 

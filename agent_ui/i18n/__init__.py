@@ -7,7 +7,10 @@ Server-rendered figures (reports, CSV headers) use `fmt_*` below. A key missing
 in one language falls back to English, then to the key itself, so a gap shows
 as an odd word, never as an error page.
 
-The catalogue lives in `agent_ui/i18n_messages.py` (a plain dict per language).
+The catalogue is one module per area of the UI (`common`, `console`,
+`wallboard`, `reports`, `audit`), each key with both languages side by side;
+a new page adds its own module to `AREAS`. They are merged here at import, and
+a key defined by two areas is an error at import, not a silent overwrite.
 """
 
 from __future__ import annotations
@@ -16,13 +19,30 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
-from agent_ui.i18n_messages import MESSAGES
+from agent_ui.i18n import audit, common, console, reports, wallboard
+
+AREAS = (common, console, wallboard, reports, audit)
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 LANGUAGE_NAMES: Mapping[str, str] = {"zh-CN": "简体中文", "en": "English"}
 
 Translate = Callable[..., str]
+
+
+def _merge() -> tuple[dict[str, str], dict[str, str]]:
+    en: dict[str, str] = {}
+    zh: dict[str, str] = {}
+    for area in AREAS:
+        for key, (english, chinese) in area.MESSAGES.items():
+            if key in en:
+                raise RuntimeError(f"message {key!r} is defined twice (again in {area.__name__})")
+            en[key], zh[key] = english, chinese
+    return en, zh
+
+
+EN, ZH = _merge()
+MESSAGES: Mapping[str, Mapping[str, str]] = {"en": EN, "zh-CN": ZH}
 
 
 def supported(language: str | None) -> str:

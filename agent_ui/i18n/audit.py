@@ -1,0 +1,39 @@
+"""The audit page: recordings for auditors, the hash-chained trail, verifying it.
+
+Each key with its English and Simplified Chinese text side by side: (en, zh-CN).
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "nav.audit": ("Audit", "审计"),
+    "aud.title": ("Recordings and audit trail", "录音与审计日志"),
+    "aud.verify": ("Verify", "校验"),
+    "aud.verify_help": (
+        "Re-hash the audit chain and every stored recording; any break is reported with its position.",
+        "重新计算审计链和每个已存录音的哈希；如有断裂，报告其位置。",
+    ),
+    "aud.verify_button": ("Verify now", "立即校验"),
+    "aud.chain_ok": ("Audit chain intact ({n} entries).", "审计链完整（{n} 条）。"),
+    "aud.chain_broken": ("Audit chain BROKEN at entry {seq}: {why}.", "审计链在第 {seq} 条断裂：{why}。"),
+    "aud.files_ok": ("All {n} stored recordings match their SHA-256.", "全部 {n} 个录音与其 SHA-256 一致。"),
+    "aud.files_broken": ("{n} stored recordings are missing or altered.", "{n} 个录音缺失或被改动。"),
+    "aud.recordings": ("Recordings", "录音"),
+    "aud.call": ("Call", "通话"),
+    "aud.agent": ("Agent", "坐席"),
+    "aud.queue": ("Queue", "队列"),
+    "aud.started": ("Started", "开始时间"),
+    "aud.duration": ("Duration", "时长"),
+    "aud.hold": ("Legal hold", "法律保全"),
+    "aud.on_hold": ("on hold", "保全中"),
+    "aud.play": ("Play", "播放"),
+    "aud.download": ("Download", "下载"),
+    "aud.deleted": ("deleted (hash kept)", "已删除（保留哈希）"),
+    "aud.none": ("Nothing yet.", "暂无。"),
+    "aud.trail": ("Audit trail (newest first)", "审计日志（最新在前）"),
+    "aud.at": ("Time", "时间"),
+    "aud.actor": ("Who", "操作人"),
+    "aud.action": ("What", "操作"),
+    "aud.subject": ("Subject", "对象"),
+    "aud.outcome": ("Outcome", "结果"),
+}
