@@ -1,0 +1,70 @@
+"""What every page shares: the templates, rendering in the user's language, the role gate.
+
+Pages carry little data of their own: live content arrives over the websocket
+and is written into the page with `textContent`, never `innerHTML`, so a
+customer named `<script>` shows as text. Every page speaks the signed-in user's
+language (stored on the user, switchable at /language); before sign-in, the
+browser's `Accept-Language` or the language chosen on the sign-in page.
+Jinja2 with autoescape on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from agent_ui.auth import SessionUser, session_user
+from agent_ui.i18n import LANGUAGE_NAMES, messages, negotiate, supported, translator
+from agent_ui.pages.nav import NavEntry, entries_for
+from config.callcenter import QueueSpec
+
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+LANGUAGE_COOKIE = "hotline_lang"
+
+
+def page_language(request: Request, user: SessionUser | None) -> str:
+    if user is not None:
+        return supported(user.language)
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    return supported(chosen) if chosen else negotiate(request.headers.get("accept-language"))
+
+
+def render(
+    request: Request, name: str, user: SessionUser | None, status_code: int = 200, **context: Any
+) -> Response:
+    language = page_language(request, user)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "lang": language,
+            "_": translator(language),
+            "js_messages": messages(language),
+            "languages": LANGUAGE_NAMES,
+            "path": request.url.path,
+            "nav": entries_for(user.role) if user is not None else [],
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def queue_title(queue: QueueSpec, language: str) -> str:
+    chinese = supported(language) == "zh-CN"
+    return (queue.title_zh if chinese and queue.title_zh else queue.title_en) or queue.name
+
+
+def gate(request: Request, entry: NavEntry) -> tuple[SessionUser | None, Response | None]:
+    """The signed-in user if their role may open `entry`'s page; else the response to send instead."""
+    user = session_user(request)
+    if user is None:
+        return None, RedirectResponse("/login", status_code=303)
+    if user.role not in entry.roles:
+        return None, render(request, "forbidden.html", user, status_code=403, page=entry.path)
+    return user, None
