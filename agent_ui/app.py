@@ -7,13 +7,13 @@ composition root) and runs its tasks for as long as the app serves.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 from agent_ui import errors, pages, ws
 from agent_ui.api import audit as audit_api
@@ -23,10 +23,21 @@ from agent_ui.api import desk as desk_api
 from agent_ui.api import recordings as recordings_api
 from agent_ui.api import reports as reports_api
 from agent_ui.api import supervisor as supervisor_api
+from agent_ui.api import users as users_api
 from agent_ui.bootstrap import Container, build
-from config.settings import Settings
+from agent_ui.csrf import CsrfTokens
+from agent_ui.middleware import OriginCheck, SecurityHeaders
+from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, Settings
+from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
-SESSION_MAX_AGE_S = 12 * 3600  # one long shift
+
+def form_secret(settings: Settings) -> str:
+    """The session secret keys the form tokens; the demo's placeholder is replaced by a random
+    one per process (outside demo a weak one never gets here: settings refuse it)."""
+    secret = settings.session_secret.get_secret_value()
+    if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SESSION_SECRET:
+        return secrets.token_urlsafe(32)
+    return secret
 
 
 def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
@@ -45,15 +56,11 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
         finally:
             await built.aclose()
 
-    app = FastAPI(title="Hotline", version="0.1.0", lifespan=lifespan)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.session_secret.get_secret_value(),
-        session_cookie="hotline_session",
-        max_age=SESSION_MAX_AGE_S,
-        same_site="lax",
-        https_only=bool(settings.public_base_url and settings.public_base_url.startswith("https:")),
-    )
+    app = FastAPI(title="Hotline", version="0.1.0", lifespan=lifespan, max_body_size=settings.max_body_bytes)
+    app.state.csrf = CsrfTokens(form_secret(settings))
+    trusted = [*settings.trusted_origins, *([settings.public_base_url] if settings.public_base_url else [])]
+    app.add_middleware(OriginCheck, trusted=trusted, exempt=(TWILIO_PREFIX + "/",))
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(pages.router)
     app.include_router(ws.router)
@@ -67,6 +74,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(desk_api.router, prefix="/api")
     app.include_router(recordings_api.router, prefix="/api")
     app.include_router(audit_api.router, prefix="/api")
+    app.include_router(users_api.router, prefix="/api")
 
     @app.get("/api/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -1,100 +1,261 @@
 """Sign-in, sessions and roles: authorization lives here and nowhere else.
 
 Routes declare who may call them with the `Annotated` dependencies at the bottom
-(`CurrentUser`, `AgentUser`, `SupervisorUser`, ...); no route checks roles by
-hand. Sessions are signed cookies (Starlette's SessionMiddleware); the same
-session authenticates the websocket, so a page reload keeps the user signed in.
-Passwords are hashed with Argon2 (pwdlib).
+(`CurrentUser`, `AgentUser`, `SupervisorUser`, ...); no route checks roles by hand, and
+the OpenAPI lists each operation's roles (`x-roles`) from the same declaration.
+
+Sessions are server-side (`agent_ui.sessions`): the cookie carries a random token, every
+request looks it up with the account, so logout, a disabled account and a changed role
+hold from the next request; ending a session also closes its websockets.
+
+Signing in (`Authenticator.sign_in`) is built to survive a flood of wrong passwords:
+attempts are throttled per login and per address before any hashing (429 with
+Retry-After), the Argon2 check runs in a small thread pool off the event loop
+(`agent_ui.passwords`), and every failure looks the same from outside: one error id,
+`login_failed`, and the same work whether the login exists or not. Every sign-in, failed
+sign-in, throttled burst and sign-out is on the audit log.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends
-from pwdlib import PasswordHash
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 from agent_ui.errors import ApiError
 from agent_ui.models import Role, User
+from agent_ui.passwords import Busy, PasswordChecker, hash_password
+from agent_ui.sessions import RECHECK_S, SessionStore, SessionUser, SocketRegistry
+from agent_ui.throttle import Key, Limit, LoginThrottle, MemoryThrottle
+from agent_ui.trail import AuditTrail
+from tickets.reads import Reads
 
-_hasher = PasswordHash.recommended()
-SESSION_KEY = "user"
+__all__ = ["SESSION_COOKIE", "Authenticator", "SessionUser", "SignInRefused", "hash_password"]
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "hotline_session"
+LOGIN_FAILED = "login_failed"
+LOGIN_FAILED_MESSAGE = "wrong login or password, or the account is disabled"
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+class SignInRefused(Exception):
+    """Why a sign-in did not happen: `status` 401 (`login_failed`), 429 (`too_many_attempts`,
+    with `retry_after`) or 503 (`sign_in_busy`: too many password checks queued)."""
+
+    def __init__(self, status: int, error_id: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_id = error_id
+        self.message = message
+        self.retry_after = retry_after
+
+    def as_api_error(self) -> ApiError:
+        headers = {"Retry-After": str(max(1, round(self.retry_after)))} if self.retry_after else None
+        return ApiError(self.status, self.error_id, self.message, headers=headers)
 
 
-def verify_password(password: str, hashed: str) -> bool:
-    return _hasher.verify(password, hashed)
+DEFAULT_PER_LOGIN = Limit(attempts=5, window_s=300)
+DEFAULT_PER_ADDRESS = Limit(attempts=30, window_s=300)
 
 
-@dataclass(frozen=True)
-class SessionUser:
+@dataclass(frozen=True, slots=True)
+class SignInLimits:
+    per_login: Limit = DEFAULT_PER_LOGIN
+    per_address: Limit = DEFAULT_PER_ADDRESS
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
     id: int
     login: str
     name: str
-    role: Role
+    role: str
     language: str
+    password_hash: str
+    active: bool
 
-    @property
-    def agent_id(self) -> str | None:
-        """Agents sign in with their agent id as login."""
-        return self.login if self.role == Role.AGENT else None
 
-    def to_session(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "login": self.login,
-            "name": self.name,
-            "role": str(self.role),
-            "language": self.language,
-        }
+class Authenticator:
+    """Signs people in and out and ends sessions; the one writer of `web_session`."""
 
-    @classmethod
-    def from_session(cls, data: Any) -> SessionUser | None:
+    def __init__(
+        self,
+        db: async_sessionmaker[AsyncSession],
+        *,
+        store: SessionStore,
+        throttle: LoginThrottle,
+        passwords: PasswordChecker,
+        trail: AuditTrail,
+        sockets: SocketRegistry | None = None,
+    ) -> None:
+        self._db = db
+        self.store = store
+        self.throttle = throttle
+        self.passwords = passwords
+        self.trail = trail
+        self.sockets = sockets or SocketRegistry()
+        self.recheck_s = RECHECK_S  # how often an open websocket looks its session up again
+        self._reported: dict[Key, float] = {}  # keys whose lockout is on the audit log already
+
+    async def sign_in(
+        self, login: str, password: str, *, source_ip: str | None, user_agent: str = ""
+    ) -> tuple[SessionUser, str]:
+        """The signed-in user and the cookie token for a new session. Raises SignInRefused."""
+        keys: list[Key] = [("login", login), ("address", source_ip or "-")]
+        wait = await self.throttle.attempt(keys)
+        if wait is not None:
+            await self._report_throttled(keys, login, source_ip)
+            raise SignInRefused(429, "too_many_attempts", "too many sign-in attempts; try again later", wait)
+        account = await self._account(login)
         try:
-            return cls(
-                id=int(data["id"]),
-                login=str(data["login"]),
-                name=str(data["name"]),
-                role=Role(data["role"]),
-                language=str(data.get("language", "zh-CN")),
+            matched = await self.passwords.verify(password, account.password_hash if account else None)
+        except Busy:
+            await self.throttle.succeeded(keys)  # not judged: give the attempt back
+            raise SignInRefused(503, "sign_in_busy", "sign-in is busy; try again in a moment", 1.0) from None
+        if account is None or not matched or not account.active:
+            reason = "unknown_login" if account is None else "wrong_password" if not matched else "disabled"
+            await self.trail.record(
+                actor=login,
+                action="auth.sign_in_failed",
+                subject=f"user:{login}",
+                source_ip=source_ip,
+                outcome="failed",
+                reason=reason,
             )
-        except (KeyError, TypeError, ValueError):
+            raise SignInRefused(401, LOGIN_FAILED, LOGIN_FAILED_MESSAGE)
+        await self.throttle.succeeded(keys)
+        async with self._db() as session:
+            token, sid = await self.store.add(session, account.id, source_ip=source_ip, user_agent=user_agent)
+            await self.trail.append(
+                session,
+                actor=account.login,
+                action="auth.sign_in",
+                subject=f"user:{account.login}",
+                role=account.role,
+                source_ip=source_ip,
+            )
+            await session.commit()
+        user = SessionUser(account.id, account.login, account.name, Role(account.role), account.language, sid)
+        return user, token
+
+    async def _account(self, login: str) -> _Account | None:
+        async with self._db() as session:
+            user = (await session.exec(select(User).where(User.login == login))).first()
+        if user is None or user.id is None:
             return None
+        return _Account(
+            user.id, user.login, user.name, str(user.role), user.language, user.password_hash, user.active
+        )
+
+    async def _report_throttled(self, keys: list[Key], login: str, source_ip: str | None) -> None:
+        """One audit entry per lockout and key, not one per refused attempt (a flood would
+        otherwise queue hundreds of appends on the audit head)."""
+        loop_time = time.monotonic()
+        fresh = []
+        for key in keys:
+            wait = await self.throttle.retry_after(key)
+            if wait is not None and self._reported.get(key, 0.0) <= loop_time:
+                self._reported[key] = loop_time + wait
+                fresh.append(f"{key[0]}:{key[1]}")
+        if len(self._reported) > 10_000:
+            self._reported = {k: t for k, t in self._reported.items() if t > loop_time}
+        if fresh:
+            await self.trail.record(
+                actor=login,
+                action="auth.sign_in_throttled",
+                subject=f"user:{login}",
+                source_ip=source_ip,
+                outcome="refused",
+                keys=fresh,
+            )
+
+    async def resolve(self, token: str | None) -> SessionUser | None:
+        return await self.store.resolve(token) if token else None
+
+    async def sign_out(self, user: SessionUser, *, source_ip: str | None) -> None:
+        async with self._db() as session:
+            await self.store.revoke(session, user.session_id)
+            await self.trail.append(
+                session,
+                actor=user.login,
+                action="auth.sign_out",
+                subject=f"user:{user.login}",
+                role=str(user.role),
+                source_ip=source_ip,
+            )
+            await session.commit()
+        self.sockets.end_session(user.session_id)
+
+    async def end_sessions(self, session: AsyncSession, user_id: int) -> int:
+        """Revoke every session of an account inside the caller's transaction (an account
+        change); call `sockets.end_user(user_id)` after the commit."""
+        return await self.store.revoke_user(session, user_id)
+
+    def close(self) -> None:
+        self.passwords.close()
 
 
-class AuthenticationFailed(Exception):
-    def __init__(self, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.error_id = error_id
+def build_auth(
+    db: async_sessionmaker[AsyncSession], reads: Reads, limits: SignInLimits | None = None
+) -> Authenticator:
+    """The sign-in machinery for one process (the composition root calls this)."""
+    limits = limits or SignInLimits()
+    return Authenticator(
+        db,
+        store=SessionStore(db, reads),
+        throttle=MemoryThrottle({"login": limits.per_login, "address": limits.per_address}),
+        passwords=PasswordChecker(),
+        trail=AuditTrail(db),
+    )
 
 
-async def authenticate(sessions: Any, login: str, password: str) -> SessionUser:
-    """Check a login and password. Raises AuthenticationFailed naming what is wrong."""
-    async with sessions() as session:
-        user = (await session.exec(select(User).where(User.login == login))).first()
-    if user is None:
-        raise AuthenticationFailed("unknown_login", f"unknown login {login!r}")
-    if not user.active:
-        raise AuthenticationFailed("account_disabled", f"account {login!r} is disabled")
-    if not verify_password(password, user.password_hash):
-        raise AuthenticationFailed("wrong_password", "wrong password")
-    assert user.id is not None
-    return SessionUser(user.id, user.login, user.name, Role(user.role), user.language)
+# ------------------------------------------------------------------ cookies
 
 
-def session_user(conn: HTTPConnection) -> SessionUser | None:
-    return SessionUser.from_session(conn.session.get(SESSION_KEY)) if "session" in conn.scope else None
+def set_session_cookie(response: Response, token: str, *, secure: bool, max_age_s: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age_s, httponly=True, samesite="lax", secure=secure, path="/"
+    )
+
+
+def clear_session_cookie(response: Response, *, secure: bool) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure, path="/")
+
+
+def client_ip(conn: HTTPConnection) -> str | None:
+    return conn.client.host if conn.client else None
+
+
+# ------------------------------------------------------------------ dependencies
+
+
+def authenticator(conn: HTTPConnection) -> Authenticator:
+    auth: Authenticator = conn.app.state.container.auth
+    return auth
+
+
+async def connection_user(conn: HTTPConnection) -> SessionUser | None:
+    """The signed-in user of a request or websocket, or None; looked up once per request."""
+    cached = conn.scope.get("hotline.user", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    user = await authenticator(conn).resolve(conn.cookies.get(SESSION_COOKIE))
+    conn.scope["hotline.user"] = user
+    return user
 
 
 async def current_user(conn: HTTPConnection) -> SessionUser:
-    user = session_user(conn)
+    user = await connection_user(conn)
     if user is None:
         raise ApiError(401, "not_authenticated", "sign in first")
     return user
@@ -109,8 +270,11 @@ def require_roles(*roles: Role) -> Callable[[HTTPConnection], Coroutine[Any, Any
             raise ApiError(403, "forbidden", f"role {user.role} may not do this")
         return user
 
+    dependency.hotline_roles = allowed  # type: ignore[attr-defined]  # read by agent_ui.openapi
     return dependency
 
+
+current_user.hotline_roles = frozenset(Role)  # type: ignore[attr-defined]
 
 CurrentUser = Annotated[SessionUser, Depends(current_user)]
 AgentUser = Annotated[SessionUser, Depends(require_roles(Role.AGENT))]

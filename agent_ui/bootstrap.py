@@ -26,8 +26,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from agent_ui.auth import Authenticator, SignInLimits, build_auth
 from agent_ui.console import ConsoleService
 from agent_ui.hub import Hub
+from agent_ui.throttle import Limit
 from agent_ui.wallboard import WallboardService
 from calls.log import CallLog
 from config.callcenter import CallCenter, CallCenterError, load_callcenter
@@ -134,6 +136,7 @@ class Container:
     calllog: CallLog
     console: ConsoleService
     wallboard: WallboardService  # supervisors' live view
+    auth: Authenticator  # sign-in, sessions, their websockets
     link: Any | None = None  # cti.asterisk.AsteriskLink / cti.twilio.link.TwilioLink when a PBX is configured
     recordings: Recordings | None = None
     pbx: SimulatedPbx | None = None  # demo: the simulated PBX runs in-process
@@ -167,6 +170,7 @@ class Container:
             self.started.set()
 
     async def aclose(self) -> None:
+        self.auth.close()
         self.desk.close()
         await self.engine.dispose()
 
@@ -298,6 +302,10 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
     desk.subscribe(wallboard.on_desk_event)
     if settings.pbx == "twilio":
         _wire_twilio(telephony_link, bus, router, acd, desk, recordings)
+    limits = SignInLimits(
+        per_login=Limit(settings.signin_attempts_per_login, settings.signin_window_s),
+        per_address=Limit(settings.signin_attempts_per_address, settings.signin_window_s),
+    )
     return Container(
         settings=settings,
         callcenter=center,
@@ -315,6 +323,7 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
         recordings=recordings,
         pbx=pbx,
         wallboard=wallboard,
+        auth=build_auth(sessions, desk.ctx.reads, limits),
     )
 
 

@@ -23,12 +23,21 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """Raise from a route or dependency to answer with a specific error."""
 
-    def __init__(self, status: int, error_id: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error_id: str,
+        message: str,
+        details: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error_id = error_id
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 _REGISTRY: dict[type[Exception], tuple[int, str]] = {}
@@ -47,7 +56,9 @@ def error_body(error_id: str, message: str, details: Any = None) -> dict[str, An
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.error_id, exc.message, exc.details), status_code=exc.status)
+    return JSONResponse(
+        error_body(exc.error_id, exc.message, exc.details), status_code=exc.status, headers=exc.headers
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -62,7 +73,14 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    error_id = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    error_id = {
+        400: "bad_request",
+        401: "not_authenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+    }
     return JSONResponse(
         error_body(error_id.get(exc.status_code, "http_error"), str(exc.detail)),
         status_code=exc.status_code,

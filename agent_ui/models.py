@@ -29,3 +29,23 @@ class User(SQLModel, table=True):
     language: str = Field(default="zh-CN", max_length=10)
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser or script: the cookie holds a random token, this row its SHA-256.
+
+    Kept server-side so that signing out, disabling an account or changing a role
+    ends the session on the next request (a signed cookie cannot be taken back), and
+    a stolen database copy holds no usable cookie.
+    """
+
+    __tablename__ = "web_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie's token
+    user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    source_ip: str | None = Field(default=None, max_length=45)
+    user_agent: str = Field(default="", max_length=200)

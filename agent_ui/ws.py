@@ -1,6 +1,9 @@
 """Websocket endpoints: `/ws/agent` (one agent's pops, state and commands) and `/ws/supervisor`.
 
-The session cookie authenticates the socket (same as the pages). A console that
+The session cookie authenticates the socket (same as the pages), and keeps doing so: a
+socket whose session ends (sign-out, a disabled account, a changed role) is closed with
+4401 at once when that happens in this process, else within `auth.recheck_s` (the session is
+looked up again). The Origin of the handshake is checked by `agent_ui.middleware`. A console that
 reconnects passes `?after=<last seq seen>&epoch=<epoch from its hello>` and is
 sent what it missed; an epoch from another server process means its numbers are
 meaningless, so it gets the hello (which carries the pop in progress) and no
@@ -21,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from agent_ui.auth import session_user
+from agent_ui.auth import SESSION_COOKIE, connection_user
 from agent_ui.deps import ContainerDep
 from agent_ui.hub import Subscriber
 from agent_ui.models import Role
+from agent_ui.sessions import CLOSE_SESSION_ENDED, OpenSocket, SessionUser
 from agent_ui.wallboard import CHANNEL as SUPERVISORS
 
 if TYPE_CHECKING:
@@ -58,14 +62,46 @@ def _after(websocket: WebSocket, epoch: str) -> int | None:
     return int(raw) if raw is not None and raw.isdigit() else None
 
 
+async def _watch(websocket: WebSocket, container: Container, user: SessionUser, opened: OpenSocket) -> None:
+    """Close the socket with 4401 once its session no longer holds."""
+    token = websocket.cookies.get(SESSION_COOKIE)
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(opened.ended.wait(), container.auth.recheck_s)
+        if opened.ended.is_set():
+            break
+        now = await container.auth.resolve(token)
+        if now is None or now.role != user.role:
+            break
+    with contextlib.suppress(RuntimeError):  # the browser hung up first
+        await websocket.close(code=CLOSE_SESSION_ENDED, reason="session ended")
+
+
 async def _serve(
     websocket: WebSocket,
     sub: Subscriber,
     transform: Transform | None,
     session: _AgentSession | _SupervisorSession,
+    user: SessionUser,
 ) -> None:
     """`session.start()` (the hello), then forward the subscription while answering commands."""
+    container = session.container
+    with container.auth.sockets.opened(user) as opened:
+        await _forward(websocket, sub, transform, session, user, opened)
+
+
+async def _forward(
+    websocket: WebSocket,
+    sub: Subscriber,
+    transform: Transform | None,
+    session: _AgentSession | _SupervisorSession,
+    user: SessionUser,
+    opened: OpenSocket,
+) -> None:
     sender = asyncio.create_task(_sender(websocket, sub, transform), name=f"ws-send-{sub.key}")
+    watcher = asyncio.create_task(
+        _watch(websocket, session.container, user, opened), name=f"ws-watch-{sub.key}"
+    )
     try:
         await session.start()
         while True:
@@ -81,9 +117,11 @@ async def _serve(
         pass
     finally:
         session.hub.unsubscribe(sub)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-            await sender
+        for task in (sender, watcher):
+            task.cancel()
+        for task in (sender, watcher):
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
 
 
 class _AgentSession:
@@ -107,7 +145,7 @@ class _AgentSession:
 
 @router.websocket("/ws/agent")
 async def agent_socket(websocket: WebSocket, container: ContainerDep) -> None:
-    user = session_user(websocket)
+    user = await connection_user(websocket)
     if user is None:
         await websocket.close(code=CLOSE_NOT_AUTHENTICATED)
         return
@@ -121,7 +159,7 @@ async def agent_socket(websocket: WebSocket, container: ContainerDep) -> None:
     await websocket.accept()
     after = _after(websocket, container.console.epoch)
     sub = container.hub.subscribe(f"agent:{agent_id}", after_seq=after)
-    await _serve(websocket, sub, None, _AgentSession(websocket, container, agent_id))
+    await _serve(websocket, sub, None, _AgentSession(websocket, container, agent_id), user)
 
 
 class _SupervisorSession:
@@ -155,7 +193,7 @@ class _SupervisorSession:
 
 @router.websocket("/ws/supervisor")
 async def supervisor_socket(websocket: WebSocket, container: ContainerDep) -> None:
-    user = session_user(websocket)
+    user = await connection_user(websocket)
     if user is None:
         await websocket.close(code=CLOSE_NOT_AUTHENTICATED)
         return
@@ -166,4 +204,4 @@ async def supervisor_socket(websocket: WebSocket, container: ContainerDep) -> No
     queues = container.callcenter.supervised_queues(user.login)
     session = _SupervisorSession(websocket, container, queues)
     sub = container.hub.subscribe(SUPERVISORS)
-    await _serve(websocket, sub, session.transform, session)
+    await _serve(websocket, sub, session.transform, session, user)

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "hotline-secret", "demo"})
+MIN_SESSION_SECRET = 32  # it keys the form tokens' HMAC: guessable below ~128 bits
 SAMPLE_CALLCENTER = Path(__file__).with_name("callcenter.sample.yaml")
 
 ENV_PREFIX = "HOTLINE_"
@@ -37,6 +38,14 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8000, ge=0, le=65535)
     public_base_url: str | None = None  # as the outside world (Twilio) sees us, behind a proxy
     session_secret: SecretStr = SecretStr("change-me")
+    # Origins besides the one a request is addressed to that may post forms and open websockets
+    # (a JSON list: HOTLINE_TRUSTED_ORIGINS='["https://hotline.example"]'); public_base_url is one.
+    trusted_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # larger bodies get 413
+    # Sign-in throttle: attempts per login and per client address within the window, then 429.
+    signin_attempts_per_login: int = Field(default=5, ge=1)
+    signin_attempts_per_address: int = Field(default=30, ge=1)
+    signin_window_s: int = Field(default=300, ge=1)
 
     pbx: Literal["asterisk", "twilio", "none"] = "asterisk"
     mode: Literal["observe", "control"] = "observe"  # pbx "twilio" is always control
@@ -94,6 +103,11 @@ class Settings(BaseSettings):
         ]
         if weak:
             raise ValueError(f"placeholder secret refused outside demo mode: set {', '.join(weak)}")
+        if len(self.session_secret.get_secret_value().strip()) < MIN_SESSION_SECRET:
+            raise ValueError(
+                f"{ENV_PREFIX}SESSION_SECRET must be at least {MIN_SESSION_SECRET} characters outside"
+                " demo mode (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
         return self
 
 

@@ -30,7 +30,7 @@ from cti.ami.dialplan import QUEUE_CONTEXT, WAIT_CONTEXT
 from cti.simulator import AgentBehaviour, SimulatedPbx
 
 AMI_SECRET = "test-ami-secret-9f2c"
-SESSION_SECRET = "test-session-secret-2b7e61c0"
+SESSION_SECRET = "test-session-secret-2b7e61c0-5d0f3a9e8c41b7"
 PASSWORD = "demo"
 
 

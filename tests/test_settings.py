@@ -30,6 +30,14 @@ def test_placeholder_secrets_are_refused_outside_demo_mode_naming_the_variables(
     assert load_settings(demo=True).demo
 
 
+def test_a_session_secret_shorter_than_32_characters_is_refused_outside_demo_mode() -> None:
+    for short in ("x", "s" * 31, " " * 40 + "abc"):
+        with pytest.raises(SettingsError, match="HOTLINE_SESSION_SECRET must be at least 32 characters"):
+            load_settings(session_secret=short, ami_secret="a-real-secret")
+    assert load_settings(session_secret="s" * 32, ami_secret="a-real-secret")
+    assert load_settings(demo=True, session_secret="x").demo
+
+
 def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_WEB_PORT", "eighty")
     with pytest.raises(SettingsError, match="HOTLINE_WEB_PORT"):

@@ -1,15 +1,30 @@
-"""Sign-in over JSON (for scripts and tests; the pages use the form at /login)."""
+"""Sign-in over JSON (for scripts and tests; the pages use the form at /login).
+
+Every failure is 401 `login_failed`, whether the login exists or not; too many attempts
+for a login or from an address are 429 `too_many_attempts` with Retry-After.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from agent_ui.auth import SESSION_KEY, AuthenticationFailed, CurrentUser, authenticate
-from agent_ui.deps import ContainerDep
-from agent_ui.errors import ApiError
+from agent_ui.auth import (
+    Authenticator,
+    CurrentUser,
+    SessionUser,
+    SignInRefused,
+    authenticator,
+    clear_session_cookie,
+    client_ip,
+    set_session_cookie,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+Auth = Annotated[Authenticator, Depends(authenticator)]
 
 
 class LoginRequest(BaseModel):
@@ -24,21 +39,37 @@ class Me(BaseModel):
     language: str
 
 
-@router.post("/login", response_model=Me)
-async def login(body: LoginRequest, request: Request, container: ContainerDep) -> Me:
-    try:
-        user = await authenticate(container.sessions, body.login.strip(), body.password)
-    except AuthenticationFailed as exc:
-        raise ApiError(401, exc.error_id, str(exc)) from exc
-    request.session[SESSION_KEY] = user.to_session()
+def _me(user: SessionUser) -> Me:
     return Me(login=user.login, name=user.name, role=str(user.role), language=user.language)
 
 
+@router.post("/login", response_model=Me, responses={429: {}, 503: {}})
+async def login(body: LoginRequest, request: Request, response: Response, auth: Auth) -> Me:
+    try:
+        user, token = await auth.sign_in(
+            body.login.strip(),
+            body.password,
+            source_ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    except SignInRefused as exc:
+        raise exc.as_api_error() from exc
+    set_session_cookie(
+        response,
+        token,
+        secure=request.url.scheme == "https",
+        max_age_s=int(auth.store.max_age.total_seconds()),
+    )
+    return _me(user)
+
+
 @router.post("/logout", status_code=204)
-async def logout(request: Request) -> None:
-    request.session.clear()
+async def logout(request: Request, response: Response, user: CurrentUser, auth: Auth) -> None:
+    """End this session (its websockets close with 4401); other sessions of the user stay."""
+    await auth.sign_out(user, source_ip=client_ip(request))
+    clear_session_cookie(response, secure=request.url.scheme == "https")
 
 
 @router.get("/me", response_model=Me)
 async def me(user: CurrentUser) -> Me:
-    return Me(login=user.login, name=user.name, role=str(user.role), language=user.language)
+    return _me(user)

@@ -1,8 +1,8 @@
 """The agent console's REST side: acting on one's own call, wrap-up, follow-ups, recent calls.
 
-Every call-scoped route goes through `OwnCall`: an agent acts only on a call
-that was popped on their console or that they answered; anyone else's call is
-403, whoever asks. Customer and ticket changes go to the service desk (the same
+Every call-scoped route goes through `OwnCall` (`agent_ui.api.call_scope`): an agent
+acts only on a call that was popped on their console or that they answered; anyone
+else's call is 403, whoever asks. Customer and ticket changes go to the service desk (the same
 services as /api/pop and /api/tickets) and the updated pop is pushed to the
 agent's websocket, so every open tab and a reload show the same card.
 Ticket fields themselves are edited with the tickets API (`PATCH /api/tickets/{id}`).
@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
+from agent_ui.api.call_scope import OwnCall
 from agent_ui.auth import AgentUser
 from agent_ui.callcontrol import CallControls
 from agent_ui.console import WRAPUP_CODES
@@ -38,24 +39,6 @@ log = logging.getLogger(__name__)
 
 RECENT_CALLS = 20
 HISTORY_CALLS = 5
-
-
-async def own_call(
-    call_id: Annotated[str, Path(max_length=64)], user: AgentUser, container: ContainerDep
-) -> str:
-    """The call id, if the signed-in agent was popped or answered it; else 403."""
-    agent = user.login
-    if container.console.popped_to(agent, call_id):
-        return call_id
-    async with container.sessions() as session:
-        record = await session.get(CallRecord, call_id)
-        link = await session.get(TicketCall, call_id)
-    if (record is not None and record.agent_id == agent) or (link is not None and link.agent_id == agent):
-        return call_id
-    raise ApiError(403, "not_your_call", f"call {call_id} was not offered to you")
-
-
-OwnCall = Annotated[str, Depends(own_call)]
 
 
 def _actor(user: AgentUser, request: Request) -> Actor:

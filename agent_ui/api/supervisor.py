@@ -4,7 +4,8 @@ A supervisor acts only on their queues (`CallCenter.supervised_queues`) and on
 agents who belong to one of them; admins see every queue unless listed
 otherwise. Orders go to the router as commands, as the agent's own would; an
 order the agent's state does not allow (pausing a talking agent) is 409 and
-changes nothing.
+changes nothing. Every order and every listen/whisper/barge is on the audit log
+(`supervisor.<action>`, subject `agent:<id>`), refused ones with outcome `refused`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from agent_ui import charts
-from agent_ui.auth import SupervisorUser
+from agent_ui.auth import SupervisorUser, authenticator, client_ip
 from agent_ui.callcontrol import CallControls
 from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
@@ -66,36 +67,76 @@ async def wallboard(queues: Queues, container: ContainerDep) -> dict[str, object
     return board.narrowed(board.view(), queues)
 
 
-async def _order(container: ContainerDep, command: object) -> None:
+async def _audit(
+    request: Request, user: SupervisorUser, action: str, agent_id: str, outcome: str, **detail: object
+) -> None:
+    await authenticator(request).trail.record(
+        actor=user.login,
+        action=f"supervisor.{action}",
+        subject=f"agent:{agent_id}",
+        role=str(user.role),
+        source_ip=client_ip(request),
+        outcome=outcome,
+        **detail,
+    )
+
+
+async def _order(
+    request: Request,
+    user: SupervisorUser,
+    container: ContainerDep,
+    action: str,
+    command: PauseAgent | LogoutAgent | SetAgentReady,
+    **detail: object,
+) -> None:
+    agent_id = command.agent_id
     try:
         await container.acd.command(command)
     except RoutingError as exc:
+        await _audit(request, user, action, agent_id, "refused", error=str(exc)[:200], **detail)
         raise ApiError(409, "invalid_transition", str(exc)) from exc
+    await _audit(request, user, action, agent_id, "ok", **detail)
 
 
 @router.post("/agents/{agent_id}/pause", status_code=204)
-async def force_pause(agent_id: WatchedAgent, body: PauseIn, container: ContainerDep) -> None:
-    await _order(container, PauseAgent(agent_id=agent_id, reason=body.reason))
+async def force_pause(
+    agent_id: WatchedAgent, body: PauseIn, user: SupervisorUser, container: ContainerDep, request: Request
+) -> None:
+    command = PauseAgent(agent_id=agent_id, reason=body.reason)
+    await _order(request, user, container, "pause", command, reason=body.reason)
 
 
 @router.post("/agents/{agent_id}/logout", status_code=204)
-async def force_logout(agent_id: WatchedAgent, container: ContainerDep) -> None:
-    await _order(container, LogoutAgent(agent_id=agent_id, reason="supervisor"))
+async def force_logout(
+    agent_id: WatchedAgent, user: SupervisorUser, container: ContainerDep, request: Request
+) -> None:
+    await _order(request, user, container, "logout", LogoutAgent(agent_id=agent_id, reason="supervisor"))
 
 
 @router.post("/agents/{agent_id}/ready", status_code=204)
-async def make_ready(agent_id: WatchedAgent, container: ContainerDep) -> None:
-    await _order(container, SetAgentReady(agent_id=agent_id))
+async def make_ready(
+    agent_id: WatchedAgent, user: SupervisorUser, container: ContainerDep, request: Request
+) -> None:
+    await _order(request, user, container, "ready", SetAgentReady(agent_id=agent_id))
 
 
 @router.post("/agents/{agent_id}/supervise", status_code=204)
 async def supervise(
-    agent_id: WatchedAgent, body: SuperviseIn, user: SupervisorUser, container: ContainerDep
+    agent_id: WatchedAgent, body: SuperviseIn, user: SupervisorUser, container: ContainerDep, request: Request
 ) -> None:
     """Listen to, whisper to, or barge into the agent's call, on the supervisor's phone."""
-    if container.router.snapshot(container.acd.clock()).agent(agent_id).call_id is None:
+    snapshot = container.router.snapshot(container.acd.clock()).agent(agent_id)
+    if snapshot.call_id is None:
+        await _audit(request, user, body.mode, agent_id, "refused", error="not on a call")
         raise ApiError(409, "no_call", f"agent {agent_id} is not on a call")
-    await CallControls(container.link).supervise(agent_id, user.login, body.mode)
+    try:
+        await CallControls(container.link).supervise(agent_id, user.login, body.mode)
+    except ApiError as exc:
+        await _audit(
+            request, user, body.mode, agent_id, "refused", call_id=snapshot.call_id, error=exc.error_id
+        )
+        raise
+    await _audit(request, user, body.mode, agent_id, "ok", call_id=snapshot.call_id)
 
 
 # ------------------------------------------------------------------ charts (inline SVG)

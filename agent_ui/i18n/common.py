@@ -24,6 +24,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Wrong login or password, or the account is disabled.",
         "登录名或密码错误，或账号已停用。",
     ),
+    "login.throttled": (
+        "Too many sign-in attempts. Wait a few minutes, then try again.",
+        "登录尝试次数过多，请等几分钟后再试。",
+    ),
+    "login.busy": ("Sign-in is busy. Try again in a moment.", "登录繁忙，请稍后再试。"),
     "forbidden.text": ("You may not open {page}.", "您无权打开 {page}。"),
     "link.connecting": ("connecting…", "连接中…"),
     "link.connected": ("connected", "已连接"),

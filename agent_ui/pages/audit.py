@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 
 async def _audit_page(request: Request, container: ContainerDep, verify: bool) -> Response:
-    user, refusal = gate(request, AUDIT)
+    user, refusal = await gate(request, AUDIT)
     if refusal is not None or user is None:
         return refusal  # type: ignore[return-value]
     lang = supported(user.language)

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import select
 
-from agent_ui.auth import SESSION_KEY, AuthenticationFailed, authenticate, session_user
+from agent_ui.auth import (
+    SignInRefused,
+    authenticator,
+    clear_session_cookie,
+    client_ip,
+    connection_user,
+    set_session_cookie,
+)
 from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
 from agent_ui.i18n import LANGUAGES, translator
@@ -21,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    user = session_user(request)
+    user = await connection_user(request)
     return RedirectResponse(HOME_BY_ROLE.get(user.role, "/login") if user else "/login", status_code=303)
 
 
@@ -33,24 +40,39 @@ async def login_page(request: Request) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(
     request: Request,
-    container: ContainerDep,
     login: Annotated[str, Form(max_length=40)],
     password: Annotated[str, Form(max_length=200)],
 ) -> Response:
+    auth = authenticator(request)
     try:
-        user = await authenticate(container.sessions, login.strip(), password)
-    except AuthenticationFailed:
+        user, token = await auth.sign_in(
+            login.strip(),
+            password,
+            source_ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    except SignInRefused as exc:
         t = translator(page_language(request, None))
         # One message for every failure: the page does not tell which logins exist.
-        return render(request, "login.html", None, status_code=401, error=t("login.failed"), login=login)
-    request.session[SESSION_KEY] = user.to_session()
-    return RedirectResponse(HOME_BY_ROLE[user.role], status_code=303)
+        message = {429: t("login.throttled"), 503: t("login.busy")}.get(exc.status, t("login.failed"))
+        refused = render(request, "login.html", None, status_code=exc.status, error=message, login=login)
+        if exc.retry_after:
+            refused.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return refused
+    response = RedirectResponse(HOME_BY_ROLE[user.role], status_code=303)
+    max_age = int(auth.store.max_age.total_seconds())
+    set_session_cookie(response, token, secure=request.url.scheme == "https", max_age_s=max_age)
+    return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    request.session.clear()
-    return RedirectResponse("/login", status_code=303)
+    user = await connection_user(request)
+    if user is not None:
+        await authenticator(request).sign_out(user, source_ip=client_ip(request))
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, secure=request.url.scheme == "https")
+    return response
 
 
 def safe_next(raw: str) -> str:
@@ -69,7 +91,7 @@ async def switch_language(
     if language not in LANGUAGES:
         raise ApiError(422, "invalid_input", "invalid input: language", [{"field": "language"}])
     response = RedirectResponse(safe_next(next_path), status_code=303)
-    user = session_user(request)
+    user = await connection_user(request)
     if user is None:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True)
         return response
@@ -79,5 +101,4 @@ async def switch_language(
             row.language = language
             session.add(row)
             await session.commit()
-    request.session[SESSION_KEY] = {**user.to_session(), "language": language}
     return response

@@ -17,7 +17,8 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from agent_ui.auth import SessionUser, session_user
+from agent_ui import csrf
+from agent_ui.auth import SessionUser, connection_user
 from agent_ui.i18n import LANGUAGE_NAMES, messages, negotiate, supported, translator
 from agent_ui.pages.nav import NavEntry, entries_for
 from config.callcenter import QueueSpec
@@ -38,7 +39,7 @@ def render(
     request: Request, name: str, user: SessionUser | None, status_code: int = 200, **context: Any
 ) -> Response:
     language = page_language(request, user)
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         name,
         {
@@ -49,10 +50,13 @@ def render(
             "languages": LANGUAGE_NAMES,
             "path": request.url.path,
             "nav": entries_for(user.role) if user is not None else [],
+            "csrf_input": csrf.form_input(request),
             **context,
         },
         status_code=status_code,
     )
+    csrf.set_cookie_if_new(request, response)
+    return response
 
 
 def queue_title(queue: QueueSpec, language: str) -> str:
@@ -60,9 +64,9 @@ def queue_title(queue: QueueSpec, language: str) -> str:
     return (queue.title_zh if chinese and queue.title_zh else queue.title_en) or queue.name
 
 
-def gate(request: Request, entry: NavEntry) -> tuple[SessionUser | None, Response | None]:
+async def gate(request: Request, entry: NavEntry) -> tuple[SessionUser | None, Response | None]:
     """The signed-in user if their role may open `entry`'s page; else the response to send instead."""
-    user = session_user(request)
+    user = await connection_user(request)
     if user is None:
         return None, RedirectResponse("/login", status_code=303)
     if user.role not in entry.roles:

@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/agent", response_class=HTMLResponse)
 async def agent_console(request: Request, container: ContainerDep) -> Response:
-    user, refusal = gate(request, CONSOLE)
+    user, refusal = await gate(request, CONSOLE)
     if refusal is not None:
         return refusal
     return render(

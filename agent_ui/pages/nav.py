@@ -1,7 +1,7 @@
 """Which pages each role has: the one registry the header's navigation is built from.
 
 A new page adds one `NavEntry` to `NAV` (in the order the header shows it) and
-gates its route with `gate(request, ENTRY)` (agent_ui.pages.common), so the
+gates its route with `await gate(request, ENTRY)` (agent_ui.pages.common), so the
 link a role sees and the page it may open cannot disagree.
 """
 

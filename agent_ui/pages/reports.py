@@ -27,7 +27,7 @@ async def reports_page(
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
-    user, refusal = gate(request, REPORTS)
+    user, refusal = await gate(request, REPORTS)
     if refusal is not None or user is None:
         return refusal  # type: ignore[return-value]
     lang = supported(user.language)

@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/supervisor", response_class=HTMLResponse)
 async def wallboard(request: Request, container: ContainerDep) -> Response:
-    user, refusal = gate(request, WALLBOARD)
+    user, refusal = await gate(request, WALLBOARD)
     if refusal is not None or user is None:
         return refusal  # type: ignore[return-value]
     queues = container.callcenter.supervised_queues(user.login)

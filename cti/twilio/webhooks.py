@@ -1,8 +1,9 @@
 """The HTTP side of the Twilio link: every webhook is checked, answered once, and answered fast.
 
 For each POST under /twilio/:
-1. X-Twilio-Signature is checked against the public URL (signature.py) before
-   anything else is read; a missing or wrong signature gets 403 and changes nothing.
+1. A request without X-Twilio-Signature gets 403 before its body is read (and no body
+   over `MAX_BODY` is read at all: 413); then the signature is checked against the
+   public URL (signature.py); a wrong one gets 403 and changes nothing.
 2. The request's identity (replay.py) makes a retry get the first answer again
    without a second effect.
 3. The link answers from memory and puts the events on the bus (never waiting
@@ -20,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from twilio.request_validator import SIGNATURE_HEADER
 
 from cti.twilio import urls as u
 from cti.twilio.flow import ROUTES
@@ -34,10 +36,13 @@ XML = "application/xml"
 
 LinkOf = Callable[[Request], TwilioLink | None]
 
+# Twilio's webhook forms are a few kB (the largest, with every optional field, under 8 kB).
+MAX_BODY = 64 * 1024
+
 
 def twilio_router(link_of: LinkOf) -> APIRouter:
     """Routes for Twilio's webhooks; `link_of(request)` finds the running link (None: not configured)."""
-    router = APIRouter(prefix=u.PREFIX, include_in_schema=False)
+    router = APIRouter(prefix=u.PREFIX, include_in_schema=False, max_body_size=MAX_BODY)
     for path in (u.VOICE, *ROUTES):
         router.add_api_route(path, _endpoint(path, link_of), methods=["POST"], name=f"twilio{path}")
     return router
@@ -48,6 +53,9 @@ def _endpoint(path: str, link_of: LinkOf) -> Callable[[Request], object]:
         link = link_of(request)
         if link is None:
             return _error(404, "not_found", "Twilio is not configured")
+        if SIGNATURE_HEADER not in request.headers:
+            log.warning("Twilio webhook %s refused: no signature (body not read)", path)
+            return _error(403, "forbidden", "invalid or missing X-Twilio-Signature")
         body = await request.body()
         try:
             items = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)

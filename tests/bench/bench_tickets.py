@@ -202,7 +202,9 @@ def serve(database_url: str, port: int) -> None:
     from tickets.lifecycle import Actor
     from tickets.schemas import TicketCreate
 
-    settings = load_settings(database_url=database_url, session_secret="bench-secret-7d1e9a", pbx="none")
+    settings = load_settings(
+        database_url=database_url, session_secret="bench-secret-7d1e9a-3c5f0b8e2a6d41f9", pbx="none"
+    )
     upgrade(database_url)
     container = build(settings)
 

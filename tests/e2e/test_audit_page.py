@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from tests.forms import post_form
 from tests.harness import next_message, running_hotline
 
 
@@ -30,7 +31,7 @@ async def test_auditor_lists_plays_and_verifies_while_agents_are_kept_out(
         played = await auditor.get("/api/recordings/1/audio", headers={"Range": "bytes=0-3"})
         assert played.status_code == 206 and played.content == b"RIFF"
 
-        verified = await auditor.post("/audit/verify")
+        verified = await post_form(auditor, "/audit/verify", page="/audit")
         assert verified.status_code == 200
         assert 'id="verify-result"' in verified.text and 'class="ok"' in verified.text
         trail = (await auditor.get("/api/audit/entries", params={"limit": 3})).json()

@@ -16,6 +16,7 @@ import httpx
 import websockets
 
 from cti.ami.client import AmiClient
+from tests.forms import post_form
 from tests.harness import next_message
 
 
@@ -88,7 +89,7 @@ async def test_demo_pops_a_call_placed_with_hotline_call_on_the_signed_in_agents
         async with httpx.AsyncClient(base_url=base, timeout=10, follow_redirects=True) as client:
             page = await client.get("/agent")
             assert page.status_code == 200 and "/login" in str(page.url)
-            reply = await client.post("/login", data={"login": "1001", "password": "demo"})
+            reply = await post_form(client, "/login", {"login": "1001", "password": "demo"})
             assert reply.status_code == 200 and str(reply.url).endswith("/agent")
             cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
             async with websockets.connect(

@@ -16,12 +16,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.middleware.sessions import SessionMiddleware
 
 from agent_ui import errors
 from agent_ui.api import auth as auth_api
 from agent_ui.api import recordings as recordings_api
-from agent_ui.auth import hash_password
+from agent_ui.auth import Authenticator, build_auth, hash_password
 from agent_ui.models import Role, User
 from audit.log import AuditLog
 from audit.models import AuditEntry
@@ -30,6 +29,7 @@ from recordings.service import RecordingService
 from recordings.storage import LocalStore
 from recordings.wiring import Recordings, build_recordings
 from tests.recordings.conftest import FIXTURE_WAV, VirtualClock, record_call
+from tickets.reads import Reads
 
 WAV = FIXTURE_WAV.read_bytes()
 SIZE = len(WAV)
@@ -42,6 +42,7 @@ class ApiContainer:
     sessions: async_sessionmaker[AsyncSession]
     callcenter: CallCenter
     recordings: Recordings | None
+    auth: Authenticator
 
 
 CENTER = parse_callcenter(
@@ -91,7 +92,6 @@ async def _serve(app: FastAPI) -> AsyncIterator[str]:
 
 def _app(container: Any) -> FastAPI:
     app = FastAPI()
-    app.add_middleware(SessionMiddleware, secret_key="test-session-secret-for-recordings")
     errors.install(app)
     app.include_router(auth_api.router, prefix="/api")
     app.include_router(recordings_api.router, prefix="/api")
@@ -120,8 +120,14 @@ async def api(
         await session.commit()
     await record_call(service, clock)  # recording 1: queue support, agent 1001
     recordings = build_recordings(sessions=sessions, root=store.root, store=store, clock=clock)
-    async for url in _serve(_app(ApiContainer(sessions, CENTER, recordings))):
-        yield Api(url, sessions)
+    reads = Reads(sessions)
+    auth = build_auth(sessions, reads)
+    try:
+        async for url in _serve(_app(ApiContainer(sessions, CENTER, recordings, auth))):
+            yield Api(url, sessions)
+    finally:
+        auth.close()
+        reads.close()
 
 
 async def test_range_requests_return_206_with_exactly_the_requested_bytes(api: Api) -> None:
@@ -190,8 +196,9 @@ async def test_each_role_gets_what_the_matrix_says_and_each_attempt_is_logged(
         body = {"reason": "litigation"} if method == "PUT" else None
         reply = await client.request(method, f"/api/recordings/1{path}", json=body)
     assert reply.status_code == status, reply.text
-    entry = (await api.audit())[-1]
-    assert entry.seq == 2 and entry.actor.endswith(f":{login}")
+    *_, signed_in, entry = await api.audit()
+    assert signed_in.action == "auth.sign_in" and signed_in.actor == login
+    assert entry.seq == 3 and entry.actor.endswith(f":{login}")
     assert entry.outcome == ("ok" if status < 400 else "denied")
     if status == 403:
         assert reply.json()["error_id"] == "recording_access_denied" and entry.action == "recording.denied"
@@ -214,6 +221,7 @@ async def test_hold_blocks_delete_and_release_needs_a_reason(api: Api) -> None:
     assert deleted.status_code == 204 and gone.json()["status"] == "deleted"
     actions = [(e.action, e.outcome) for e in await api.audit()][1:]
     assert actions == [
+        ("auth.sign_in", "ok"),
         ("recording.hold_on", "ok"),
         ("recording.denied", "refused"),
         ("recording.hold_off", "ok"),
@@ -243,8 +251,12 @@ async def test_signed_out_requests_are_401_and_unwired_recordings_are_503(
 ) -> None:
     async with httpx.AsyncClient(base_url=api.base_url) as anonymous:
         assert (await anonymous.get("/api/recordings/1/audio")).status_code == 401
-    async for url in _serve(_app(ApiContainer(sessions, CENTER, None))):
+    reads = Reads(sessions)
+    auth = build_auth(sessions, reads)
+    async for url in _serve(_app(ApiContainer(sessions, CENTER, None, auth))):
         async with httpx.AsyncClient(base_url=url) as client:
             await client.post("/api/auth/login", json={"login": "ann", "password": "pw"})
             reply = await client.get("/api/recordings")
+    auth.close()
+    reads.close()
     assert reply.status_code == 503 and reply.json()["error_id"] == "recordings_not_configured"

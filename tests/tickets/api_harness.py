@@ -39,7 +39,7 @@ class Api:
 async def running_api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
     settings = load_settings(
         database_url=database_url,
-        session_secret="desk-api-test-secret-5c1d",
+        session_secret="desk-api-test-secret-5c1d-0e8b7a6f4d2c19",
         pbx="none",
         recordings_dir=tmp_path / "recordings",
     )

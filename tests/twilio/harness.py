@@ -32,7 +32,7 @@ from routing.commands import LoginAgent
 
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "test-twilio-auth-token-7c1e"
-SESSION_SECRET = "test-session-secret-2b7e61c0"
+SESSION_SECRET = "test-session-secret-2b7e61c0-5d0f3a9e8c41b7"
 PUBLIC_BASE = "https://hotline.example.com"
 HOTLINE_NUMBER = "+861058001000"
 CALLCENTER = Path(__file__).with_name("callcenter.yaml")

@@ -72,4 +72,8 @@ async def test_without_an_api_key_the_token_is_refused_with_what_to_set(
 
 def test_an_api_key_without_a_real_secret_is_refused_at_start() -> None:
     with pytest.raises(SettingsError, match="HOTLINE_TWILIO_API_KEY_SECRET"):
-        load_settings(session_secret="a-real-session-secret-4411", pbx="none", twilio_api_key_sid=API_KEY_SID)
+        load_settings(
+            session_secret="a-real-session-secret-4411-9b0c7e2d5f83",
+            pbx="none",
+            twilio_api_key_sid=API_KEY_SID,
+        )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.forms import post_form
 from tests.harness import PASSWORD, next_message, running_hotline
 
 
@@ -25,33 +26,33 @@ async def test_the_chosen_language_is_remembered_for_the_user(database_url: str,
         ) as browser:
             login = await browser.get("/login")
             assert lang_of(login.text) == "en" and "Sign in" in login.text
-            switched = await browser.post("/language", data={"language": "zh-CN", "next": "/login"})
+            switched = await post_form(browser, "/language", {"language": "zh-CN", "next": "/login"})
             assert switched.status_code == 303 and switched.headers["location"] == "/login"
             assert lang_of((await browser.get("/login")).text) == "zh-CN"
 
-            await browser.post("/login", data={"login": "1002", "password": PASSWORD})
+            await post_form(browser, "/login", {"login": "1002", "password": PASSWORD})
             console = await browser.get("/agent")
             assert lang_of(console.text) == "en"  # Bob's own language wins once signed in
             assert "Agent console" in console.text
-            await browser.post("/language", data={"language": "zh-CN", "next": "/agent"})
+            await post_form(browser, "/language", {"language": "zh-CN", "next": "/agent"})
             assert "坐席台" in (await browser.get("/agent")).text
 
         async with httpx.AsyncClient(base_url=hotline.base_url) as other_browser:
-            await other_browser.post("/login", data={"login": "1002", "password": PASSWORD})
+            await post_form(other_browser, "/login", {"login": "1002", "password": PASSWORD})
             assert lang_of((await other_browser.get("/agent")).text) == "zh-CN"
             me = await other_browser.get("/api/auth/me")
             assert me.json()["language"] == "zh-CN"
-            bad = await other_browser.post("/language", data={"language": "xx", "next": "/agent"})
+            bad = await post_form(other_browser, "/language", {"language": "xx", "next": "/agent"})
             assert bad.status_code == 422
-            away = await other_browser.post("/language", data={"language": "en", "next": "//evil.example/"})
+            away = await post_form(other_browser, "/language", {"language": "en", "next": "//evil.example/"})
             assert away.headers["location"] == "/"
 
 
 async def test_a_failed_sign_in_does_not_say_which_part_was_wrong(database_url: str, tmp_path: Path) -> None:
     async with running_hotline(database_url, tmp_path) as hotline:
         async with httpx.AsyncClient(base_url=hotline.base_url, headers={"Accept-Language": "en"}) as browser:
-            unknown = await browser.post("/login", data={"login": "nobody", "password": "x"})
-            wrong = await browser.post("/login", data={"login": "1001", "password": "x"})
+            unknown = await post_form(browser, "/login", {"login": "nobody", "password": "x"})
+            wrong = await post_form(browser, "/login", {"login": "1001", "password": "x"})
         assert unknown.status_code == wrong.status_code == 401
         assert "Wrong login or password" in unknown.text and "Wrong login or password" in wrong.text
         assert "nobody" in unknown.text  # the login stays filled in (escaped by the template)

@@ -12,6 +12,7 @@ from websockets.exceptions import InvalidStatus
 
 from calls.models import CallRecord
 from recordings.wiring import build_recordings
+from tests.forms import post_form
 from tests.harness import next_message, running_hotline
 from tests.recordings.conftest import FIXTURE_WAV, PBX_MONITOR, VirtualClock, record_call
 from tests.ui.live import open_socket
@@ -38,8 +39,9 @@ async def test_an_agent_cannot_open_the_wallboard_the_reports_or_their_apis(
             assert exc.response.status_code == 403
         else:
             assert exc.rcvd is not None and exc.rcvd.code == 4403
-        anonymous = await agent.post("/logout")
-        assert (await agent.get("/supervisor")).status_code == 303 or anonymous.status_code == 303
+        signed_out = await post_form(agent, "/logout", page="/agent")
+        assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login"
+        assert (await agent.get("/supervisor")).status_code == 303
         await agent.aclose()
 
 
