@@ -26,7 +26,7 @@ from agent_ui.api import supervisor as supervisor_api
 from agent_ui.api import users as users_api
 from agent_ui.bootstrap import Container, build
 from agent_ui.csrf import CsrfTokens
-from agent_ui.middleware import OriginCheck, SecurityHeaders
+from agent_ui.middleware import OriginCheck, SecurityHeaders, SignInGate
 from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, Settings
 from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
@@ -59,6 +59,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app = FastAPI(title="Hotline", version="0.1.0", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     app.state.csrf = CsrfTokens(form_secret(settings))
     trusted = [*settings.trusted_origins, *([settings.public_base_url] if settings.public_base_url else [])]
+    app.add_middleware(SignInGate)
     app.add_middleware(OriginCheck, trusted=trusted, exempt=(TWILIO_PREFIX + "/",))
     app.add_middleware(SecurityHeaders)
     errors.install(app)

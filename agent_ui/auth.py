@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "hotline_session"
 LOGIN_FAILED = "login_failed"
 LOGIN_FAILED_MESSAGE = "wrong login or password, or the account is disabled"
+MAX_IN_FLIGHT = 32  # sign-in requests answered at once; the hashing pool queues at most 17 of them
 
 
 class SignInRefused(Exception):
@@ -106,6 +107,21 @@ class Authenticator:
         self.sockets = sockets or SocketRegistry()
         self.recheck_s = RECHECK_S  # how often an open websocket looks its session up again
         self._reported: dict[Key, float] = {}  # keys whose lockout is on the audit log already
+        self.in_flight = 0  # sign-in requests being answered (counted by agent_ui.middleware.SignInGate)
+        self.max_in_flight = MAX_IN_FLIGHT
+
+    async def precheck(self, source_ip: str | None) -> SignInRefused | None:
+        """Before a sign-in request's body is even read: refuse it at once if its address is
+        locked out or too many sign-ins are being answered already. A flood then costs the
+        server little more than accepting its connections."""
+        if self.in_flight >= self.max_in_flight:
+            return SignInRefused(503, "sign_in_busy", "sign-in is busy; try again in a moment", 1.0)
+        address: Key = ("address", source_ip or "-")
+        wait = await self.throttle.retry_after(address)
+        if wait is not None:
+            await self._report_throttled([address], "-", source_ip)
+            return SignInRefused(429, "too_many_attempts", "too many sign-in attempts; try again later", wait)
+        return None
 
     async def sign_in(
         self, login: str, password: str, *, source_ip: str | None, user_agent: str = ""

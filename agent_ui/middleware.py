@@ -1,4 +1,4 @@
-"""Two small ASGI middlewares every response and websocket goes through.
+"""Small ASGI middlewares every response and websocket goes through.
 
 `SecurityHeaders`: CSP without 'unsafe-inline' (the pages load only /static scripts and
 styles; JSON data rides in `<script type="application/json">`, which CSP does not run),
@@ -16,6 +16,11 @@ Why our own and not starlette-csrf / secure: starlette-csrf takes the token from
 header only (plain HTML forms cannot send one) and checks neither Origin nor websockets;
 secure's ASGI middleware sends one fixed header set (HSTS on plain http too, one CSP for
 every path) and overwrites headers a route set. Both jobs are a few lines here.
+
+`SignInGate`: a sign-in POST from a locked-out address, or beyond the number of sign-ins
+answered at once, is refused (429 / 503 with Retry-After) before its body is read or any
+route runs: under a flood of wrong logins the event loop, which also carries the calls,
+spends next to nothing per refused request.
 
 The body limit is FastAPI's own (`max_body_size`, set in `agent_ui.app`): 413 at once for
 a declared Content-Length over the limit, and a running count for a chunked body.
@@ -157,3 +162,55 @@ class OriginCheck:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+SIGN_IN_PATHS = frozenset({"/api/auth/login", "/login"})
+_REFUSED_PAGE = (
+    '<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>Hotline</title>'
+    "<p>{zh}</p><p lang=en>{en}</p><p><a href=/login>/login</a></p></html>"
+)
+_PAGE_TEXT = {
+    429: (
+        "登录尝试次数过多，请等几分钟后再试。",
+        "Too many sign-in attempts. Wait a few minutes, then try again.",
+    ),
+    503: ("登录繁忙，请稍后再试。", "Sign-in is busy. Try again in a moment."),
+}
+
+
+class SignInGate:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in SIGN_IN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        auth = scope["app"].state.container.auth
+        client = scope.get("client")
+        refused = await auth.precheck(client[0] if client else None)
+        if refused is not None:
+            await _send_refusal(
+                scope["path"], refused.status, refused.error_id, refused.message, refused.retry_after, send
+            )
+            return
+        auth.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            auth.in_flight -= 1
+
+
+async def _send_refusal(
+    path: str, status: int, error_id: str, message: str, retry_after: float | None, send: Send
+) -> None:
+    if path.startswith("/api/"):
+        body, kind = json.dumps({"error_id": error_id, "message": message}).encode(), b"application/json"
+    else:
+        zh, en = _PAGE_TEXT[status]
+        body, kind = _REFUSED_PAGE.format(zh=zh, en=en).encode(), b"text/html; charset=utf-8"
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", str(max(1, round(retry_after))).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tickets.access import DeskAccess
 from tickets.models import CustomerTier, TicketPriority
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -102,6 +103,8 @@ class DeskConfig(_Strict):
     # no other call is attached and it is no complaint; `keep` leaves it reported. The call
     # itself stays in the call log and the reports as abandoned either way.
     abandoned_tickets: Literal["cancel", "keep"] = "cancel"
+    # Which tickets an agent sees and works: shared | queue | owner (tickets.access says what each means).
+    access: DeskAccess = DeskAccess.SHARED
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     sla_policies: list[SlaPolicySpec] = Field(default_factory=list)
 

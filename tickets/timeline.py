@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import exists, func, or_
 from sqlmodel import col, select
 
+from tickets.access import Viewer
 from tickets.customers import customer_ids_for_caller
 from tickets.errors import NotFound
 from tickets.models import SlaStatus, Ticket, TicketCall, TicketEvent, TicketState
 from tickets.schemas import TicketPage, TimelineEntry
+from tickets.scope import scope_condition
 from tickets.uow import DeskContext
 from tickets.workflow import to_public
 
@@ -84,8 +86,13 @@ class Timeline:
         flagged: bool | None = None,
         limit: int = 50,
         offset: int = 0,
+        viewer: Viewer | None = None,
     ) -> TicketPage:
+        """Tickets matching the filters, newest first; only those `viewer` may see, if given."""
         conditions: list[Any] = []
+        scoped = scope_condition(self._ctx.config.access, viewer) if viewer is not None else None
+        if scoped is not None:
+            conditions.append(scoped)
         if state:
             conditions.append(col(Ticket.state).in_(state))
         if category:

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tickets import sla
+from tickets.access import check_reassign
 from tickets.errors import NotFound, TicketConflict
 from tickets.events import SlaBreached, SlaWarned, TicketChanged, TicketFlagged, TicketOpened
 from tickets.lifecycle import OPEN_WORK_ORDER_STATES, SYSTEM, Actor, TicketFacts, check_ticket_transition
@@ -322,6 +323,7 @@ class TicketWorkflow:
 
     async def create(self, data: TicketCreate, actor: Actor) -> TicketPublic:
         fields = data.model_dump(exclude={"caller"})
+        check_reassign(actor.id, actor.role, None, data.owner_agent_id)
         if data.caller:
             fields["caller_e164"] = normalize(data.caller, self._ctx.config.region).e164
         async with self._ctx.tx() as tx:
@@ -340,6 +342,8 @@ class TicketWorkflow:
         changes = data.model_dump(exclude_unset=True, exclude={"version"})
         async with self._ctx.tx() as tx:
             ticket = await load_ticket(tx.session, ticket_id)
+            if "owner_agent_id" in changes:
+                check_reassign(actor.id, actor.role, ticket.owner_agent_id, changes["owner_agent_id"])
             if data.customer_id is not None and await tx.session.get(Customer, data.customer_id) is None:
                 raise NotFound("customer", data.customer_id)
             values = dict(changes)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from agent_ui.api.desk_common import Desk, Reader, StaffActor
+from agent_ui.api.desk_common import Desk, Reader, StaffActor, ViewerDep, visible_ticket_ids
 from tickets.models import CustomerTier
 from tickets.schemas import CustomerCard, CustomerCreate, CustomerPublic, CustomerUpdate, TicketPublic
 from tickets.workflow import to_public
@@ -76,9 +76,11 @@ async def card(customer_id: int, desk: Desk, _user: Reader) -> CustomerCard:
 
 
 @router.get("/{customer_id}/history", response_model=CustomerHistory)
-async def history(customer_id: int, desk: Desk, _user: Reader) -> CustomerHistory:
+async def history(customer_id: int, desk: Desk, viewer: ViewerDep) -> CustomerHistory:
+    """The customer's tickets (those in the viewer's scope) and calls."""
     tickets, calls = await desk.customers.history(customer_id)
+    seen = await visible_ticket_ids(desk, viewer, {t.id for t in tickets if t.id is not None})
     return CustomerHistory(
-        tickets=[to_public(t) for t in tickets],
-        calls=[CallPublic.model_validate(c, from_attributes=True) for c in calls],
+        tickets=[to_public(t) for t in tickets if t.id in seen],
+        calls=[CallPublic.model_validate(c, from_attributes=True) for c in calls if c.ticket_id in seen],
     )

@@ -3,19 +3,29 @@
 The desk's errors are mapped to HTTP once, here, through the API error registry:
 a stale version or an illegal transition is 409, a role that may not act 403,
 an unknown id 404, an invalid phone number 422 naming the field.
+
+Ticket scope (`tickets.access`, chosen by `service_desk.access`): routes that take a ticket,
+work order or follow-up id declare it as `VisibleTicket` / `VisibleWorkOrder` /
+`VisibleFollowUp`; an id outside the signed-in user's scope is 404, like a missing one.
+Lists take `ViewerDep` and pass it to the desk. In the default `shared` mode the checks
+cost nothing (no read).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
+from sqlmodel import col, select
 from starlette.requests import HTTPConnection
 
 from agent_ui.auth import CurrentUser, SessionUser, StaffUser, current_user
-from agent_ui.errors import register
+from agent_ui.errors import ApiError, register
 from tickets import errors as desk_errors
+from tickets.access import DeskAccess, Viewer
 from tickets.lifecycle import Actor
+from tickets.models import FollowUp, Ticket, WorkOrder
+from tickets.scope import may_see_ticket, scope_condition
 from tickets.service import ServiceDesk
 
 register(desk_errors.NotFound, 404, "not_found")
@@ -53,3 +63,85 @@ async def reader(user: CurrentUser) -> SessionUser:
 Desk = Annotated[ServiceDesk, Depends(get_desk)]
 StaffActor = Annotated[Actor, Depends(staff_actor)]
 Reader = Annotated[SessionUser, Depends(current_user)]
+
+
+# ------------------------------------------------------------------ ticket scope
+
+MAX_ROW_ID = 2**63 - 1  # the databases' BIGINT: a larger id names no row (and must not reach SQL)
+
+
+async def viewer_of(user: CurrentUser, conn: HTTPConnection) -> Viewer:
+    center = conn.app.state.container.callcenter
+    spec = center.agent(user.login) if user.agent_id else None
+    return Viewer(user.login, str(user.role), frozenset(spec.queues) if spec else frozenset())
+
+
+ViewerDep = Annotated[Viewer, Depends(viewer_of)]
+
+
+def _hidden(kind: str, ident: int) -> ApiError:
+    return ApiError(404, "not_found", f"{kind} {ident} not found")
+
+
+async def _check_ticket(desk: ServiceDesk, viewer: Viewer, ticket_id: int) -> None:
+    access = desk.config.access
+    if access is DeskAccess.SHARED or viewer.unrestricted:
+        return
+    async with desk.ctx.sessions() as session:
+        seen = await may_see_ticket(session, access, viewer, ticket_id)
+    if seen is False:
+        raise _hidden("ticket", ticket_id)
+
+
+async def visible_ticket(
+    ticket_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], desk: Desk, viewer: ViewerDep
+) -> int:
+    await _check_ticket(desk, viewer, ticket_id)
+    return ticket_id
+
+
+async def visible_work_order(
+    work_order_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], desk: Desk, viewer: ViewerDep
+) -> int:
+    if desk.config.access is not DeskAccess.SHARED and not viewer.unrestricted:
+        async with desk.ctx.sessions() as session:
+            ticket_id = (
+                await session.exec(select(WorkOrder.ticket_id).where(WorkOrder.id == work_order_id))
+            ).first()
+        if ticket_id is not None:
+            try:
+                await _check_ticket(desk, viewer, ticket_id)
+            except ApiError:
+                raise _hidden("work order", work_order_id) from None
+    return work_order_id
+
+
+async def visible_follow_up(
+    follow_up_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], desk: Desk, viewer: ViewerDep
+) -> int:
+    if desk.config.access is not DeskAccess.SHARED and not viewer.unrestricted:
+        async with desk.ctx.sessions() as session:
+            ticket_id = (
+                await session.exec(select(FollowUp.ticket_id).where(FollowUp.id == follow_up_id))
+            ).first()
+        if ticket_id is not None:
+            try:
+                await _check_ticket(desk, viewer, ticket_id)
+            except ApiError:
+                raise _hidden("follow-up", follow_up_id) from None
+    return follow_up_id
+
+
+async def visible_ticket_ids(desk: ServiceDesk, viewer: Viewer, ticket_ids: set[int]) -> set[int]:
+    """Which of these tickets the viewer may see (one query; all of them in shared mode)."""
+    condition = scope_condition(desk.config.access, viewer)
+    if condition is None or not ticket_ids:
+        return ticket_ids
+    async with desk.ctx.sessions() as session:
+        rows = await session.exec(select(Ticket.id).where(col(Ticket.id).in_(ticket_ids), condition))
+        return {i for i in rows.all() if i is not None}
+
+
+VisibleTicket = Annotated[int, Depends(visible_ticket)]
+VisibleWorkOrder = Annotated[int, Depends(visible_work_order)]
+VisibleFollowUp = Annotated[int, Depends(visible_follow_up)]

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from agent_ui.api.desk_common import Desk, Reader, StaffActor
+from agent_ui.api.desk_common import Desk, Reader, StaffActor, ViewerDep, VisibleTicket
 from tickets.models import SlaStatus, TicketState
 from tickets.schemas import (
     FollowUpPublic,
@@ -59,7 +59,7 @@ class FlagIn(BaseModel):
 @router.get("", response_model=TicketPage)
 async def search_tickets(
     desk: Desk,
-    _user: Reader,
+    viewer: ViewerDep,
     q: Annotated[str | None, Query(max_length=200, description="Text, #id or a phone number")] = None,
     state: Annotated[list[TicketState] | None, Query()] = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
@@ -80,6 +80,7 @@ async def search_tickets(
         flagged=flagged,
         limit=limit,
         offset=offset,
+        viewer=viewer,
     )
 
 
@@ -89,17 +90,21 @@ async def create_ticket(body: TicketCreate, desk: Desk, actor: StaffActor) -> Ti
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-async def get_ticket(ticket_id: int, desk: Desk, _user: Reader) -> TicketPublic:
+async def get_ticket(ticket_id: VisibleTicket, desk: Desk, _user: Reader) -> TicketPublic:
     return await desk.tickets.get(ticket_id)
 
 
 @router.patch("/{ticket_id}", response_model=TicketPublic)
-async def update_ticket(ticket_id: int, body: TicketUpdate, desk: Desk, actor: StaffActor) -> TicketPublic:
+async def update_ticket(
+    ticket_id: VisibleTicket, body: TicketUpdate, desk: Desk, actor: StaffActor
+) -> TicketPublic:
     return await desk.tickets.update(ticket_id, body, actor)
 
 
 @router.put("/{ticket_id}/waiting", response_model=TicketPublic)
-async def set_waiting(ticket_id: int, body: WaitingIn, desk: Desk, actor: StaffActor) -> TicketPublic:
+async def set_waiting(
+    ticket_id: VisibleTicket, body: WaitingIn, desk: Desk, actor: StaffActor
+) -> TicketPublic:
     """Waiting on the customer: SLA clocks stop (if the policy excludes waiting time)."""
     return await desk.tickets.set_waiting(
         ticket_id, body.waiting, version=body.version, actor=actor, reason=body.reason
@@ -107,41 +112,43 @@ async def set_waiting(ticket_id: int, body: WaitingIn, desk: Desk, actor: StaffA
 
 
 @router.put("/{ticket_id}/flag", response_model=TicketPublic)
-async def flag_ticket(ticket_id: int, body: FlagIn, desk: Desk, actor: StaffActor) -> TicketPublic:
+async def flag_ticket(ticket_id: VisibleTicket, body: FlagIn, desk: Desk, actor: StaffActor) -> TicketPublic:
     return await desk.tickets.flag(ticket_id, body.reason, version=body.version, actor=actor)
 
 
 @router.post("/{ticket_id}/notes", status_code=204)
-async def add_note(ticket_id: int, body: NoteIn, desk: Desk, actor: StaffActor) -> Response:
+async def add_note(ticket_id: VisibleTicket, body: NoteIn, desk: Desk, actor: StaffActor) -> Response:
     await desk.tickets.add_note(ticket_id, body.text, actor)
     return Response(status_code=204)
 
 
 @router.get("/{ticket_id}/timeline", response_model=list[TimelineEntry])
-async def timeline(ticket_id: int, desk: Desk, _user: Reader) -> list[TimelineEntry]:
+async def timeline(ticket_id: VisibleTicket, desk: Desk, _user: Reader) -> list[TimelineEntry]:
     return await desk.timeline.for_ticket(ticket_id)
 
 
 @router.post("/{ticket_id}/work-orders", response_model=WorkOrderPublic, status_code=201)
-async def dispatch(ticket_id: int, body: WorkOrderCreate, desk: Desk, actor: StaffActor) -> WorkOrderPublic:
+async def dispatch(
+    ticket_id: VisibleTicket, body: WorkOrderCreate, desk: Desk, actor: StaffActor
+) -> WorkOrderPublic:
     """Dispatch (调度): a work order for a technician; the ticket goes to `dispatched`."""
     return await desk.work_orders.dispatch(ticket_id, body, actor)
 
 
 @router.get("/{ticket_id}/work-orders", response_model=list[WorkOrderPublic])
-async def work_orders(ticket_id: int, desk: Desk, _user: Reader) -> list[WorkOrderPublic]:
+async def work_orders(ticket_id: VisibleTicket, desk: Desk, _user: Reader) -> list[WorkOrderPublic]:
     return await desk.work_orders.for_ticket(ticket_id)
 
 
 @router.get("/{ticket_id}/follow-ups", response_model=list[FollowUpPublic])
-async def follow_ups(ticket_id: int, desk: Desk, _user: Reader) -> list[FollowUpPublic]:
+async def follow_ups(ticket_id: VisibleTicket, desk: Desk, _user: Reader) -> list[FollowUpPublic]:
     return await desk.follow_ups.for_ticket(ticket_id)
 
 
 # Declared last: the other POST /{ticket_id}/<name> routes must match first.
 @router.post("/{ticket_id}/{step}", response_model=TicketPublic)
 async def transition_ticket(
-    ticket_id: int, step: Step, body: TransitionIn, desk: Desk, actor: StaffActor
+    ticket_id: VisibleTicket, step: Step, body: TransitionIn, desk: Desk, actor: StaffActor
 ) -> TicketPublic:
     """Accept, resolve, close, reopen or cancel. 409 `invalid_transition` names both states."""
     return await desk.tickets.transition(

@@ -6,7 +6,15 @@ import enum
 
 from fastapi import APIRouter, Request
 
-from agent_ui.api.desk_common import Desk, Reader, StaffActor, actor_of
+from agent_ui.api.desk_common import (
+    Desk,
+    Reader,
+    StaffActor,
+    ViewerDep,
+    VisibleWorkOrder,
+    actor_of,
+    visible_ticket_ids,
+)
 from agent_ui.auth import SupervisorUser
 from tickets.schemas import (
     DepartmentCreate,
@@ -52,19 +60,21 @@ async def add_technician(
 
 @router.get("/technicians/{technician_id}/work-orders", response_model=list[WorkOrderPublic])
 async def technician_orders(
-    technician_id: int, desk: Desk, _user: Reader, open_only: bool = True
+    technician_id: int, desk: Desk, viewer: ViewerDep, open_only: bool = True
 ) -> list[WorkOrderPublic]:
-    return await desk.work_orders.for_technician(technician_id, open_only=open_only)
+    orders = await desk.work_orders.for_technician(technician_id, open_only=open_only)
+    seen = await visible_ticket_ids(desk, viewer, {o.ticket_id for o in orders})
+    return [o for o in orders if o.ticket_id in seen]
 
 
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderPublic)
-async def get_work_order(work_order_id: int, desk: Desk, _user: Reader) -> WorkOrderPublic:
+async def get_work_order(work_order_id: VisibleWorkOrder, desk: Desk) -> WorkOrderPublic:
     return await desk.work_orders.get(work_order_id)
 
 
 @router.post("/work-orders/{work_order_id}/{step}", response_model=WorkOrderPublic)
 async def report(
-    work_order_id: int, step: WorkOrderStep, body: WorkOrderReport, desk: Desk, actor: StaffActor
+    work_order_id: VisibleWorkOrder, step: WorkOrderStep, body: WorkOrderReport, desk: Desk, actor: StaffActor
 ) -> WorkOrderPublic:
     """Arrival or completion (the technician, or an agent on their behalf). Completing the
     last open order of a dispatched ticket resolves the ticket."""

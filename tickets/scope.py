@@ -1,0 +1,51 @@
+"""The ticket access policy (`tickets.access`) as database questions: a filter for lists and
+search, and "may this viewer see this ticket" for one ticket, including the rule that an
+agent sees the tickets of the calls they took."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tickets.access import DeskAccess, Viewer, may_see
+from tickets.models import Ticket, TicketCall
+
+
+def _took_a_call(viewer: Viewer) -> Any:
+    return exists().where(
+        col(TicketCall.ticket_id) == col(Ticket.id), col(TicketCall.agent_id) == viewer.login
+    )
+
+
+def scope_condition(access: DeskAccess, viewer: Viewer) -> Any | None:
+    """A WHERE clause on `ticket` for what the viewer may see; None: everything."""
+    if viewer.unrestricted or access is DeskAccess.SHARED:
+        return None
+    queues = list(viewer.queues)
+    in_my_queues = or_(col(Ticket.queue).is_(None), col(Ticket.queue).in_(queues))
+    mine = col(Ticket.owner_agent_id) == viewer.login
+    if access is DeskAccess.QUEUE:
+        return or_(mine, in_my_queues, _took_a_call(viewer))
+    return or_(mine, col(Ticket.owner_agent_id).is_(None) & in_my_queues, _took_a_call(viewer))
+
+
+async def may_see_ticket(
+    session: AsyncSession, access: DeskAccess, viewer: Viewer, ticket_id: int
+) -> bool | None:
+    """True/False for an existing ticket; None when there is no such ticket."""
+    row = (
+        await session.exec(select(Ticket.queue, Ticket.owner_agent_id).where(Ticket.id == ticket_id))
+    ).first()
+    if row is None:
+        return None
+    if may_see(access, viewer, queue=row[0], owner=row[1]):
+        return True
+    took = await session.exec(
+        select(TicketCall.call_id).where(
+            TicketCall.ticket_id == ticket_id, TicketCall.agent_id == viewer.login
+        )
+    )
+    return took.first() is not None
