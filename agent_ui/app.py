@@ -15,7 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from agent_ui import errors, pages, ws
+from agent_ui import errors, openapi, pages, ws
 from agent_ui.api import audit as audit_api
 from agent_ui.api import auth as auth_api
 from agent_ui.api import console as console_api
@@ -27,6 +27,7 @@ from agent_ui.api import users as users_api
 from agent_ui.bootstrap import Container, build
 from agent_ui.csrf import CsrfTokens
 from agent_ui.middleware import OriginCheck, SecurityHeaders, SignInGate
+from agent_ui.models import Role
 from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, Settings
 from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
@@ -81,5 +82,6 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    openapi.install(app, frozenset(str(r) for r in Role))
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app

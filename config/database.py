@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Interval
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+MAX_ID = 2**31 - 1  # INTEGER columns (4 bytes on PostgreSQL): ids, versions
+MAX_BIGINT = 2**63 - 1  # BIGINT columns (the audit log's seq); also SQLite's widest integer
+
+# Integers that reach SQL: a larger value names no row, and must be a 422 rather than an
+# overflow inside the driver (a 500). Use these in path, query and body fields alike.
+RowId = Annotated[int, Interval(ge=1, le=MAX_ID)]
+Version = Annotated[int, Interval(ge=1, le=MAX_ID)]
+BigRowId = Annotated[int, Interval(ge=1, le=MAX_BIGINT)]
 
 
 def utcnow() -> datetime:

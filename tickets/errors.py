@@ -7,6 +7,7 @@
     ├── TicketConflict           the caller's version is stale: someone else changed it (409)
     ├── RuleViolation            the step is legal but a business rule refuses it (409)
     │   └── WorkOrdersOpen       resolving while work orders are still open
+    ├── AlreadyExists            a unique code is taken, e.g. a department's (409)
     └── Forbidden                the actor's role may not do this (403), e.g. closing a complaint
 
 Nothing here carries a database error: lower-level errors are translated at the
@@ -97,6 +98,17 @@ class WorkOrdersOpen(RuleViolation):
 
     def __str__(self) -> str:
         return f"ticket {self.ticket_id} still has open work orders {self.open_ids}"
+
+
+class AlreadyExists(DeskError):
+    error_id = "already_exists"
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(kind, key)
+        self.kind, self.key = kind, key
+
+    def __str__(self) -> str:
+        return f"a {self.kind} {self.key!r} exists already"
 
 
 class Forbidden(DeskError, PermissionError):

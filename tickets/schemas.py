@@ -12,9 +12,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, computed_field, field_validator
+from sqlmodel import Field as ColumnField
 from sqlmodel import SQLModel
 
+from config.database import RowId, Version
 from tickets.models import (
     CustomerBase,
     CustomerTier,
@@ -28,6 +30,17 @@ from tickets.models import (
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG = re.compile(r"^[^,;\s][^,;]{0,39}$")
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def Omittable(**constraints: Any) -> Any:
+    """A field of an Update that may be left out (unchanged) but not sent as null: the
+    column is NOT NULL, and null would reach the database. Declared with its plain type;
+    the schema shows no default, so clients are not told null is one."""
+    return ColumnField(default=None, schema_extra={"json_schema_extra": _no_default}, **constraints)
 
 
 def _check_email(value: str | None) -> str | None:
@@ -63,15 +76,15 @@ class CustomerCreate(CustomerBase):
 
 
 class CustomerUpdate(SQLModel):
-    version: int = Field(ge=1)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    company: str | None = Field(default=None, max_length=200)
-    tier: CustomerTier | None = None
-    address: str | None = Field(default=None, max_length=500)
-    email: str | None = Field(default=None, max_length=320)
-    notes: str | None = Field(default=None, max_length=4000)
-    tags: list[str] | None = Field(default=None, max_length=30)
-    phones: list[PhoneIn] | None = Field(default=None, max_length=20)  # replaces all when given
+    version: Version
+    name: str = Omittable(min_length=1, max_length=200)
+    company: str = Omittable(max_length=200)
+    tier: CustomerTier = Omittable()
+    address: str = Omittable(max_length=500)
+    email: str = Omittable(max_length=320)
+    notes: str = Omittable(max_length=4000)
+    tags: list[str] = Omittable(max_length=30)
+    phones: list[PhoneIn] = Omittable(max_length=20)  # replaces all when given
 
     _email = field_validator("email")(_check_email)
     _tags = field_validator("tags")(_check_tags)
@@ -153,32 +166,32 @@ class CallContext(BaseModel):
 
 
 class TicketCreate(TicketBase):
-    customer_id: int | None = None
+    customer_id: RowId | None = None
     caller: str | None = Field(default=None, max_length=64)  # raw number, normalised on write
     queue: str | None = Field(default=None, max_length=60)
     owner_agent_id: str | None = Field(default=None, max_length=40)
 
 
 class TicketUpdate(SQLModel):
-    version: int = Field(ge=1)
-    subject: str | None = Field(default=None, max_length=300)
-    description: str | None = Field(default=None, max_length=10000)
-    category: str | None = Field(default=None, min_length=1, max_length=60)
-    priority: TicketPriority | None = None
-    customer_id: int | None = None
-    owner_agent_id: str | None = Field(default=None, max_length=40)
+    version: Version
+    subject: str = Omittable(max_length=300)
+    description: str = Omittable(max_length=10000)
+    category: str = Omittable(min_length=1, max_length=60)
+    priority: TicketPriority = Omittable()
+    customer_id: RowId | None = None  # null: no customer
+    owner_agent_id: str | None = Field(default=None, max_length=40)  # null: unassigned
 
 
 class TransitionIn(SQLModel):
     """A state change requested over the API (`POST /api/tickets/{id}/accept` ...)."""
 
-    version: int = Field(ge=1)
+    version: Version
     note: str = Field(default="", max_length=4000)
 
 
 class WaitingIn(SQLModel):
-    version: int = Field(ge=1)
-    waiting: bool
+    version: Version
+    waiting: StrictBool
     reason: str = Field(default="", max_length=200)
 
 
@@ -231,7 +244,7 @@ class DepartmentPublic(DepartmentCreate):
 class TechnicianCreate(SQLModel):
     name: str = Field(min_length=1, max_length=200)
     phone: str = Field(default="", max_length=64)
-    department_id: int | None = None
+    department_id: RowId | None = None
     login: str | None = Field(default=None, max_length=40)
 
 
@@ -247,9 +260,9 @@ class TechnicianPublic(SQLModel):
 class WorkOrderCreate(SQLModel):
     """Dispatching a ticket: who goes where, by when, to do what."""
 
-    version: int = Field(ge=1)  # of the ticket
-    technician_id: int | None = None
-    department_id: int | None = None
+    version: Version  # of the ticket
+    technician_id: RowId | None = None
+    department_id: RowId | None = None
     due_at: datetime | None = None
     site_address: str = Field(default="", max_length=500)
     instructions: str = Field(default="", max_length=4000)
@@ -266,7 +279,7 @@ class WorkOrderCreate(SQLModel):
 class WorkOrderReport(SQLModel):
     """Arrival or completion, by the technician or an agent on their behalf."""
 
-    version: int = Field(ge=1)  # of the work order
+    version: Version  # of the work order
     note: str = Field(default="", max_length=4000)
 
 

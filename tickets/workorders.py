@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from tickets.errors import NotFound, TicketConflict
+from tickets.errors import AlreadyExists, NotFound, TicketConflict
 from tickets.lifecycle import OPEN_WORK_ORDER_STATES, Actor, next_work_order_state
 from tickets.models import Department, Technician, Ticket, TicketState, WorkOrder, WorkOrderState
 from tickets.phones import normalize
@@ -43,9 +44,15 @@ class WorkOrders:
 
     async def add_department(self, data: DepartmentCreate, actor: Actor) -> DepartmentPublic:
         async with self._ctx.tx() as tx:
+            taken = await tx.session.exec(select(Department.id).where(Department.code == data.code))
+            if taken.first() is not None:
+                raise AlreadyExists("department", data.code)
             department = Department(code=data.code, name=data.name)
             tx.session.add(department)
-            await tx.session.flush()
+            try:
+                await tx.session.flush()
+            except IntegrityError as exc:  # the same code added at the same moment
+                raise AlreadyExists("department", data.code) from exc
             tx.audit(actor, "department.create", f"department:{department.id}", code=data.code)
         return DepartmentPublic.model_validate(department, from_attributes=True)
 

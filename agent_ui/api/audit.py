@@ -17,6 +17,7 @@ from agent_ui.auth import AuditorUser
 from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
 from audit.models import AuditEntry
+from config.database import BigRowId
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -102,7 +103,7 @@ async def entries(
     user: AuditorUser,
     container: ContainerDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    before_seq: Annotated[BigRowId | None, Query()] = None,
 ) -> list[AuditEntryPublic]:
     """Newest first; page with `before_seq`."""
     return await read_entries(container, limit, before_seq)

@@ -43,7 +43,7 @@ def _me(user: SessionUser) -> Me:
     return Me(login=user.login, name=user.name, role=str(user.role), language=user.language)
 
 
-@router.post("/login", response_model=Me, responses={429: {}, 503: {}})
+@router.post("/login", response_model=Me, responses={401: {}, 429: {}, 503: {}})
 async def login(body: LoginRequest, request: Request, response: Response, auth: Auth) -> Me:
     try:
         user, token = await auth.sign_in(

@@ -26,6 +26,7 @@ from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError
 from calls.models import CallRecord
 from calls.reports import talk_s
+from config.database import RowId
 from cti.twilio.token import TOKEN_TTL_S, client_identity, voice_token
 from recordings.models import Recording, RecordingStatus
 from routing.commands import SetAgentReady
@@ -49,7 +50,7 @@ ConsoleActor = Annotated[Actor, Depends(_actor)]
 
 
 class ChooseIn(BaseModel):
-    customer_id: int
+    customer_id: RowId
 
 
 class NewCustomerIn(BaseModel):
@@ -104,7 +105,7 @@ class PhoneToken(BaseModel):
     expires_in_s: int
 
 
-@router.get("/phone-token", response_model=PhoneToken)
+@router.get("/phone-token", response_model=PhoneToken, responses={404: {}, 409: {}, 503: {}})
 async def phone_token(user: AgentUser, container: ContainerDep, response: Response) -> PhoneToken:
     """A Twilio Voice access token for the agent's own `client:` phone (browser or app).
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from agent_ui.api.desk_common import Desk, Reader, StaffActor, ViewerDep, visible_ticket_ids
+from config.database import MAX_ID, RowId
 from tickets.models import CustomerTier
 from tickets.schemas import CustomerCard, CustomerCreate, CustomerPublic, CustomerUpdate, TicketPublic
 from tickets.workflow import to_public
@@ -40,7 +41,7 @@ async def search_customers(
     tier: CustomerTier | None = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[CustomerPublic]:
     return await desk.customers.search(q, tier=tier, tag=tag, limit=limit, offset=offset)
 
@@ -58,25 +59,25 @@ async def create_customer(body: CustomerCreate, desk: Desk, actor: StaffActor) -
     return await desk.customers.create(body, actor)
 
 
-@router.get("/{customer_id}", response_model=CustomerPublic)
-async def get_customer(customer_id: int, desk: Desk, _user: Reader) -> CustomerPublic:
+@router.get("/{customer_id:int}", response_model=CustomerPublic)
+async def get_customer(customer_id: RowId, desk: Desk, _user: Reader) -> CustomerPublic:
     return await desk.customers.get(customer_id)
 
 
-@router.patch("/{customer_id}", response_model=CustomerPublic)
+@router.patch("/{customer_id:int}", response_model=CustomerPublic)
 async def update_customer(
-    customer_id: int, body: CustomerUpdate, desk: Desk, actor: StaffActor
+    customer_id: RowId, body: CustomerUpdate, desk: Desk, actor: StaffActor
 ) -> CustomerPublic:
     return await desk.customers.update(customer_id, body, actor)
 
 
-@router.get("/{customer_id}/card", response_model=CustomerCard)
-async def card(customer_id: int, desk: Desk, _user: Reader) -> CustomerCard:
+@router.get("/{customer_id:int}/card", response_model=CustomerCard)
+async def card(customer_id: RowId, desk: Desk, _user: Reader) -> CustomerCard:
     return await desk.card(customer_id)
 
 
-@router.get("/{customer_id}/history", response_model=CustomerHistory)
-async def history(customer_id: int, desk: Desk, viewer: ViewerDep) -> CustomerHistory:
+@router.get("/{customer_id:int}/history", response_model=CustomerHistory)
+async def history(customer_id: RowId, desk: Desk, viewer: ViewerDep) -> CustomerHistory:
     """The customer's tickets (those in the viewer's scope) and calls."""
     tickets, calls = await desk.customers.history(customer_id)
     seen = await visible_ticket_ids(desk, viewer, {t.id for t in tickets if t.id is not None})

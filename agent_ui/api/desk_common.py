@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from sqlmodel import col, select
 from starlette.requests import HTTPConnection
 
 from agent_ui.auth import CurrentUser, SessionUser, StaffUser, current_user
 from agent_ui.errors import ApiError, register
+from config.database import RowId
 from tickets import errors as desk_errors
 from tickets.access import DeskAccess, Viewer
 from tickets.lifecycle import Actor
@@ -33,6 +34,7 @@ register(desk_errors.InvalidTransition, 409, "invalid_transition")
 register(desk_errors.TicketConflict, 409, "version_conflict")
 register(desk_errors.RuleViolation, 409, "rule_violation")
 register(desk_errors.WorkOrdersOpen, 409, "work_orders_open")
+register(desk_errors.AlreadyExists, 409, "already_exists")
 register(desk_errors.Forbidden, 403, "forbidden")
 register(desk_errors.InvalidPhoneNumber, 422, "invalid_phone_number")
 
@@ -67,8 +69,6 @@ Reader = Annotated[SessionUser, Depends(current_user)]
 
 # ------------------------------------------------------------------ ticket scope
 
-MAX_ROW_ID = 2**63 - 1  # the databases' BIGINT: a larger id names no row (and must not reach SQL)
-
 
 async def viewer_of(user: CurrentUser, conn: HTTPConnection) -> Viewer:
     center = conn.app.state.container.callcenter
@@ -93,16 +93,12 @@ async def _check_ticket(desk: ServiceDesk, viewer: Viewer, ticket_id: int) -> No
         raise _hidden("ticket", ticket_id)
 
 
-async def visible_ticket(
-    ticket_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], desk: Desk, viewer: ViewerDep
-) -> int:
+async def visible_ticket(ticket_id: RowId, desk: Desk, viewer: ViewerDep) -> int:
     await _check_ticket(desk, viewer, ticket_id)
     return ticket_id
 
 
-async def visible_work_order(
-    work_order_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], desk: Desk, viewer: ViewerDep
-) -> int:
+async def visible_work_order(work_order_id: RowId, desk: Desk, viewer: ViewerDep) -> int:
     if desk.config.access is not DeskAccess.SHARED and not viewer.unrestricted:
         async with desk.ctx.sessions() as session:
             ticket_id = (
@@ -116,9 +112,7 @@ async def visible_work_order(
     return work_order_id
 
 
-async def visible_follow_up(
-    follow_up_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], desk: Desk, viewer: ViewerDep
-) -> int:
+async def visible_follow_up(follow_up_id: RowId, desk: Desk, viewer: ViewerDep) -> int:
     if desk.config.access is not DeskAccess.SHARED and not viewer.unrestricted:
         async with desk.ctx.sessions() as session:
             ticket_id = (

@@ -21,7 +21,7 @@ async def due(
     return [f for f in found if f.ticket_id in seen]
 
 
-@router.post("/{follow_up_id}", response_model=FollowUpPublic)
+@router.post("/{follow_up_id:int}", response_model=FollowUpPublic)
 async def record(
     follow_up_id: VisibleFollowUp, body: FollowUpRecord, desk: Desk, actor: StaffActor
 ) -> FollowUpPublic:

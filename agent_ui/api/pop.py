@@ -10,17 +10,18 @@ from pydantic import BaseModel
 
 from agent_ui.api.call_scope import ScopedCall
 from agent_ui.api.desk_common import Desk, StaffActor
+from config.database import RowId
 from tickets.schemas import CallContext, CustomerCreate
 
 router = APIRouter(prefix="/pop/{call_id}", tags=["screen pop"])
 
 
 class AttachIn(BaseModel):
-    ticket_id: int | None  # None: open a new ticket for this call
+    ticket_id: RowId | None  # None: open a new ticket for this call
 
 
 class ChooseIn(BaseModel):
-    customer_id: int
+    customer_id: RowId
 
 
 @router.get("", response_model=CallContext)

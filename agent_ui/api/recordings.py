@@ -19,6 +19,7 @@ from agent_ui.auth import CurrentUser
 from agent_ui.deps import ContainerDep
 from agent_ui.errors import ApiError, error_body, register
 from agent_ui.models import Role
+from config.database import RowId
 from recordings import errors as rec_errors
 from recordings.access import Action, Principal
 from recordings.archive import Playback, RecordingArchive
@@ -72,7 +73,7 @@ async def list_recordings(
     archive: Archive,
     who: Who,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1, description="Page: recordings older than this id")] = None,
+    before_id: Annotated[RowId | None, Query(description="Page: recordings older than this id")] = None,
     call_id: Annotated[str | None, Query(max_length=64, description="Only this call's recordings")] = None,
 ) -> list[RecordingPublic]:
     found = await archive.list_visible(who, limit=limit, before_id=before_id, call_id=call_id)
@@ -80,7 +81,7 @@ async def list_recordings(
 
 
 @router.get("/{rec_id}", response_model=RecordingPublic)
-async def get_recording(rec_id: int, archive: Archive, who: Who) -> RecordingPublic:
+async def get_recording(rec_id: RowId, archive: Archive, who: Who) -> RecordingPublic:
     return public(await archive.get(who, rec_id))
 
 
@@ -100,7 +101,7 @@ def _audio_headers(playback: Playback, disposition: str) -> dict[str, str]:
 
 @router.get("/{rec_id}/audio", response_class=StreamingResponse, responses={206: {}, 416: {}})
 async def play_recording(
-    rec_id: int,
+    rec_id: RowId,
     archive: Archive,
     who: Who,
     ip: SourceIp,
@@ -125,7 +126,7 @@ async def play_recording(
 
 
 @router.get("/{rec_id}/download", response_class=StreamingResponse)
-async def download_recording(rec_id: int, archive: Archive, who: Who, ip: SourceIp) -> Response:
+async def download_recording(rec_id: RowId, archive: Archive, who: Who, ip: SourceIp) -> Response:
     playback = await archive.open_audio(who, rec_id, action=Action.DOWNLOAD, source_ip=ip)
     return StreamingResponse(
         playback.chunks, media_type=playback.media_type, headers=_audio_headers(playback, "attachment")
@@ -134,14 +135,14 @@ async def download_recording(rec_id: int, archive: Archive, who: Who, ip: Source
 
 @router.put("/{rec_id}/hold", response_model=RecordingPublic)
 async def set_legal_hold(
-    rec_id: int, body: HoldIn, archive: Archive, who: Who, ip: SourceIp
+    rec_id: RowId, body: HoldIn, archive: Archive, who: Who, ip: SourceIp
 ) -> RecordingPublic:
     return public(await archive.set_hold(who, rec_id, reason=body.reason, source_ip=ip))
 
 
 @router.delete("/{rec_id}/hold", response_model=RecordingPublic)
 async def release_legal_hold(
-    rec_id: int,
+    rec_id: RowId,
     archive: Archive,
     who: Who,
     ip: SourceIp,
@@ -152,7 +153,7 @@ async def release_legal_hold(
 
 @router.delete("/{rec_id}", status_code=204)
 async def delete_recording(
-    rec_id: int,
+    rec_id: RowId,
     archive: Archive,
     who: Who,
     ip: SourceIp,

@@ -64,8 +64,10 @@ async def report(
     return by_queue(calls, limits), by_agent(calls)
 
 
-From = Annotated[str | None, Query(alias="from", max_length=40)]
-To = Annotated[str | None, Query(alias="to", max_length=40)]
+_MOMENT = {"format": "date-time", "description": "ISO 8601; without an offset: the center's local time"}
+From = Annotated[str | None, Query(alias="from", min_length=1, max_length=40, json_schema_extra=_MOMENT)]
+To = Annotated[str | None, Query(alias="to", min_length=1, max_length=40, json_schema_extra=_MOMENT)]
+_CSV: dict[int | str, dict[str, Any]] = {200: {"description": "CSV, UTF-8 with a BOM", "content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
 async def _rows(container: ContainerDep, queues: Queues, start: From = None, end: To = None) -> Any:
@@ -95,11 +97,11 @@ def _csv(text: str, name: str) -> Response:
     )
 
 
-@router.get("/queues.csv")
+@router.get("/queues.csv", response_class=Response, responses=_CSV)
 async def queue_csv(rows: Rows) -> Response:
     return _csv(csv_text(rows[0]), "hotline-queues.csv")
 
 
-@router.get("/agents.csv")
+@router.get("/agents.csv", response_class=Response, responses=_CSV)
 async def agent_csv(rows: Rows) -> Response:
     return _csv(csv_text(rows[1]), "hotline-agents.csv")

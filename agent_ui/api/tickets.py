@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from agent_ui.api.desk_common import Desk, Reader, StaffActor, ViewerDep, VisibleTicket
+from config.database import MAX_ID, RowId, Version
 from tickets.models import SlaStatus, TicketState
 from tickets.schemas import (
     FollowUpPublic,
@@ -52,7 +53,7 @@ STEP_TARGET = {
 
 
 class FlagIn(BaseModel):
-    version: int = Field(ge=1)
+    version: Version
     reason: str = Field(default="", max_length=200)  # empty: clear the flag
 
 
@@ -64,11 +65,11 @@ async def search_tickets(
     state: Annotated[list[TicketState] | None, Query()] = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
     assignee: Annotated[str | None, Query(max_length=40)] = None,
-    customer_id: int | None = None,
+    customer_id: RowId | None = None,
     sla_status: SlaStatus | None = None,
     flagged: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> TicketPage:
     return await desk.timeline.search(
         q,
@@ -145,12 +146,28 @@ async def follow_ups(ticket_id: VisibleTicket, desk: Desk, _user: Reader) -> lis
     return await desk.follow_ups.for_ticket(ticket_id)
 
 
-# Declared last: the other POST /{ticket_id}/<name> routes must match first.
-@router.post("/{ticket_id}/{step}", response_model=TicketPublic)
-async def transition_ticket(
-    ticket_id: VisibleTicket, step: Step, body: TransitionIn, desk: Desk, actor: StaffActor
-) -> TicketPublic:
-    """Accept, resolve, close, reopen or cancel. 409 `invalid_transition` names both states."""
-    return await desk.tickets.transition(
-        ticket_id, STEP_TARGET[step], version=body.version, actor=actor, note=body.note
+def _add_step(step: Step) -> None:
+    """One literal route per step: a `/{ticket_id}/{step}` pattern would also catch a POST to
+    /{id}/flag or /{id}/timeline (422 instead of 405) and list the steps as one operation."""
+    target = STEP_TARGET[step]
+
+    async def transition_ticket(
+        ticket_id: VisibleTicket, body: TransitionIn, desk: Desk, actor: StaffActor
+    ) -> TicketPublic:
+        return await desk.tickets.transition(
+            ticket_id, target, version=body.version, actor=actor, note=body.note
+        )
+
+    router.add_api_route(
+        f"/{{ticket_id}}/{step.value}",
+        transition_ticket,
+        methods=["POST"],
+        response_model=TicketPublic,
+        name=f"ticket_{step.value}",
+        summary=f"{step.value.capitalize()} the ticket",
+        description=f"To `{target.value}`. 409 `invalid_transition` names both states.",
     )
+
+
+for _step in Step:
+    _add_step(_step)

@@ -16,6 +16,7 @@ from agent_ui.api.desk_common import (
     visible_ticket_ids,
 )
 from agent_ui.auth import SupervisorUser
+from config.database import RowId
 from tickets.schemas import (
     DepartmentCreate,
     DepartmentPublic,
@@ -47,7 +48,9 @@ async def add_department(
 
 
 @router.get("/technicians", response_model=list[TechnicianPublic])
-async def technicians(desk: Desk, _user: Reader, department_id: int | None = None) -> list[TechnicianPublic]:
+async def technicians(
+    desk: Desk, _user: Reader, department_id: RowId | None = None
+) -> list[TechnicianPublic]:
     return await desk.work_orders.technicians(department_id)
 
 
@@ -60,7 +63,7 @@ async def add_technician(
 
 @router.get("/technicians/{technician_id}/work-orders", response_model=list[WorkOrderPublic])
 async def technician_orders(
-    technician_id: int, desk: Desk, viewer: ViewerDep, open_only: bool = True
+    technician_id: RowId, desk: Desk, viewer: ViewerDep, open_only: bool = True
 ) -> list[WorkOrderPublic]:
     orders = await desk.work_orders.for_technician(technician_id, open_only=open_only)
     seen = await visible_ticket_ids(desk, viewer, {o.ticket_id for o in orders})

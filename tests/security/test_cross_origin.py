@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidStatus
 from agent_ui.app import create_app
 from agent_ui.csrf import check_form_token
 from agent_ui.middleware import CSP
+from agent_ui.openapi import api_routes
 from config.settings import load_settings
 from tests.forms import form_token, post_form
 from tests.harness import next_message, running_hotline
@@ -86,16 +87,15 @@ def test_every_page_route_checks_the_form_token(tmp_path: Path) -> None:
     app = create_app(
         load_settings(pbx="none", demo=True, database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db")
     )
-    unchecked = []
-    for route in app.routes:
-        methods = getattr(route, "methods", None) or set()
-        path = getattr(route, "path", "")
-        if not methods & {"POST", "PUT", "PATCH", "DELETE"} or path.startswith(("/api/", "/twilio/")):
+    unchecked, checked = [], []
+    for route in api_routes(app):
+        path = route.path_format
+        if not route.methods & {"POST", "PUT", "PATCH", "DELETE"} or path.startswith(("/api/", "/twilio/")):
             continue
-        calls = {d.call for d in route.dependant.dependencies}  # type: ignore[attr-defined]
-        if check_form_token not in calls:
-            unchecked.append(path)
+        calls = {d.call for d in route.dependant.dependencies}
+        (checked if check_form_token in calls else unchecked).append(path)
     assert unchecked == []
+    assert {"/login", "/logout", "/language", "/audit/verify"} <= set(checked)
 
 
 async def test_a_websocket_from_another_origin_is_refused(database_url: str, tmp_path: Path) -> None:

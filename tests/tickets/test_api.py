@@ -123,4 +123,6 @@ async def test_openapi_documents_the_desk_models(database_url: str, tmp_path: Pa
         schema = (await client.get("/openapi.json")).json()
     names = set(schema["components"]["schemas"])
     assert {"TicketCreate", "TicketUpdate", "TicketPublic", "CustomerCreate", "WorkOrderCreate"} <= names
-    assert "/api/tickets/{ticket_id}/{step}" in schema["paths"]
+    assert all(
+        f"/api/tickets/{{ticket_id}}/{step}" in schema["paths"] for step in ("accept", "resolve", "close")
+    )

@@ -1,0 +1,115 @@
+"""200 concurrent wrong logins while a call is placed: the call is routed and popped as without
+the flood. Before: Argon2 ran on the event loop, /api/health took 13 s and the caller abandoned.
+
+Two floods: from one address (the throttle answers most of them 429 before any hashing), and
+as from many addresses (the throttle set out of the way: only the bounded hashing pool stands
+between the flood and the event loop; what it cannot queue is refused 503 at once).
+The figures are printed beside the same run's baseline; the bounds asserted are loose (a
+shared CI machine), the point is "seconds, not 13 s" and "popped, not abandoned".
+
+The attacker is another process (`tests.security.flood_client`, raw HTTP/1.1): in this one
+it would share the server's event loop and GIL, and its own cost (httpx's pool is O(n²) at
+200 connections) would be charged to the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import Hotline, next_message, running_hotline
+
+FLOOD = 200
+
+
+async def _first_pop(sockets: list[Any], timeout: float = 15.0) -> dict[str, Any]:  # noqa: ASYNC109
+    waits = [asyncio.create_task(next_message(ws, "pop", timeout=timeout)) for ws in sockets]
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return next(iter(done)).result()
+
+
+async def _health_probe(client: httpx.AsyncClient, stop: asyncio.Event, samples: list[float]) -> None:
+    while not stop.is_set():
+        start = time.perf_counter()
+        reply = await client.get("/api/health")
+        assert reply.status_code == 200
+        samples.append(time.perf_counter() - start)
+        await asyncio.sleep(0.05)
+
+
+async def _call_with(
+    hotline: Hotline, sockets: list[Any], number: str, flood: int
+) -> tuple[float, list[float], Counter[int]]:
+    """Place a call (with `flood` wrong logins fired at the same moment): seconds to the pop,
+    /api/health latencies meanwhile, and the statuses the logins got."""
+    stop = asyncio.Event()
+    samples: list[float] = []
+    statuses: Counter[int] = Counter()
+    async with httpx.AsyncClient(base_url=hotline.base_url, timeout=60) as probe:
+        prober = asyncio.create_task(_health_probe(probe, stop, samples))
+        attacker = None
+        if flood:
+            attacker = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.security.flood_client",
+                hotline.base_url,
+                str(flood),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            await asyncio.sleep(0.3)  # the attacker's interpreter starts; its requests begin
+        start = time.perf_counter()
+        await hotline.place_call(number, talk=40)
+        await _first_pop(sockets)
+        popped = time.perf_counter() - start
+        if attacker is not None:
+            out, _ = await attacker.communicate()
+            statuses.update({int(k): v for k, v in json.loads(out).items()})
+        stop.set()
+        await prober
+    return popped, samples, statuses
+
+
+def _ms(samples: list[float]) -> str:
+    return f"{statistics.median(samples) * 1000:.1f}/{max(samples) * 1000:.1f}"
+
+
+@pytest.mark.parametrize("source", ["one-address", "many-addresses"])
+async def test_a_login_flood_does_not_delay_routing_or_the_pop(
+    database_url: str, tmp_path: Path, source: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wide_open = {"signin_attempts_per_login": 10_000, "signin_attempts_per_address": 10_000}
+    overrides = wide_open if source == "many-addresses" else {}
+    async with running_hotline(database_url, tmp_path, **overrides) as hotline:
+        alice, bob = await hotline.sign_in("1001"), await hotline.sign_in("1002")
+        async with await hotline.agent_socket(alice) as a, await hotline.agent_socket(bob) as b:
+            await next_message(a, "hello")
+            await next_message(b, "hello")
+            base_pop, base_health, _ = await _call_with(hotline, [a, b], "+8613800138000", 0)
+            flood_pop, flood_health, statuses = await _call_with(hotline, [a, b], "+8613800138001", FLOOD)
+        await alice.aclose()
+        await bob.aclose()
+    with capsys.disabled():
+        print(
+            f"\n[{source}] pop {base_pop:.3f} s without the flood, {flood_pop:.3f} s with {FLOOD} wrong"
+            f" logins; /api/health p50/max {_ms(base_health)} ms without, {_ms(flood_health)} ms with;"
+            f" login answers {dict(statuses)}"
+        )
+    assert sum(statuses.values()) == FLOOD and set(statuses) <= {401, 429, 503}
+    if source == "one-address":
+        assert statuses[401] <= 30  # at most the address's 30 attempts were checked; the rest refused
+    assert statuses[503] > 0  # sign-ins in flight are bounded: the rest is refused before any work
+    assert flood_pop < base_pop + 2.0, (base_pop, flood_pop)
+    assert max(flood_health) < 2.0  # was 13 s with Argon2 on the event loop

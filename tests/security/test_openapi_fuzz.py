@@ -1,0 +1,83 @@
+"""Schemathesis with every check over every operation of the OpenAPI, for every role:
+0 server errors, 0 undocumented status codes, 0 schema violations.
+
+The server is the real app on 127.0.0.1 (no PBX); each identity (anonymous, two agents,
+supervisor, auditor, admin) runs the `st` CLI in its own process at once, bounded in examples
+(`-n`) with a fixed seed, so a run is repeatable and takes about a minute. Sign-out is left
+out for signed-in identities (it would end the session the run uses); anonymous covers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.tickets.api_harness import running_api
+
+IDENTITIES = ("anonymous", "1001", "1002", "sup", "audit", "admin")
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+EXAMPLES = 2
+
+
+async def _run(base_url: str, identity: str, cookie: str | None, out: Path) -> tuple[int, str]:
+    args = [
+        str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{base_url}/openapi.json",
+        "--checks",
+        "all",
+        "-n",
+        str(EXAMPLES),
+        "--seed",
+        "20261201",
+        "--generation-database",
+        "none",
+        "--no-color",
+        "-w",
+        "1",
+        "--request-timeout",
+        "60",
+        "--max-response-time",  # speed is the benchmarks' business; a shared CI machine is slow
+        "600",
+        "--phases",
+        "coverage,fuzzing,stateful",
+        "--no-shrink",
+    ]
+    if cookie is not None:
+        args += ["-H", f"Cookie: {cookie}", "--exclude-path", "/api/auth/logout"]
+    log = out / f"schemathesis-{identity}.txt"
+    with log.open("w") as sink:
+        proc = await asyncio.create_subprocess_exec(*args, stdout=sink, stderr=asyncio.subprocess.STDOUT)
+        code = await proc.wait()
+    return code, log.read_text()
+
+
+@pytest.mark.timeout(900)
+async def test_every_operation_for_every_role_answers_only_what_the_openapi_says(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Schemathesis signs in wrongly on purpose, many times: the throttle must not lock the
+    # identities out of the rest of the run (it is tested on its own in test_sign_in.py).
+    async with running_api(database_url, tmp_path) as api:
+        api.container.auth.throttle._limits = {}  # type: ignore[attr-defined]
+        cookies: dict[str, str | None] = {"anonymous": None}
+        for login in IDENTITIES[1:]:
+            client = await api.client(login)
+            cookies[login] = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        results = await asyncio.gather(
+            *(_run(api.base_url, who, cookies[who], tmp_path) for who in IDENTITIES)
+        )
+    failed = {
+        who: text[text.find("=== SUMMARY") :]
+        for who, (code, text) in zip(IDENTITIES, results, strict=True)
+        if code
+    }
+    if failed:
+        pytest.fail(
+            "\n\n".join(f"--- {who} ---\n{summary}" for who, summary in failed.items()), pytrace=False
+        )
