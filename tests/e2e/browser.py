@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright, expect
 
 from tests.harness import PASSWORD
 
@@ -49,13 +49,19 @@ class Tabs:
         self.browser = browser
         self.base_url = base_url
         self.contexts: list[BrowserContext] = []
+        self.csp_violations: list[str] = []  # what the Content-Security-Policy refused, if anything
 
     async def context(self) -> BrowserContext:
         context = await self.browser.new_context(
             base_url=self.base_url, viewport={"width": 1280, "height": 900}
         )
+        context.on("console", self._console)
         self.contexts.append(context)
         return context
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
 
     async def signed_in(self, login: str, password: str = PASSWORD) -> Page:
         """A new person signed in through the login form (whatever the page's language)."""
@@ -74,6 +80,9 @@ async def tabs(browser: Browser, base_url: str) -> AsyncIterator[Tabs]:
 
     Use it inside `running_hotline` (`async with running_hotline(...) as h, tabs(browser, h.base_url)`):
     an open websocket would otherwise keep the server's shutdown waiting.
+
+    Every page a test opens runs under the app's CSP: a script, style or frame the policy
+    refuses fails the test (fix the page, not the header).
     """
     opened = Tabs(browser, base_url)
     try:
@@ -81,6 +90,7 @@ async def tabs(browser: Browser, base_url: str) -> AsyncIterator[Tabs]:
     finally:
         for context in opened.contexts:
             await context.close()
+    assert opened.csp_violations == [], opened.csp_violations
 
 
 async def screenshot(page: Page, name: str) -> Path:
