@@ -111,5 +111,7 @@ async def test_a_login_flood_does_not_delay_routing_or_the_pop(
     if source == "one-address":
         assert statuses[401] <= 30  # at most the address's 30 attempts were checked; the rest refused
     assert statuses[503] > 0  # sign-ins in flight are bounded: the rest is refused before any work
-    assert flood_pop < base_pop + 2.0, (base_pop, flood_pop)
-    assert max(flood_health) < 2.0  # was 13 s with Argon2 on the event loop
+    # Loose on purpose (a shared CI machine; the figures above are the measurement): before,
+    # the caller waiting behind the flood was never routed and /api/health took 13 s.
+    assert flood_pop < base_pop + 5.0, (base_pop, flood_pop)
+    assert max(flood_health) < 2.0
