@@ -25,7 +25,7 @@ MAX_BIGINT = 2**63 - 1  # BIGINT columns (the audit log's seq); also SQLite's wi
 # Integers that reach SQL: a larger value names no row, and must be a 422 rather than an
 # overflow inside the driver (a 500). Use these in path, query and body fields alike.
 RowId = Annotated[int, Interval(ge=1, le=MAX_ID)]
-Version = Annotated[int, Interval(ge=1, le=MAX_ID)]
+Version = Annotated[int, Interval(ge=1, le=MAX_ID - 1)]  # a write stores version + 1
 BigRowId = Annotated[int, Interval(ge=1, le=MAX_BIGINT)]
 
 

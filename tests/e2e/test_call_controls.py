@@ -24,8 +24,8 @@ async def test_supervisor_listens_whispers_and_barges_through_chanspy_on_their_p
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
         agent = await hotline.sign_in("1001")
+        supervisor = await hotline.sign_in("sup")  # before the call: the call is short, a sign-in is not
         await _answered_call(hotline, stack, agent)
-        supervisor = await hotline.sign_in("sup")
         for mode in ("listen", "whisper", "barge"):
             reply = await supervisor.post("/api/supervisor/agents/1001/supervise", json={"mode": mode})
             assert reply.status_code == 204, reply.text
