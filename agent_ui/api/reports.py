@@ -67,7 +67,9 @@ async def report(
 _MOMENT = {"format": "date-time", "description": "ISO 8601; without an offset: the center's local time"}
 From = Annotated[str | None, Query(alias="from", min_length=1, max_length=40, json_schema_extra=_MOMENT)]
 To = Annotated[str | None, Query(alias="to", min_length=1, max_length=40, json_schema_extra=_MOMENT)]
-_CSV: dict[int | str, dict[str, Any]] = {200: {"description": "CSV, UTF-8 with a BOM", "content": {"text/csv": {"schema": {"type": "string"}}}}}
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"description": "CSV, UTF-8 with a BOM", "content": {"text/csv": {"schema": {"type": "string"}}}}
+}
 
 
 async def _rows(container: ContainerDep, queues: Queues, start: From = None, end: To = None) -> Any:
