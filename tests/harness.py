@@ -21,13 +21,14 @@ import uvicorn
 import websockets
 
 from agent_ui.app import create_app
-from agent_ui.bootstrap import Container, build, simulated_queues
+from agent_ui.bootstrap import Container, build
 from agent_ui.seed import seed_demo
 from config.callcenter import load_callcenter
 from config.settings import SAMPLE_CALLCENTER, Settings, load_settings
 from cti.ami.client import AmiClient
 from cti.ami.dialplan import QUEUE_CONTEXT, WAIT_CONTEXT
 from cti.simulator import AgentBehaviour, SimulatedPbx
+from cti.wiring import simulated_queues
 
 AMI_SECRET = "test-ami-secret-9f2c"
 SESSION_SECRET = "test-session-secret-2b7e61c0"

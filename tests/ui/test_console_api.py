@@ -34,7 +34,7 @@ async def test_the_agent_picks_the_caller_among_customers_sharing_a_number(
         reply = await alice.post(
             f"/api/console/calls/{pop['call_id']}/customer", json={"customer_id": wife["id"]}
         )
-        assert reply.status_code == 200
+        assert reply.status_code == 200, reply.text
         again = await next_message(ws, "pop")  # the pop is re-sent: every tab shows the choice
         assert again["call_id"] == pop["call_id"] and again["chosen_customer_id"] == wife["id"]
         assert again["customers"][0]["name"] == "张三的太太"
