@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -53,15 +54,11 @@ async def test_health_is_503_naming_the_database_when_it_cannot_be_reached(
 async def test_metrics_scrape_has_the_bus_the_pbx_link_and_the_queue_figures(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with running_hotline(database_url, tmp_path) as hotline:
-        agent = await hotline.sign_in("1001")
-        ws = await hotline.agent_socket(agent)
-        await next_message(ws, "hello")
+    async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
+        agent, ws, _ = await hotline.console(stack, "1001")
         await hotline.place_call("+8613800138000", talk=30)
         await next_message(ws, "pop")
         scrape = await agent.get("/metrics")
-        await ws.close()
-        await agent.aclose()
     assert scrape.status_code == 200 and scrape.headers["content-type"].startswith("text/plain")
     families = {f.name: f for f in text_string_to_metric_families(scrape.text)}
     samples = {
