@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tickets.access import DeskAccess, Viewer, may_see
-from tickets.models import Ticket, TicketCall
+from tickets.models import FollowUp, Ticket, TicketCall, WorkOrder
 
 
 def _took_a_call(viewer: Viewer) -> Any:
@@ -49,3 +49,22 @@ async def may_see_ticket(
         )
     )
     return took.first() is not None
+
+
+async def visible_ids(
+    session: AsyncSession, access: DeskAccess, viewer: Viewer, ticket_ids: set[int]
+) -> set[int]:
+    """Which of these tickets the viewer may see (one query; all of them when unscoped)."""
+    condition = scope_condition(access, viewer)
+    if condition is None or not ticket_ids:
+        return ticket_ids
+    rows = await session.exec(select(Ticket.id).where(col(Ticket.id).in_(ticket_ids), condition))
+    return {i for i in rows.all() if i is not None}
+
+
+async def ticket_of_work_order(session: AsyncSession, work_order_id: int) -> int | None:
+    return (await session.exec(select(WorkOrder.ticket_id).where(WorkOrder.id == work_order_id))).first()
+
+
+async def ticket_of_follow_up(session: AsyncSession, follow_up_id: int) -> int | None:
+    return (await session.exec(select(FollowUp.ticket_id).where(FollowUp.id == follow_up_id))).first()

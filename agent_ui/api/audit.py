@@ -11,13 +11,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlmodel import col, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_ui.auth import AuditorUser
-from agent_ui.deps import ContainerDep
-from agent_ui.errors import ApiError
-from audit.models import AuditEntry
+from agent_ui.deps import Archive, Audit, AuditViewsDep, Sessions
+from audit.log import AuditLog
+from audit.views import AuditViews
 from config.database import BigRowId
+from recordings.archive import RecordingArchive
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -45,12 +47,7 @@ class VerifyResult(BaseModel):
     file_problems: list[str]
 
 
-async def read_entries(container: ContainerDep, limit: int, before_seq: int | None) -> list[AuditEntryPublic]:
-    query = select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(limit)
-    if before_seq is not None:
-        query = query.where(col(AuditEntry.seq) < before_seq)
-    async with container.sessions() as session:
-        rows = (await session.exec(query)).all()
+async def read_entries(views: AuditViews, limit: int, before_seq: int | None) -> list[AuditEntryPublic]:
     return [
         AuditEntryPublic(
             seq=e.seq,
@@ -63,17 +60,20 @@ async def read_entries(container: ContainerDep, limit: int, before_seq: int | No
             detail=e.detail,
             hash=e.hash,
         )
-        for e in rows
+        for e in await views.newest(limit, before_seq)
     ]
 
 
-async def verify_everything(container: ContainerDep, actor: str, source_ip: str | None) -> VerifyResult:
-    recordings = container.recordings
-    if recordings is None:
-        raise ApiError(503, "recordings_not_configured", "recordings are not configured on this server")
-    async with container.sessions() as session:
-        chain = await recordings.audit.verify(session)
-    files = await recordings.archive.verify_files()
+async def verify_everything(
+    sessions: async_sessionmaker[AsyncSession],
+    audit: AuditLog,
+    archive: RecordingArchive,
+    actor: str,
+    source_ip: str | None,
+) -> VerifyResult:
+    async with sessions() as session:
+        chain = await audit.verify(session)
+    files = await archive.verify_files()
     result = VerifyResult(
         chain_ok=chain.ok,
         entries=chain.entries,
@@ -84,8 +84,8 @@ async def verify_everything(container: ContainerDep, actor: str, source_ip: str 
         files_checked=files.checked,
         file_problems=[f"recording {p.recording_id}: {p.reason}" for p in files.problems[:50]],
     )
-    async with container.sessions() as session:
-        await recordings.audit.append(
+    async with sessions() as session:
+        await audit.append(
             session,
             actor=actor,
             action="audit.verify",
@@ -101,17 +101,18 @@ async def verify_everything(container: ContainerDep, actor: str, source_ip: str 
 @router.get("/entries", response_model=list[AuditEntryPublic])
 async def entries(
     user: AuditorUser,
-    container: ContainerDep,
+    views: AuditViewsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_seq: Annotated[BigRowId | None, Query()] = None,
 ) -> list[AuditEntryPublic]:
     """Newest first; page with `before_seq`."""
-    return await read_entries(container, limit, before_seq)
+    return await read_entries(views, limit, before_seq)
 
 
 @router.post("/verify", response_model=VerifyResult)
-async def verify(user: AuditorUser, container: ContainerDep, request: Request) -> VerifyResult:
+async def verify(
+    user: AuditorUser, sessions: Sessions, audit: Audit, archive: Archive, request: Request
+) -> VerifyResult:
     """Re-hash the chain and every stored recording (what `hotline audit verify` does)."""
-    return await verify_everything(
-        container, f"{user.role}:{user.login}", request.client.host if request.client else None
-    )
+    ip = request.client.host if request.client else None
+    return await verify_everything(sessions, audit, archive, f"{user.role}:{user.login}", ip)

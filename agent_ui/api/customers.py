@@ -10,8 +10,8 @@ from pydantic import BaseModel
 
 from agent_ui.api.desk_common import Desk, Reader, StaffActor, ViewerDep, visible_ticket_ids
 from config.database import MAX_ID, RowId
-from tickets.models import CustomerTier
 from tickets.schemas import CustomerCard, CustomerCreate, CustomerPublic, CustomerUpdate, TicketPublic
+from tickets.views import CustomerTier
 from tickets.workflow import to_public
 
 router = APIRouter(prefix="/customers", tags=["customers"])

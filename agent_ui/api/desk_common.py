@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel import col, select
 from starlette.requests import HTTPConnection
 
 from agent_ui.auth import CurrentUser, SessionUser, StaffUser, current_user
@@ -25,8 +24,7 @@ from config.database import RowId
 from tickets import errors as desk_errors
 from tickets.access import DeskAccess, Viewer
 from tickets.lifecycle import Actor
-from tickets.models import FollowUp, Ticket, WorkOrder
-from tickets.scope import may_see_ticket, scope_condition
+from tickets.scope import may_see_ticket, ticket_of_follow_up, ticket_of_work_order, visible_ids
 from tickets.service import ServiceDesk
 
 register(desk_errors.NotFound, 404, "not_found")
@@ -101,9 +99,7 @@ async def visible_ticket(ticket_id: RowId, desk: Desk, viewer: ViewerDep) -> int
 async def visible_work_order(work_order_id: RowId, desk: Desk, viewer: ViewerDep) -> int:
     if desk.config.access is not DeskAccess.SHARED and not viewer.unrestricted:
         async with desk.ctx.sessions() as session:
-            ticket_id = (
-                await session.exec(select(WorkOrder.ticket_id).where(WorkOrder.id == work_order_id))
-            ).first()
+            ticket_id = await ticket_of_work_order(session, work_order_id)
         if ticket_id is not None:
             try:
                 await _check_ticket(desk, viewer, ticket_id)
@@ -115,9 +111,7 @@ async def visible_work_order(work_order_id: RowId, desk: Desk, viewer: ViewerDep
 async def visible_follow_up(follow_up_id: RowId, desk: Desk, viewer: ViewerDep) -> int:
     if desk.config.access is not DeskAccess.SHARED and not viewer.unrestricted:
         async with desk.ctx.sessions() as session:
-            ticket_id = (
-                await session.exec(select(FollowUp.ticket_id).where(FollowUp.id == follow_up_id))
-            ).first()
+            ticket_id = await ticket_of_follow_up(session, follow_up_id)
         if ticket_id is not None:
             try:
                 await _check_ticket(desk, viewer, ticket_id)
@@ -128,12 +122,10 @@ async def visible_follow_up(follow_up_id: RowId, desk: Desk, viewer: ViewerDep) 
 
 async def visible_ticket_ids(desk: ServiceDesk, viewer: Viewer, ticket_ids: set[int]) -> set[int]:
     """Which of these tickets the viewer may see (one query; all of them in shared mode)."""
-    condition = scope_condition(desk.config.access, viewer)
-    if condition is None or not ticket_ids:
+    if desk.config.access is DeskAccess.SHARED or viewer.unrestricted or not ticket_ids:
         return ticket_ids
     async with desk.ctx.sessions() as session:
-        rows = await session.exec(select(Ticket.id).where(col(Ticket.id).in_(ticket_ids), condition))
-        return {i for i in rows.all() if i is not None}
+        return await visible_ids(session, desk.config.access, viewer, ticket_ids)
 
 
 VisibleTicket = Annotated[int, Depends(visible_ticket)]

@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 
 from agent_ui.api.desk_common import Desk, Reader, StaffActor, ViewerDep, VisibleTicket
 from config.database import MAX_ID, RowId, Version
-from tickets.models import SlaStatus, TicketState
 from tickets.schemas import (
     FollowUpPublic,
     NoteIn,
@@ -29,6 +28,7 @@ from tickets.schemas import (
     WorkOrderCreate,
     WorkOrderPublic,
 )
+from tickets.views import SlaStatus, TicketState
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 

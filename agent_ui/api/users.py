@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, func, select
 
 from agent_ui.auth import AdminUser, authenticator, client_ip
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import Sessions
 from agent_ui.errors import ApiError
 from agent_ui.models import Role, User, WebSession
 from config.database import utcnow
@@ -43,9 +43,9 @@ class UserChange(BaseModel):
 
 
 @router.get("", response_model=list[UserPublic])
-async def list_users(_admin: AdminUser, container: ContainerDep) -> list[UserPublic]:
+async def list_users(_admin: AdminUser, sessions: Sessions) -> list[UserPublic]:
     now = utcnow()
-    async with container.sessions() as session:
+    async with sessions() as session:
         users = (await session.exec(select(User).order_by(col(User.login)))).all()
         counts = dict(
             (
@@ -71,10 +71,10 @@ async def list_users(_admin: AdminUser, container: ContainerDep) -> list[UserPub
 
 @router.patch("/{login}", response_model=UserPublic)
 async def change_user(
-    login: Login, body: UserChange, admin: AdminUser, container: ContainerDep, request: Request
+    login: Login, body: UserChange, admin: AdminUser, sessions: Sessions, request: Request
 ) -> UserPublic:
     auth = authenticator(request)
-    async with container.sessions() as session:
+    async with sessions() as session:
         user = (await session.exec(select(User).where(User.login == login))).first()
         if user is None or user.id is None:
             raise ApiError(404, "unknown_user", f"no account {login!r}")
@@ -110,15 +110,15 @@ async def change_user(
             role=Role(user.role),
             active=user.active,
             language=user.language,
-            open_sessions=0 if ended else await _open_sessions(container, user_id),
+            open_sessions=0 if ended else await _open_sessions(sessions, user_id),
         )
     if after != before:
         auth.sockets.end_user(user_id)
     return public
 
 
-async def _open_sessions(container: ContainerDep, user_id: int) -> int:
-    async with container.sessions() as session:
+async def _open_sessions(sessions: Sessions, user_id: int) -> int:
+    async with sessions() as session:
         count = (
             await session.exec(
                 select(func.count())
@@ -134,10 +134,10 @@ async def _open_sessions(container: ContainerDep, user_id: int) -> int:
 
 
 @router.delete("/{login}/sessions", status_code=204)
-async def end_sessions(login: Login, admin: AdminUser, container: ContainerDep, request: Request) -> Response:
+async def end_sessions(login: Login, admin: AdminUser, sessions: Sessions, request: Request) -> Response:
     """Sign the account out everywhere (a lost phone, a shared screen left signed in)."""
     auth = authenticator(request)
-    async with container.sessions() as session:
+    async with sessions() as session:
         user = (await session.exec(select(User).where(User.login == login))).first()
         if user is None or user.id is None:
             raise ApiError(404, "unknown_user", f"no account {login!r}")

@@ -16,7 +16,7 @@ from agent_ui.auth import (
     connection_user,
     set_session_cookie,
 )
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import Sessions
 from agent_ui.errors import ApiError
 from agent_ui.i18n import LANGUAGES, translator
 from agent_ui.models import User
@@ -83,7 +83,7 @@ def safe_next(raw: str) -> str:
 @router.post("/language")
 async def switch_language(
     request: Request,
-    container: ContainerDep,
+    sessions: Sessions,
     language: Annotated[str, Form(max_length=10)],
     next_path: Annotated[str, Form(alias="next", max_length=200)] = "/",
 ) -> Response:
@@ -95,7 +95,7 @@ async def switch_language(
     if user is None:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True)
         return response
-    async with container.sessions() as session:
+    async with sessions() as session:
         row = (await session.exec(select(User).where(User.id == user.id))).first()
         if row is not None:
             row.language = language

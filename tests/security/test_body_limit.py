@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import uvicorn
+from starlette.types import ASGIApp
 
 from tests.harness import running_hotline
 from tests.twilio.harness import twilio_hotline
@@ -54,6 +58,25 @@ async def raw_post(base_url: str, path: str, headers: dict[str, str], *, chunked
     return int(status_line.split()[1]), sent
 
 
+@contextlib.asynccontextmanager
+async def on_a_socket(app: ASGIApp) -> AsyncIterator[str]:
+    """An app already running in-process (its lifespan entered), also served on a real port:
+    the wire is what this test is about."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        finally:
+            server.should_exit = True
+
+
 async def test_an_oversized_body_gets_413_without_being_read(database_url: str, tmp_path: Path) -> None:
     async with running_hotline(database_url, tmp_path) as hotline:
         before = rss_bytes()
@@ -68,12 +91,10 @@ async def test_an_oversized_body_gets_413_without_being_read(database_url: str, 
 async def test_an_unsigned_twilio_webhook_is_refused_before_its_body_is_read(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with twilio_hotline(database_url, tmp_path) as hotline:
+    async with twilio_hotline(database_url, tmp_path) as hotline, on_a_socket(hotline.transport.app) as url:
         before = rss_bytes()
-        unsigned, sent_unsigned = await raw_post(hotline.base_url, "/twilio/voice", {}, chunked=True)
-        signed, _ = await raw_post(
-            hotline.base_url, "/twilio/voice", {"X-Twilio-Signature": "x" * 28}, chunked=False
-        )
+        unsigned, sent_unsigned = await raw_post(url, "/twilio/voice", {}, chunked=True)
+        signed, _ = await raw_post(url, "/twilio/voice", {"X-Twilio-Signature": "x" * 28}, chunked=False)
         grown = rss_bytes() - before
         published = hotline.container.bus.stats.published
     assert unsigned == 403 and sent_unsigned < HUGE // 10

@@ -13,9 +13,14 @@ import asyncio
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.tickets.api_harness import running_api
+from agent_ui.app import create_app
+from agent_ui.bootstrap import build
+from agent_ui.seed import seed_demo
+from config.settings import load_settings
+from tests.serve import serving
 
 IDENTITIES = ("anonymous", "1001", "1002", "sup", "audit", "admin")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -63,15 +68,23 @@ async def test_every_operation_for_every_role_answers_only_what_the_openapi_says
 ) -> None:
     # Schemathesis signs in wrongly on purpose, many times: the throttle must not lock the
     # identities out of the rest of the run (it is tested on its own in test_sign_in.py).
-    async with running_api(database_url, tmp_path) as api:
-        api.container.auth.throttle._limits = {}  # type: ignore[attr-defined]
+    settings = load_settings(
+        database_url=database_url,
+        session_secret="fuzz-test-session-secret-4e1b9c07d2a85f36",
+        pbx="none",
+        recordings_dir=tmp_path / "recordings",
+    )
+    container = build(settings)
+    await seed_demo(container.sessions, container.callcenter, settings.default_region)
+    container.auth.throttle._limits = {}  # type: ignore[attr-defined]
+    async with serving(create_app(settings, container=container)) as base_url:
         cookies: dict[str, str | None] = {"anonymous": None}
         for login in IDENTITIES[1:]:
-            client = await api.client(login)
-            cookies[login] = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-        results = await asyncio.gather(
-            *(_run(api.base_url, who, cookies[who], tmp_path) for who in IDENTITIES)
-        )
+            async with httpx.AsyncClient(base_url=base_url) as client:
+                reply = await client.post("/api/auth/login", json={"login": login, "password": "demo"})
+                reply.raise_for_status()
+                cookies[login] = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        results = await asyncio.gather(*(_run(base_url, who, cookies[who], tmp_path) for who in IDENTITIES))
     failed = {
         who: text[text.find("=== SUMMARY") :]
         for who, (code, text) in zip(IDENTITIES, results, strict=True)
