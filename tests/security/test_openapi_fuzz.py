@@ -3,13 +3,15 @@
 
 The server is the real app on 127.0.0.1 (no PBX); each identity (anonymous, two agents,
 supervisor, auditor, admin) runs the `st` CLI in its own process at once, bounded in examples
-(`-n`) with a fixed seed, so a run is repeatable and takes about a minute. Sign-out is left
+(`-n`) with a fixed seed, so a run is repeatable: ~6 min on this shared 2-core machine under load
+~7 (2-3 min idle); once per run, on PostgreSQL when the suite has it, else on SQLite. Sign-out is left
 out for signed-in identities (it would end the session the run uses); anonymous covers it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from agent_ui.app import create_app
 from agent_ui.bootstrap import build
 from agent_ui.seed import seed_demo
 from config.settings import load_settings
+from tests.conftest import PG_ENV
 from tests.serve import serving
 
 IDENTITIES = ("anonymous", "1001", "1002", "sup", "audit", "admin")
@@ -66,6 +69,8 @@ async def _run(base_url: str, identity: str, cookie: str | None, out: Path) -> t
 async def test_every_operation_for_every_role_answers_only_what_the_openapi_says(
     database_url: str, tmp_path: Path
 ) -> None:
+    if database_url.startswith("sqlite") and os.environ.get(PG_ENV):
+        pytest.skip("fuzzed once per run, on PostgreSQL (it found the 500 SQLite could not: int4 overflow)")
     # Schemathesis signs in wrongly on purpose, many times: the throttle must not lock the
     # identities out of the rest of the run (it is tested on its own in test_sign_in.py).
     settings = load_settings(
