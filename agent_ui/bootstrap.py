@@ -290,6 +290,9 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
         sessions=sessions,
         root=settings.recordings_dir,
         pbx_folders={ASTERISK_MONITOR: settings.pbx_recordings_dir or settings.recordings_dir / "incoming"},
+        checkpoint_key=settings.audit_checkpoint_key.get_secret_value(),
+        checkpoint_file=settings.audit_checkpoint_file,
+        checkpoint_every_s=settings.audit_checkpoint_every_s,
     )
     bus.subscribe("recordings", recordings.service.handle)
     wallboard = WallboardService(router, hub, sessions, center, clock)

@@ -63,6 +63,19 @@ class Settings(BaseSettings):
     # default: <recordings_dir>/incoming, where the demo's simulated PBX writes.
     pbx_recordings_dir: Path | None = None
 
+    # Signed audit head checkpoints (recordings/checkpoint.py): HMAC key the database never sees, and a
+    # file the database user cannot rewrite. No key: no checkpoints (`audit verify` says so).
+    audit_checkpoint_key: SecretStr = SecretStr("")
+    audit_checkpoint_file: Path = Path("./var/audit/checkpoints.jsonl")
+    audit_checkpoint_every_s: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _checkpoint_key_is_strong(self) -> Settings:
+        key = self.audit_checkpoint_key.get_secret_value()
+        if key and (len(key) < 16 or (not self.demo and key.strip().lower() in PLACEHOLDER_SECRETS)):
+            raise ValueError("HOTLINE_AUDIT_CHECKPOINT_KEY needs at least 16 characters (or leave it empty)")
+        return self
+
     @model_validator(mode="after")
     def _twilio_is_control_mode(self) -> Settings:
         if self.pbx != "twilio":

@@ -43,8 +43,12 @@ async def call_for_update(session: AsyncSession, call_id: str, now: datetime) ->
     return (await session.exec(query)).one()
 
 
-async def add_agent(session: AsyncSession, call_id: str, agent_id: str) -> None:
-    await session.exec(insert_ignoring_conflicts(session, CallAgent, call_id=call_id, agent_id=agent_id))
+async def add_agent(session: AsyncSession, call_id: str, agent_id: str) -> bool:
+    """Note an agent of the call; True if they were not noted before."""
+    result = await session.exec(
+        insert_ignoring_conflicts(session, CallAgent, call_id=call_id, agent_id=agent_id)
+    )
+    return bool(result.rowcount)
 
 
 async def agents_of(session: AsyncSession, call_id: str) -> list[str]:

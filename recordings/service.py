@@ -39,6 +39,7 @@ from audit.log import AuditLog
 from config.database import utcnow
 from recordings.audio import read_wav_info
 from recordings.errors import IngestError, StorageError
+from recordings.evidence import AGENTS_CHANGED, INGEST, subject_of
 from recordings.models import RecordedCall, Recording, RecordingStatus
 from recordings.repo import (
     add_agent,
@@ -120,9 +121,35 @@ class RecordingService:
         if changed:
             call.updated_at = self._clock()
             session.add(call)
-        if event.agent and event.kind in (CallEventKind.ANSWERED, CallEventKind.TRANSFERRED):
-            await add_agent(session, event.call_id, event.agent)
+        if (
+            event.agent
+            and event.kind in (CallEventKind.ANSWERED, CallEventKind.TRANSFERRED)
+            and await add_agent(session, event.call_id, event.agent)
+        ):
+            await self._audit_new_agent(session, event.call_id, event.agent)
         return call
+
+    async def _audit_new_agent(self, session: AsyncSession, call_id: str, agent: str) -> None:
+        """An agent joined a call whose recordings are already archived (a late transfer):
+        they may now listen, so the audit log says so (`recordings.evidence` folds it in)."""
+        stored = await session.exec(
+            select(Recording.id).where(
+                col(Recording.call_id) == call_id,
+                col(Recording.status).in_((RecordingStatus.STORED, RecordingStatus.DELETED)),
+            )
+        )
+        ids = [int(i) for i in stored.all() if i is not None]
+        if not ids:
+            return
+        agents = await agents_of(session, call_id)
+        for rec_id in ids:
+            await self._audit.append(
+                session,
+                actor=INGEST_ACTOR,
+                action=AGENTS_CHANGED,
+                subject=subject_of(rec_id),
+                detail={"call_id": call_id, "added": agent, "agents": agents},
+            )
 
     async def _started(self, event: CallEvent) -> None:
         async with self._sessions.begin() as session:
@@ -281,16 +308,21 @@ class RecordingService:
             await self._audit.append(
                 session,
                 actor=INGEST_ACTOR,
-                action="recording.ingest",
-                subject=f"recording:{rec_id}",
+                action=INGEST,
+                subject=subject_of(rec_id),
                 detail={
                     "call_id": recording.call_id,
                     "source": recording.source,
                     "source_ref": recording.source_ref,
                     "sha256": sha256,
                     "size_bytes": size,
+                    "storage_key": key,
                     "duration_s": duration_s,
                     "format": audio_format,
+                    # who may listen, as archived: `audit verify` and playback compare the row with it
+                    "agent_id": recording.agent_id,
+                    "agents": agents,
+                    "queue": recording.queue,
                 },
             )
         log.info("stored recording %s of call %s (%d bytes)", rec_id, recording.call_id, size)

@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.checkpoint import CheckpointFile, CheckpointKey, CheckpointPublisher
 from audit.log import AuditLog
 from config.database import utcnow
 from recordings.archive import RecordingArchive
@@ -41,11 +42,15 @@ class Recordings:
     service: RecordingService
     archive: RecordingArchive
     retention: RetentionJob
+    checkpoints: CheckpointPublisher | None = None  # signed audit head checkpoints, when a key is set
+    checkpoint_every_s: float = 300.0
 
     def schedule(self, scheduler: Any, every_s: float = 60.0) -> None:
         schedule_jobs(
             scheduler, retention=self.retention, retry_failed=self.service.retry_failed, every_s=every_s
         )
+        if self.checkpoints is not None:
+            self.checkpoints.install(scheduler, self.checkpoint_every_s)
 
 
 def build_recordings(
@@ -59,8 +64,12 @@ def build_recordings(
     twilio_auth_token: str | None = None,
     store: BlobStore | None = None,
     clock: Callable[[], datetime] = utcnow,
+    checkpoint_key: str = "",
+    checkpoint_file: Path | None = None,
+    checkpoint_every_s: float = 300.0,
 ) -> Recordings:
-    """Twilio downloads are enabled when `http` and both credentials are given."""
+    """Twilio downloads are enabled when `http` and both credentials are given; audit
+    checkpoints when `checkpoint_key` is (written to `checkpoint_file`)."""
     store = store or LocalStore(root)
     audit = AuditLog(clock=clock)
     local = LocalFileFetcher(pbx_folders or {ASTERISK_MONITOR: root / "incoming"})
@@ -79,4 +88,10 @@ def build_recordings(
     )
     archive = RecordingArchive(sessions=sessions, store=store, audit=audit, clock=clock)
     retention = RetentionJob(sessions=sessions, store=store, audit=audit, clock=clock)
-    return Recordings(store, audit, service, archive, retention)
+    checkpoints = None
+    if checkpoint_key:
+        file = CheckpointFile(
+            checkpoint_file or root.parent / "audit" / "checkpoints.jsonl", CheckpointKey(checkpoint_key)
+        )
+        checkpoints = CheckpointPublisher(sessions, file, clock=clock)
+    return Recordings(store, audit, service, archive, retention, checkpoints, checkpoint_every_s)

@@ -42,6 +42,9 @@ class VerifyResult(BaseModel):
     files_ok: bool
     files_checked: int
     file_problems: list[str]
+    checkpoints_ok: bool | None = None  # None: no checkpoint key configured (a cut tail is not detectable)
+    checkpoints: int = 0
+    checkpoint_problems: list[str] = []
 
 
 async def read_entries(container: ContainerDep, limit: int, before_seq: int | None) -> list[AuditEntryPublic]:
@@ -73,6 +76,7 @@ async def verify_everything(container: ContainerDep, actor: str, source_ip: str 
     async with container.sessions() as session:
         chain = await recordings.audit.verify(session)
     files = await recordings.archive.verify_files()
+    published = await recordings.checkpoints.verify() if recordings.checkpoints is not None else None
     result = VerifyResult(
         chain_ok=chain.ok,
         entries=chain.entries,
@@ -82,16 +86,27 @@ async def verify_everything(container: ContainerDep, actor: str, source_ip: str 
         files_ok=files.ok,
         files_checked=files.checked,
         file_problems=[f"recording {p.recording_id}: {p.reason}" for p in files.problems[:50]],
+        checkpoints_ok=published.ok if published is not None else None,
+        checkpoints=published.checkpoints if published is not None else 0,
+        checkpoint_problems=[
+            f"line {p.line}: {p.reason}: {p.message}" for p in (published.problems if published else [])
+        ][:50],
     )
+    intact = result.chain_ok and result.files_ok and result.checkpoints_ok is not False
     async with container.sessions() as session:
         await recordings.audit.append(
             session,
             actor=actor,
             action="audit.verify",
             subject="audit-chain",
-            detail={"chain_ok": result.chain_ok, "files_ok": result.files_ok, "entries": result.entries},
+            detail={
+                "chain_ok": result.chain_ok,
+                "files_ok": result.files_ok,
+                "checkpoints_ok": result.checkpoints_ok,
+                "entries": result.entries,
+            },
             source_ip=source_ip,
-            outcome="ok" if result.chain_ok and result.files_ok else "broken",
+            outcome="ok" if intact else "broken",
         )
         await session.commit()
     return result

@@ -17,7 +17,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "aud.chain_ok": ("Audit chain intact ({n} entries).", "审计链完整（{n} 条）。"),
     "aud.chain_broken": ("Audit chain BROKEN at entry {seq}: {why}.", "审计链在第 {seq} 条断裂：{why}。"),
     "aud.files_ok": ("All {n} stored recordings match their SHA-256.", "全部 {n} 个录音与其 SHA-256 一致。"),
-    "aud.files_broken": ("{n} stored recordings are missing or altered.", "{n} 个录音缺失或被改动。"),
+    "aud.files_broken": (
+        "{n} problems with stored recordings: missing, altered, or no longer what the audit log archived.",
+        "已存录音有 {n} 处问题：缺失、被改动，或与审计日志归档时的记录不符。",
+    ),
+    "aud.checkpoints_ok": (
+        "The log still holds every one of the {n} published checkpoints.",
+        "已发布的 {n} 个检查点均与审计日志一致。",
+    ),
+    "aud.checkpoints_broken": (
+        "{n} published checkpoints do not match the log: entries were cut off or rewritten.",
+        "有 {n} 个已发布的检查点与审计日志不符：日志末尾被截断或被改写。",
+    ),
+    "aud.checkpoints_off": (
+        "No checkpoint key is configured (HOTLINE_AUDIT_CHECKPOINT_KEY): "
+        "entries cut off the end of the log would go unnoticed.",
+        "未配置检查点密钥（HOTLINE_AUDIT_CHECKPOINT_KEY）：日志末尾的条目被删除将无法发现。",
+    ),
     "aud.recordings": ("Recordings", "录音"),
     "aud.call": ("Call", "通话"),
     "aud.agent": ("Agent", "坐席"),
