@@ -293,6 +293,7 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
         checkpoint_key=settings.audit_checkpoint_key.get_secret_value(),
         checkpoint_file=settings.audit_checkpoint_file,
         checkpoint_every_s=settings.audit_checkpoint_every_s,
+        settle_s=settings.recordings_settle_s,
     )
     bus.subscribe("recordings", recordings.service.handle)
     wallboard = WallboardService(router, hub, sessions, center, clock)

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # Where this host sees the PBX's MixMonitor folder (/var/spool/asterisk/monitor on the PBX);
     # default: <recordings_dir>/incoming, where the demo's simulated PBX writes.
     pbx_recordings_dir: Path | None = None
+    # A MixMonitor WAV whose header a killed PBX never finished is repaired once unchanged this long.
+    recordings_settle_s: float = Field(default=10.0, ge=0)
 
     # Signed audit head checkpoints (recordings/checkpoint.py): HMAC key the database never sees, and a
     # file the database user cannot rewrite. No key: no checkpoints (`audit verify` says so).

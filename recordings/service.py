@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -37,8 +38,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from audit.log import AuditLog
 from config.database import utcnow
-from recordings.audio import read_wav_info
-from recordings.errors import IngestError, StorageError
+from recordings.audio import AudioInfo, read_wav_info
+from recordings.errors import IngestError, InvalidAudio, StorageError
 from recordings.evidence import AGENTS_CHANGED, INGEST, subject_of
 from recordings.models import RecordedCall, Recording, RecordingStatus
 from recordings.repo import (
@@ -51,7 +52,8 @@ from recordings.repo import (
 )
 from recordings.retention import RetentionPolicy
 from recordings.sources import Backoff, RecordingFetcher
-from recordings.storage import BlobStore
+from recordings.storage import BlobStore, StagedBlob
+from recordings.wavrepair import WavDamage, diagnose, repair
 from routing.events import CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
@@ -74,12 +76,15 @@ class RecordingService:
         retention: RetentionPolicy,
         clock: Callable[[], datetime] = utcnow,
         retry_backoff: Backoff = Backoff(first_s=60.0, max_s=3600.0),  # noqa: B008 - frozen
+        settle_s: float = 10.0,
     ) -> None:
         """`fetchers` maps CallEvent.source ("asterisk", "twilio", "simulator") to a
-        fetcher; the key "*" is used for any other source."""
+        fetcher; the key "*" is used for any other source. A WAV whose header a killed
+        PBX left unfinished is repaired once the file has been idle `settle_s`."""
         self._sessions, self._store, self._audit = sessions, store, audit
         self._fetchers, self._retention = dict(fetchers), retention
         self._clock, self._retry_backoff = clock, retry_backoff
+        self._settle_s = settle_s
 
     def add_fetcher(self, source: str, fetcher: RecordingFetcher) -> None:
         """Fetch recordings of `source` with `fetcher` (Twilio's needs the link's credentials)."""
@@ -270,18 +275,56 @@ class RecordingService:
             await self._failed(rec_id, f"no fetcher configured for source {source!r}")
             return False
         try:
-            with self._store.stage() as sink:
-                await fetcher.fetch(location, sink)
-                staged = await asyncio.to_thread(sink.finish)
-                info = await asyncio.to_thread(read_wav_info, staged.path)
-                key = await self._store.put(staged)
+            taken = await self._take_in(fetcher, location)
         except (IngestError, StorageError) as exc:
             await self._failed(rec_id, str(exc))
             return False
-        return await self._stored(rec_id, key, staged.sha256, staged.size, info.duration_s, info.format)
+        if taken.repaired is not None:
+            log.warning("recording %s: WAV header repaired (%s)", rec_id, taken.repaired.damage.reason)
+        return await self._stored(
+            rec_id,
+            taken.key,
+            taken.blob.sha256,
+            taken.blob.size,
+            taken.info.duration_s,
+            taken.info.format,
+            taken.repaired,
+        )
+
+    async def _take_in(self, fetcher: RecordingFetcher, location: str) -> _TakenIn:
+        """Fetch, check and publish one file, repairing a header a killed PBX left unfinished."""
+        with self._store.stage() as sink:
+            await fetcher.fetch(location, sink)
+            staged = await asyncio.to_thread(sink.finish)
+            try:
+                info = await asyncio.to_thread(read_wav_info, staged.path)
+            except InvalidAudio:
+                damage = await asyncio.to_thread(diagnose, staged.path)
+                if damage is None or not await self._settled(fetcher, location):
+                    raise
+            else:
+                return _TakenIn(await self._store.put(staged), staged, info, None)
+            with self._store.stage() as fixed:
+                await asyncio.to_thread(repair, staged.path, damage, fixed)
+                blob = await asyncio.to_thread(fixed.finish)
+                info = await asyncio.to_thread(read_wav_info, blob.path)
+                key = await self._store.put(blob)
+            return _TakenIn(key, blob, info, Repaired(damage, staged.sha256, staged.size))
+
+    async def _settled(self, fetcher: RecordingFetcher, location: str) -> bool:
+        """True when the file has not changed for `settle_s`: whoever wrote it is gone."""
+        idle = await fetcher.idle_s(location)
+        return idle is None or idle >= self._settle_s
 
     async def _stored(
-        self, rec_id: int, key: str, sha256: str, size: int, duration_s: float, audio_format: str
+        self,
+        rec_id: int,
+        key: str,
+        sha256: str,
+        size: int,
+        duration_s: float,
+        audio_format: str,
+        repaired: Repaired | None = None,
     ) -> bool:
         now = self._clock()
         async with self._sessions.begin() as session:
@@ -323,6 +366,7 @@ class RecordingService:
                     "agent_id": recording.agent_id,
                     "agents": agents,
                     "queue": recording.queue,
+                    **({"repaired": repaired.detail()} if repaired is not None else {}),
                 },
             )
         log.info("stored recording %s of call %s (%d bytes)", rec_id, recording.call_id, size)
@@ -395,6 +439,32 @@ class RecordingService:
                         recording.started_at, recording.queue, category
                     )
                     session.add(recording)
+
+
+@dataclass(frozen=True, slots=True)
+class Repaired:
+    """A WAV stored after a header repair: what was wrong and the bytes as the PBX left them."""
+
+    damage: WavDamage
+    original_sha256: str
+    original_size: int
+
+    def detail(self) -> dict[str, object]:
+        return {
+            "reason": self.damage.reason,
+            "original_sha256": self.original_sha256,
+            "original_size_bytes": self.original_size,
+            "declared_data_bytes": self.damage.declared,
+            "data_bytes": self.damage.data_length,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _TakenIn:
+    key: str
+    blob: StagedBlob
+    info: AudioInfo
+    repaired: Repaired | None
 
 
 def _started_at(event: CallEvent) -> datetime | None:

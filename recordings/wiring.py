@@ -67,6 +67,7 @@ def build_recordings(
     checkpoint_key: str = "",
     checkpoint_file: Path | None = None,
     checkpoint_every_s: float = 300.0,
+    settle_s: float = 10.0,
 ) -> Recordings:
     """Twilio downloads are enabled when `http` and both credentials are given; audit
     checkpoints when `checkpoint_key` is (written to `checkpoint_file`)."""
@@ -85,6 +86,7 @@ def build_recordings(
         fetchers=fetchers,
         retention=policy or RetentionPolicy(),
         clock=clock,
+        settle_s=settle_s,
     )
     archive = RecordingArchive(sessions=sessions, store=store, audit=audit, clock=clock)
     retention = RetentionJob(sessions=sessions, store=store, audit=audit, clock=clock)

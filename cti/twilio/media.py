@@ -38,3 +38,6 @@ class TwilioMediaFetcher:
         if not location.startswith("https://") or not is_twilio_url(location):
             raise SourceUnavailable(f"not a Twilio recording URL, not fetched: {location!r}")
         await self._downloader.fetch(rebase(location, self._api_base_url), sink)
+
+    async def idle_s(self, location: str) -> float | None:
+        return None  # Twilio serves finished recordings only
