@@ -19,7 +19,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -137,6 +137,7 @@ class Container:
     link: Any | None = None  # cti.asterisk.AsteriskLink / cti.twilio.link.TwilioLink when a PBX is configured
     recordings: Recordings | None = None
     pbx: SimulatedPbx | None = None  # demo: the simulated PBX runs in-process
+    replay_ledger: Any | None = None  # Twilio: answered webhooks in the database (purged on a schedule)
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
     # ------------------------------------------------------------------ tasks
@@ -146,6 +147,10 @@ class Container:
             await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
             self.recordings.schedule(scheduler)
         self.desk.sla_worker.install(scheduler)
+        if self.replay_ledger is not None:
+            scheduler.add_job(
+                self.replay_ledger.purge, "interval", hours=1, id="twilio.replay_purge", replace_existing=True
+            )
         scheduler.start()
         try:
             await self._run_tasks()
@@ -235,6 +240,7 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
     hub = Hub()
     router = Router(router_config(center, settings.mode))
     telephony_link: Any = None  # cti.asterisk.AsteriskLink | cti.twilio.link.TwilioLink
+    replay_ledger: Any = None  # cti.twilio.replay_store.DatabaseReplayLedger with Twilio
     pbx = None
     if settings.pbx == "asterisk":
         from cti.asterisk import AsteriskLink  # only when a PBX is configured
@@ -261,7 +267,9 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
         )
     elif settings.pbx == "twilio":
         from cti.twilio.link import TwilioLink
+        from cti.twilio.replay_store import DatabaseReplayLedger
 
+        replay_ledger = DatabaseReplayLedger(sessions, timedelta(seconds=settings.twilio_replay_ttl_s))
         telephony_link = TwilioLink(
             account_sid=settings.twilio_account_sid,
             auth_token=settings.twilio_auth_token.get_secret_value(),
@@ -272,6 +280,7 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
             clock=clock,
             caller_id=settings.twilio_number,
             api_base_url=settings.twilio_api_base_url,
+            ledger=replay_ledger,
         )
     desk = ServiceDesk(sessions, region=settings.default_region, config=desk_config(center))
     intake = CallIntake(desk, settings.default_region)
@@ -319,6 +328,7 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
         recordings=recordings,
         pbx=pbx,
         wallboard=wallboard,
+        replay_ledger=replay_ledger,
     )
 
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     twilio_api_key_sid: str = ""
     twilio_api_key_secret: SecretStr = SecretStr("")
     twilio_twiml_app_sid: str = ""
+    # Answered webhooks are remembered this long (database), so a replay after a restart has no effect.
+    twilio_replay_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
 
     recordings_dir: Path = Path("./var/recordings")
     # Where this host sees the PBX's MixMonitor folder (/var/spool/asterisk/monitor on the PBX);

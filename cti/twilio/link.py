@@ -38,7 +38,7 @@ from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
 from cti.twilio.flow import ROUTES, CallFlow, Form, Reply
 from cti.twilio.http import HttpxTwilioClient
 from cti.twilio.media import TwilioMediaFetcher
-from cti.twilio.ports import DeskPort
+from cti.twilio.ports import DeskPort, ReplayLedger
 from cti.twilio.replay import ReplayCache
 from cti.twilio.signature import SignatureChecker
 from cti.twilio.twiml import AGENT_LEG_EVENTS, Twiml
@@ -81,7 +81,9 @@ class TwilioLink:
         api_base_url: str | None = None,
         publish_budget_s: float = 2.0,
         lookup_budget_s: float = 0.3,
+        ledger: ReplayLedger | None = None,
     ) -> None:
+        """`ledger` keeps answered webhooks across restarts (replay_store.py)."""
         ivr = callcenter.ivr
         self.account_sid = account_sid
         self.bus = bus
@@ -89,7 +91,9 @@ class TwilioLink:
         self.caller_id = caller_id
         self.urls = Urls(public_base_url)
         self.signatures = SignatureChecker(auth_token, public_base_url)
-        self.replay: ReplayCache[str] = ReplayCache()
+        self.ledger = ledger
+        self.replay: ReplayCache[str] = ReplayCache(recall=self._recall, remember=self._remember)
+        self.replays_unchecked = 0  # requests let through because the ledger did not answer in time
         self.book = CallBook()
         self.twiml = Twiml(ivr, self.urls)
         self.queues = {q.name: q for q in queues}
@@ -194,6 +198,27 @@ class TwilioLink:
             log.info("customer language lookup slower than %.1fs: default language", self.lookup_budget_s)
             return None
         return task.result()
+
+    # ------------------------------------------------------------------ replays across restarts
+    async def _recall(self, key: str) -> str | None:
+        """The ledger's earlier answer to this request, if it answers within the lookup budget."""
+        if self.ledger is None or self._group is None:
+            return None
+        task = self._spawn(self.ledger.recall(key))
+        done, _ = await asyncio.wait({task}, timeout=self.lookup_budget_s)
+        if task not in done:
+            self.replays_unchecked += 1
+            log.warning(
+                "Twilio replay ledger slower than %.1fs: request handled as new", self.lookup_budget_s
+            )
+            return None
+        return task.result()
+
+    async def _remember(self, key: str, answer: str) -> None:
+        """Write the answer to the ledger; past the budget the write finishes in the background."""
+        if self.ledger is None or self._group is None:
+            return
+        await asyncio.wait({self._spawn(self.ledger.remember(key, answer))}, timeout=self.lookup_budget_s)
 
     # ------------------------------------------------------------------ bus handler
     async def handle(self, event: Event) -> None:

@@ -22,3 +22,13 @@ class DeskPort(Protocol):
     async def record_score(self, ticket_id: int, score: int) -> None:
         """Store the survey's 1–5 score on the ticket's pending follow-up. Idempotent."""
         ...
+
+
+class ReplayLedger(Protocol):
+    """Webhooks answered before, kept across restarts (cti.twilio.replay_store)."""
+
+    async def recall(self, key: str) -> str | None:
+        """The TwiML given to this request identity before, unless expired."""
+        ...
+
+    async def remember(self, key: str, answer: str) -> None: ...
