@@ -7,7 +7,12 @@ Implementations raise `TelephonyError` (or a subclass) when the platform refuses
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+from routing.events import Event
 
 
 class TelephonyError(Exception):
@@ -38,4 +43,33 @@ class Telephony(Protocol):
 
     async def reject(self, call_id: str, reason: str, destination: str | None) -> None:
         """Send a call that cannot be queued (after hours, queue full) to `destination`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCall:
+    """A call Hotline's records still have open (no hang-up seen), as reconciliation needs it."""
+
+    call_id: str
+    source: str
+    pbx_ref: str | None = None  # Asterisk: the caller channel's Uniqueid; Twilio: the CallSid
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    agent: str | None = None
+    queue: str | None = None
+    caller: str | None = None
+
+
+class Reconciler(Protocol):
+    async def reconcile(
+        self, open_calls: Sequence[OpenCall], known: frozenset[str], since: datetime
+    ) -> list[Event]:
+        """After a restart: the events Hotline missed while it was down.
+
+        Calls in `open_calls` the platform no longer has get the events that end
+        them, with the platform's figures where it keeps them; calls the platform
+        handled since `since` that are not in `known` (call ids and platform refs
+        Hotline has a record of) get their whole story. Event ids are the ones the
+        live events would have had, so consumers that saw some already skip them.
+        """
         ...
