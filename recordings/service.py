@@ -106,6 +106,7 @@ class RecordingService:
             if rec_id is not None:
                 await self.ingest(rec_id)
         elif event.kind is CallEventKind.HUNG_UP:
+            await self._ended(event)
             for rec_id in await self._pending_of(event.call_id):
                 await self.ingest(rec_id)
 
@@ -155,6 +156,14 @@ class RecordingService:
                 subject=subject_of(rec_id),
                 detail={"call_id": call_id, "added": agent, "agents": agents},
             )
+
+    async def _ended(self, event: CallEvent) -> None:
+        """The call is over: its files are complete (recovery may take them in from now on)."""
+        async with self._sessions.begin() as session:
+            call = await self._apply_context(session, event)
+            if call.ended_at is None:
+                call.ended_at, call.updated_at = event.at, self._clock()
+                session.add(call)
 
     async def _started(self, event: CallEvent) -> None:
         async with self._sessions.begin() as session:
