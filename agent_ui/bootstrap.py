@@ -37,7 +37,7 @@ from config.settings import Settings
 from cti.acd import AcdService
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
-from cti.simulator.queues import SimMember, SimQueue
+from cti.simulator.standalone import simulated_queues
 from recordings.wiring import ASTERISK_MONITOR, Recordings, build_recordings
 from routing import Router
 from routing.commands import OfferCall
@@ -94,29 +94,6 @@ def desk_config(center: CallCenter) -> DeskConfig:
         return parse_desk_config(center.service_desk, origin="service_desk")
     except DeskConfigError as exc:
         raise CallCenterError(str(exc)) from exc
-
-
-# Asterisk app_queue strategies the simulator plays for Hotline's strategy names (observe mode).
-_SIM_STRATEGY = {"linear": "linear", "ring-all": "ringall"}
-
-
-def simulated_queues(center: CallCenter) -> list[SimQueue]:
-    """The demo PBX's queues.conf, from the call-center file (members by penalty, then file order)."""
-    return [
-        SimQueue(
-            name=queue.name,
-            strategy=_SIM_STRATEGY.get(queue.strategy, "rrmemory"),
-            timeout_s=queue.ring_timeout_s,
-            wrapup_s=queue.wrapup_s,
-            members=[
-                SimMember(interface=f"{agent.pbx_interface()}/n", name=agent.name)
-                for agent in sorted(
-                    (a for a in center.agents if queue.name in a.queues), key=lambda a: a.queues[queue.name]
-                )
-            ],
-        )
-        for queue in center.queues
-    ]
 
 
 @dataclass

@@ -277,6 +277,14 @@ def call(
     out.print(f"call from {number} into {queue}: {message}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def sim(ctx: typer.Context) -> None:
+    """Run the simulated PBX in its own process (python -m cti.simulator --help for its options)."""
+    from cti.simulator.standalone import main as simulator
+
+    raise typer.Exit(code=simulator(ctx.args))
+
+
 ami_app = typer.Typer(help="Asterisk AMI tools.", no_args_is_help=True)
 app.add_typer(ami_app, name="ami")
 
