@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from recordings.models import AuditEntry, Recording, RecordingStatus
+from audit.models import AuditEntry
+from recordings.models import Recording, RecordingStatus
 from recordings.recovery import RecordingRecovery, uniqueid_in
 from recordings.service import RecordingService
 from routing.events import CallEventKind

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from audit.models import AuditEntry
 from recordings.integrity import verify_integrity
-from recordings.models import AuditEntry, Recording, RecordingStatus
+from recordings.models import Recording, RecordingStatus
 from recordings.service import RecordingService
 from recordings.storage import LocalStore
 from recordings.wavrepair import diagnose
