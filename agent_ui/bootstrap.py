@@ -21,6 +21,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -28,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_ui.console import ConsoleService
 from agent_ui.hub import Hub
+from agent_ui.recovery import StartupRecovery
 from agent_ui.wallboard import WallboardService
 from calls.log import CallLog
 from config.callcenter import CallCenter, CallCenterError, load_callcenter
@@ -115,7 +117,9 @@ class Container:
     recordings: Recordings | None = None
     pbx: SimulatedPbx | None = None  # demo: the simulated PBX runs in-process
     replay_ledger: Any | None = None  # Twilio: answered webhooks in the database (purged on a schedule)
+    recovery: StartupRecovery | None = None  # after the PBX link is up: what happened while we were down
     started: asyncio.Event = field(default_factory=asyncio.Event)
+    recovered: asyncio.Event = field(default_factory=asyncio.Event)
 
     # ------------------------------------------------------------------ tasks
     async def run(self) -> None:
@@ -146,7 +150,25 @@ class Container:
                     self.link.port = self.pbx.port
             if self.link is not None:
                 group.create_task(self.link.run(), name="pbx-link")
+            if self.recovery is not None:
+                group.create_task(self._recover(self.recovery), name="startup-recovery")
             self.started.set()
+
+    async def _recover(self, recovery: StartupRecovery) -> None:
+        """Once the link's first login (and its resync) is done; a failure is logged, never fatal."""
+        assert self.link is not None
+        while True:
+            try:
+                await self.link.wait_connected(timeout=60)
+                break
+            except TimeoutError:
+                log.warning("startup recovery waits for the PBX link")
+        try:
+            await recovery.run()
+        except Exception:
+            log.exception("startup recovery failed: calls left open stay open until the next start")
+        finally:
+            self.recovered.set()
 
     async def aclose(self) -> None:
         self.desk.close()
@@ -241,6 +263,8 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
             default_queue=center.queues[0].name,
             transfer_context=settings.ami_transfer_context,
             supervisor_phones={u.login: u.phone for u in center.users if u.phone},
+            cdr_file=settings.pbx_cdr_file,
+            cdr_timezone=ZoneInfo(settings.pbx_cdr_timezone),
         )
     elif settings.pbx == "twilio":
         from cti.twilio.link import TwilioLink
@@ -288,6 +312,11 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
     desk.subscribe(wallboard.on_desk_event)
     if settings.pbx == "twilio":
         _wire_twilio(telephony_link, bus, router, acd, desk, recordings)
+    recovery = None
+    if telephony_link is not None:
+        recovery = StartupRecovery(
+            sessions, telephony_link, bus.publish, bus.join, recordings=recordings.recovery
+        )
     return Container(
         settings=settings,
         callcenter=center,
@@ -306,6 +335,7 @@ def build(settings: Settings, *, clock: Any = time.time) -> Container:
         pbx=pbx,
         wallboard=wallboard,
         replay_ledger=replay_ledger,
+        recovery=recovery,
     )
 
 

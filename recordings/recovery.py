@@ -48,6 +48,7 @@ _PAGE = 500
 @dataclass(frozen=True, slots=True)
 class PendingCall:
     call_id: str
+    source: str  # of its pending files
     legs: tuple[str, ...]
 
 
@@ -80,17 +81,15 @@ class RecordingRecovery:
     async def open_calls(self) -> list[PendingCall]:
         """Calls with a file still PENDING and no hang-up seen: the PBX must say whether they are over."""
         query = (
-            select(RecordedCall)
-            .where(
-                col(RecordedCall.ended_at).is_(None),
-                col(RecordedCall.call_id).in_(
-                    select(Recording.call_id).where(col(Recording.status) == RecordingStatus.PENDING)
-                ),
-            )
+            select(RecordedCall, Recording.source)
+            .join(Recording, col(Recording.call_id) == col(RecordedCall.call_id))
+            .where(col(RecordedCall.ended_at).is_(None), col(Recording.status) == RecordingStatus.PENDING)
             .order_by(col(RecordedCall.call_id))
         )
         async with self._sessions() as session:
-            return [PendingCall(c.call_id, tuple(c.legs)) for c in (await session.exec(query)).all()]
+            rows = (await session.exec(query)).all()
+        calls = {call.call_id: PendingCall(call.call_id, source, tuple(call.legs)) for call, source in rows}
+        return list(calls.values())
 
     async def retry_pending(self) -> int:
         """Ingest every PENDING recording whose call is over; returns how many were stored."""

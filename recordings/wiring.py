@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from audit.checkpoint import CheckpointFile, CheckpointKey, CheckpointPublisher
 from audit.log import AuditLog
 from config.database import utcnow
 from recordings.archive import RecordingArchive
+from recordings.recovery import RecordingRecovery
 from recordings.retention import RetentionJob, RetentionPolicy, schedule_jobs
 from recordings.service import RecordingService
 from recordings.sources import LocalFileFetcher, RecordingFetcher, twilio_downloader
@@ -42,6 +43,7 @@ class Recordings:
     service: RecordingService
     archive: RecordingArchive
     retention: RetentionJob
+    recovery: RecordingRecovery
     checkpoints: CheckpointPublisher | None = None  # signed audit head checkpoints, when a key is set
     checkpoint_every_s: float = 300.0
 
@@ -51,6 +53,18 @@ class Recordings:
         )
         if self.checkpoints is not None:
             self.checkpoints.install(scheduler, self.checkpoint_every_s)
+        scheduler.add_job(  # a backstop for files whose events never came (the start-up scan does the rest)
+            self.scan_recent,
+            trigger="interval",
+            seconds=300,
+            id="recordings.scan_pbx_folder",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+
+    async def scan_recent(self) -> None:
+        await self.recovery.scan(utcnow() - timedelta(hours=2))
 
 
 def build_recordings(
@@ -73,7 +87,8 @@ def build_recordings(
     checkpoints when `checkpoint_key` is (written to `checkpoint_file`)."""
     store = store or LocalStore(root)
     audit = AuditLog(clock=clock)
-    local = LocalFileFetcher(pbx_folders or {ASTERISK_MONITOR: root / "incoming"})
+    folders = dict(pbx_folders or {ASTERISK_MONITOR: root / "incoming"})
+    local = LocalFileFetcher(folders)
     fetchers: dict[str, RecordingFetcher] = {"asterisk": local, "simulator": local}
     if http is not None and twilio_account_sid and twilio_auth_token:
         fetchers["twilio"] = twilio_downloader(
@@ -96,4 +111,5 @@ def build_recordings(
             checkpoint_file or root.parent / "audit" / "checkpoints.jsonl", CheckpointKey(checkpoint_key)
         )
         checkpoints = CheckpointPublisher(sessions, file, clock=clock)
-    return Recordings(store, audit, service, archive, retention, checkpoints, checkpoint_every_s)
+    recovery = RecordingRecovery(sessions, service, folders)
+    return Recordings(store, audit, service, archive, retention, recovery, checkpoints, checkpoint_every_s)

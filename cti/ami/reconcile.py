@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cti.ami.cdr import AgentOf, CallFigures, Cdr, CdrBook, caller_legs, figures_of
+from cti.ami.dialplan import FALLBACK_CONTEXT, OBSERVE_CONTEXT, QUEUE_CONTEXT, WAITING_CONTEXTS
 from cti.ami.translate import SOURCE, fact_id
 from cti.telephony import OpenCall
 from routing.events import CallEvent, CallEventKind
 
-OBSERVE_CONTEXTS = frozenset({"hotline", "hotline-observe"})  # exten = queue (app_queue entry)
-CONTROL_CONTEXTS = frozenset({"hotline-control", "hotline-connect"})
+# Where a hotline caller's channel ends up, as its CDR's dcontext says (cti.ami.dialplan).
+OBSERVE_CONTEXTS = frozenset({QUEUE_CONTEXT, OBSERVE_CONTEXT})  # exten = queue (app_queue entry)
+CONTROL_CONTEXTS = frozenset({*WAITING_CONTEXTS, FALLBACK_CONTEXT})
 GONE_NO_CDR = "ended while Hotline was down (the PBX has no CDR of it)"
 GONE_CDR = "ended while Hotline was down (PBX CDR)"
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cti.simulator.actions import PbxActions
 from cti.simulator.ami_server import AmiServer
+from cti.simulator.cdr import CdrWriter
 from cti.simulator.channels import Channel
 from cti.simulator.core import AgentBehaviour, PbxCore
 from cti.simulator.queues import SimQueue
@@ -39,9 +40,16 @@ class SimulatedPbx:
         speed: float = 1.0,
         recordings_dir: Path | None = None,
         queues: list[SimQueue] | None = None,
+        cdr_file: Path | None = None,
     ) -> None:
+        """`cdr_file`: a cdr_csv line per channel is appended there (as Asterisk writes Master.csv)."""
         self.core = PbxCore(
-            emit=self._emit, agents=agents, speed=speed, recordings_dir=recordings_dir, queues=queues
+            emit=self._emit,
+            agents=agents,
+            speed=speed,
+            recordings_dir=recordings_dir,
+            queues=queues,
+            cdr=CdrWriter(cdr_file) if cdr_file is not None else None,
         )
         self.server = AmiServer(
             host=host,

@@ -79,6 +79,7 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--secret", default=os.environ.get("HOTLINE_AMI_SECRET", "demo-secret"))
     parser.add_argument("--callcenter", type=Path, default=SAMPLE_CALLCENTER, help="queues and agents")
     parser.add_argument("--recordings-dir", type=Path, help="where MixMonitor files are written")
+    parser.add_argument("--cdr-file", type=Path, help="append CDRs here, as cdr_csv writes Master.csv")
     parser.add_argument("--speed", type=float, default=1.0, help="dialplan times are divided by this")
     parser.add_argument(
         "--agent", type=parse_agent, action="append", default=[], help="e.g. 1001=ring:2,talk:90"
@@ -97,6 +98,7 @@ async def serve(options: argparse.Namespace, center: CallCenter) -> None:
         speed=options.speed,
         recordings_dir=options.recordings_dir,
         queues=simulated_queues(center),
+        cdr_file=options.cdr_file,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -24,21 +24,23 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from config.callcenter import CallCenter
 from cti.bus import EventBus
-from cti.telephony import TelephonyError
+from cti.telephony import OpenCall, TelephonyError
 from cti.twilio import urls as u
 from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
 from cti.twilio.flow import ROUTES, CallFlow, Form, Reply
 from cti.twilio.http import HttpxTwilioClient
 from cti.twilio.media import TwilioMediaFetcher
 from cti.twilio.ports import DeskPort, ReplayLedger
+from cti.twilio.reconcile import CallStatus, close_ended
 from cti.twilio.replay import ReplayCache
 from cti.twilio.signature import SignatureChecker
 from cti.twilio.twiml import AGENT_LEG_EVENTS, Twiml
@@ -198,6 +200,27 @@ class TwilioLink:
             log.info("customer language lookup slower than %.1fs: default language", self.lookup_budget_s)
             return None
         return task.result()
+
+    # ------------------------------------------------------------------ after a restart (Reconciler)
+    async def reconcile(
+        self, open_calls: Sequence[OpenCall], known: frozenset[str], since: datetime
+    ) -> list[Event]:
+        """Close the open Twilio calls that ended meanwhile, from their REST resources."""
+        events = await close_ended(open_calls, self._call_status, datetime.now(UTC))
+        log.info("reconciliation: %d open calls asked about, %d events", len(open_calls), len(events))
+        return list(events)
+
+    async def _call_status(self, sid: str) -> CallStatus | None:
+        try:
+            call = await self.client.calls(sid).fetch_async()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise TelephonyError(f"Twilio refused to show call {sid}: HTTP {exc.status}") from exc
+        except (TwilioException, httpx.HTTPError) as exc:
+            raise TelephonyError(f"cannot ask Twilio about call {sid}: {exc}") from exc
+        duration = call.duration
+        return CallStatus(str(call.status or ""), call.end_time, int(duration) if duration else None)
 
     # ------------------------------------------------------------------ replays across restarts
     async def _recall(self, key: str) -> str | None:
