@@ -156,12 +156,36 @@ def spoken(element: ET.Element) -> str:
 
 
 @contextlib.asynccontextmanager
-async def twilio_hotline(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[TwilioHotline]:
+async def running_standin() -> AsyncIterator[TwilioStandIn]:
+    """Twilio's side on its own, to outlive one Hotline (a restart) in `twilio_hotline(standin=...)`."""
     standin = TwilioStandIn(ACCOUNT_SID, AUTH_TOKEN)
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(standin.run())
+        await standin.wait_ready()
+        try:
+            yield standin
+        finally:
+            standin.stop()
+            await task
+
+
+@contextlib.asynccontextmanager
+async def twilio_hotline(
+    database_url: str, tmp_path: Path, *, standin: TwilioStandIn | None = None, **overrides: Any
+) -> AsyncIterator[TwilioHotline]:
+    async with contextlib.AsyncExitStack() as stack:
+        if standin is None:
+            standin = await stack.enter_async_context(running_standin())
+        async with _hotline_on(standin, database_url, tmp_path, **overrides) as hotline:
+            yield hotline
+
+
+@contextlib.asynccontextmanager
+async def _hotline_on(
+    standin: TwilioStandIn, database_url: str, tmp_path: Path, **overrides: Any
+) -> AsyncIterator[TwilioHotline]:
     clock = VirtualClock()
     async with asyncio.TaskGroup() as group:
-        standin_task = group.create_task(standin.run())
-        await standin.wait_ready()
         settings = load_settings(
             **{
                 "database_url": database_url,
@@ -196,5 +220,3 @@ async def twilio_hotline(database_url: str, tmp_path: Path, **overrides: Any) ->
         finally:
             server.should_exit = True
             await server_task
-            standin.stop()
-            await standin_task

@@ -1,4 +1,4 @@
-"""A signed Twilio webhook replayed after a restart has no effect: the answered requests are in the database.
+"""Across a restart: a replayed signed webhook has no effect, and calls that ended meanwhile are closed.
 
 Twilio's signature carries no time, so the `/voice` request of a call that ended
 last week is still validly signed. Replayed to a restarted Hotline that only
@@ -7,16 +7,20 @@ remembered answers in memory, it put a phantom caller in the queue.
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from calls.models import CallRecord
 from cti.twilio.replay_store import AnsweredWebhook, DatabaseReplayLedger
-from tests.twilio.harness import PUBLIC_BASE, TwilioHotline, twilio_hotline
+from tests.twilio.harness import PUBLIC_BASE, TwilioHotline, running_standin, twilio_hotline
+from tickets.models import TicketCall
 
 CALLER = "+8613900000031"
 
@@ -75,3 +79,30 @@ async def test_answered_webhooks_expire_and_are_purged(sessions: async_sessionma
     assert await ledger.purge() == 1
     async with sessions() as session:
         assert (await session.exec(select(func.count()).select_from(AnsweredWebhook))).one() == 0
+
+
+async def test_a_call_that_ended_while_hotline_was_down_is_closed_from_twilios_call_resource(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_standin() as standin:
+        async with twilio_hotline(database_url, tmp_path, standin=standin) as first:
+            sid, _ = await first.waiting(CALLER)
+            await first.settle()
+            live_sid, _ = await first.waiting("+8613900000033")  # still waiting across the restart
+            await first.settle()
+        standin.end_call(sid)  # its status callback reached no Hotline: the process was down
+        async with twilio_hotline(database_url, tmp_path, standin=standin) as restarted:
+            await asyncio.wait_for(restarted.container.recovered.wait(), 15)
+            await restarted.settle()
+            async with restarted.container.sessions() as session:
+                ended = await session.get(CallRecord, sid)
+                live = await session.get(CallRecord, live_sid)
+                link = await session.get(TicketCall, sid)
+            asked = [r for r in standin.requests if r.method == "GET" and r.call_sid in (sid, live_sid)]
+    assert ended is not None and ended.ended_at is not None
+    assert (ended.outcome, ended.hangup_cause) == ("abandoned", "completed")
+    resource_end = parsedate_to_datetime(standin.calls[sid]["end_time"])
+    assert abs((ended.ended_at - resource_end).total_seconds()) < 1  # Twilio's end time, not the restart's
+    assert link is not None and link.outcome == "abandoned"
+    assert live is not None and live.ended_at is None  # in progress at Twilio: left open
+    assert {r.call_sid for r in asked} == {sid, live_sid}
