@@ -33,6 +33,12 @@ class AuditEntryPublic(BaseModel):
     hash: str
 
 
+class FileProblemPublic(BaseModel):
+    recording_id: int
+    reason: str
+    message: str
+
+
 class VerifyResult(BaseModel):
     chain_ok: bool
     entries: int
@@ -42,6 +48,9 @@ class VerifyResult(BaseModel):
     files_ok: bool
     files_checked: int
     file_problems: list[str]
+    file_problem_items: list[
+        FileProblemPublic
+    ] = []  # the same, structured (reason codes: recordings.filecheck)
     checkpoints_ok: bool | None = None  # None: no checkpoint key configured (a cut tail is not detectable)
     checkpoints: int = 0
     checkpoint_problems: list[str] = []
@@ -86,6 +95,10 @@ async def verify_everything(container: ContainerDep, actor: str, source_ip: str 
         files_ok=files.ok,
         files_checked=files.checked,
         file_problems=[f"recording {p.recording_id}: {p.reason}" for p in files.problems[:50]],
+        file_problem_items=[
+            FileProblemPublic(recording_id=p.recording_id, reason=p.reason, message=p.message)
+            for p in files.problems[:50]
+        ],
         checkpoints_ok=published.ok if published is not None else None,
         checkpoints=published.checkpoints if published is not None else 0,
         checkpoint_problems=[
