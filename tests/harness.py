@@ -167,6 +167,8 @@ async def running_hotline(
         port = server.servers[0].sockets[0].getsockname()[1]
         assert container.link is not None
         await container.link.wait_connected(timeout=5)
+        # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
+        await asyncio.wait_for(container.recovered.wait(), 15)
         try:
             yield Hotline(settings, container, pbx, f"http://127.0.0.1:{port}")
         finally:

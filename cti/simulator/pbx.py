@@ -67,17 +67,20 @@ class SimulatedPbx:
     # ----------------------------------------------------------------- lifecycle
     async def run(self) -> None:
         """Serve until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            self.core.group = group
-            # Sessions and calls are tasks of this group: they end with the PBX.
-            server = await self.server.start(self.core.spawn)
-            self._ready.set()
-            log.info("simulated PBX: AMI on %s:%d", self.server.host, self.port)
-            try:
-                async with server:
-                    await asyncio.Future()  # until cancelled
-            finally:
-                self.drop_connections()
+        try:
+            async with asyncio.TaskGroup() as group:
+                self.core.group = group
+                # Sessions and calls are tasks of this group: they end with the PBX.
+                server = await self.server.start(self.core.spawn)
+                self._ready.set()
+                log.info("simulated PBX: AMI on %s:%d", self.server.host, self.port)
+                try:
+                    async with server:
+                        await asyncio.Future()  # until cancelled
+                finally:
+                    self.drop_connections()
+        finally:
+            self.core.monitors.close_all()  # calls cut by the stop: their files are closed, not leaked
 
     async def wait_ready(self) -> None:
         await self._ready.wait()

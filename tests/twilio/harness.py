@@ -213,6 +213,8 @@ async def _hotline_on(
         port = server.servers[0].sockets[0].getsockname()[1]
         assert container.link is not None
         await container.link.wait_connected(timeout=5)
+        # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
+        await asyncio.wait_for(container.recovered.wait(), 15)
         base_url = f"http://127.0.0.1:{port}"
         try:
             async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
