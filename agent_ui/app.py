@@ -10,12 +10,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from agent_ui import errors, pages, ws
+from agent_ui import errors, health, pages, ws
 from agent_ui.api import audit as audit_api
 from agent_ui.api import auth as auth_api
 from agent_ui.api import console as console_api
@@ -24,7 +26,13 @@ from agent_ui.api import recordings as recordings_api
 from agent_ui.api import reports as reports_api
 from agent_ui.api import supervisor as supervisor_api
 from agent_ui.bootstrap import Container, build
+from agent_ui.deps import container_of
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from cti.twilio.link import TwilioLink
 
 SESSION_MAX_AGE_S = 12 * 3600  # one long shift
 
@@ -61,7 +69,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     if settings.pbx == "twilio":
         from cti.twilio.webhooks import twilio_router
 
-        app.include_router(twilio_router(lambda request: request.app.state.container.link))
+        app.include_router(twilio_router(_twilio_link))
     for part in (console_api, supervisor_api, reports_api):
         app.include_router(part.router, prefix="/api")
     app.include_router(desk_api.router, prefix="/api")
@@ -69,8 +77,28 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.include_router(audit_api.router, prefix="/api")
 
     @app.get("/api/health", tags=["ops"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health_report(request: Request) -> JSONResponse:
+        """Each component with a reason; 503 while the PBX link or the database is down."""
+        status, body = await health.check(container_of(request))
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    registries: list[CollectorRegistry] = []
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format: the bus, the PBX link, the router's counters and the queue KPIs."""
+        from agent_ui import metrics as exposition  # prometheus-client only once someone scrapes
+
+        if not registries:
+            registries.append(exposition.registry_for(container_of(request)))
+        return Response(exposition.render(registries[0]), media_type=exposition.CONTENT_TYPE)
 
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app
+
+
+def _twilio_link(request: Request) -> TwilioLink | None:
+    from cti.twilio.link import TwilioLink
+
+    link = container_of(request).link
+    return link if isinstance(link, TwilioLink) else None

@@ -61,8 +61,9 @@ def _logging(verbose: bool) -> None:
 
 def _serve(settings: Settings) -> None:
     from agent_ui.app import create_app
-    from agent_ui.bootstrap import desk_config, router_config
     from agent_ui.migrate import upgrade
+    from config.router import router_config
+    from tickets.config import desk_config
 
     try:
         center = load_callcenter(settings.callcenter_file)

@@ -11,6 +11,7 @@ endpoints (agent_ui.api.console) let an agent act only on their own calls.
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
 from collections import OrderedDict
@@ -21,10 +22,19 @@ from fastapi.encoders import jsonable_encoder
 
 from agent_ui.hub import Hub
 from cti.acd import AcdService
-from routing.commands import LoginAgent, LogoutAgent, PauseAgent, SetAgentReady
-from routing.decisions import AgentStateChanged, CallQueued
+from routing.agent_state import AgentState
+from routing.commands import Command, LoginAgent, LogoutAgent, PauseAgent, SetAgentReady
+from routing.decisions import AgentStateChanged, CallQueued, Decision
 from routing.errors import RoutingError
 from routing.events import CallEvent, CallEventKind, Event
+from tickets.schemas import CallContext
+
+ContextOf = Callable[[str], CallContext | None]
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"  # update_pop: leave the chosen customer as it is
+
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +66,7 @@ class ConsoleService:
         hub: Hub,
         acd: AcdService,
         agent_ids: set[str],
-        context_of: Callable[[str], Any | None],
+        context_of: ContextOf,
     ) -> None:
         self.hub = hub
         self.acd = acd
@@ -127,7 +137,7 @@ class ConsoleService:
         }
 
     @staticmethod
-    def _card(context: Any | None) -> dict[str, Any]:
+    def _card(context: CallContext | None) -> dict[str, Any]:
         card: dict[str, Any] = jsonable_encoder(context) if context is not None else {}
         return {
             "customers": card.get("customers", []),
@@ -136,12 +146,21 @@ class ConsoleService:
             "context": card,
         }
 
-    def update_pop(self, agent_id: str, call_id: str, context: Any, **extra: Any) -> dict[str, Any] | None:
-        """The agent changed the call's customer or ticket: re-send the pop with the new card."""
+    def update_pop(
+        self,
+        agent_id: str,
+        call_id: str,
+        context: CallContext,
+        chosen_customer_id: int | _Keep | None = _Keep.KEEP,
+    ) -> dict[str, Any] | None:
+        """The agent changed the call's customer or ticket: re-send the pop with the new card
+        (and, when given, the customer they chose; None: no customer chosen any more)."""
         pop = self._active_pop.get(agent_id)
         if pop is None or pop["call_id"] != call_id:
             return None
-        pop.update(self._card(context), **extra)
+        pop.update(self._card(context))
+        if not isinstance(chosen_customer_id, _Keep):
+            pop["chosen_customer_id"] = chosen_customer_id
         self.hub.to_agent(agent_id, pop)
         return pop
 
@@ -165,7 +184,7 @@ class ConsoleService:
         }
 
     # ------------------------------------------------------- decision listener
-    async def on_decision(self, decision: object) -> None:
+    async def on_decision(self, decision: Decision) -> None:
         if isinstance(decision, AgentStateChanged):
             message = {
                 "type": "state",
@@ -191,7 +210,7 @@ class ConsoleService:
     # ------------------------------------------------------------ websocket side
     async def agent_connected(self, agent_id: str) -> None:
         """Opening the console signs the agent in to their queues (available)."""
-        if str(self.acd.router.agent_state(agent_id)) == "logged_out":
+        if self.acd.router.agent_state(agent_id) is AgentState.LOGGED_OUT:
             await self.acd.command(LoginAgent(agent_id=agent_id))
 
     def agent_hello(self, agent_id: str) -> dict[str, Any]:
@@ -210,7 +229,7 @@ class ConsoleService:
 
     async def agent_command(self, agent_id: str, message: dict[str, Any]) -> dict[str, Any] | None:
         kind = message["type"]
-        command: object
+        command: Command
         if kind == "ready":
             command = SetAgentReady(agent_id=agent_id)
         elif kind == "pause":

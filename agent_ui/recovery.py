@@ -21,6 +21,7 @@ which is why it sits next to the composition root; it holds no state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from calls import recovery as log_side
 from calls.recovery import UnfinishedCall
 from config.database import utcnow
-from cti.telephony import OpenCall, Reconciler
+from cti.telephony import OpenCall, Reconciler, TelephonyError, TelephonyLink
 from recordings.recovery import RecordingRecovery, ScanReport
 from routing.events import Event
 
@@ -51,7 +52,6 @@ class RecoveryReport:
 @dataclass
 class StartupRecovery:
     sessions: async_sessionmaker[AsyncSession]
-    link: Reconciler
     publish: Callable[[Event], Awaitable[None]]
     settle: Callable[[], Awaitable[None]]  # returns when the bus has handled everything published
     recordings: RecordingRecovery | None = None
@@ -59,7 +59,23 @@ class StartupRecovery:
     margin: timedelta = timedelta(minutes=10)  # calls may have begun a little before the last one seen
     first_window: timedelta = timedelta(hours=24)  # an empty log: look this far back
 
-    async def run(self) -> RecoveryReport:
+    async def run_once_connected(self, link: TelephonyLink, done: asyncio.Event) -> None:
+        """Wait for the link's first login (its resync is done then), run once, set `done`.
+        A failure is logged, never fatal: Hotline serves calls without it."""
+        while True:
+            try:
+                await link.wait_connected(timeout=60)
+                break
+            except (TimeoutError, TelephonyError):
+                log.warning("start-up recovery waits for the PBX link")
+        try:
+            await self.run(link)
+        except Exception:
+            log.exception("start-up recovery failed: calls it did not close stay open until the next start")
+        finally:
+            done.set()
+
+    async def run(self, link: Reconciler) -> RecoveryReport:
         seen = await log_side.last_seen(self.sessions)
         since = seen - self.margin if seen is not None else self.clock() - self.first_window
         unfinished = await log_side.open_calls(self.sessions)
@@ -72,7 +88,7 @@ class StartupRecovery:
             OpenCall(p.call_id, p.source) for p in waiting.values() if p.call_id not in _ids(closed_rows)
         ]
         known = await log_side.known_since(self.sessions, since)
-        events = await self.link.reconcile(opened, known, since)
+        events = await link.reconcile(opened, known, since)
         for event in events:
             await self.publish(event)
         await self.settle()

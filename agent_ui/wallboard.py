@@ -22,15 +22,14 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, or_, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from agent_ui.hub import Hub
 from config.callcenter import CallCenter
 from routing import Router
 from routing.agent_state import AgentState
-from tickets.models import SlaStatus, Ticket, TicketState
+from routing.decisions import Decision
+from routing.events import Event
+from tickets.events import DeskEvent
+from tickets.views import DeskViews
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,6 @@ SAMPLE_EVERY_S = 15.0
 HISTORY_S = 3600.0
 ALERTS_REFRESH_S = 30.0
 ALERTS_LIMIT = 50
-_CLOSED = (TicketState.CLOSED, TicketState.CANCELLED)
 
 
 class WallboardService:
@@ -49,13 +47,13 @@ class WallboardService:
         self,
         router: Router,
         hub: Hub,
-        sessions: async_sessionmaker[AsyncSession],
+        desk: DeskViews,
         callcenter: CallCenter,
         clock: Callable[[], float],
     ) -> None:
         self.router = router
         self.hub = hub
-        self.sessions = sessions
+        self.desk = desk
         self.callcenter = callcenter
         self.clock = clock
         self._members = {a.id: tuple(a.queues) for a in callcenter.agents}
@@ -71,14 +69,14 @@ class WallboardService:
     def changed(self) -> None:
         self._changed.set()
 
-    async def on_event(self, _event: object) -> None:
+    async def on_event(self, _event: Event) -> None:
         """Bus handler: any call or agent event may move a figure."""
         self._changed.set()
 
-    async def on_decision(self, _decision: object) -> None:
+    async def on_decision(self, _decision: Decision) -> None:
         self._changed.set()
 
-    async def on_desk_event(self, _event: object) -> None:
+    async def on_desk_event(self, _event: DeskEvent) -> None:
         """Desk listener: a ticket changed, was flagged or breached its SLA."""
         self._alerts_stale = True
         self._changed.set()
@@ -183,35 +181,20 @@ class WallboardService:
 
     # -------------------------------------------------------------- alerts
     async def refresh_alerts(self) -> None:
-        async with self.sessions() as session:
-            rows = (
-                await session.exec(
-                    select(Ticket)
-                    .where(col(Ticket.state).not_in(_CLOSED))
-                    .where(
-                        or_(
-                            col(Ticket.sla_status) == SlaStatus.BREACHED,
-                            col(Ticket.is_complaint),
-                            col(Ticket.flagged),
-                        )
-                    )
-                    .order_by(col(Ticket.updated_at).desc())
-                    .limit(ALERTS_LIMIT)
-                )
-            ).all()
+        alerts = await self.desk.open_alerts(ALERTS_LIMIT)
         self._alerts = [
             {
-                "ticket_id": t.id,
-                "kind": _alert_kind(t),
-                "subject": t.subject,
-                "reason": t.flag_reason,
-                "state": str(t.state),
-                "queue": t.queue,
-                "owner": t.owner_agent_id,
-                "due_at": t.resolve_due_at.isoformat() if t.resolve_due_at else None,
-                "updated_at": t.updated_at.isoformat(),
+                "ticket_id": a.ticket_id,
+                "kind": a.kind,
+                "subject": a.subject,
+                "reason": a.reason,
+                "state": str(a.state),
+                "queue": a.queue,
+                "owner": a.owner,
+                "due_at": a.due_at.isoformat() if a.due_at else None,
+                "updated_at": a.updated_at.isoformat(),
             }
-            for t in rows
+            for a in alerts
         ]
         self._alerts_stale = False
         self._alerts_at = self.clock()
@@ -234,9 +217,3 @@ class WallboardService:
                     log.exception("cannot read SLA breaches and complaints")
             self.hub.publish(CHANNEL, self.view(now))
             await asyncio.sleep(MIN_GAP_S)  # a burst of events makes one update, not fifty
-
-
-def _alert_kind(ticket: Ticket) -> str:
-    if ticket.sla_status is SlaStatus.BREACHED:
-        return "sla"
-    return "complaint" if ticket.is_complaint else "flagged"

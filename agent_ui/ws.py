@@ -17,18 +17,17 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_ui.auth import session_user
-from agent_ui.deps import ContainerDep
-from agent_ui.hub import Subscriber
+from agent_ui.console import ConsoleService
+from agent_ui.deps import Center, Console, HubDep, Wallboard
+from agent_ui.hub import Hub, Subscriber
 from agent_ui.models import Role
 from agent_ui.wallboard import CHANNEL as SUPERVISORS
-
-if TYPE_CHECKING:
-    from agent_ui.bootstrap import Container
+from agent_ui.wallboard import WallboardService
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -87,26 +86,26 @@ async def _serve(
 
 
 class _AgentSession:
-    def __init__(self, websocket: WebSocket, container: Container, agent_id: str) -> None:
-        self.websocket, self.container, self.agent_id = websocket, container, agent_id
-        self.hub = container.hub
+    def __init__(self, websocket: WebSocket, console: ConsoleService, hub: Hub, agent_id: str) -> None:
+        self.websocket, self.console, self.agent_id = websocket, console, agent_id
+        self.hub = hub
 
     async def start(self) -> None:
-        await self.container.console.agent_connected(self.agent_id)
-        await self.websocket.send_json(self.container.console.agent_hello(self.agent_id))
+        await self.console.agent_connected(self.agent_id)
+        await self.websocket.send_json(self.console.agent_hello(self.agent_id))
 
     async def command(self, message: object) -> dict[str, Any] | None:
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return {"type": "error", "error_id": "invalid_message", "message": 'expected {"type": ...}'}
         try:
-            reply: dict[str, Any] | None = await self.container.console.agent_command(self.agent_id, message)
+            reply: dict[str, Any] | None = await self.console.agent_command(self.agent_id, message)
         except ValueError as exc:
             return {"type": "error", "error_id": "invalid_command", "message": str(exc)}
         return reply
 
 
 @router.websocket("/ws/agent")
-async def agent_socket(websocket: WebSocket, container: ContainerDep) -> None:
+async def agent_socket(websocket: WebSocket, console: Console, hub: HubDep) -> None:
     user = session_user(websocket)
     if user is None:
         await websocket.close(code=CLOSE_NOT_AUTHENTICATED)
@@ -115,25 +114,33 @@ async def agent_socket(websocket: WebSocket, container: ContainerDep) -> None:
         await websocket.close(code=CLOSE_FORBIDDEN)
         return
     agent_id = user.agent_id
-    if not container.console.knows_agent(agent_id):
+    if not console.knows_agent(agent_id):
         await websocket.close(code=CLOSE_UNKNOWN_AGENT, reason="agent not in the call-center file")
         return
     await websocket.accept()
-    after = _after(websocket, container.console.epoch)
-    sub = container.hub.subscribe(f"agent:{agent_id}", after_seq=after)
-    await _serve(websocket, sub, None, _AgentSession(websocket, container, agent_id))
+    after = _after(websocket, console.epoch)
+    sub = hub.subscribe(f"agent:{agent_id}", after_seq=after)
+    await _serve(websocket, sub, None, _AgentSession(websocket, console, hub, agent_id))
 
 
 class _SupervisorSession:
-    def __init__(self, websocket: WebSocket, container: Container, queues: frozenset[str]) -> None:
-        self.websocket, self.container, self.queues = websocket, container, queues
-        self.hub = container.hub
-        self.agents = {a.id for a in container.callcenter.agents if set(a.queues) & queues}
+    def __init__(
+        self,
+        websocket: WebSocket,
+        board: WallboardService,
+        hub: Hub,
+        agents: set[str],
+        queues: frozenset[str],
+        epoch: str,
+    ) -> None:
+        self.websocket, self.board, self.queues, self.epoch = websocket, board, queues, epoch
+        self.hub = hub
+        self.agents = agents
 
     def transform(self, message: dict[str, Any]) -> dict[str, Any] | None:
         kind = message.get("type")
         if kind == "wallboard":
-            narrowed: dict[str, Any] = self.container.wallboard.narrowed(message, self.queues)
+            narrowed: dict[str, Any] = self.board.narrowed(message, self.queues)
             return narrowed
         if kind == "state":
             return message if message.get("agent") in self.agents else None
@@ -142,10 +149,9 @@ class _SupervisorSession:
         return message
 
     async def start(self) -> None:
-        wallboard = self.container.wallboard
-        await wallboard.refresh_alerts()
-        view = wallboard.narrowed(wallboard.view(), self.queues)
-        await self.websocket.send_json({**view, "type": "hello", "epoch": self.container.console.epoch})
+        await self.board.refresh_alerts()
+        view = self.board.narrowed(self.board.view(), self.queues)
+        await self.websocket.send_json({**view, "type": "hello", "epoch": self.epoch})
 
     async def command(self, message: object) -> dict[str, Any] | None:
         if isinstance(message, dict) and message.get("type") == "ping":
@@ -154,7 +160,9 @@ class _SupervisorSession:
 
 
 @router.websocket("/ws/supervisor")
-async def supervisor_socket(websocket: WebSocket, container: ContainerDep) -> None:
+async def supervisor_socket(
+    websocket: WebSocket, center: Center, board: Wallboard, console: Console, hub: HubDep
+) -> None:
     user = session_user(websocket)
     if user is None:
         await websocket.close(code=CLOSE_NOT_AUTHENTICATED)
@@ -163,7 +171,8 @@ async def supervisor_socket(websocket: WebSocket, container: ContainerDep) -> No
         await websocket.close(code=CLOSE_FORBIDDEN)
         return
     await websocket.accept()
-    queues = container.callcenter.supervised_queues(user.login)
-    session = _SupervisorSession(websocket, container, queues)
-    sub = container.hub.subscribe(SUPERVISORS)
+    queues = center.supervised_queues(user.login)
+    agents = {a.id for a in center.agents if set(a.queues) & queues}
+    session = _SupervisorSession(websocket, board, hub, agents, queues, console.epoch)
+    sub = hub.subscribe(SUPERVISORS)
     await _serve(websocket, sub, session.transform, session)

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 
 from cti.telephony import CallNotWaiting, Telephony, TelephonyError
 from routing import Router
-from routing.commands import OfferCall
-from routing.decisions import CancelRing, ConnectCall, PlaceCallback, RejectCall
+from routing.commands import Command, OfferCall
+from routing.decisions import CancelRing, ConnectCall, Decision, PlaceCallback, RejectCall
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,10 @@ _PBX_MEMBERSHIP = frozenset(
     {AgentEventKind.JOINED_QUEUE, AgentEventKind.LEFT_QUEUE, AgentEventKind.PAUSED, AgentEventKind.UNPAUSED}
 )
 
-Listener = Callable[[object], Awaitable[None]]
+Listener = Callable[[Decision], Awaitable[None]]
+"""Told every decision the router makes (the console's pushes, the wallboard's refresh)."""
 Enricher = Callable[[CallEvent], Awaitable[OfferCall | None]]
+"""The OfferCall for an offered call, with what the service desk knows of the caller."""
 
 
 class AcdService:
@@ -77,9 +79,9 @@ class AcdService:
                 return
         await self._apply(self.router.on_event(event, self.clock()))
 
-    async def command(self, command: object) -> None:
+    async def command(self, command: Command) -> None:
         """An order from a person or a service. Raises routing's InvalidTransition when illegal."""
-        await self._apply(self.router.on_command(command, self.clock()))  # type: ignore[arg-type]
+        await self._apply(self.router.on_command(command, self.clock()))
 
     async def run(self) -> None:
         """Fire the router's timers (ring timeout, wrap-up end, overflow) until cancelled."""
@@ -94,7 +96,7 @@ class AcdService:
     async def tick(self) -> None:
         await self._apply(self.router.tick(self.clock()))
 
-    async def _apply(self, decisions: Sequence[object]) -> None:
+    async def _apply(self, decisions: Sequence[Decision]) -> None:
         self._wake.set()  # deadlines may have moved
         for decision in decisions:
             if self.control and self.telephony is not None:
@@ -105,7 +107,7 @@ class AcdService:
                 except Exception:
                     log.exception("decision listener failed on %r", decision)
 
-    async def _execute(self, decision: object) -> None:
+    async def _execute(self, decision: Decision) -> None:
         assert self.telephony is not None
         try:
             match decision:

@@ -1,10 +1,15 @@
 """The Asterisk link: AMI events in, CallEvents out onto the bus; router decisions out as AMI actions.
 
 This is the only place that knows Hotline talks to Asterisk: it owns the AMI
-client and the translator, and implements `cti.telephony.Telephony` with the
+client and the translator, and implements `cti.telephony.TelephonyLink` with the
 actions of the sample dialplan (`config/asterisk/`): a waiting caller is
 connected with `Setvar HOTLINE_AGENT` + `Redirect` to `[hotline-connect]`, as
 recorded in tests/fixtures/ami/07g-control-mode.sent.
+
+Events are not lost silently: the AMI reader's queue is bounded, and when the
+bus cannot keep up and it overflows, the link is dropped and rebuilt by the
+re-login's resync (CoreShowChannels, QueueStatus), as after a network cut; the
+overflow is counted and shows in `health()`.
 """
 
 from __future__ import annotations
@@ -19,18 +24,40 @@ from cti.ami import actions
 from cti.ami.cdr import CdrBook, read_master_csv
 from cti.ami.client import AmiClient
 from cti.ami.dialplan import REWAIT_EXTEN, RING_TIMEOUT_VARIABLE, TRANSFER_CONTEXT, WAIT_CONTEXT
-from cti.ami.errors import AmiError
+from cti.ami.errors import AmiError, EventsLost
 from cti.ami.reconcile import Dialplan, close_gone, missed_calls
 from cti.ami.resync import resync_on_connect
 from cti.ami.translate import SOURCE, AmiTranslator, wanted_frame
 from cti.bus import EventBus
-from cti.telephony import CallNotWaiting, OpenCall, TelephonyError
+from cti.telephony import (
+    CallNotWaiting,
+    Control,
+    ControlsNotOffered,
+    LinkHealth,
+    OpenCall,
+    SpyMode,
+    TelephonyError,
+)
 from routing.events import Event
 
 log = logging.getLogger(__name__)
 
 
-class AsteriskLink:
+EVENT_QUEUE = 10_000  # AMI events waiting for the translator before the link resyncs instead
+
+CONTROLS = frozenset(
+    {
+        Control.HANGUP,
+        Control.TRANSFER_BLIND,
+        Control.TRANSFER_ATTENDED,
+        Control.RECORDING_PAUSE,
+        Control.RECORDING_RESUME,
+        Control.SUPERVISE,
+    }
+)
+
+
+class AsteriskLink(ControlsNotOffered):
     def __init__(
         self,
         *,
@@ -44,16 +71,19 @@ class AsteriskLink:
         action_timeout: float = 5.0,
         transfer_context: str = TRANSFER_CONTEXT,
         supervisor_phones: Mapping[str, str] | None = None,
+        event_queue: int = EVENT_QUEUE,
         cdr_file: Path | None = None,
         cdr_timezone: tzinfo = UTC,
     ) -> None:
-        """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents`, `PJSIP/1001`);
-        `cdr_file` is this host's view of the PBX's cdr_csv Master.csv (reconciliation's figures)."""
+        """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents`, `PJSIP/1001`).
+        `event_queue`: AMI events that may wait for the bus before the link resyncs instead.
+        `cdr_file`: this host's view of the PBX's cdr_csv Master.csv (reconciliation's figures)."""
         self.host = host
         self.port = port
         self._username = username
         self._secret = secret
         self._timeout = action_timeout
+        self._event_queue = event_queue
         self.bus = bus
         self.interfaces = dict(agents)
         self.transfer_context = transfer_context
@@ -84,7 +114,7 @@ class AsteriskLink:
         )
         self._client = client
         self._running.set()
-        subscription = client.subscribe(maxsize=10_000)
+        subscription = client.subscribe(maxsize=self._event_queue, overflow="lose-link")
 
         async def publish_missed(events: list[Event]) -> None:
             for event in events:
@@ -94,9 +124,14 @@ class AsteriskLink:
         resync_on_connect(client, self.translator, publish_missed)
         async with asyncio.TaskGroup() as group:
             group.create_task(client.run(), name="ami-client")
-            async for message in subscription:
-                for event in self.translator.feed(message):
-                    await self.bus.publish(event)
+            while True:
+                try:
+                    async for message in subscription:
+                        for event in self.translator.feed(message):
+                            await self.bus.publish(event)
+                    return
+                except EventsLost as exc:  # what was queued before the gap is translated: rebuild the rest
+                    client.drop_link(str(exc))
 
     async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109
         async with asyncio.timeout(timeout):
@@ -132,6 +167,35 @@ class AsteriskLink:
     def _agent_leg(self, channel: str) -> str | None:
         agent = self.translator.agent_of(channel)
         return agent if agent in self.interfaces else None
+
+    @property
+    def controls(self) -> frozenset[Control]:
+        return CONTROLS
+
+    def health(self) -> LinkHealth:
+        client = self._client
+        if client is None:
+            return LinkHealth(False, "the AMI link has not started")
+        stats = client.stats
+        counters = {
+            "frames": stats.frames,
+            "events": stats.events,
+            "bad_frames": stats.bad_frames,
+            "dropped": stats.dropped,
+            "overflows": stats.overflows,
+            "connects": stats.connects,
+            "logins": stats.logins,
+            "login_refusals": stats.login_refusals,
+            "disconnects": stats.disconnects,
+            "bad_messages": self.translator.bad_messages,
+        }
+        if client.connected:
+            return LinkHealth(True, f"logged in to {self.host}:{self.port}", counters)
+        if stats.login_refusals and stats.login_refusals >= stats.logins:
+            reason = f"AMI login refused by {self.host}:{self.port} (check the username and secret)"
+        else:
+            reason = f"not connected to the AMI at {self.host}:{self.port}"
+        return LinkHealth(False, reason, counters)
 
     # ------------------------------------------------------- Telephony protocol
     async def connect_call(self, call_id: str, agent_id: str, ring_timeout_s: float) -> None:
@@ -189,8 +253,7 @@ class AsteriskLink:
             raise CallNotWaiting(f"call {call_id} is already connected to an agent")
         return channel
 
-    # --------------------------------------- console and supervisor call controls
-    # Optional methods the console enables when present (agent_ui/callcontrol.py).
+    # --------------------------------------- console and supervisor call controls (CONTROLS)
     async def blind_transfer(self, call_id: str, target: str) -> None:
         """Send the caller to `target` in the transfer context (Redirect; the agent leg ends)."""
         channel = self._caller(call_id)
@@ -221,17 +284,14 @@ class AsteriskLink:
             actions.mute_recording(self.client, self._caller(call_id), muted=False),
         )
 
-    async def supervise(self, agent_id: str, supervisor: str, mode: str) -> None:
+    async def supervise(self, agent_id: str, supervisor: str, mode: SpyMode) -> None:
         """Ring the supervisor's phone and spy on the agent's current call (listen/whisper/barge)."""
         phone = self.supervisor_phones.get(supervisor)
         if phone is None:
             raise TelephonyError(f"no phone is configured for supervisor {supervisor!r}")
-        if mode not in ("listen", "whisper", "barge"):
-            raise TelephonyError(f"unknown supervision mode {mode!r}")
         agent_channel = self._agent_on_call(agent_id)
         await self._act(
-            f"{mode} on agent {agent_id}",
-            actions.supervise(self.client, phone, agent_channel, mode),  # type: ignore[arg-type]
+            f"{mode} on agent {agent_id}", actions.supervise(self.client, phone, agent_channel, mode)
         )
 
     def _agent_on_call(self, agent_id: str) -> str:

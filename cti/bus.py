@@ -1,14 +1,23 @@
-"""In-process event bus with per-call ordering and bounded queues.
+"""In-process message bus: events to every subscriber, commands to their one handler, per-call order.
 
-Events are sharded by `call_id` (agent events by agent id): one worker per
-shard delivers each event to every subscriber in subscription order, so all
-handlers see one call's events in the order they happened, while different
-calls proceed in parallel. Queues are bounded: a publisher waits when its shard
-is full (back-pressure on the PBX reader) instead of memory growing without end.
+Events (routing.events) are facts: every subscriber gets each one, in
+subscription order, and nothing answers. Commands (routing.commands.BusCommand)
+are orders: each kind has exactly one handler, registered with `handle`, and
+`send` returns the future of its reply (the handler's result or its error), as
+cosmicpython's message bus separates them.
 
-A handler that raises is logged with the event and counted; the other handlers
-and later events still run (one broken consumer must not stop screen pops).
-The exception is not swallowed silently: it is in the log and in `stats`.
+Both are sharded by `call_id` (agent events by agent id): one worker per shard
+takes events and commands in the order they were put, so a command about a
+call is carried out after the events of that call that came before it (a
+caller's "call me back" reaches the router after their OFFERED did), while
+different calls proceed in parallel. Queues are bounded: a publisher waits
+when its shard is full (back-pressure on the PBX reader) instead of memory
+growing without end.
+
+A subscriber that raises is logged with the event and counted; the other
+subscribers and later events still run (one broken consumer must not stop
+screen pops). The exception is not swallowed silently: it is in the log and in
+`stats`. A command handler's error is its reply: it goes to the sender.
 """
 
 from __future__ import annotations
@@ -18,65 +27,131 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from routing.commands import BusCommand
 from routing.events import AgentEvent, CallEvent, Event
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
+C = TypeVar("C", bound=BusCommand)
+_Run = Callable[[BusCommand], Awaitable[object]]
+
+
+class NoHandler(LookupError):
+    """A command was sent that no handler was registered for (a wiring mistake)."""
 
 
 @dataclass
 class BusStats:
     published: int = 0
     delivered: int = 0
+    commands: int = 0
     handler_errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    command: BusCommand
+    reply: asyncio.Future[object]
 
 
 class EventBus:
     def __init__(self, *, shards: int = 8, maxsize: int = 1000) -> None:
         if shards < 1:
             raise ValueError("shards must be >= 1")
-        self._queues: list[asyncio.Queue[Event]] = [asyncio.Queue(maxsize) for _ in range(shards)]
+        self._queues: list[asyncio.Queue[Event | _Order]] = [asyncio.Queue(maxsize) for _ in range(shards)]
         self._handlers: list[tuple[str, Handler]] = []
+        self._commands: dict[type[object], _Run] = {}
         self.stats = BusStats()
 
     def subscribe(self, name: str, handler: Handler) -> None:
-        """Register a handler; call before `run()`. Handlers must be idempotent."""
+        """Register an event subscriber; call before `run()`. Subscribers must be idempotent."""
         self._handlers.append((name, handler))
 
-    def _shard(self, event: Event) -> asyncio.Queue[Event]:
-        key = event.call_id if isinstance(event, CallEvent) else f"agent:{event.agent}"
+    def handle(self, kind: type[C], handler: Callable[[C], Awaitable[object]]) -> None:
+        """Make `handler` the one handler of commands of `kind`. A second handler is a wiring error."""
+        key: type[object] = kind
+        if key in self._commands:
+            raise ValueError(f"{kind.__name__} already has a handler")
+
+        async def run(command: BusCommand) -> object:
+            assert isinstance(command, kind)
+            return await handler(command)
+
+        self._commands[key] = run
+
+    def _shard(self, key: str) -> asyncio.Queue[Event | _Order]:
         return self._queues[zlib.crc32(key.encode()) % len(self._queues)]
 
+    def depths(self) -> list[int]:
+        """How many events and commands wait in each shard (health, metrics)."""
+        return [queue.qsize() for queue in self._queues]
+
+    @property
+    def capacity(self) -> int:
+        return self._queues[0].maxsize
+
     async def publish(self, event: Event) -> None:
-        await self._shard(event).put(event)
+        key = event.call_id if isinstance(event, CallEvent) else f"agent:{event.agent}"
+        await self._shard(key).put(event)
         self.stats.published += 1
 
+    async def send(self, command: BusCommand) -> asyncio.Future[object]:
+        """Queue `command` behind the earlier events of its call; the future gets its reply.
+
+        Waits only while the shard is full, never for the handler: await the
+        returned future for the reply (NoHandler if nobody handles this kind).
+        """
+        reply: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        await self._shard(command.call_id).put(_Order(command, reply))
+        self.stats.commands += 1
+        return reply
+
     async def join(self) -> None:
-        """Wait until every published event has been handled (tests, shutdown)."""
+        """Wait until every published event and sent command has been handled (tests, shutdown)."""
         for queue in self._queues:
             await queue.join()
 
     async def run(self) -> None:
-        """Deliver events until cancelled. Run it as a task of the app's TaskGroup."""
+        """Deliver until cancelled. Run it as a task of the app's TaskGroup."""
         async with asyncio.TaskGroup() as group:
             for index, queue in enumerate(self._queues):
                 group.create_task(self._worker(queue), name=f"bus-shard-{index}")
 
-    async def _worker(self, queue: asyncio.Queue[Event]) -> None:
+    async def _worker(self, queue: asyncio.Queue[Event | _Order]) -> None:
         while True:
-            event = await queue.get()
+            item = await queue.get()
             try:
-                for name, handler in self._handlers:
-                    try:
-                        await handler(event)
-                    except Exception:
-                        self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
-                        log.exception("handler %s failed on %s", name, _describe(event))
-                self.stats.delivered += 1
+                if isinstance(item, _Order):
+                    await self._carry_out(item)
+                else:
+                    await self._deliver(item)
             finally:
                 queue.task_done()
+
+    async def _deliver(self, event: Event) -> None:
+        for name, handler in self._handlers:
+            try:
+                await handler(event)
+            except Exception:
+                self.stats.handler_errors[name] = self.stats.handler_errors.get(name, 0) + 1
+                log.exception("handler %s failed on %s", name, _describe(event))
+        self.stats.delivered += 1
+
+    async def _carry_out(self, order: _Order) -> None:
+        run = self._commands.get(type(order.command))
+        try:
+            if run is None:
+                raise NoHandler(f"no handler for {type(order.command).__name__}")
+            result = await run(order.command)
+        except Exception as exc:  # the reply: the sender decides what a refusal means
+            if not order.reply.done():
+                order.reply.set_exception(exc)
+            return
+        if not order.reply.done():
+            order.reply.set_result(result)
 
 
 def _describe(event: Event) -> str:

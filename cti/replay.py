@@ -83,11 +83,11 @@ class CallSummary:
             self.queue = event.queue
         elif kind is CallEventKind.ANSWERED and self.agent is None:
             self.agent = event.agent
-            self.wait_s = _int(event.extra_value("hold_time"))
+            self.wait_s = event.hold_s
         elif kind is CallEventKind.AGENT_COMPLETED and event.agent == self.agent and self.talk_s is None:
-            self.talk_s = _int(event.extra_value("talk_time"))
+            self.talk_s = event.talk_s
         elif kind in (CallEventKind.ABANDONED, CallEventKind.LEFT_QUEUE) and self.agent is None:
-            self.wait_s = _int(event.extra_value("hold_time"))
+            self.wait_s = event.hold_s
         elif kind is CallEventKind.RECORDING_STARTED and self.recording is None:
             self.recording = event.detail
         elif kind is CallEventKind.HUNG_UP:
@@ -112,10 +112,6 @@ class CallSummary:
         return {key: getattr(self, key) for key in SUMMARY_KEYS}
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
-
-
 def read_messages(data: bytes) -> Iterator[AmiMessage]:
     """Every parseable message of a raw trace; bad frames are logged and skipped."""
     splitter = FrameSplitter()
@@ -133,11 +129,11 @@ def first_epoch(data: bytes) -> datetime | None:
 
 
 def translate(
-    messages: Iterable[AmiMessage], start: datetime | None = None, **options: object
+    messages: Iterable[AmiMessage], start: datetime | None = None, *, default_queue: str = "default"
 ) -> Iterator[Event]:
     """Feed messages through a fresh translator on the trace's own clock."""
     clock = _TraceClock(start)
-    translator = AmiTranslator(clock=clock, **options)  # type: ignore[arg-type]
+    translator = AmiTranslator(clock=clock, default_queue=default_queue)
     for msg in messages:
         clock.observe(msg)
         yield from translator.feed(msg)
@@ -158,16 +154,19 @@ def event_json(event: Event) -> str:
     else:
         data = {"type": "call", "call_id": event.call_id, "kind": event.kind.value}
         data.update(caller=event.caller, caller_name=event.caller_name, queue=event.queue, agent=event.agent)
-        data.update(detail=event.detail, extra=dict(event.extra))
+        data.update(detail=event.detail, source_refs=list(event.source_refs), ivr_choice=event.ivr_choice)
+        data.update(hold_s=event.hold_s, talk_s=event.talk_s)
     data.update(at=event.at.isoformat(), event_id=event.event_id)
     return json.dumps(data, ensure_ascii=False)
 
 
-def replay(paths: Iterable[str | Path], events: bool = False, **options: object) -> Iterator[str]:
+def replay(
+    paths: Iterable[str | Path], events: bool = False, default_queue: str = "default"
+) -> Iterator[str]:
     """One JSON line per call of each trace (or per event with `events=True`)."""
     for path in paths:
         data = Path(path).read_bytes()
-        stream = translate(read_messages(data), first_epoch(data), **options)
+        stream = translate(read_messages(data), first_epoch(data), default_queue=default_queue)
         if events:
             yield from (event_json(e) for e in stream)
         else:

@@ -1,16 +1,28 @@
-"""What the ACD asks of a telephony platform, whatever the vendor.
+"""What Hotline asks of a telephony platform, whatever the vendor: the `TelephonyLink` Protocol.
 
-Asterisk (AMI) and Twilio (REST) each implement this; the router's decisions
-are executed through it, so nothing above `cti/` knows which PBX is behind.
+Asterisk (AMI, cti.asterisk.AsteriskLink) and Twilio (REST and webhooks,
+cti.twilio.link.TwilioLink) implement it; `cti.wiring.build_telephony` builds
+the configured one, so nothing above `cti/` knows which PBX is behind.
+
+* `Telephony`: the orders the ACD gives when it executes the router's decisions.
+* Call controls for the console and the wallboard (hold, transfers, recording
+  pause, listen/whisper/barge): every link has every method, typed; `controls`
+  says which ones it offers, and the rest refuse with `NotOffered`
+  (`ControlsNotOffered` supplies those refusals). A renamed method is a type
+  error here, not a console button that quietly stops working.
+* `run`, `wait_connected`, `health`: the link's life, for the composition root
+  and `/api/health`.
+
 Implementations raise `TelephonyError` (or a subclass) when the platform refuses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from routing.events import Event
 
@@ -26,7 +38,40 @@ class CallNotWaiting(TelephonyError):
     """
 
 
+class NotOffered(TelephonyError):
+    """This link does not offer the control (it is not in its `controls`)."""
+
+
+class Control(enum.StrEnum):
+    """A call control the console or the wallboard may offer (the value is the API's action name)."""
+
+    ANSWER = "answer"  # phones with remote answer (most cannot)
+    HANGUP = "hangup"
+    HOLD = "hold"
+    UNHOLD = "unhold"
+    TRANSFER_BLIND = "transfer_blind"
+    TRANSFER_ATTENDED = "transfer_attended"
+    RECORDING_PAUSE = "recording_pause"
+    RECORDING_RESUME = "recording_resume"
+    SUPERVISE = "supervise"  # listen / whisper / barge on the supervisor's phone
+
+
+SpyMode = Literal["listen", "whisper", "barge"]
+SPY_MODES: tuple[SpyMode, ...] = ("listen", "whisper", "barge")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkHealth:
+    """Whether the link can carry calls now, why not, and its counters (they only grow)."""
+
+    up: bool
+    reason: str
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+
 class Telephony(Protocol):
+    """The ACD's orders (AcdService executes the router's decisions through these)."""
+
     async def connect_call(self, call_id: str, agent_id: str, ring_timeout_s: float) -> None:
         """Ring `agent_id` for the waiting call and connect them when the agent answers."""
         ...
@@ -46,13 +91,38 @@ class Telephony(Protocol):
         ...
 
 
+class CallControlPort(Protocol):
+    """The console's and the wallboard's controls; those not in `controls` raise NotOffered."""
+
+    @property
+    def controls(self) -> frozenset[Control]: ...
+
+    async def hangup(self, call_id: str) -> None: ...
+
+    async def answer(self, call_id: str, agent_id: str) -> None: ...
+
+    async def hold(self, call_id: str, agent_id: str) -> None: ...
+
+    async def unhold(self, call_id: str, agent_id: str) -> None: ...
+
+    async def blind_transfer(self, call_id: str, target: str) -> None: ...
+
+    async def attended_transfer(self, call_id: str, agent_id: str, target: str) -> None: ...
+
+    async def pause_recording(self, call_id: str) -> None: ...
+
+    async def resume_recording(self, call_id: str) -> None: ...
+
+    async def supervise(self, agent_id: str, supervisor: str, mode: SpyMode) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class OpenCall:
     """A call Hotline's records still have open (no hang-up seen), as reconciliation needs it."""
 
     call_id: str
     source: str
-    pbx_ref: str | None = None  # Asterisk: the caller channel's Uniqueid; Twilio: the CallSid
+    pbx_ref: str | None = None  # the call's own ref at the PBX (the first of its events' source_refs)
     offered_at: datetime | None = None
     answered_at: datetime | None = None
     agent: str | None = None
@@ -73,3 +143,45 @@ class Reconciler(Protocol):
         live events would have had, so consumers that saw some already skip them.
         """
         ...
+
+
+class TelephonyLink(Telephony, CallControlPort, Reconciler, Protocol):
+    """One PBX or cloud account: the ACD's orders, the call controls, and the link's own life."""
+
+    async def run(self) -> None:
+        """Keep the link up (reconnecting as needed) and pump its events to the bus until cancelled."""
+        ...
+
+    async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109 - a bound for start-up
+        """Return once the link carries calls; raise (TimeoutError, TelephonyError) after `timeout`."""
+        ...
+
+    def health(self) -> LinkHealth: ...
+
+
+class ControlsNotOffered:
+    """Refusals for every call control; a link inherits this and overrides what it offers."""
+
+    async def answer(self, call_id: str, agent_id: str) -> None:
+        raise NotOffered("this telephony link cannot answer a phone remotely")
+
+    async def hold(self, call_id: str, agent_id: str) -> None:
+        raise NotOffered("this telephony link does not offer hold")
+
+    async def unhold(self, call_id: str, agent_id: str) -> None:
+        raise NotOffered("this telephony link does not offer hold")
+
+    async def blind_transfer(self, call_id: str, target: str) -> None:
+        raise NotOffered("this telephony link does not offer transfers")
+
+    async def attended_transfer(self, call_id: str, agent_id: str, target: str) -> None:
+        raise NotOffered("this telephony link does not offer transfers")
+
+    async def pause_recording(self, call_id: str) -> None:
+        raise NotOffered("this telephony link does not offer a recording pause")
+
+    async def resume_recording(self, call_id: str) -> None:
+        raise NotOffered("this telephony link does not offer a recording pause")
+
+    async def supervise(self, agent_id: str, supervisor: str, mode: SpyMode) -> None:
+        raise NotOffered("this telephony link does not offer listen/whisper/barge")

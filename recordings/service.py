@@ -14,11 +14,11 @@ ingesting the same file both store the same blob and only one row update wins.
 Event contract (what cti/ must put in the CallEvent):
 * RECORDING_STARTED / RECORDING_READY: `detail` = the file path (Asterisk,
   simulator) or recording URL (Twilio) at the source; `source` names the fetcher.
-  Optional `extra` key `started_at` (ISO 8601) when the vendor reports it.
+  `recording_started_at` when the vendor reports it.
 * OFFERED (`queue`), ANSWERED / TRANSFERRED (`agent`): who may hear the call.
 * RECORDING_PAUSED / RECORDING_RESUMED: `at` is the moment of the pause/resume;
   `detail` (optional) the file paused, else every recording of the call.
-* `extra` keys uniqueid, linkedid, channel, call_sid, recording_sid are kept as legs.
+* `source_refs` (the vendor's leg ids: Uniqueid, CallSid, RecordingSid) are kept as legs.
 * HUNG_UP: files that were started but never reported ready are taken in then
   (MixMonitor closes its file at hangup and Asterisk raises no event for it).
 """
@@ -59,7 +59,6 @@ from routing.events import CallEvent, CallEventKind, Event
 log = logging.getLogger(__name__)
 
 INGEST_ACTOR = "system:recordings"
-LEG_KEYS = ("uniqueid", "linkedid", "channel", "call_sid", "recording_sid")
 _CONTEXT_KINDS = frozenset({CallEventKind.OFFERED, CallEventKind.ANSWERED, CallEventKind.TRANSFERRED})
 _PAUSE_KINDS = frozenset({CallEventKind.RECORDING_PAUSED, CallEventKind.RECORDING_RESUMED})
 _LEASE = timedelta(minutes=10)
@@ -121,7 +120,7 @@ class RecordingService:
             call.queue, changed = event.queue, True
         if event.caller and call.caller is None:
             call.caller, changed = event.caller, True
-        legs = sorted({*call.legs, *(v for k, v in event.extra if k in LEG_KEYS and v)})
+        legs = sorted({*call.legs, *(ref for ref in event.source_refs if ref)})
         if legs != call.legs:
             call.legs, changed = legs, True
         if changed:
@@ -477,11 +476,5 @@ class _TakenIn:
 
 
 def _started_at(event: CallEvent) -> datetime | None:
-    raw = event.extra_value("started_at")
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
+    started = event.recording_started_at
+    return started if started is not None and started.tzinfo is not None else None

@@ -6,7 +6,9 @@ sees it (MixMonitor's file name); `LocalFileFetcher` maps the PBX's folder to
 ours and refuses anything outside the mapped folders, so a forged or mistyped
 event cannot make us copy `/etc/shadow` into the archive. Twilio hands us a URL
 that needs the account's credentials and may answer 404 for a while after the
-status callback: `HttpRecordingDownloader` retries with exponential backoff.
+status callback: `HttpRecordingDownloader` retries with exponential backoff. Which
+URL and credentials a location needs is the source's business (`locate`: for
+Twilio, cti.twilio.media.TwilioMedia.locate, which refuses any other host).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import httpx
 
 from recordings.errors import SourceUnavailable
 from recordings.storage import StagingFile, copy_file_into
+
+Locate = Callable[[str], tuple[str, tuple[str, str] | None]]
+"""Location at the source -> (URL to GET, basic-auth credentials). Raises ValueError to refuse it."""
 
 
 class RecordingFetcher(Protocol):
@@ -106,23 +111,32 @@ class HttpRecordingDownloader:
         *,
         auth: tuple[str, str] | None = None,
         url_suffix: str = "",
+        locate: Locate | None = None,
         attempts: int = 6,
         backoff: Backoff = Backoff(first_s=1.0, max_s=30.0),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._client, self._auth, self._suffix = client, auth, url_suffix
+        """`locate` (if given) decides the URL and credentials of each location; else `auth` and
+        `url_suffix` (added when the URL's path has no extension) apply to every location."""
+        self._client, self._auth, self._suffix, self._locate = client, auth, url_suffix, locate
         self._attempts, self._backoff, self._sleep = max(1, attempts), backoff, sleep
 
-    def url_for(self, location: str) -> str:
+    def url_for(self, location: str) -> tuple[str, tuple[str, str] | None]:
+        if self._locate is not None:
+            try:
+                return self._locate(location)
+            except ValueError as exc:
+                raise SourceUnavailable(str(exc)) from exc
         path = httpx.URL(location).path
-        return location if not self._suffix or PurePosixPath(path).suffix else location + self._suffix
+        url = location if not self._suffix or PurePosixPath(path).suffix else location + self._suffix
+        return url, self._auth
 
     async def fetch(self, location: str, sink: StagingFile) -> None:
-        url, problem = self.url_for(location), ""
+        (url, auth), problem = self.url_for(location), ""
         for attempt in range(1, self._attempts + 1):
             sink.reset()
             try:
-                async with self._client.stream("GET", url, auth=self._auth) as response:
+                async with self._client.stream("GET", url, auth=auth) as response:
                     if response.status_code == 200:
                         async for chunk in response.aiter_bytes():
                             sink.write(chunk)
@@ -139,16 +153,3 @@ class HttpRecordingDownloader:
 
     async def idle_s(self, location: str) -> float | None:
         return None  # what an HTTP server hands out is the finished file
-
-
-def twilio_downloader(
-    client: httpx.AsyncClient, *, account_sid: str, auth_token: str, attempts: int = 6
-) -> HttpRecordingDownloader:
-    """Twilio recording media: HTTP basic auth with the account SID and auth token.
-
-    The status callback's RecordingUrl has no extension; `.wav` asks for WAV (the
-    format stdlib `wave` reads), which is what gets archived and hashed.
-    """
-    return HttpRecordingDownloader(
-        client, auth=(account_sid, auth_token), url_suffix=".wav", attempts=attempts
-    )

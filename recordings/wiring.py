@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,7 +29,7 @@ from recordings.archive import RecordingArchive
 from recordings.recovery import RecordingRecovery
 from recordings.retention import RetentionJob, RetentionPolicy, schedule_jobs
 from recordings.service import RecordingService
-from recordings.sources import LocalFileFetcher, RecordingFetcher, twilio_downloader
+from recordings.sources import LocalFileFetcher, RecordingFetcher
 from recordings.storage import BlobStore, LocalStore
 
 ASTERISK_MONITOR = "/var/spool/asterisk/monitor"
@@ -73,9 +72,6 @@ def build_recordings(
     root: Path,
     pbx_folders: Mapping[str, Path] | None = None,
     policy: RetentionPolicy | None = None,
-    http: httpx.AsyncClient | None = None,
-    twilio_account_sid: str | None = None,
-    twilio_auth_token: str | None = None,
     store: BlobStore | None = None,
     clock: Callable[[], datetime] = utcnow,
     checkpoint_key: str = "",
@@ -83,17 +79,14 @@ def build_recordings(
     checkpoint_every_s: float = 300.0,
     settle_s: float = 10.0,
 ) -> Recordings:
-    """Twilio downloads are enabled when `http` and both credentials are given; audit
-    checkpoints when `checkpoint_key` is (written to `checkpoint_file`)."""
+    """Fetchers for the PBX's shared folder; other sources are added with `service.add_fetcher`
+    (Twilio's needs the link's credentials and host check: the composition root adds it).
+    Audit checkpoints when `checkpoint_key` is set (written to `checkpoint_file`)."""
     store = store or LocalStore(root)
     audit = AuditLog(clock=clock)
     folders = dict(pbx_folders or {ASTERISK_MONITOR: root / "incoming"})
     local = LocalFileFetcher(folders)
     fetchers: dict[str, RecordingFetcher] = {"asterisk": local, "simulator": local}
-    if http is not None and twilio_account_sid and twilio_auth_token:
-        fetchers["twilio"] = twilio_downloader(
-            http, account_sid=twilio_account_sid, auth_token=twilio_auth_token
-        )
     service = RecordingService(
         sessions=sessions,
         store=store,

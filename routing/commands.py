@@ -1,6 +1,9 @@
-"""Orders given to the router by the service layer (agent console, supervisor, call intake).
+"""Orders: to the router from the service layer (agent console, supervisor, call intake), and the
+orders the telephony layer gives over the bus (a caller's "call me back", a survey score).
 
-Illegal orders raise (see routing.errors); they never half-apply.
+A command has exactly one handler and a reply (the handler's result or its error);
+an event (routing.events) has any number of subscribers and no reply. Illegal
+router orders raise (see routing.errors); they never half-apply.
 """
 
 from __future__ import annotations
@@ -82,3 +85,21 @@ class RequestCallback:
 
 
 Command = LoginAgent | LogoutAgent | SetAgentReady | PauseAgent | OfferCall | RequestCallback
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSurveyScore:
+    """The customer keyed `score` (1–5) on the follow-up survey call for `ticket_id`.
+
+    For the service desk: store it on the ticket's pending follow-up (idempotent:
+    a second score for a follow-up already scored changes nothing). `call_id` is
+    the survey call, so the order queues behind that call's events.
+    """
+
+    call_id: str
+    ticket_id: int
+    score: int
+
+
+BusCommand = RequestCallback | RecordSurveyScore
+"""What the telephony layer orders over the bus (cti.bus.EventBus.send): one handler each."""

@@ -14,7 +14,7 @@ already applied.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -52,6 +52,17 @@ class CallEvent:
     the network gave it (not yet normalised: normalising needs the configured
     region, which is the service desk's business). `agent` is Hotline's agent
     id, never a channel or device name.
+
+    The typed facts some kinds carry (None where the vendor does not say):
+    * `source_refs`: the vendor's own ids of this call's legs (Asterisk Uniqueid,
+      Twilio CallSid, RecordingSid, ...). Opaque outside `cti/`: recordings/ keeps
+      them so an auditor can find the call on the PBX; nobody parses them.
+    * `ivr_choice`: the IVR menu entry the caller chose (OFFERED, IVR_CHOICE).
+    * `hold_s`: seconds the caller waited in the queue, as the PBX counted them
+      (ANSWERED, ABANDONED, LEFT_QUEUE, AGENT_COMPLETED); `talk_s`: seconds the
+      agent talked (AGENT_COMPLETED).
+    * `recording_started_at`: when the recording began, if the source reports it
+      (RECORDING_STARTED, RECORDING_READY).
     """
 
     call_id: str
@@ -65,13 +76,11 @@ class CallEvent:
     queue: str | None = None
     agent: str | None = None
     detail: str | None = None
-    extra: tuple[tuple[str, str], ...] = field(default=())
-
-    def extra_value(self, key: str) -> str | None:
-        for k, v in self.extra:
-            if k == key:
-                return v
-        return None
+    source_refs: tuple[str, ...] = ()
+    ivr_choice: str | None = None
+    hold_s: int | None = None
+    talk_s: int | None = None
+    recording_started_at: datetime | None = None
 
 
 class AgentEventKind(enum.StrEnum):

@@ -14,24 +14,34 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
-import uvicorn
 import websockets
 
 from agent_ui.app import create_app
-from agent_ui.bootstrap import Container, build, simulated_queues
+from agent_ui.bootstrap import Container, build
 from agent_ui.seed import seed_demo
 from config.callcenter import load_callcenter
 from config.settings import SAMPLE_CALLCENTER, Settings, load_settings
 from cti.ami.client import AmiClient
 from cti.ami.dialplan import QUEUE_CONTEXT, WAIT_CONTEXT
+from cti.asterisk import AsteriskLink
 from cti.simulator import AgentBehaviour, SimulatedPbx
+from cti.wiring import simulated_queues
+from tests.serve import serving
 
 AMI_SECRET = "test-ami-secret-9f2c"
 SESSION_SECRET = "test-session-secret-2b7e61c0"
 PASSWORD = "demo"
+
+
+class Console(NamedTuple):
+    """A signed-in agent with the console's websocket open and its hello read."""
+
+    client: httpx.AsyncClient
+    ws: Any
+    hello: dict[str, Any]
 
 
 @dataclass
@@ -58,12 +68,27 @@ class Hotline:
             f"{self.ws_url}/ws/agent{query}", additional_headers={"Cookie": cookie}, open_timeout=5
         )
 
+    async def console(self, stack: contextlib.AsyncExitStack, login: str) -> Console:
+        """Sign in as `login`, open the agent websocket and read the hello, as every console test
+        starts; the socket and the client are closed with `stack`."""
+        client = await self.sign_in(login)
+        stack.push_async_callback(client.aclose)
+        ws = await stack.enter_async_context(await self.agent_socket(client))
+        return Console(client, ws, await next_message(ws, "hello"))
+
+    async def router_clock_passes(self, moment: float) -> None:
+        """Wait until the router's clock is past `moment` (an agent's `since` from the hello):
+        an agent who signs in after this has been idle for less time, on any clock resolution."""
+        async with asyncio.timeout(5):
+            while self.container.acd.clock() <= moment:  # noqa: ASYNC110 - the clock is the condition
+                await asyncio.sleep(0.001)
+
     @contextlib.asynccontextmanager
     async def pbx_unreachable(self) -> AsyncIterator[None]:
         """The link drops and the PBX refuses Hotline's logins for the block: what happens
         inside reaches Hotline only through the resync. On exit, waits for the re-login."""
         link = self.container.link
-        assert link is not None
+        assert isinstance(link, AsteriskLink)
         logins = link.client.stats.logins
         self.pbx.username = "someone-else"
         self.pbx.drop_connections()
@@ -156,22 +181,12 @@ async def running_hotline(
         )
         container = build(settings)
         await seed_demo(container.sessions, container.callcenter, settings.default_region)
-        app = create_app(settings, container=container)
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio")
-        server = uvicorn.Server(config)
-        server_task = group.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.01)
-            if server_task.done():
-                server_task.result()
-        port = server.servers[0].sockets[0].getsockname()[1]
-        assert container.link is not None
-        await container.link.wait_connected(timeout=5)
-        # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
-        await asyncio.wait_for(container.recovered.wait(), 15)
         try:
-            yield Hotline(settings, container, pbx, f"http://127.0.0.1:{port}")
+            async with serving(create_app(settings, container=container)) as base_url:
+                assert container.link is not None
+                await container.link.wait_connected(timeout=5)
+                # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
+                await asyncio.wait_for(container.recovered.wait(), 15)
+                yield Hotline(settings, container, pbx, base_url)
         finally:
-            server.should_exit = True
-            await server_task
             pbx_task.cancel()

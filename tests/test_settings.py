@@ -88,7 +88,7 @@ def test_missing_callcenter_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_router_options_in_the_callcenter_file_are_checked_with_the_queue_named() -> None:
-    from agent_ui.bootstrap import router_config
+    from config.router import router_config
 
     raw = {"queues": [{"name": "support", "routing": {"overflow_after": 30}}]}
     with pytest.raises(CallCenterError, match=r"queues\[support\].*overflow_after"):
@@ -96,7 +96,7 @@ def test_router_options_in_the_callcenter_file_are_checked_with_the_queue_named(
 
 
 def test_nested_router_options_reach_the_router() -> None:
-    from agent_ui.bootstrap import router_config
+    from config.router import router_config
 
     raw = {
         "queues": [
@@ -122,7 +122,7 @@ def test_unknown_time_zone_is_refused() -> None:
 
 
 def test_service_desk_rules_in_the_callcenter_file_are_checked() -> None:
-    from agent_ui.bootstrap import desk_config
+    from tickets.config import desk_config
 
     good = parse_callcenter({"queues": [{"name": "support"}], "service_desk": {"open_ticket_window_h": 24}})
     assert desk_config(good).open_ticket_window_h == 24

@@ -13,6 +13,7 @@ override from the pop (`attach_call`, `choose_customer`, `new_customer_from_call
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +30,7 @@ from tickets.customers import (
     match_caller,
     phone_rows,
 )
-from tickets.errors import NotFound, RuleViolation
+from tickets.errors import NotFound, RuleViolation, TicketConflict
 from tickets.events import CallAttached
 from tickets.lifecycle import Actor
 from tickets.models import (
@@ -75,11 +76,8 @@ class CallDesk:
         return context
 
     def category_of(self, event: CallEvent) -> str | None:
-        choice = event.extra_value("ivr") or (
-            event.detail if event.kind is CallEventKind.IVR_CHOICE else None
-        )
-        mapped = self._ctx.config.ivr_categories.get(choice) if choice else None
-        return mapped or event.extra_value("category")
+        choice = event.ivr_choice or (event.detail if event.kind is CallEventKind.IVR_CHOICE else None)
+        return self._ctx.config.ivr_categories.get(choice) if choice else None
 
     async def _attach_new_call(self, tx: Tx, event: CallEvent) -> TicketCall:
         config = self._ctx.config
@@ -116,7 +114,7 @@ class CallDesk:
             opened_ticket=is_new,
             caller_e164=e164,
             queue=event.queue,
-            ivr_choice=event.extra_value("ivr"),
+            ivr_choice=event.ivr_choice,
             offered_at=event.at,
         )
         tx.session.add(link)
@@ -310,6 +308,9 @@ class CallDesk:
 
     async def choose_customer(self, call_id: str, customer_id: int, actor: Actor) -> CallContext:
         """The caller's number matched several customers (or none): the agent says who it is."""
+        return await _unversioned(lambda: self._choose_customer(call_id, customer_id, actor))
+
+    async def _choose_customer(self, call_id: str, customer_id: int, actor: Actor) -> CallContext:
         async with self._ctx.tx() as tx:
             link = await tx.session.get(TicketCall, call_id)
             if link is None:
@@ -322,6 +323,9 @@ class CallDesk:
 
     async def new_customer_from_call(self, call_id: str, data: CustomerCreate, actor: Actor) -> CallContext:
         """One step from an unknown number to a customer: the caller's number is added."""
+        return await _unversioned(lambda: self._new_customer_from_call(call_id, data, actor))
+
+    async def _new_customer_from_call(self, call_id: str, data: CustomerCreate, actor: Actor) -> CallContext:
         async with self._ctx.tx() as tx:
             link = await tx.session.get(TicketCall, call_id)
             if link is None:
@@ -352,6 +356,23 @@ class CallDesk:
         tx.audit(
             actor, "ticket.update", f"ticket:{ticket.id}", fields=["customer_id"], customer_id=customer_id
         )
+
+
+async def _unversioned(work: Callable[[], Awaitable[CallContext]], attempts: int = 3) -> CallContext:
+    """Run a pop action that carries no ticket version, reading the ticket again on a conflict.
+
+    The agent picks a customer from the pop while the desk records the answer on
+    the same ticket (the owner is set then): the two writes meet on the version.
+    The agent edited no stale form, so the pick is applied to the fresh ticket
+    instead of being refused with 409; each attempt is its own transaction.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except TicketConflict:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 _FOLLOWED = {

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from config.callcenter import CallCenter, CallCenterError
 from tickets.models import CustomerTier, TicketPriority
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -127,3 +128,11 @@ def parse_desk_config(raw: Any, origin: str = "service_desk") -> DeskConfig:
             for err in exc.errors(include_url=False)
         )
         raise DeskConfigError(problems) from None
+
+
+def desk_config(center: CallCenter) -> DeskConfig:
+    """The service desk's rules from the call-center file's `service_desk:` section."""
+    try:
+        return parse_desk_config(center.service_desk, origin="service_desk")
+    except DeskConfigError as exc:
+        raise CallCenterError(str(exc)) from exc

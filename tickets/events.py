@@ -8,6 +8,7 @@ must not raise; an exception is logged and does not undo anything.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,3 +81,13 @@ class FollowUpDue:
 DeskEvent = (
     TicketOpened | TicketChanged | CallAttached | SlaWarned | SlaBreached | TicketFlagged | FollowUpDue
 )
+
+
+def when_follow_up_due(act: Callable[[int, int], None]) -> Callable[[DeskEvent], Awaitable[None]]:
+    """A desk listener calling `act(follow_up_id, ticket_id)` for each FollowUpDue (the IVR survey)."""
+
+    async def listener(event: DeskEvent) -> None:
+        if isinstance(event, FollowUpDue):
+            act(event.follow_up_id, event.ticket_id)
+
+    return listener

@@ -11,12 +11,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
-from sqlmodel import col, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_ui.auth import AuditorUser
-from agent_ui.deps import ContainerDep
-from agent_ui.errors import ApiError
-from audit.models import AuditEntry
+from agent_ui.deps import Archive, Audit, AuditViewsDep, Checkpoints, Sessions
+from audit.checkpoint import CheckpointPublisher
+from audit.log import AuditLog
+from audit.views import AuditViews
+from recordings.archive import RecordingArchive
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -56,12 +59,7 @@ class VerifyResult(BaseModel):
     checkpoint_problems: list[str] = []
 
 
-async def read_entries(container: ContainerDep, limit: int, before_seq: int | None) -> list[AuditEntryPublic]:
-    query = select(AuditEntry).order_by(col(AuditEntry.seq).desc()).limit(limit)
-    if before_seq is not None:
-        query = query.where(col(AuditEntry.seq) < before_seq)
-    async with container.sessions() as session:
-        rows = (await session.exec(query)).all()
+async def read_entries(views: AuditViews, limit: int, before_seq: int | None) -> list[AuditEntryPublic]:
     return [
         AuditEntryPublic(
             seq=e.seq,
@@ -74,18 +72,22 @@ async def read_entries(container: ContainerDep, limit: int, before_seq: int | No
             detail=e.detail,
             hash=e.hash,
         )
-        for e in rows
+        for e in await views.newest(limit, before_seq)
     ]
 
 
-async def verify_everything(container: ContainerDep, actor: str, source_ip: str | None) -> VerifyResult:
-    recordings = container.recordings
-    if recordings is None:
-        raise ApiError(503, "recordings_not_configured", "recordings are not configured on this server")
-    async with container.sessions() as session:
-        chain = await recordings.audit.verify(session)
-    files = await recordings.archive.verify_files()
-    published = await recordings.checkpoints.verify() if recordings.checkpoints is not None else None
+async def verify_everything(
+    sessions: async_sessionmaker[AsyncSession],
+    audit: AuditLog,
+    archive: RecordingArchive,
+    checkpoints: CheckpointPublisher | None,
+    actor: str,
+    source_ip: str | None,
+) -> VerifyResult:
+    async with sessions() as session:
+        chain = await audit.verify(session)
+    files = await archive.verify_files()
+    published = await checkpoints.verify() if checkpoints is not None else None
     result = VerifyResult(
         chain_ok=chain.ok,
         entries=chain.entries,
@@ -106,8 +108,8 @@ async def verify_everything(container: ContainerDep, actor: str, source_ip: str 
         ][:50],
     )
     intact = result.chain_ok and result.files_ok and result.checkpoints_ok is not False
-    async with container.sessions() as session:
-        await recordings.audit.append(
+    async with sessions() as session:
+        await audit.append(
             session,
             actor=actor,
             action="audit.verify",
@@ -128,17 +130,23 @@ async def verify_everything(container: ContainerDep, actor: str, source_ip: str 
 @router.get("/entries", response_model=list[AuditEntryPublic])
 async def entries(
     user: AuditorUser,
-    container: ContainerDep,
+    views: AuditViewsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_seq: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[AuditEntryPublic]:
     """Newest first; page with `before_seq`."""
-    return await read_entries(container, limit, before_seq)
+    return await read_entries(views, limit, before_seq)
 
 
 @router.post("/verify", response_model=VerifyResult)
-async def verify(user: AuditorUser, container: ContainerDep, request: Request) -> VerifyResult:
-    """Re-hash the chain and every stored recording (what `hotline audit verify` does)."""
-    return await verify_everything(
-        container, f"{user.role}:{user.login}", request.client.host if request.client else None
-    )
+async def verify(
+    user: AuditorUser,
+    sessions: Sessions,
+    audit: Audit,
+    archive: Archive,
+    checkpoints: Checkpoints,
+    request: Request,
+) -> VerifyResult:
+    """Re-hash the chain and every stored recording, check the checkpoints (as `hotline audit verify`)."""
+    ip = request.client.host if request.client else None
+    return await verify_everything(sessions, audit, archive, checkpoints, f"{user.role}:{user.login}", ip)

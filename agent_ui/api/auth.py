@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from agent_ui.auth import SESSION_KEY, AuthenticationFailed, CurrentUser, authenticate
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import Sessions
 from agent_ui.errors import ApiError
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -25,9 +25,9 @@ class Me(BaseModel):
 
 
 @router.post("/login", response_model=Me)
-async def login(body: LoginRequest, request: Request, container: ContainerDep) -> Me:
+async def login(body: LoginRequest, request: Request, sessions: Sessions) -> Me:
     try:
-        user = await authenticate(container.sessions, body.login.strip(), body.password)
+        user = await authenticate(sessions, body.login.strip(), body.password)
     except AuthenticationFailed as exc:
         raise ApiError(401, exc.error_id, str(exc)) from exc
     request.session[SESSION_KEY] = user.to_session()

@@ -12,26 +12,33 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
 
 from agent_ui.auth import AgentUser
-from agent_ui.callcontrol import CallControls
 from agent_ui.console import WRAPUP_CODES
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import (
+    Acd,
+    CallViewsDep,
+    Center,
+    Console,
+    Controls,
+    Desk,
+    DeskViewsDep,
+    RecordingViewsDep,
+    RouterDep,
+    SettingsDep,
+)
 from agent_ui.errors import ApiError
-from calls.models import CallRecord
-from calls.reports import talk_s
 from cti.twilio.token import TOKEN_TTL_S, client_identity, voice_token
-from recordings.models import Recording, RecordingStatus
+from routing.agent_state import AgentState
 from routing.commands import SetAgentReady
 from routing.errors import RoutingError
 from tickets.lifecycle import Actor
-from tickets.models import CustomerTier, Ticket, TicketCall
 from tickets.schemas import CallContext, CustomerCreate
+from tickets.views import CustomerTier
 
 router = APIRouter(prefix="/console", tags=["agent console"])
 log = logging.getLogger(__name__)
@@ -41,16 +48,20 @@ HISTORY_CALLS = 5
 
 
 async def own_call(
-    call_id: Annotated[str, Path(max_length=64)], user: AgentUser, container: ContainerDep
+    call_id: Annotated[str, Path(max_length=64)],
+    user: AgentUser,
+    console: Console,
+    calls: CallViewsDep,
+    tickets: DeskViewsDep,
 ) -> str:
     """The call id, if the signed-in agent was popped or answered it; else 403."""
     agent = user.login
-    if container.console.popped_to(agent, call_id):
+    if console.popped_to(agent, call_id):
         return call_id
-    async with container.sessions() as session:
-        record = await session.get(CallRecord, call_id)
-        link = await session.get(TicketCall, call_id)
-    if (record is not None and record.agent_id == agent) or (link is not None and link.agent_id == agent):
+    if await calls.answered_by(call_id, agent):
+        return call_id
+    link = await tickets.call_ticket(call_id)
+    if link is not None and link.agent_id == agent:
         return call_id
     raise ApiError(403, "not_your_call", f"call {call_id} was not offered to you")
 
@@ -122,16 +133,17 @@ class PhoneToken(BaseModel):
 
 
 @router.get("/phone-token", response_model=PhoneToken)
-async def phone_token(user: AgentUser, container: ContainerDep, response: Response) -> PhoneToken:
+async def phone_token(
+    user: AgentUser, settings: SettingsDep, center: Center, response: Response
+) -> PhoneToken:
     """A Twilio Voice access token for the agent's own `client:` phone (browser or app).
 
     Without one, Twilio cannot ring an agent whose target is `client:<id>`, the
     default. Issued only to that agent, for their identity; not cached, not logged.
     """
-    settings = container.settings
     if settings.pbx != "twilio":
         raise ApiError(404, "no_twilio", "phone tokens are for a Twilio hotline; this one is not")
-    agent = next((a for a in container.callcenter.agents if a.id == user.login), None)
+    agent = center.agent(user.login)
     if agent is None:
         raise ApiError(404, "not_an_agent", f"{user.login} is no agent of the call center")
     target = agent.twilio_target()
@@ -159,56 +171,45 @@ async def phone_token(user: AgentUser, container: ContainerDep, response: Respon
 
 @router.post("/calls/{call_id}/customer", response_model=CallContext)
 async def choose_customer(
-    call_id: OwnCall, body: ChooseIn, user: AgentUser, actor: ConsoleActor, container: ContainerDep
+    call_id: OwnCall, body: ChooseIn, user: AgentUser, actor: ConsoleActor, desk: Desk, console: Console
 ) -> CallContext:
-    context = await container.desk.calls.choose_customer(call_id, body.customer_id, actor)
-    container.console.update_pop(user.login, call_id, context, chosen_customer_id=body.customer_id)
+    context = await desk.calls.choose_customer(call_id, body.customer_id, actor)
+    console.update_pop(user.login, call_id, context, chosen_customer_id=body.customer_id)
     return context
 
 
 @router.post("/calls/{call_id}/new-customer", response_model=CallContext, status_code=201)
 async def new_customer(
-    call_id: OwnCall, body: NewCustomerIn, user: AgentUser, actor: ConsoleActor, container: ContainerDep
+    call_id: OwnCall, body: NewCustomerIn, user: AgentUser, actor: ConsoleActor, desk: Desk, console: Console
 ) -> CallContext:
     data = CustomerCreate(name=body.name, company=body.company, tier=body.tier, notes=body.notes)
-    context = await container.desk.calls.new_customer_from_call(call_id, data, actor)
+    context = await desk.calls.new_customer_from_call(call_id, data, actor)
     chosen = context.customers[0].id if context.customers else None
-    container.console.update_pop(user.login, call_id, context, chosen_customer_id=chosen)
+    console.update_pop(user.login, call_id, context, chosen_customer_id=chosen)
     return context
 
 
 @router.post("/calls/{call_id}/ticket", response_model=CallContext)
 async def open_new_ticket(
-    call_id: OwnCall, user: AgentUser, actor: ConsoleActor, container: ContainerDep
+    call_id: OwnCall, user: AgentUser, actor: ConsoleActor, desk: Desk, console: Console
 ) -> CallContext:
     """A different issue than the caller's open ticket: this call gets a ticket of its own."""
-    context = await container.desk.calls.attach_call(call_id, None, actor)
-    container.console.update_pop(user.login, call_id, context)
+    context = await desk.calls.attach_call(call_id, None, actor)
+    console.update_pop(user.login, call_id, context)
     return context
 
 
 @router.get("/calls/{call_id}/history", response_model=dict[int, list[PastCall]])
-async def customer_calls(call_id: OwnCall, container: ContainerDep) -> dict[int, list[PastCall]]:
+async def customer_calls(call_id: OwnCall, desk: Desk, calls: CallViewsDep) -> dict[int, list[PastCall]]:
     """The last calls of each customer on the pop (by their phone numbers)."""
-    context = await container.desk.calls.context(call_id)
+    context = await desk.calls.context(call_id)
     out: dict[int, list[PastCall]] = {}
-    async with container.sessions() as session:
-        for card in context.customers:
-            if not card.phones:
-                out[card.id] = []
-                continue
-            rows = (
-                await session.exec(
-                    select(CallRecord)
-                    .where(col(CallRecord.caller_e164).in_(list(card.phones)), CallRecord.call_id != call_id)
-                    .order_by(col(CallRecord.offered_at).desc())
-                    .limit(HISTORY_CALLS)
-                )
-            ).all()
-            out[card.id] = [
-                PastCall(call_id=r.call_id, offered_at=r.offered_at, outcome=r.outcome, agent_id=r.agent_id)
-                for r in rows
-            ]
+    for card in context.customers:
+        rows = await calls.recent_from(card.phones, besides=call_id, limit=HISTORY_CALLS)
+        out[card.id] = [
+            PastCall(call_id=r.call_id, offered_at=r.offered_at, outcome=r.outcome, agent_id=r.agent_id)
+            for r in rows
+        ]
     return out
 
 
@@ -217,20 +218,27 @@ async def customer_calls(call_id: OwnCall, container: ContainerDep) -> dict[int,
 
 @router.post("/calls/{call_id}/wrapup", status_code=204)
 async def wrap_up(
-    call_id: OwnCall, body: WrapUpIn, user: AgentUser, actor: ConsoleActor, container: ContainerDep
+    call_id: OwnCall,
+    body: WrapUpIn,
+    user: AgentUser,
+    actor: ConsoleActor,
+    desk: Desk,
+    tickets: DeskViewsDep,
+    console: Console,
+    router: RouterDep,
+    acd: Acd,
 ) -> None:
     """Record the wrap-up code and notes on the call's ticket, and end the agent's wrap-up time."""
     if body.code not in WRAPUP_CODES:
         raise ApiError(422, "invalid_input", f"wrap-up code must be one of {', '.join(WRAPUP_CODES)}")
-    async with container.sessions() as session:
-        link = await session.get(TicketCall, call_id)
+    link = await tickets.call_ticket(call_id)
     if link is not None:
         note = f"[wrap-up {body.code}] call {call_id}" + (f": {body.notes}" if body.notes else "")
-        await container.desk.tickets.add_note(link.ticket_id, note, actor)
-    container.console.wrapped_up(user.login, call_id)
-    if str(container.router.agent_state(user.login)) == "wrap_up":
+        await desk.tickets.add_note(link.ticket_id, note, actor)
+    console.wrapped_up(user.login, call_id)
+    if router.agent_state(user.login) is AgentState.WRAP_UP:
         try:
-            await container.acd.command(SetAgentReady(agent_id=user.login))
+            await acd.command(SetAgentReady(agent_id=user.login))
         except RoutingError as exc:  # the wrap-up timer ended it a moment ago: nothing to do
             raise ApiError(409, "invalid_transition", str(exc)) from exc
 
@@ -241,35 +249,21 @@ async def control(
     action: Annotated[str, Path(max_length=40)],
     body: ControlIn,
     user: AgentUser,
-    container: ContainerDep,
+    controls: Controls,
 ) -> None:
-    await CallControls(container.link).perform(action, call_id, user.login, body.target)
+    await controls.perform(action, call_id, user.login, body.target)
 
 
 # ------------------------------------------------------------------ lists
 
 
 @router.get("/calls", response_model=list[RecentCall])
-async def recent_calls(user: AgentUser, container: ContainerDep) -> list[RecentCall]:
+async def recent_calls(
+    user: AgentUser, calls: CallViewsDep, recordings: RecordingViewsDep
+) -> list[RecentCall]:
     """The agent's own last calls, each with its recording when one is stored."""
-    async with container.sessions() as session:
-        rows = (
-            await session.exec(
-                select(CallRecord)
-                .where(CallRecord.agent_id == user.login)
-                .order_by(col(CallRecord.offered_at).desc())
-                .limit(RECENT_CALLS)
-            )
-        ).all()
-        ids = [r.call_id for r in rows]
-        recordings = (
-            await session.exec(
-                select(Recording).where(
-                    col(Recording.call_id).in_(ids), Recording.status == RecordingStatus.STORED
-                )
-            )
-        ).all()
-    audio = {r.call_id: f"/api/recordings/{r.id}/audio" for r in recordings}
+    rows = await calls.recent_for_agent(user.login, RECENT_CALLS)
+    stored = await recordings.stored_of_calls(r.call_id for r in rows)
     return [
         RecentCall(
             call_id=r.call_id,
@@ -280,30 +274,16 @@ async def recent_calls(user: AgentUser, container: ContainerDep) -> list[RecentC
             answered_at=r.answered_at,
             ended_at=r.ended_at,
             outcome=r.outcome,
-            talk_s=talk_s(r),
-            recording_url=audio.get(r.call_id),
+            talk_s=r.talk_s,
+            recording_url=f"/api/recordings/{stored[r.call_id]}/audio" if r.call_id in stored else None,
         )
         for r in rows
     ]
 
 
 @router.get("/followups", response_model=list[FollowUpItem])
-async def follow_ups(user: AgentUser, container: ContainerDep) -> list[FollowUpItem]:
+async def follow_ups(user: AgentUser, desk: Desk, tickets: DeskViewsDep) -> list[FollowUpItem]:
     """Follow-ups due on the agent's tickets and on tickets nobody owns yet."""
-    due = await container.desk.follow_ups.due(limit=200)
-    if not due:
-        return []
-    async with container.sessions() as session:
-        tickets = {
-            t.id: t
-            for t in (
-                await session.exec(select(Ticket).where(col(Ticket.id).in_({f.ticket_id for f in due})))
-            ).all()
-        }
-    items: list[FollowUpItem] = []
-    for f in due:
-        ticket: Any = tickets.get(f.ticket_id)
-        if ticket is None or ticket.owner_agent_id not in (None, user.login):
-            continue
-        items.append(FollowUpItem(id=f.id, ticket_id=f.ticket_id, subject=ticket.subject, due_at=f.due_at))
-    return items
+    due = await desk.follow_ups.due(limit=200)
+    items = await tickets.follow_ups_for(user.login, due)
+    return [FollowUpItem(id=f.id, ticket_id=f.ticket_id, subject=f.subject, due_at=f.due_at) for f in items]

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from agent_ui.api.desk_common import Desk, Reader, StaffActor
-from tickets.models import CustomerTier
 from tickets.schemas import CustomerCard, CustomerCreate, CustomerPublic, CustomerUpdate, TicketPublic
+from tickets.views import CustomerTier
 from tickets.workflow import to_public
 
 router = APIRouter(prefix="/customers", tags=["customers"])

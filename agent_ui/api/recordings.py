@@ -16,15 +16,14 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from agent_ui.auth import CurrentUser
-from agent_ui.deps import ContainerDep
-from agent_ui.errors import ApiError, error_body, register
+from agent_ui.deps import Archive, Center
+from agent_ui.errors import error_body, register
 from agent_ui.models import Role
 from recordings import errors as rec_errors
 from recordings.access import Action, Principal
-from recordings.archive import Playback, RecordingArchive
-from recordings.models import Recording, RecordingPublic
+from recordings.archive import Playback
 from recordings.ranges import unsatisfiable_content_range
-from recordings.wiring import Recordings
+from recordings.views import RecordingPublic, public
 
 register(rec_errors.RecordingNotFound, 404, "recording_not_found")
 register(rec_errors.AccessDenied, 403, "recording_access_denied")
@@ -37,35 +36,21 @@ register(rec_errors.StorageError, 503, "recording_store_unavailable")
 router = APIRouter(prefix="/recordings", tags=["recordings"])
 
 
-def get_archive(container: ContainerDep) -> RecordingArchive:
-    recordings = getattr(container, "recordings", None)
-    if not isinstance(recordings, Recordings):  # built by recordings.wiring.build_recordings
-        raise ApiError(503, "recordings_not_configured", "recordings are not configured on this server")
-    return recordings.archive
-
-
-def recording_principal(user: CurrentUser, container: ContainerDep) -> Principal:
-    queues = (
-        container.callcenter.supervised_queues(user.login) if user.role == Role.SUPERVISOR else frozenset()
-    )
+async def recording_principal(user: CurrentUser, center: Center) -> Principal:
+    queues = center.supervised_queues(user.login) if user.role == Role.SUPERVISOR else frozenset()
     return Principal(login=user.login, role=str(user.role), agent_id=user.agent_id, queues=queues)
 
 
-def client_ip(request: Request) -> str | None:
+async def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-Archive = Annotated[RecordingArchive, Depends(get_archive)]
 Who = Annotated[Principal, Depends(recording_principal)]
 SourceIp = Annotated[str | None, Depends(client_ip)]
 
 
 class HoldIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
-
-
-def public(recording: Recording) -> RecordingPublic:
-    return RecordingPublic.model_validate(recording, from_attributes=True)
 
 
 @router.get("", response_model=list[RecordingPublic])

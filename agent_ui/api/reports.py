@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from agent_ui.api.supervisor import Queues
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import Acd, Sessions
 from agent_ui.errors import ApiError
 from calls.reports import AgentRow, QueueRow, Thresholds, by_agent, by_queue, csv_text, load_calls
+from cti.acd import AcdService
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -36,14 +37,15 @@ def parse_moment(raw: str, field: str, utc_offset_s: int) -> datetime:
     return value.astimezone(UTC)
 
 
-def interval(container: Any, start: str | None, end: str | None) -> tuple[datetime, datetime]:
+def interval(acd: AcdService, start: str | None, end: str | None) -> tuple[datetime, datetime]:
     """[start, end) in UTC; defaults: local midnight today until now."""
-    now = container.acd.clock()
-    offset = container.router.config.utc_offsets.at(now)
+    now = acd.clock()
+    offsets = acd.router.config.utc_offsets
+    offset = offsets.at(now)
     begin = (
         parse_moment(start, "from", offset)
         if start
-        else datetime.fromtimestamp(container.router.config.utc_offsets.local_midnight(now), tz=UTC)
+        else datetime.fromtimestamp(offsets.local_midnight(now), tz=UTC)
     )
     finish = parse_moment(end, "to", offset) if end else datetime.fromtimestamp(now + 1, tz=UTC)
     problem = (
@@ -55,12 +57,10 @@ def interval(container: Any, start: str | None, end: str | None) -> tuple[dateti
 
 
 async def report(
-    container: Any, queues: frozenset[str], begin: datetime, finish: datetime
+    sessions: Sessions, acd: AcdService, queues: frozenset[str], begin: datetime, finish: datetime
 ) -> tuple[list[QueueRow], list[AgentRow]]:
-    calls = await load_calls(container.sessions, begin, finish, queues=queues)
-    limits = {
-        q.name: Thresholds(q.service_level_s, q.short_abandon_s) for q in container.router.config.queues
-    }
+    calls = await load_calls(sessions, begin, finish, queues=queues)
+    limits = {q.name: Thresholds(q.service_level_s, q.short_abandon_s) for q in acd.router.config.queues}
     return by_queue(calls, limits), by_agent(calls)
 
 
@@ -68,9 +68,11 @@ From = Annotated[str | None, Query(alias="from", max_length=40)]
 To = Annotated[str | None, Query(alias="to", max_length=40)]
 
 
-async def _rows(container: ContainerDep, queues: Queues, start: From = None, end: To = None) -> Any:
-    begin, finish = interval(container, start, end)
-    return await report(container, queues, begin, finish)
+async def _rows(
+    sessions: Sessions, acd: Acd, queues: Queues, start: From = None, end: To = None
+) -> tuple[list[QueueRow], list[AgentRow]]:
+    begin, finish = interval(acd, start, end)
+    return await report(sessions, acd, queues, begin, finish)
 
 
 Rows = Annotated[tuple[list[QueueRow], list[AgentRow]], Depends(_rows)]

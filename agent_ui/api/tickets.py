@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from agent_ui.api.desk_common import Desk, Reader, StaffActor
-from tickets.models import SlaStatus, TicketState
 from tickets.schemas import (
     FollowUpPublic,
     NoteIn,
@@ -28,6 +27,7 @@ from tickets.schemas import (
     WorkOrderCreate,
     WorkOrderPublic,
 )
+from tickets.views import SlaStatus, TicketState
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from agent_ui.api import audit as audit_api
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import Acd, Archive, Audit, AuditViewsDep, Checkpoints, Sessions
 from agent_ui.i18n import fmt_datetime, fmt_duration, supported
 from agent_ui.models import Role
 from agent_ui.pages.common import gate, render
@@ -16,21 +16,31 @@ from recordings.access import Principal
 router = APIRouter(include_in_schema=False)
 
 
-async def _audit_page(request: Request, container: ContainerDep, verify: bool) -> Response:
+async def _audit_page(
+    request: Request,
+    acd: Acd,
+    sessions: Sessions,
+    audit: Audit,
+    archive: Archive,
+    checkpoints: Checkpoints,
+    views: AuditViewsDep,
+    verify: bool,
+) -> Response:
     user, refusal = gate(request, AUDIT)
     if refusal is not None or user is None:
         return refusal  # type: ignore[return-value]
     lang = supported(user.language)
-    offset = container.router.config.utc_offsets.at(container.acd.clock())
+    offset = acd.router.config.utc_offsets.at(acd.clock())
     result = None
     if verify:
         ip = request.client.host if request.client else None
-        result = await audit_api.verify_everything(container, f"{user.role}:{user.login}", ip)
+        actor = f"{user.role}:{user.login}"
+        result = await audit_api.verify_everything(sessions, audit, archive, checkpoints, actor, ip)
     recordings = []
-    if container.recordings is not None and user.role == Role.AUDITOR:  # admins manage, auditors listen
+    if user.role == Role.AUDITOR:  # admins manage, auditors listen
         who = Principal(login=user.login, role=str(user.role), agent_id=None, queues=frozenset())
-        recordings = await container.recordings.archive.list_visible(who, limit=50)
-    entries = await audit_api.read_entries(container, 100, None)
+        recordings = await archive.list_visible(who, limit=50)
+    entries = await audit_api.read_entries(views, 100, None)
     return render(
         request,
         "audit.html",
@@ -66,11 +76,27 @@ async def _audit_page(request: Request, container: ContainerDep, verify: bool) -
 
 
 @router.get("/audit", response_class=HTMLResponse)
-async def audit_page(request: Request, container: ContainerDep) -> Response:
+async def audit_page(
+    request: Request,
+    acd: Acd,
+    sessions: Sessions,
+    audit: Audit,
+    archive: Archive,
+    checkpoints: Checkpoints,
+    views: AuditViewsDep,
+) -> Response:
     """Auditors: every recording with its player, the audit trail, and a verify button."""
-    return await _audit_page(request, container, verify=False)
+    return await _audit_page(request, acd, sessions, audit, archive, checkpoints, views, verify=False)
 
 
 @router.post("/audit/verify", response_class=HTMLResponse)
-async def audit_verify(request: Request, container: ContainerDep) -> Response:
-    return await _audit_page(request, container, verify=True)
+async def audit_verify(
+    request: Request,
+    acd: Acd,
+    sessions: Sessions,
+    audit: Audit,
+    archive: Archive,
+    checkpoints: Checkpoints,
+    views: AuditViewsDep,
+) -> Response:
+    return await _audit_page(request, acd, sessions, audit, archive, checkpoints, views, verify=True)

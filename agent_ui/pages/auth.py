@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import select
 
 from agent_ui.auth import SESSION_KEY, AuthenticationFailed, authenticate, session_user
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import Sessions
 from agent_ui.errors import ApiError
 from agent_ui.i18n import LANGUAGES, translator
 from agent_ui.models import User
@@ -33,12 +33,12 @@ async def login_page(request: Request) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 async def login_submit(
     request: Request,
-    container: ContainerDep,
+    sessions: Sessions,
     login: Annotated[str, Form(max_length=40)],
     password: Annotated[str, Form(max_length=200)],
 ) -> Response:
     try:
-        user = await authenticate(container.sessions, login.strip(), password)
+        user = await authenticate(sessions, login.strip(), password)
     except AuthenticationFailed:
         t = translator(page_language(request, None))
         # One message for every failure: the page does not tell which logins exist.
@@ -61,7 +61,7 @@ def safe_next(raw: str) -> str:
 @router.post("/language")
 async def switch_language(
     request: Request,
-    container: ContainerDep,
+    sessions: Sessions,
     language: Annotated[str, Form(max_length=10)],
     next_path: Annotated[str, Form(alias="next", max_length=200)] = "/",
 ) -> Response:
@@ -73,7 +73,7 @@ async def switch_language(
     if user is None:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True)
         return response
-    async with container.sessions() as session:
+    async with sessions() as session:
         row = (await session.exec(select(User).where(User.id == user.id))).first()
         if row is not None:
             row.language = language

@@ -5,18 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from agent_ui.callcontrol import CallControls
 from agent_ui.console import PAUSE_REASONS, WRAPUP_CODES
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import Center, Controls
 from agent_ui.pages.common import gate, queue_title, render
 from agent_ui.pages.nav import CONSOLE
-from tickets.models import CustomerTier, TicketPriority
+from tickets.views import CustomerTier, TicketPriority
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/agent", response_class=HTMLResponse)
-async def agent_console(request: Request, container: ContainerDep) -> Response:
+async def agent_console(request: Request, center: Center, controls: Controls) -> Response:
     user, refusal = gate(request, CONSOLE)
     if refusal is not None:
         return refusal
@@ -24,12 +23,10 @@ async def agent_console(request: Request, container: ContainerDep) -> Response:
         request,
         "agent.html",
         user,
-        controls=CallControls(container.link).available(),
+        controls=controls.available(),
         pause_reasons=PAUSE_REASONS,
         wrapup_codes=WRAPUP_CODES,
         tiers=[t.value for t in CustomerTier],
         priorities=[p.value for p in TicketPriority],
-        queue_titles={
-            q.name: queue_title(q, user.language if user else "") for q in container.callcenter.queues
-        },
+        queue_titles={q.name: queue_title(q, user.language if user else "") for q in center.queues},
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from agent_ui.api.reports import interval, report
-from agent_ui.deps import ContainerDep
+from agent_ui.deps import Acd, Center, Sessions
 from agent_ui.errors import ApiError
 from agent_ui.i18n import fmt_duration, fmt_number, fmt_percent, supported, translator
 from agent_ui.pages.common import gate, queue_title, render
@@ -23,7 +23,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/reports", response_class=HTMLResponse)
 async def reports_page(
     request: Request,
-    container: ContainerDep,
+    center: Center,
+    sessions: Sessions,
+    acd: Acd,
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=40)] = None,
 ) -> Response:
@@ -32,19 +34,19 @@ async def reports_page(
         return refusal  # type: ignore[return-value]
     lang = supported(user.language)
     t = translator(lang)
-    queues = container.callcenter.supervised_queues(user.login)
+    queues = center.supervised_queues(user.login)
     error = None
     try:
-        begin, finish = interval(container, start, end)
+        begin, finish = interval(acd, start, end)
     except ApiError:
         error = t("rep.bad_interval")
-        begin, finish = interval(container, None, None)
-    queue_rows, agent_rows = await report(container, queues, begin, finish)
-    offset = timedelta(seconds=container.router.config.utc_offsets.at(container.acd.clock()))
+        begin, finish = interval(acd, None, None)
+    queue_rows, agent_rows = await report(sessions, acd, queues, begin, finish)
+    offset = timedelta(seconds=acd.router.config.utc_offsets.at(acd.clock()))
     form = {"start": f"{begin + offset:%Y-%m-%dT%H:%M}", "end": f"{finish + offset:%Y-%m-%dT%H:%M}"}
-    titles = {q.name: queue_title(q, lang) for q in container.callcenter.queues}
-    names = {a.id: a.name for a in container.callcenter.agents}
-    first = container.router.config.queues[0]
+    titles = {q.name: queue_title(q, lang) for q in center.queues}
+    names = {a.id: a.name for a in center.agents}
+    first = acd.router.config.queues[0]
     return render(
         request,
         "reports.html",

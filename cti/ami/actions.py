@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from cti.ami.dialplan import AGENT_VARIABLE, CONNECT_CONTEXT, CONNECT_EXTEN
 from cti.ami.protocol import AmiMessage
+from cti.telephony import SpyMode
 
 Fields = dict[str, Any]  # str | int | list[str] values; Any because `**fields` meets `within`
 
@@ -175,7 +176,6 @@ async def stop_recording(client: ActionClient, channel: str) -> None:
 
 # ----------------------------------------------------------------- supervisors
 
-SpyMode = Literal["listen", "whisper", "barge"]
 _SPY_OPTIONS: dict[str, str] = {"listen": "q", "whisper": "qw", "barge": "qB"}
 
 

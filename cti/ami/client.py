@@ -29,7 +29,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from cti.ami.errors import ActionRefused, ActionTimeout, AmiError, FrameError, LoginRefused, NotConnected
+from cti.ami.errors import (
+    ActionRefused,
+    ActionTimeout,
+    AmiError,
+    EventsLost,
+    FrameError,
+    LoginRefused,
+    NotConnected,
+)
 from cti.ami.protocol import AmiMessage, FrameSplitter, encode_action, masked, parse_frame, peek_name
 
 log = logging.getLogger(__name__)
@@ -48,31 +56,63 @@ class ClientStats:
     skipped: int = 0  # frames filtered out by `frame_filter` before parsing
     bad_frames: int = 0
     dropped: int = 0  # events dropped by full subscriptions (sum over all)
+    overflows: int = 0  # times a "lose-link" subscription overflowed (each one cost a resync)
     connects: int = 0
     logins: int = 0
     login_refusals: int = 0
     disconnects: int = 0
 
 
-class Subscription:
-    """Bounded async iterator of events. When full, the oldest event is dropped and counted."""
+Overflow = Literal["drop-oldest", "lose-link"]
 
-    def __init__(self, client: AmiClient, maxsize: int) -> None:
+
+class Subscription:
+    """Bounded async iterator of events. What a full one does is its `overflow` policy:
+
+    * "drop-oldest": the oldest event is dropped and counted (a monitor that only
+      wants recent events).
+    * "lose-link": for a consumer that keeps state from the events (the
+      translator), a gap is as bad as a cut link. New events are dropped and
+      counted until the consumer has taken every event queued before the
+      overflow; then iteration raises `EventsLost` once, and the consumer drops
+      the link (`AmiClient.drop_link`) so that the re-login's resync rebuilds what
+      was lost. Iterating again goes on with the events of the new link.
+    """
+
+    def __init__(self, client: AmiClient, maxsize: int, overflow: Overflow = "drop-oldest") -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self._client = client
         self._queue: collections.deque[AmiMessage] = collections.deque()
         self._maxsize = maxsize
+        self._overflow = overflow
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
+        self._lost = False  # "lose-link": overflowed, EventsLost not raised yet
         self.dropped = 0
 
+    @property
+    def maxsize(self) -> int:
+        return self._maxsize
+
     def _put(self, message: AmiMessage) -> None:
-        if len(self._queue) >= self._maxsize:
-            self._queue.popleft()
+        if self._lost or len(self._queue) >= self._maxsize:
             self.dropped += 1
             self._client.stats.dropped += 1
+            if self._overflow == "lose-link":
+                if not self._lost:
+                    self._lost = True
+                    self._client.stats.overflows += 1
+                    log.warning(
+                        "AMI: event queue full (%d): events lost, the link will resync", self._maxsize
+                    )
+                self._wake()
+                return
+            self._queue.popleft()
         self._queue.append(message)
+        self._wake()
+
+    def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -88,6 +128,9 @@ class Subscription:
 
     async def __anext__(self) -> AmiMessage:
         while not self._queue:
+            if self._lost:
+                self._lost = False
+                raise EventsLost("event queue overflowed: events were lost")
             if self._closed:
                 raise StopAsyncIteration
             self._waiter = asyncio.get_running_loop().create_future()
@@ -218,10 +261,17 @@ class AmiClient:
         """Run `callback()` after every (re)login, before `wait_connected` returns. For resync."""
         self._callbacks.append(callback)
 
-    def subscribe(self, maxsize: int = 1000) -> Subscription:
-        sub = Subscription(self, maxsize)
+    def subscribe(self, maxsize: int = 1000, overflow: Overflow = "drop-oldest") -> Subscription:
+        sub = Subscription(self, maxsize, overflow)
         self._subscriptions.add(sub)
         return sub
+
+    def drop_link(self, reason: str) -> None:
+        """Cut the current link as a network failure would: `run()` reconnects, logs in and resyncs."""
+        link = self._link
+        if link is not None:
+            log.warning("AMI %s:%s: dropping the link: %s", self.host, self.port, reason)
+            link.abort()
 
     async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """Wait until logged in and resynced. Raises NotConnected after `timeout` seconds."""

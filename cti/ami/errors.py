@@ -6,7 +6,8 @@ AmiError
  │    └── LoginRefused   wrong user or secret
  ├── ActionTimeout       no response within the action's timeout
  ├── HeaderInjection     an action value with CR/LF: refused before anything is sent
- └── NotConnected        the link is down (pending actions fail with this)
+ ├── NotConnected        the link is down (pending actions fail with this)
+ └── EventsLost          a subscription that may not lose events overflowed: resync
 """
 
 from __future__ import annotations
@@ -41,3 +42,7 @@ class HeaderInjection(AmiError):
 
 class NotConnected(AmiError):
     pass
+
+
+class EventsLost(AmiError):
+    """A "lose-link" subscription overflowed: events were lost, state must be rebuilt (resync)."""

@@ -104,10 +104,15 @@ class _Story:
     queue: str | None
 
     def event(
-        self, kind: CallEventKind, at: datetime, *, key: str = "", agent: str | None = None, **detail: str
+        self,
+        kind: CallEventKind,
+        at: datetime,
+        *,
+        key: str = "",
+        agent: str | None = None,
+        cause: str | None = None,
+        talk_s: int | None = None,
     ) -> CallEvent:
-        extra = [("uniqueid", self.uniqueid)] if self.uniqueid else []
-        extra += [("reconciled", "1"), *((k, v) for k, v in detail.items() if k != "cause")]
         return CallEvent(
             call_id=self.call_id,
             kind=kind,
@@ -118,8 +123,9 @@ class _Story:
             caller_name=self.caller_name,
             queue=self.queue,
             agent=agent,
-            detail=detail.get("cause"),
-            extra=tuple(extra),
+            detail=cause,
+            source_refs=(self.uniqueid,) if self.uniqueid else (),
+            talk_s=talk_s,
         )
 
     def talked(self, figures: CallFigures) -> Iterator[CallEvent]:
@@ -127,10 +133,8 @@ class _Story:
         key = f"cdr|{figures.agent}"
         answered = figures.agent_answered_at or figures.started_at
         yield self.event(CallEventKind.ANSWERED, answered, key=key, agent=figures.agent)
-        talk = {"talk_time": str(figures.talk_s)} if figures.talk_s is not None else {}
-        yield self.event(
-            CallEventKind.AGENT_COMPLETED, figures.ended_at, key=key, agent=figures.agent, **talk
-        )
+        ended, agent = figures.ended_at, figures.agent
+        yield self.event(CallEventKind.AGENT_COMPLETED, ended, key=key, agent=agent, talk_s=figures.talk_s)
 
     def ended(self, at: datetime, cause: str, *, reached_agent: bool) -> Iterator[CallEvent]:
         if not reached_agent:

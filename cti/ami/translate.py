@@ -283,7 +283,8 @@ class AmiTranslator:
         once: bool = True,
         agent: str | None = None,
         detail: str | None = None,
-        extra: tuple[tuple[str, str], ...] = (),
+        hold_s: int | None = None,
+        talk_s: int | None = None,
     ) -> None:
         base = f"{call.call_id}|{kind.value}|{key}"
         if once:
@@ -308,7 +309,9 @@ class AmiTranslator:
                 queue=call.queue,
                 agent=agent,
                 detail=detail,
-                extra=(("uniqueid", call.caller_uid), *extra),
+                source_refs=(call.caller_uid,),
+                hold_s=hold_s,
+                talk_s=talk_s,
             )
         )
 
@@ -368,22 +371,37 @@ class AmiTranslator:
             self._name_channel(leg_name, leg_uid)
 
     def _answer(
-        self, call: _Call, leg: str, at: datetime, out: list[Event], extra: tuple[tuple[str, str], ...] = ()
+        self, call: _Call, leg: str, at: datetime, out: list[Event], hold_s: int | None = None
     ) -> None:
         current = call.answered_leg
         if current is not None and current != leg and current not in call.completed_legs:
             return  # already talking to another agent leg (ringall loser's late event)
         call.answered_leg = leg
         call.in_queue = False
-        self._emit(out, call, CallEventKind.ANSWERED, at, key=leg, agent=call.legs[leg], extra=extra)
+        self._emit(out, call, CallEventKind.ANSWERED, at, key=leg, agent=call.legs[leg], hold_s=hold_s)
 
     def _complete(
-        self, call: _Call, leg: str, at: datetime, out: list[Event], extra: tuple[tuple[str, str], ...] = ()
+        self,
+        call: _Call,
+        leg: str,
+        at: datetime,
+        out: list[Event],
+        hold_s: int | None = None,
+        talk_s: int | None = None,
     ) -> None:
         if leg in call.completed_legs or leg not in call.legs:
             return
         call.completed_legs.add(leg)
-        self._emit(out, call, CallEventKind.AGENT_COMPLETED, at, key=leg, agent=call.legs[leg], extra=extra)
+        self._emit(
+            out,
+            call,
+            CallEventKind.AGENT_COMPLETED,
+            at,
+            key=leg,
+            agent=call.legs[leg],
+            hold_s=hold_s,
+            talk_s=talk_s,
+        )
 
     def _open_leg(self, call: _Call) -> str | None:
         leg = call.answered_leg
@@ -395,11 +413,13 @@ class AmiTranslator:
         queue, hold = call.pending_abandon
         call.pending_abandon = None
         call.in_queue = False
-        extra = (("hold_time", hold),) if hold else ()
+        hold_s = _seconds(hold)
         if status is None:
-            self._emit(out, call, CallEventKind.ABANDONED, at, key=queue, extra=extra)
+            self._emit(out, call, CallEventKind.ABANDONED, at, key=queue, hold_s=hold_s)
         else:
-            self._emit(out, call, CallEventKind.LEFT_QUEUE, at, key=queue, detail=status.lower(), extra=extra)
+            self._emit(
+                out, call, CallEventKind.LEFT_QUEUE, at, key=queue, detail=status.lower(), hold_s=hold_s
+            )
 
     def _hang_up(self, call: _Call, cause: str, at: datetime, out: list[Event]) -> None:
         if call.answered_leg is None and call.in_queue:
@@ -503,10 +523,7 @@ class AmiTranslator:
         leg = msg.get("DestUniqueid")
         if call is None or not leg or leg not in call.legs:
             return
-        extra = (("ring_time_ms", msg["RingTime"]),) if msg.get("RingTime") else ()
-        self._emit(
-            out, call, CallEventKind.RING_NO_ANSWER, self._at(msg), key=leg, agent=call.legs[leg], extra=extra
-        )
+        self._emit(out, call, CallEventKind.RING_NO_ANSWER, self._at(msg), key=leg, agent=call.legs[leg])
 
     def _agent_connect(self, msg: AmiMessage, out: list[Event]) -> None:
         call = self._call_of(msg)
@@ -518,24 +535,14 @@ class AmiTranslator:
             if agent is None:
                 return
             self._add_leg(call, leg, agent, msg.get("DestChannel"))
-        extra = tuple(
-            (key, msg[name])
-            for name, key in (("HoldTime", "hold_time"), ("RingTime", "ring_time"))
-            if msg.get(name)
-        )
-        self._answer(call, leg, self._at(msg), out, extra)
+        self._answer(call, leg, self._at(msg), out, _seconds(msg.get("HoldTime")))
 
     def _agent_complete(self, msg: AmiMessage, out: list[Event]) -> None:
         call, leg = self._find_completed_leg(msg)
         if call is None or leg is None:
             return
-        extra = tuple(
-            (key, msg[name])
-            for name, key in (("TalkTime", "talk_time"), ("HoldTime", "hold_time"), ("Reason", "reason"))
-            if msg.get(name)
-        )
         at = self._at(msg)
-        self._complete(call, leg, at, out, extra)
+        self._complete(call, leg, at, out, _seconds(msg.get("HoldTime")), _seconds(msg.get("TalkTime")))
         if call.ending is not None:
             self._hang_up(call, call.ending, at, out)
 
@@ -584,7 +591,6 @@ class AmiTranslator:
                     key=leg,
                     agent=call.agent,
                     detail=target,
-                    extra=(("how", "redirect"),),
                 )
             return
         if call.mode == "control" and leg not in call.legs:
@@ -679,7 +685,6 @@ class AmiTranslator:
             return
         call.transferred = True
         target = msg.get("Extension", "")
-        extra = (("how", "blind"), ("context", msg.get("Context", "")))
         self._emit(
             out,
             call,
@@ -688,7 +693,6 @@ class AmiTranslator:
             key=target,
             agent=call.agent,
             detail=target,
-            extra=extra,
         )
 
     def _attended_transfer(self, msg: AmiMessage, out: list[Event]) -> None:
@@ -716,7 +720,6 @@ class AmiTranslator:
             key=target,
             agent=call.agent,
             detail=target or None,
-            extra=(("how", "attended"),),
         )
 
     def _dtmf_end(self, msg: AmiMessage, out: list[Event]) -> None:
@@ -984,3 +987,8 @@ _HANDLERS: dict[str, Handler] = {
     "CoreShowChannel": AmiTranslator._core_show_channel,
     "CoreShowChannelsComplete": AmiTranslator._core_show_channels_complete,
 }
+
+
+def _seconds(value: str | None) -> int | None:
+    """AMI's HoldTime/TalkTime (whole seconds as text); None if absent or not a number."""
+    return int(value) if value is not None and value.isdigit() else None

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cti.ami.dialplan import MONITOR_DIR, PHONES_CONTEXT
 from cti.simulator.cdr import CdrWriter
@@ -26,13 +26,18 @@ from cti.simulator.mixmonitor import MixMonitors
 from cti.simulator.queues import SimQueue
 from cti.simulator.wav import write_call_wav
 
-if TYPE_CHECKING:
-    from cti.simulator.observe import QueueCall
-
 log = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, str]], None]
 """Send one event (name, fields with Privilege first) to every client that wants events."""
+
+
+class QueueCallState(Protocol):
+    """What the core and the actions see of an app_queue call (cti.simulator.observe.QueueCall)."""
+
+    caller: Channel | None
+    agent_legs: tuple[Channel, Channel] | None  # (;1 bridged with the caller, ;2)
+    ringing: set[str]  # member interfaces being rung for this call
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class PbxCore:
         self.speed = speed
         self.recordings_dir = recordings_dir
         self.queues: dict[str, SimQueue] = {q.name: q for q in queues or ()}
-        self.queue_calls: set[QueueCall] = set()  # observe mode: calls in app_queue right now
+        self.queue_calls: set[QueueCallState] = set()  # observe mode: calls in app_queue right now
         self.channels: dict[str, Channel] = {}
         self.device_states: dict[str, str] = {}  # devices set by `set_device_state` (DeviceStateList)
         self.ami_monitors: set[str] = set()  # channels recorded by the MixMonitor action
@@ -111,7 +116,7 @@ class PbxCore:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds / self.speed)
 
-    def queue_call_of(self, channel: Channel) -> QueueCall | None:
+    def queue_call_of(self, channel: Channel) -> QueueCallState | None:
         """The app_queue call `channel` is the caller or the connected agent leg of."""
         for call in self.queue_calls:
             if channel is call.caller or (call.agent_legs is not None and channel in call.agent_legs):

@@ -1,7 +1,7 @@
-"""Each webhook's answer: TwiML for the caller, CallEvents for the bus. No network, no database.
+"""Each webhook's answer: TwiML for the caller, CallEvents and commands for the bus. No network, no database.
 
 Twilio form fields are read here and nowhere else; what leaves is a `Reply`
-(TwiML text plus typed CallEvents). Event ids are built from the CallSid, the
+(TwiML text plus typed CallEvents and commands). Event ids are built from the CallSid, the
 kind and what makes the occurrence unique (agent and attempt, RecordingSid),
 so a retried or doubled callback yields the same id and every consumer
 applies it once. The two reports Twilio gives of one outcome (the <Dial>
@@ -25,6 +25,7 @@ from config.ivr import IvrOption, IvrSpec
 from cti.twilio import urls as u
 from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
 from cti.twilio.twiml import Twiml
+from routing.commands import BusCommand, RecordSurveyScore, RequestCallback
 from routing.config import QueueConfig
 from routing.events import CallEvent, CallEventKind, Event
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 SOURCE = "twilio"
 Form = Mapping[str, str]
 Position = Callable[[str], tuple[int, float] | None]
+"""A waiting call's (1-based position, estimated wait in seconds), or None if it is not queued."""
 
 
 def fact_id(call_id: str, kind: CallEventKind, key: str = "") -> str:
@@ -49,8 +51,11 @@ SCORES = frozenset("12345")
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """What a webhook answers: TwiML for Twilio, facts for every subscriber, orders for their handler."""
+
     twiml: str
     events: tuple[Event, ...] = ()
+    commands: tuple[BusCommand, ...] = ()
 
 
 class CallFlow:
@@ -71,14 +76,37 @@ class CallFlow:
         self.position = position
 
     # ------------------------------------------------------------------ helpers
-    def _event(self, call_id: str, kind: CallEventKind, key: str = "", **fields: object) -> CallEvent:
+    def _event(
+        self,
+        call_id: str,
+        kind: CallEventKind,
+        key: str = "",
+        *,
+        caller: str | None = None,
+        caller_name: str | None = None,
+        dialed: str | None = None,
+        queue: str | None = None,
+        agent: str | None = None,
+        detail: str | None = None,
+        source_refs: tuple[str, ...] = (),
+        ivr_choice: str | None = None,
+        recording_started_at: datetime | None = None,
+    ) -> CallEvent:
         return CallEvent(
             call_id=call_id,
             kind=kind,
             at=datetime.fromtimestamp(self.clock(), UTC),
             event_id=fact_id(call_id, kind, key),
             source=SOURCE,
-            **fields,  # type: ignore[arg-type]
+            caller=caller,
+            caller_name=caller_name,
+            dialed=dialed,
+            queue=queue,
+            agent=agent,
+            detail=detail,
+            source_refs=source_refs,
+            ivr_choice=ivr_choice,
+            recording_started_at=recording_started_at,
         )
 
     def _language(self, query: Form) -> str:
@@ -131,12 +159,18 @@ class CallFlow:
             caller_name=form.get("CallerName") or None,
             dialed=call.dialed,
             queue=queue,
-            extra=(("call_sid", call.sid), ("language", call.language)),
+            source_refs=(call.sid,),
         )
         events: list[Event] = [offered]
         if option is not None:
             events.append(
-                self._event(call.sid, CallEventKind.IVR_CHOICE, option.choice_name, detail=option.choice_name)
+                self._event(
+                    call.sid,
+                    CallEventKind.IVR_CHOICE,
+                    option.choice_name,
+                    detail=option.choice_name,
+                    ivr_choice=option.choice_name,
+                )
             )
         closed = self._closed(queue)
         if closed is not None:
@@ -179,22 +213,14 @@ class CallFlow:
         return Reply(self.twiml.goodbye(call.language))
 
     def hold_key(self, form: Form, query: Form) -> Reply:
-        """A key while waiting: the callback key keeps the place and ends the call (the bus does the rest)."""
+        """A key while waiting: the callback key keeps the place and ends the call (the router calls back)."""
         call = self.book.get(form.get("CallSid"))
         digits = form.get("Digits", "")
         if call is None or digits != self.ivr.callback_key or call.phase is not Phase.WAITING:
             return self.hold(form, query)
         self.book.move(call, Phase.CALLBACK)
-        request = self._event(
-            call.sid,
-            CallEventKind.DTMF,
-            "callback",
-            caller=call.caller,
-            queue=call.queue,
-            detail=digits,
-            extra=(("action", "callback"), ("call_sid", call.sid)),
-        )
-        return Reply(self.twiml.goodbye(call.language, "callback_confirmed"), (request,))
+        request = RequestCallback(call.sid, number=call.caller, callback_id=f"{call.sid}:callback")
+        return Reply(self.twiml.goodbye(call.language, "callback_confirmed"), commands=(request,))
 
     # ------------------------------------------------------------------ inbound: the agent leg
     def dial_done(self, form: Form, query: Form) -> Reply:
@@ -231,17 +257,21 @@ class CallFlow:
         if call is None or not agent:
             return Reply(self.twiml.empty())
         key = f"{agent}:{attempt}"
-        extra = (("call_sid", call.sid), ("agent_leg", form.get("CallSid", "")))
+        refs = (call.sid,)
         events: list[Event] = []
         if status == "ringing":
             events.append(
-                self._event(call.sid, CallEventKind.RINGING, key, agent=agent, queue=call.queue, extra=extra)
+                self._event(
+                    call.sid, CallEventKind.RINGING, key, agent=agent, queue=call.queue, source_refs=refs
+                )
             )
         elif status in ("in-progress", "answered"):
             if attempt == call.attempt and self.book.move(call, Phase.CONNECTED):
                 call.agent, call.answered_attempt, call.ringing = agent, attempt, []
             events.append(
-                self._event(call.sid, CallEventKind.ANSWERED, key, agent=agent, queue=call.queue, extra=extra)
+                self._event(
+                    call.sid, CallEventKind.ANSWERED, key, agent=agent, queue=call.queue, source_refs=refs
+                )
             )
         elif status == "completed" and call.answered_attempt == attempt and call.agent == agent:
             events.append(
@@ -283,11 +313,7 @@ class CallFlow:
         call = self.book.get(call_id)
         callback = self.book.callbacks.get(call_id)
         queue = call.queue if call else (callback.queue if callback else None)
-        extra = [("call_sid", form.get("CallSid", "")), ("recording_sid", sid)]
-        extra += [("kind", query.get("kind", "call")), ("channels", form.get("RecordingChannels", ""))]
-        started = _rfc2822(form.get("RecordingStartTime"))
-        if started is not None:
-            extra.append(("started_at", started.isoformat()))
+        refs = tuple(ref for ref in (form.get("CallSid", ""), sid) if ref)
         ready = self._event(
             call_id,
             CallEventKind.RECORDING_READY,
@@ -297,7 +323,8 @@ class CallFlow:
             or (call.agent if call else None)
             or (callback.agent if callback else None),
             queue=queue,
-            extra=tuple((k, v) for k, v in extra if v),
+            source_refs=refs,
+            recording_started_at=_rfc2822(form.get("RecordingStartTime")),
         )
         return Reply(self.twiml.empty(), (ready,))
 
@@ -367,20 +394,13 @@ class CallFlow:
         return Reply(self.twiml.survey(ticket, self._language(query), _int(query.get("attempt"), 1)))
 
     def survey_score(self, form: Form, query: Form) -> Reply:
-        """A key on the survey: 1–5 is the score (recorded via the bus), anything else asks again."""
+        """A key on the survey: 1–5 is the score (the desk records it), anything else asks again."""
         ticket, language = _int(query.get("ticket"), 0), self._language(query)
         attempt, digits = _int(query.get("attempt"), 1), form.get("Digits", "")
         sid = form.get("CallSid", "")
         if digits in SCORES and ticket > 0 and sid:
-            score = self._event(
-                sid,
-                CallEventKind.DTMF,
-                "survey",
-                caller=form.get("To"),
-                detail=digits,
-                extra=(("action", "survey"), ("ticket", str(ticket)), ("call_sid", sid)),
-            )
-            return Reply(self.twiml.goodbye(language, "survey_thanks"), (score,))
+            score = RecordSurveyScore(call_id=sid, ticket_id=ticket, score=int(digits))
+            return Reply(self.twiml.goodbye(language, "survey_thanks"), commands=(score,))
         if attempt < self.ivr.survey.attempts:
             return Reply(self.twiml.survey(ticket, language, attempt + 1))
         return Reply(self.twiml.goodbye(language))

@@ -12,16 +12,18 @@ async and can be pointed at the local stand-in):
 
 Webhooks are answered from memory (`CallFlow`); their events are published onto
 the bus within a short budget and handled there (service desk, router, ...), so
-the answer never waits for the database. Work that needs the desk and may be
-slow (the caller's language, placing a survey call) runs in the link's own
-TaskGroup and is given a budget, never awaited without one in a webhook.
+the answer never waits for the database. What a caller orders by key (call me
+back, a survey score) is a command sent over the bus to its one handler (the
+router, the service desk); its reply is awaited in the background, never in the
+webhook. Work that needs the desk and may be slow (the caller's language,
+placing a survey call) runs in the link's own TaskGroup and is given a budget,
+never awaited without one in a webhook.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,29 +35,27 @@ from twilio.rest import Client
 
 from config.callcenter import CallCenter
 from cti.bus import EventBus
-from cti.telephony import OpenCall, TelephonyError
+from cti.telephony import Control, ControlsNotOffered, LinkHealth, OpenCall, TelephonyError
 from cti.twilio import urls as u
 from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
-from cti.twilio.flow import ROUTES, CallFlow, Form, Reply
+from cti.twilio.flow import ROUTES, CallFlow, Form, Position, Reply
 from cti.twilio.http import HttpxTwilioClient
-from cti.twilio.media import TwilioMediaFetcher
+from cti.twilio.media import TwilioMedia
 from cti.twilio.ports import DeskPort, ReplayLedger
 from cti.twilio.reconcile import CallStatus, close_ended
 from cti.twilio.replay import ReplayCache
 from cti.twilio.signature import SignatureChecker
 from cti.twilio.twiml import AGENT_LEG_EVENTS, Twiml
 from cti.twilio.urls import Urls
-from routing.commands import RequestCallback
+from routing.commands import BusCommand
 from routing.config import QueueConfig
 from routing.errors import RoutingError
-from routing.events import CallEvent, CallEventKind, Event
+from routing.events import Event
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Command = Callable[[Any], Awaitable[None]]
 DIAL_GRACE_S = 5.0  # the router's ring timeout fires first; Twilio's Dial timeout is the safety net
-_SEEN = 100_000
 
 
 class Overloaded(Exception):
@@ -68,7 +68,10 @@ class AgentLine:
     language: str
 
 
-class TwilioLink:
+CONTROLS = frozenset({Control.HANGUP})
+
+
+class TwilioLink(ControlsNotOffered):
     def __init__(
         self,
         *,
@@ -79,6 +82,8 @@ class TwilioLink:
         queues: Sequence[QueueConfig],
         bus: EventBus,
         clock: Callable[[], float],
+        position: Position,
+        desk: DeskPort | None = None,
         caller_id: str = "",
         api_base_url: str | None = None,
         publish_budget_s: float = 2.0,
@@ -109,7 +114,7 @@ class TwilioLink:
             book=self.book,
             queues=self.queues,
             clock=clock,
-            position=self._position,
+            position=position,
         )
         self.publish_budget_s = publish_budget_s
         self.lookup_budget_s = lookup_budget_s
@@ -117,29 +122,11 @@ class TwilioLink:
         self.client = Client(
             account_sid, auth_token, http_client=HttpxTwilioClient(self.http, api_base_url=api_base_url)
         )
-        self.media = TwilioMediaFetcher(
-            self.http, account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url
-        )
-        self.position_of: Callable[[str], tuple[int, float] | None] = lambda _call_id: None
-        self.command: Command | None = None
-        self.desk: DeskPort | None = None
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self.media = TwilioMedia(account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url)
+        self.desk = desk
         self._surveys: asyncio.Queue[tuple[int, int]] = asyncio.Queue(1000)
         self._group: asyncio.TaskGroup | None = None
         self._running = asyncio.Event()
-
-    def bind(
-        self,
-        *,
-        command: Command,
-        position: Callable[[str], tuple[int, float] | None],
-        desk: DeskPort | None,
-    ) -> None:
-        """Wire the ACD (commands, queue positions) and the service desk, after they are built."""
-        self.command, self.position_of, self.desk = command, position, desk
-
-    def _position(self, call_id: str) -> tuple[int, float] | None:
-        return self.position_of(call_id)
 
     # ------------------------------------------------------------------ tasks
     async def run(self) -> None:
@@ -157,6 +144,18 @@ class TwilioLink:
         async with asyncio.timeout(timeout):
             await self._running.wait()
 
+    @property
+    def controls(self) -> frozenset[Control]:
+        return CONTROLS
+
+    def health(self) -> LinkHealth:
+        """Up while the link runs: Twilio calls us (webhooks), there is no connection to lose."""
+        counters = {f"refused_moves.{move}": n for move, n in sorted(self.book.refused.items())}
+        counters["calls_known"] = len(self.book.calls)
+        if self._group is None:
+            return LinkHealth(False, "the Twilio link is not running", counters)
+        return LinkHealth(True, f"taking Twilio webhooks for {self.urls.base}", counters)
+
     def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T | None]:
         async def guarded() -> T | None:
             try:
@@ -170,7 +169,7 @@ class TwilioLink:
         return self._group.create_task(guarded())
 
     # ------------------------------------------------------------------ webhooks
-    async def answer(self, path: str, form: Form, query: Form) -> str:
+    async def answer_webhook(self, path: str, form: Form, query: Form) -> str:
         """The TwiML for one (verified, first-time) webhook; its events are on the bus when this returns."""
         if path == u.VOICE:
             reply = self.flow.voice(form, await self._language_hint(form.get("From")))
@@ -183,12 +182,22 @@ class TwilioLink:
         return reply.twiml
 
     async def _publish(self, reply: Reply) -> None:
+        """The reply's events and commands onto the bus, within the budget; replies awaited apart."""
         try:
             async with asyncio.timeout(self.publish_budget_s):
                 for event in reply.events:
                     await self.bus.publish(event)
+                for command in reply.commands:
+                    self._spawn(self._carried_out(command, await self.bus.send(command)))
         except TimeoutError as exc:
             raise Overloaded("the event bus is full") from exc
+
+    @staticmethod
+    async def _carried_out(command: BusCommand, reply: asyncio.Future[object]) -> None:
+        try:
+            await reply
+        except RoutingError as exc:  # a callback for a call connected meanwhile, or already gone
+            log.warning("%s not carried out: %s", type(command).__name__, exc)
 
     async def _language_hint(self, caller: str | None) -> str | None:
         """The caller's language from their customer record, if the desk answers within the budget."""
@@ -219,8 +228,7 @@ class TwilioLink:
             raise TelephonyError(f"Twilio refused to show call {sid}: HTTP {exc.status}") from exc
         except (TwilioException, httpx.HTTPError) as exc:
             raise TelephonyError(f"cannot ask Twilio about call {sid}: {exc}") from exc
-        duration = call.duration
-        return CallStatus(str(call.status or ""), call.end_time, int(duration) if duration else None)
+        return CallStatus(str(call.status or ""), call.end_time)
 
     # ------------------------------------------------------------------ replays across restarts
     async def _recall(self, key: str) -> str | None:
@@ -242,32 +250,6 @@ class TwilioLink:
         if self.ledger is None or self._group is None:
             return
         await asyncio.wait({self._spawn(self.ledger.remember(key, answer))}, timeout=self.lookup_budget_s)
-
-    # ------------------------------------------------------------------ bus handler
-    async def handle(self, event: Event) -> None:
-        """Requests made by key on a Twilio call: keep my place (callback), a survey score."""
-        if not (
-            isinstance(event, CallEvent) and event.source == "twilio" and event.kind is CallEventKind.DTMF
-        ):
-            return
-        if event.event_id in self._seen:
-            return
-        self._seen[event.event_id] = None
-        if len(self._seen) > _SEEN:
-            self._seen.popitem(last=False)
-        action = event.extra_value("action")
-        if action == "callback" and self.command is not None:
-            request = RequestCallback(
-                event.call_id, number=event.caller, callback_id=f"{event.call_id}:callback"
-            )
-            try:
-                await self.command(request)
-            except RoutingError as exc:  # connected meanwhile, or already gone
-                log.warning("callback request for %s not taken: %s", event.call_id, exc)
-        elif action == "survey" and self.desk is not None:
-            ticket = event.extra_value("ticket")
-            if ticket and ticket.isdigit() and event.detail:
-                await self.desk.record_score(int(ticket), int(event.detail))
 
     # ------------------------------------------------------------------ surveys
     def request_survey(self, follow_up_id: int, ticket_id: int) -> None:

@@ -1,6 +1,7 @@
 """What the Twilio link needs from the service desk, without importing it.
 
-The composition root adapts tickets.ServiceDesk to this (agent_ui.bootstrap).
+tickets.ivr.IvrDesk is the service desk's side of it; the composition root hands
+it to the link.
 Every method may be slow (it is the database): the link never awaits one in a
 webhook beyond a small budget.
 """
@@ -17,10 +18,6 @@ class DeskPort(Protocol):
 
     async def survey_target(self, ticket_id: int) -> tuple[str, str | None] | None:
         """(number to call in E.164, language hint) for a ticket's survey, or None if none to call."""
-        ...
-
-    async def record_score(self, ticket_id: int, score: int) -> None:
-        """Store the survey's 1–5 score on the ticket's pending follow-up. Idempotent."""
         ...
 
 

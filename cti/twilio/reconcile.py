@@ -3,7 +3,7 @@
 Twilio's status callback of a call that ended while Hotline was down went
 nowhere (or to a process that was killed before handling it), so the call stayed
 open in the records. The REST call resource says what happened: a terminal
-`status` with `end_time` and `duration`. Each open Twilio call is fetched (a few
+`status` with its `end_time`. Each open Twilio call is fetched (a few
 at a time) and one that is over gets the HUNG_UP the status callback would have
 brought (the same event id), preceded by ABANDONED if no agent had answered it.
 A call Twilio does not know (404) is closed now, saying so; one Twilio could
@@ -34,7 +34,6 @@ class CallStatus:
 
     status: str
     end_time: datetime | None
-    duration_s: int | None
 
 
 Fetch = Callable[[str], Awaitable[CallStatus | None]]
@@ -57,15 +56,15 @@ async def close_ended(open_calls: Sequence[OpenCall], fetch: Fetch, now: datetim
             return _closed(call, now, "unknown to Twilio")
         if status.status not in TERMINAL:
             return []
-        return _closed(call, status.end_time or now, status.status, status.duration_s)
+        return _closed(call, status.end_time or now, status.status)
 
     results = await asyncio.gather(*(ask(call) for call in mine))
     return [event for events in results for event in events]
 
 
-def _closed(call: OpenCall, at: datetime, status: str, duration_s: int | None = None) -> list[CallEvent]:
-    extra = [("reconciled", "1"), *([("duration", str(duration_s))] if duration_s is not None else [])]
-    common = {"source": SOURCE, "caller": call.caller, "queue": call.queue, "extra": tuple(extra)}
+def _closed(call: OpenCall, at: datetime, status: str) -> list[CallEvent]:
+    refs = (call.pbx_ref,) if call.pbx_ref else (call.call_id,)
+    common = {"source": SOURCE, "caller": call.caller, "queue": call.queue, "source_refs": refs}
     out = []
     if call.answered_at is None:
         out.append(

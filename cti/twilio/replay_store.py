@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
@@ -69,6 +70,17 @@ class DatabaseReplayLedger:
         async with self._sessions.begin() as session:
             insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
             await session.exec(insert(AnsweredWebhook).values(**values).on_conflict_do_nothing())
+
+    def install(self, scheduler: Any) -> None:
+        """APScheduler 3: `purge` every hour (idempotent)."""
+        scheduler.add_job(
+            self.purge,
+            trigger="interval",
+            hours=1,
+            id="twilio.replay_purge",
+            replace_existing=True,
+            coalesce=True,
+        )
 
     async def purge(self) -> int:
         """Delete expired rows; returns how many."""

@@ -63,7 +63,7 @@ def _endpoint(path: str, link_of: LinkOf) -> Callable[[Request], object]:
             link.signatures.url_for(path_seen, query), items, request.headers.get(IDEMPOTENCY_HEADER)
         )
         try:
-            twiml = await link.replay.once(key, lambda: link.answer(path, form, params))
+            twiml = await link.replay.once(key, lambda: link.answer_webhook(path, form, params))
         except Overloaded:
             log.warning("Twilio webhook %s: event bus full, asking Twilio to retry", path)
             return _error(503, "overloaded", "busy, retry", headers={"Retry-After": "1"})

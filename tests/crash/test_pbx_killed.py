@@ -89,7 +89,9 @@ async def test_recordings_of_calls_cut_by_a_killed_pbx_are_repaired_and_stored(
         async def all_stored() -> bool:
             async with sessions() as session:
                 query = select(Recording).where(col(Recording.status) == RecordingStatus.STORED)
-                return len((await session.exec(query)).all()) == CALLS
+                stored = len((await session.exec(query)).all())
+                ended = select(CallRecord).where(col(CallRecord.ended_at).is_not(None))
+                return stored == CALLS and len((await session.exec(ended)).all()) == CALLS
 
         await eventually(all_stored, timeout=60)
         async with sessions() as session:

@@ -24,9 +24,7 @@ async def test_link_cut_mid_call_reconnects_and_the_call_ends_with_one_record_on
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
         link = hotline.container.link
         assert link is not None
-        alice = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(ws, "hello")
+        alice, ws, _ = await hotline.console(stack, "1001")
 
         await hotline.place_call("+8613800138000", name="王小明", talk=30)  # 3 s at speed 10
         pop = await next_message(ws, "pop", timeout=5)
@@ -64,9 +62,7 @@ async def test_call_that_ends_while_the_link_is_down_is_closed_by_the_resync_onc
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
         link = hotline.container.link
         assert link is not None
-        alice = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(ws, "hello")
+        alice, ws, _ = await hotline.console(stack, "1001")
         await hotline.place_call("+8613800138000", name="王小明", talk=600)
         pop = await next_message(ws, "pop", timeout=5)
         call_id = pop["call_id"]

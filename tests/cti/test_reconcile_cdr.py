@@ -73,7 +73,10 @@ def _open_calls(events: Iterable[Event]) -> list[OpenCall]:
         if not isinstance(event, CallEvent):
             continue
         known = calls.get(event.call_id) or OpenCall(
-            event.call_id, "asterisk", pbx_ref=event.extra_value("uniqueid"), caller=event.caller
+            event.call_id,
+            "asterisk",
+            pbx_ref=event.source_refs[0] if event.source_refs else None,
+            caller=event.caller,
         )
         if event.kind is CallEventKind.OFFERED:
             known = replace(known, offered_at=event.at, queue=event.queue)
@@ -99,7 +102,7 @@ def test_open_calls_of_a_crashed_hotline_close_as_the_pbx_recorded_them(name: st
     hangups = [e for e in closing if e.kind is CallEventKind.HUNG_UP]
     assert len(hangups) == len(truth)
     for hangup in hangups:  # the PBX's end time, not the moment of reconciliation
-        uid = hangup.extra_value("uniqueid")
+        uid = hangup.source_refs[0] if hangup.source_refs else None
         assert uid is not None and hangup.at == max(c.end for c in book.of(uid))
     live_ids = {e.event_id for e in scenario.events}
     assert {e.event_id for e in hangups} <= live_ids  # the live HUNG_UP's id: applied at most once
@@ -130,5 +133,5 @@ def test_calls_hotline_never_saw_are_told_whole_from_the_cdrs_with_the_live_call
     assert _essentials(summarize(missed)) == truth
     offered = {e.event_id for e in missed if e.kind is CallEventKind.OFFERED}
     assert offered == {e.event_id for e in scenario.events if _kind(e) is CallEventKind.OFFERED}
-    known = frozenset(e.extra_value("uniqueid") or "" for e in missed)
+    known = frozenset(ref for e in missed for ref in e.source_refs)
     assert missed_calls(scenario.book(), Dialplan(default_queue="support"), known, agent_of) == []

@@ -12,9 +12,7 @@ async def test_auditor_lists_plays_and_verifies_while_agents_are_kept_out(
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        agent = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(agent))
-        await next_message(ws, "hello")
+        agent, ws, _ = await hotline.console(stack, "1001")
         await hotline.place_call("+8613800138000", name="王小明", talk=20)
         pop = await next_message(ws, "pop")
         update = await next_message(ws, "call")

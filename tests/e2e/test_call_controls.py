@@ -8,23 +8,22 @@ from pathlib import Path
 from tests.harness import next_message, running_hotline
 
 
-async def _answered_call(hotline, stack, agent) -> str:  # type: ignore[no-untyped-def]
-    ws = await stack.enter_async_context(await hotline.agent_socket(agent))
-    await next_message(ws, "hello")
+async def _answered_call(hotline, stack, login):  # type: ignore[no-untyped-def]
+    """The agent's client once their call is answered, and the call's id."""
+    client, ws, _ = await hotline.console(stack, login)
     await hotline.place_call("+8613800138000", name="王小明", talk=30)
     pop = await next_message(ws, "pop")
     update = await next_message(ws, "call")
     while update["event"] != "answered":
         update = await next_message(ws, "call")
-    return str(pop["call_id"])
+    return client, str(pop["call_id"])
 
 
 async def test_supervisor_listens_whispers_and_barges_through_chanspy_on_their_phone(
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        agent = await hotline.sign_in("1001")
-        await _answered_call(hotline, stack, agent)
+        agent, _ = await _answered_call(hotline, stack, "1001")
         supervisor = await hotline.sign_in("sup")
         for mode in ("listen", "whisper", "barge"):
             reply = await supervisor.post("/api/supervisor/agents/1001/supervise", json={"mode": mode})
@@ -53,9 +52,7 @@ async def test_agent_transfers_the_caller_blind_and_the_console_sees_the_transfe
         ) as hotline,
         contextlib.AsyncExitStack() as stack,
     ):
-        agent = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(agent))
-        await next_message(ws, "hello")
+        agent, ws, _ = await hotline.console(stack, "1001")
         await hotline.place_call("+8613800138000", name="王小明", talk=30)
         pop = await next_message(ws, "pop")
         update = await next_message(ws, "call")

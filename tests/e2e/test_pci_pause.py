@@ -11,7 +11,18 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from tests.harness import next_message, running_hotline
+from recordings.models import RecordedCall
+from tests.harness import Hotline, next_message, running_hotline
+
+
+async def _pause_is_marked(hotline: Hotline, call_id: str) -> None:
+    async with asyncio.timeout(5):
+        while True:
+            async with hotline.container.sessions() as session:
+                call = await session.get(RecordedCall, call_id)
+            if call is not None and any(p.get("resumed_at") is None for p in call.pauses):
+                return
+            await asyncio.sleep(0.02)
 
 
 async def test_agent_pauses_and_resumes_the_recording_and_the_gap_is_marked(
@@ -21,9 +32,7 @@ async def test_agent_pauses_and_resumes_the_recording_and_the_gap_is_marked(
         running_hotline(database_url, tmp_path, speed=4.0) as hotline,
         contextlib.AsyncExitStack() as stack,
     ):
-        agent = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(agent))
-        await next_message(ws, "hello")
+        agent, ws, _ = await hotline.console(stack, "1001")
         await hotline.place_call("+8613800138000", name="王小明", talk=24)  # 6 s at speed 4: time to pause
         pop = await next_message(ws, "pop")
         update = await next_message(ws, "call")
@@ -34,7 +43,7 @@ async def test_agent_pauses_and_resumes_the_recording_and_the_gap_is_marked(
         paused = await agent.post(f"/api/console/calls/{call_id}/control/recording_pause", json={})
         assert paused.status_code == 204, paused.text
         await next_message(ws, "call")  # recording_paused reaches the console
-        await asyncio.sleep(0.3)
+        await _pause_is_marked(hotline, call_id)  # and recordings/ has the open pause: resume now
         resumed = await agent.post(f"/api/console/calls/{call_id}/control/recording_resume", json={})
         assert resumed.status_code == 204, resumed.text
         update = await next_message(ws, "call")

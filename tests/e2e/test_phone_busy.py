@@ -28,9 +28,7 @@ async def test_a_call_waits_while_the_agents_phone_is_in_use_and_pops_when_it_is
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        alice = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(ws, "hello")
+        alice, ws, _ = await hotline.console(stack, "1001")
         hotline.pbx.set_device_state(PHONE, "INUSE")  # Alice calls a colleague
         await phone_busy_seen(hotline)
 
@@ -51,9 +49,7 @@ async def test_a_phone_freed_while_the_link_was_down_is_read_back_by_the_resync(
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        alice = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(ws, "hello")
+        alice, ws, _ = await hotline.console(stack, "1001")
         hotline.pbx.set_device_state(PHONE, "INUSE")
         await phone_busy_seen(hotline)
         await hotline.place_call("+8613800138000", name="王小明", talk=300)

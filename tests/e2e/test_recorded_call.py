@@ -17,10 +17,8 @@ async def test_recording_of_a_call_is_stored_and_only_its_agent_may_play_it(
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        alice = await hotline.sign_in("1001")
+        alice, ws, _ = await hotline.console(stack, "1001")
         bob = await hotline.sign_in("1002")
-        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(ws, "hello")
         await hotline.place_call("+8613800138000", name="王小明", talk=20)
         pop = await next_message(ws, "pop")
         update = await next_message(ws, "call")

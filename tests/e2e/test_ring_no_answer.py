@@ -31,12 +31,8 @@ async def test_unanswered_agent_is_skipped_and_the_next_agent_gets_the_call_and_
         ) as hotline,
         contextlib.AsyncExitStack() as stack,
     ):
-        alice = await hotline.sign_in("1001")
-        bob = await hotline.sign_in("1002")
-        alice_ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(alice_ws, "hello")
-        bob_ws = await stack.enter_async_context(await hotline.agent_socket(bob))
-        await next_message(bob_ws, "hello")
+        alice, alice_ws, _ = await hotline.console(stack, "1001")
+        bob, bob_ws, _ = await hotline.console(stack, "1002")
 
         await hotline.place_call("+8613800138000", name="王小明", talk=8)
         first = await next_message(alice_ws, "pop", timeout=5)  # Alice idled longest

@@ -21,13 +21,11 @@ async def test_call_pops_customer_and_new_ticket_on_the_chosen_agents_console_on
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        alice = await hotline.sign_in("1001")
-        bob = await hotline.sign_in("1002")
-        alice_ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        assert (await next_message(alice_ws, "hello"))["agent"] == "1001"
-        await asyncio.sleep(0.05)  # Alice has now been idle longest
-        bob_ws = await stack.enter_async_context(await hotline.agent_socket(bob))
-        assert (await next_message(bob_ws, "hello"))["agent"] == "1002"
+        alice, alice_ws, alice_hello = await hotline.console(stack, "1001")
+        assert alice_hello["agent"] == "1001"
+        await hotline.router_clock_passes(alice_hello["since"])  # Alice has now been idle longest
+        bob, bob_ws, bob_hello = await hotline.console(stack, "1002")
+        assert bob_hello["agent"] == "1002"
 
         await hotline.place_call("+8613800138000", name="王小明", talk=20)
 
@@ -61,9 +59,7 @@ async def test_malformed_ami_frames_are_skipped_and_the_link_and_the_pop_survive
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        agent = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(agent))
-        await next_message(ws, "hello")
+        agent, ws, _ = await hotline.console(stack, "1001")
         link = hotline.container.link
         assert link is not None
         hotline.pbx.send_raw(b"this is not an AMI frame\r\n\r\n")
@@ -81,9 +77,7 @@ async def test_unknown_caller_pops_with_no_customer_and_a_new_ticket(
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        agent = await hotline.sign_in("1002")
-        ws = await stack.enter_async_context(await hotline.agent_socket(agent))
-        await next_message(ws, "hello")
+        agent, ws, _ = await hotline.console(stack, "1002")
         await hotline.place_call("+8613911112222", talk=60)
         pop = await next_message(ws, "pop", timeout=5)
         assert pop["customers"] == []
@@ -98,12 +92,8 @@ async def test_observe_mode_pops_the_agent_the_pbx_queue_rings(database_url: str
         running_hotline(database_url, tmp_path, mode="observe") as hotline,
         contextlib.AsyncExitStack() as stack,
     ):
-        alice = await hotline.sign_in("1001")
-        bob = await hotline.sign_in("1002")
-        alice_ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        bob_ws = await stack.enter_async_context(await hotline.agent_socket(bob))
-        await next_message(alice_ws, "hello")
-        await next_message(bob_ws, "hello")
+        alice, alice_ws, _ = await hotline.console(stack, "1001")
+        bob, bob_ws, _ = await hotline.console(stack, "1002")
         await hotline.place_call("+8613800138000", name="王小明", talk=60)
         pop = await next_message(alice_ws, "pop", timeout=5)  # rrmemory starts with the first member
         assert [c["name"] for c in pop["customers"]] == ["王小明"]

@@ -1,8 +1,7 @@
-"""The recordings API over real HTTP (uvicorn on 127.0.0.1): Range playback, download, roles, audit."""
+"""The recordings API over HTTP (in-process, httpx.ASGITransport): Range playback, download, roles, audit."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -31,6 +29,7 @@ from recordings.service import RecordingService
 from recordings.storage import LocalStore
 from recordings.wiring import Recordings, build_recordings
 from tests.recordings.conftest import FIXTURE_WAV, VirtualClock, record_call
+from tests.serve import IN_PROCESS_URL, in_process
 
 WAV = FIXTURE_WAV.read_bytes()
 SIZE = len(WAV)
@@ -61,12 +60,15 @@ CENTER = parse_callcenter(
 
 @dataclass
 class Api:
-    base_url: str
+    transport: httpx.ASGITransport
     sessions: async_sessionmaker[AsyncSession]
+
+    def anonymous(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=self.transport, base_url=IN_PROCESS_URL, timeout=10)
 
     @contextlib.asynccontextmanager
     async def client(self, login: str) -> AsyncIterator[httpx.AsyncClient]:
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as client:
+        async with self.anonymous() as client:
             reply = await client.post("/api/auth/login", json={"login": login, "password": "pw"})
             reply.raise_for_status()
             yield client
@@ -74,20 +76,6 @@ class Api:
     async def audit(self) -> list[AuditEntry]:
         async with self.sessions() as session:
             return list((await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all())
-
-
-async def _serve(app: FastAPI) -> AsyncIterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-    try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def _app(container: Any) -> FastAPI:
@@ -121,8 +109,8 @@ async def api(
         await session.commit()
     await record_call(service, clock)  # recording 1: queue support, agent 1001
     recordings = build_recordings(sessions=sessions, root=store.root, store=store, clock=clock)
-    async for url in _serve(_app(ApiContainer(sessions, CENTER, recordings))):
-        yield Api(url, sessions)
+    async with in_process(_app(ApiContainer(sessions, CENTER, recordings))) as transport:
+        yield Api(transport, sessions)
 
 
 async def test_range_requests_return_206_with_exactly_the_requested_bytes(api: Api) -> None:
@@ -242,12 +230,14 @@ async def test_lists_and_metadata_follow_the_view_scope_and_hide_paths(api: Api)
 async def test_signed_out_requests_are_401_and_unwired_recordings_are_503(
     api: Api, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with httpx.AsyncClient(base_url=api.base_url) as anonymous:
+    async with api.anonymous() as anonymous:
         assert (await anonymous.get("/api/recordings/1/audio")).status_code == 401
-    async for url in _serve(_app(ApiContainer(sessions, CENTER, None))):
-        async with httpx.AsyncClient(base_url=url) as client:
-            await client.post("/api/auth/login", json={"login": "ann", "password": "pw"})
-            reply = await client.get("/api/recordings")
+    async with (
+        in_process(_app(ApiContainer(sessions, CENTER, None))) as transport,
+        Api(transport, sessions).anonymous() as client,
+    ):
+        await client.post("/api/auth/login", json={"login": "ann", "password": "pw"})
+        reply = await client.get("/api/recordings")
     assert reply.status_code == 503 and reply.json()["error_id"] == "recordings_not_configured"
 
 

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from recordings.errors import SourceUnavailable
 from recordings.models import RecordedCall, Recording, RecordingStatus
 from recordings.retention import RetentionPolicy
 from recordings.service import RecordingService
-from recordings.sources import HttpRecordingDownloader, LocalFileFetcher, twilio_downloader
+from recordings.sources import HttpRecordingDownloader, LocalFileFetcher
 from recordings.storage import LocalStore
 from routing.events import CallEventKind
 from tests.recordings.conftest import FIXTURE_WAV, PBX_MONITOR, VirtualClock, call_event, record_call
@@ -95,11 +95,9 @@ async def test_transfer_and_legs_are_kept_with_the_call(
     service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock
 ) -> None:
     await service.handle(
-        call_event("c1", CallEventKind.OFFERED, clock, queue="support", extra=(("uniqueid", "1.1"),))
+        call_event("c1", CallEventKind.OFFERED, clock, queue="support", source_refs=("1.1",))
     )
-    await service.handle(
-        call_event("c1", CallEventKind.ANSWERED, clock, agent="1001", extra=(("channel", "L;1"),))
-    )
+    await service.handle(call_event("c1", CallEventKind.ANSWERED, clock, agent="1001", source_refs=("L;1",)))
     await service.handle(call_event("c1", CallEventKind.TRANSFERRED, clock, agent="2002"))
     async with sessions() as session:
         call = await session.get(RecordedCall, "c1")
@@ -261,7 +259,8 @@ async def test_twilio_recording_is_downloaded_with_retries_and_credentials(
                 clock,
                 source="twilio",
                 detail=url,
-                extra=(("recording_sid", "RE42"), ("started_at", "2026-11-23T07:59:00+00:00")),
+                source_refs=("RE42",),
+                recording_started_at=datetime(2026, 11, 23, 7, 59, tzinfo=UTC),
             )
         )
     [rec] = await _recordings(sessions)
@@ -275,7 +274,9 @@ async def test_wrong_twilio_credentials_fail_at_once_without_leaking_the_token(
     store: LocalStore, twilio_server: str
 ) -> None:
     async with httpx.AsyncClient() as client:
-        downloader = twilio_downloader(client, account_sid="AC123", auth_token="wrong-token", attempts=5)
+        downloader = HttpRecordingDownloader(
+            client, auth=("AC123", "wrong-token"), url_suffix=".wav", attempts=5
+        )
         with store.stage() as sink, pytest.raises(SourceUnavailable, match="HTTP 401") as info:
             await downloader.fetch(f"{twilio_server}/Recordings/RE1", sink)
     assert "wrong-token" not in str(info.value)

@@ -34,9 +34,9 @@ async def _rows(sessions: async_sessionmaker[AsyncSession]) -> list[Recording]:
 
 
 async def _offered(service: RecordingService, clock: VirtualClock, call_id: str, uid: str) -> None:
-    extra = (("uniqueid", uid),)
-    await service.handle(call_event(call_id, CallEventKind.OFFERED, clock, queue="support", extra=extra))
-    await service.handle(call_event(call_id, CallEventKind.ANSWERED, clock, agent="1001", extra=extra))
+    refs = (uid,)
+    await service.handle(call_event(call_id, CallEventKind.OFFERED, clock, queue="support", source_refs=refs))
+    await service.handle(call_event(call_id, CallEventKind.ANSWERED, clock, agent="1001", source_refs=refs))
 
 
 def test_the_uniqueid_is_read_from_mixmonitor_file_names() -> None:

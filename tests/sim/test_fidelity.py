@@ -144,7 +144,7 @@ async def simulator() -> AsyncIterator[SimulatedPbx]:
 
 async def generate(pbx: SimulatedPbx, queue: str, caller: str, talk: int) -> None:
     """The unrecorded traffic generator's Originate (a second AMI connection)."""
-    _reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
     writer.write(encode_action("Login", {"Username": "hotline", "Secret": SECRET, "Events": "off"}))
     writer.write(
         encode_action(
@@ -161,7 +161,9 @@ async def generate(pbx: SimulatedPbx, queue: str, caller: str, talk: int) -> Non
         )
     )
     await writer.drain()
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):  # the PBX has taken the Originate once it answers it
+        while b"ActionID: gen-1\r\n" not in await reader.readuntil(b"\r\n\r\n"):
+            pass
     writer.close()
     await writer.wait_closed()
 

@@ -84,9 +84,9 @@ async def test_with_ivr_category_matching_another_category_opens_a_new_ticket(
     desk = ServiceDesk(
         sessions, config=DeskConfig(ivr_categories={"1": "repair", "2": "billing"}), clock=clock
     )
-    repair = await desk.on_call_offered(call_event(call_id="a", extra=(("ivr", "1"),)))
-    billing = await desk.on_call_offered(call_event(call_id="b", extra=(("ivr", "2"),)))
-    again = await desk.on_call_offered(call_event(call_id="c", extra=(("ivr", "1"),)))
+    repair = await desk.on_call_offered(call_event(call_id="a", ivr_choice="1"))
+    billing = await desk.on_call_offered(call_event(call_id="b", ivr_choice="2"))
+    again = await desk.on_call_offered(call_event(call_id="c", ivr_choice="1"))
     assert billing.ticket_id != repair.ticket_id and billing.category == "billing"
     assert again.ticket_id == repair.ticket_id
 
@@ -229,7 +229,7 @@ async def test_abandoned_complaints_and_the_keep_setting_leave_the_ticket_report
     from tickets.config import DeskConfig
 
     desk = ServiceDesk(sessions, config=DeskConfig(ivr_categories={"9": "complaint"}), clock=clock)
-    complaint = await desk.on_call_offered(call_event(call_id="a", extra=(("ivr", "9"),)))
+    complaint = await desk.on_call_offered(call_event(call_id="a", ivr_choice="9"))
     await desk.handle(abandoned("a"))
     assert (await desk.tickets.get(complaint.ticket_id)).state is TicketState.REPORTED
     desk.close()

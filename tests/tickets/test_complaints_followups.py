@@ -60,7 +60,7 @@ async def test_recategorising_as_complaint_flags_it(desk: ServiceDesk) -> None:
 
 
 async def test_an_ivr_complaint_choice_opens_a_complaint_ticket(desk: ServiceDesk) -> None:
-    context = await desk.on_call_offered(call_event(extra=(("ivr", "9"),)))
+    context = await desk.on_call_offered(call_event(ivr_choice="9"))
     ticket = await desk.tickets.get(context.ticket_id)
     assert ticket.category == "complaint" and ticket.is_complaint
 

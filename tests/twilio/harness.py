@@ -1,9 +1,10 @@
-"""A Hotline on Twilio for tests: real uvicorn, real database, the real twilio SDK against the stand-in.
+"""A Hotline on Twilio for tests: the app in-process, a real database, the twilio SDK against the stand-in.
 
 The test plays Twilio's part: it sends webhooks signed exactly as Twilio signs
 them (RequestValidator(token).compute_signature over the *public* URL, while
-the server listens on 127.0.0.1, as behind a proxy), and it reads the REST
-requests Hotline made from the stand-in. Time for the ACD is virtual.
+the app is reached in-process, as behind a proxy), and it reads the REST
+requests Hotline made from the stand-in (a real HTTP server: the SDK calls it
+over TCP). Time for the ACD is virtual.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 from twilio.request_validator import RequestValidator
 
 from agent_ui.app import create_app
@@ -29,6 +29,7 @@ from config.settings import load_settings
 from cti.twilio.link import TwilioLink
 from cti.twilio.standin import ApiRequest, TwilioStandIn
 from routing.commands import LoginAgent
+from tests.serve import IN_PROCESS_URL, in_process
 
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "test-twilio-auth-token-7c1e"
@@ -58,9 +59,14 @@ class TwilioHotline:
     container: Container
     standin: TwilioStandIn
     clock: VirtualClock
-    base_url: str
+    transport: httpx.ASGITransport  # webhooks need no socket: in-process, through the whole app
     http: httpx.AsyncClient
     validator: RequestValidator = field(default_factory=lambda: RequestValidator(AUTH_TOKEN))
+    base_url: str = IN_PROCESS_URL
+
+    def client(self) -> httpx.AsyncClient:
+        """Another client of the app (a browser, a script): close it when done."""
+        return httpx.AsyncClient(transport=self.transport, base_url=self.base_url, timeout=10)
 
     @property
     def link(self) -> TwilioLink:
@@ -185,40 +191,27 @@ async def _hotline_on(
     standin: TwilioStandIn, database_url: str, tmp_path: Path, **overrides: Any
 ) -> AsyncIterator[TwilioHotline]:
     clock = VirtualClock()
-    async with asyncio.TaskGroup() as group:
-        settings = load_settings(
-            **{
-                "database_url": database_url,
-                "session_secret": SESSION_SECRET,
-                "pbx": "twilio",
-                "callcenter_file": CALLCENTER,
-                "public_base_url": PUBLIC_BASE,
-                "twilio_account_sid": ACCOUNT_SID,
-                "twilio_auth_token": AUTH_TOKEN,
-                "twilio_number": HOTLINE_NUMBER,
-                "twilio_api_base_url": standin.url,
-                "recordings_dir": tmp_path / "recordings",
-                **overrides,
-            }
-        )
-        container = build(settings, clock=clock)
-        await seed_demo(container.sessions, container.callcenter, settings.default_region)
-        app = create_app(settings, container=container)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        server_task = group.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.01)
-            if server_task.done():
-                server_task.result()
-        port = server.servers[0].sockets[0].getsockname()[1]
+    settings = load_settings(
+        **{
+            "database_url": database_url,
+            "session_secret": SESSION_SECRET,
+            "pbx": "twilio",
+            "callcenter_file": CALLCENTER,
+            "public_base_url": PUBLIC_BASE,
+            "twilio_account_sid": ACCOUNT_SID,
+            "twilio_auth_token": AUTH_TOKEN,
+            "twilio_number": HOTLINE_NUMBER,
+            "twilio_api_base_url": standin.url,
+            "recordings_dir": tmp_path / "recordings",
+            **overrides,
+        }
+    )
+    container = build(settings, clock=clock)
+    await seed_demo(container.sessions, container.callcenter, settings.default_region)
+    async with in_process(create_app(settings, container=container)) as transport:
         assert container.link is not None
         await container.link.wait_connected(timeout=5)
         # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
         await asyncio.wait_for(container.recovered.wait(), 15)
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-                yield TwilioHotline(container, standin, clock, base_url, http)
-        finally:
-            server.should_exit = True
-            await server_task
+        async with httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_URL, timeout=10) as http:
+            yield TwilioHotline(container, standin, clock, transport, http)

@@ -11,17 +11,18 @@ import httpx
 import pytest
 import yaml
 
-from agent_ui.bootstrap import router_config
 from config.callcenter import CallCenterError, load_callcenter, parse_callcenter
 from config.hours import HoursSpec
+from config.router import router_config
 from config.settings import SAMPLE_CALLCENTER, SettingsError, load_settings
 from cti.bus import EventBus
 from cti.telephony import TelephonyError
 from cti.twilio.calls import Phase
 from cti.twilio.link import TwilioLink
-from cti.twilio.media import TwilioMediaFetcher
+from cti.twilio.media import TwilioMedia
 from cti.twilio.standin import TwilioStandIn
 from recordings.errors import SourceUnavailable
+from recordings.sources import HttpRecordingDownloader
 from recordings.storage import StagingFile
 from tests.twilio.harness import ACCOUNT_SID, AUTH_TOKEN, CALLCENTER, PUBLIC_BASE, VirtualClock
 
@@ -97,6 +98,7 @@ async def _link(standin: TwilioStandIn, token: str) -> tuple[TwilioLink, asyncio
         queues=router_config(center, "control").queues,
         bus=EventBus(),
         clock=VirtualClock(),
+        position=lambda _call_id: None,
         api_base_url=standin.url,
     )
     task = asyncio.create_task(link.run())
@@ -136,7 +138,8 @@ async def test_recording_urls_outside_twilio_are_never_fetched_with_the_credenti
         return httpx.Response(200, content=b"RIFF")
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
-        fetcher = TwilioMediaFetcher(client, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, attempts=1)
+        media = TwilioMedia(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN)
+        fetcher = HttpRecordingDownloader(client, locate=media.locate, attempts=1)
         for url in ("https://attacker.example/rec.wav", "http://api.twilio.com/2010-04-01/Recordings/RE1"):
             with (
                 StagingFile(tmp_path) as sink,

@@ -24,9 +24,7 @@ async def test_the_agent_picks_the_caller_among_customers_sharing_a_number(
             await desk.customers.create(
                 CustomerCreate(name=name, phones=[PhoneIn(number="+8613600136000")]), SEED
             )
-        alice = await hotline.sign_in("1001")
-        ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(ws, "hello")
+        alice, ws, _ = await hotline.console(stack, "1001")
         await hotline.place_call("+8613600136000", talk=60)
         pop = await next_message(ws, "pop")
         assert sorted(c["name"] for c in pop["customers"]) == ["张三", "张三的太太"]
@@ -34,7 +32,7 @@ async def test_the_agent_picks_the_caller_among_customers_sharing_a_number(
         reply = await alice.post(
             f"/api/console/calls/{pop['call_id']}/customer", json={"customer_id": wife["id"]}
         )
-        assert reply.status_code == 200
+        assert reply.status_code == 200, reply.text
         again = await next_message(ws, "pop")  # the pop is re-sent: every tab shows the choice
         assert again["call_id"] == pop["call_id"] and again["chosen_customer_id"] == wife["id"]
         assert again["customers"][0]["name"] == "张三的太太"
@@ -48,9 +46,7 @@ async def test_an_unknown_caller_becomes_a_customer_and_a_different_issue_gets_i
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        bob = await hotline.sign_in("1002")
-        ws = await stack.enter_async_context(await hotline.agent_socket(bob))
-        await next_message(ws, "hello")
+        bob, ws, _ = await hotline.console(stack, "1002")
         await hotline.place_call("+8613911112222", talk=60)
         pop = await next_message(ws, "pop")
         assert pop["customers"] == []

@@ -45,10 +45,8 @@ async def test_an_agent_cannot_open_the_wallboard_the_reports_or_their_apis(
 
 async def test_an_agent_cannot_touch_another_agents_call(database_url: str, tmp_path: Path) -> None:
     async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
-        alice = await hotline.sign_in("1001")
+        alice, alice_ws, _ = await hotline.console(stack, "1001")
         bob = await hotline.sign_in("1002")
-        alice_ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(alice_ws, "hello")
         await hotline.place_call("+8613800138000", name="王小明", talk=30)
         pop = await next_message(alice_ws, "pop")
         call = pop["call_id"]

@@ -22,9 +22,7 @@ async def test_supervisor_sees_agents_and_queues_change_within_a_second(
         assert [q["name"] for q in hello["queues"]] == ["support", "billing"]
         assert agent_state(hello, "1001") == "logged_out"
 
-        alice = await hotline.sign_in("1001")
-        alice_ws = await stack.enter_async_context(await hotline.agent_socket(alice))
-        await next_message(alice_ws, "hello")
+        alice, alice_ws, _ = await hotline.console(stack, "1001")
         await view_until(board, lambda v: agent_state(v, "1001") == "available")
 
         await hotline.place_call("+8613800138000", name="王小明", talk=30)

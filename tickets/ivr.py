@@ -1,7 +1,8 @@
-"""`DeskPort` on the service desk: the caller's language, whom to survey, where a score goes.
+"""What the IVR asks of the service desk: the caller's language, whom to survey, where a score goes.
 
-Built by the composition root; the link itself only knows the port. The
-customer's language is a tag on their record (`lang:en`, `lang:zh-CN`; also
+`IvrDesk` is the desk's side of the telephony link's port (cti.twilio.ports.DeskPort:
+language_of, survey_target) and the handler of the `RecordSurveyScore` command.
+The customer's language is a tag on their record (`lang:en`, `lang:zh-CN`; also
 `language:`), so no schema change is needed to set it.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from routing.commands import RecordSurveyScore
 from tickets.errors import DeskError
 from tickets.lifecycle import Actor
 from tickets.service import ServiceDesk
@@ -29,7 +31,7 @@ def language_tag(tags: Iterable[str]) -> str | None:
     return None
 
 
-class TwilioDesk:
+class IvrDesk:
     def __init__(self, desk: ServiceDesk) -> None:
         self._desk = desk
 
@@ -54,8 +56,11 @@ class TwilioDesk:
                 number = customer.phones[0].e164
         return (number, language) if number else None
 
-    async def record_score(self, ticket_id: int, score: int) -> None:
+    async def record_score(self, command: RecordSurveyScore) -> bool:
+        """The RecordSurveyScore handler: True if stored, False if there was nothing to score."""
         try:
-            await self._desk.follow_ups.record_survey(ticket_id, score, IVR)
+            await self._desk.follow_ups.record_survey(command.ticket_id, command.score, IVR)
         except DeskError as exc:  # no pending follow-up (recorded already, cancelled): nothing to do
-            log.info("survey score %s for ticket %s not recorded: %s", score, ticket_id, exc)
+            log.info("survey score %s for ticket %s not recorded: %s", command.score, command.ticket_id, exc)
+            return False
+        return True

@@ -1,0 +1,113 @@
+"""`GET /api/health`: each component with a reason, and 503 when Hotline cannot take calls.
+
+    200 {"status": "ok", "components": {...}}        everything works
+    200 {"status": "degraded", ...}                  calls go on; something needs a look
+    503 {"status": "down", ...}                      the PBX link or the database is down
+
+A load balancer or an operator reads the status; a person reads the reasons.
+Components: `database` (a `SELECT 1` within a bound), `pbx` (the telephony
+link's own view: logged in, refused, unreachable), `scheduler` (SLA and
+retention jobs), `bus` (queue depths, failing subscribers) and `router`
+(events it could not apply). Only the first two make it 503: without them no
+call is routed or recorded; the others degrade. Nothing here blocks telephony:
+the checks read counters, and the database check is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+if TYPE_CHECKING:
+    from agent_ui.bootstrap import Container
+
+DATABASE_TIMEOUT_S = 2.0
+BUS_FULL = 0.9  # a shard this full means the subscribers cannot keep up with the PBX
+CRITICAL = ("database", "pbx")
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    ok: bool
+    reason: str
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"ok": self.ok, "reason": self.reason}
+        if self.counters:
+            out["counters"] = dict(self.counters)
+        return out
+
+
+async def database(container: Container) -> Component:
+    try:
+        async with asyncio.timeout(DATABASE_TIMEOUT_S), container.sessions() as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except TimeoutError:
+        return Component(False, f"the database did not answer within {DATABASE_TIMEOUT_S:g} s")
+    except (SQLAlchemyError, OSError) as exc:
+        return Component(False, f"the database is unreachable: {type(exc).__name__}")
+    return Component(True, f"answering ({container.engine.dialect.name})")
+
+
+def pbx(container: Container) -> Component:
+    link = container.link
+    if link is None:
+        return Component(True, "no PBX configured (pbx: none): the service desk works without calls")
+    health = link.health()
+    return Component(health.up, health.reason, health.counters)
+
+
+def scheduler(container: Container) -> Component:
+    jobs = container.scheduler.get_jobs() if container.scheduler.running else []
+    if not container.scheduler.running:
+        return Component(False, "the job scheduler is not running: no SLA timers, retention or retries")
+    return Component(True, f"running {len(jobs)} jobs", {"jobs": len(jobs)})
+
+
+def bus(container: Container) -> Component:
+    depths = container.bus.depths()
+    stats = container.bus.stats
+    counters = {
+        "published": stats.published,
+        "delivered": stats.delivered,
+        "commands": stats.commands,
+        "deepest_queue": max(depths, default=0),
+        **{f"handler_errors.{name}": n for name, n in sorted(stats.handler_errors.items())},
+    }
+    full = [i for i, depth in enumerate(depths) if depth >= BUS_FULL * container.bus.capacity]
+    if full:
+        return Component(False, f"event queues {full} are nearly full: subscribers fall behind", counters)
+    if stats.handler_errors:
+        failing = ", ".join(sorted(stats.handler_errors))
+        return Component(False, f"subscribers have failed on events (see the log): {failing}", counters)
+    return Component(True, "keeping up", counters)
+
+
+def router(container: Container) -> Component:
+    ignored = container.router.ignored_events
+    counters = {f"ignored_events.{reason}": n for reason, n in sorted(ignored.items())}
+    return Component(True, f"{sum(ignored.values())} events could not apply (counted, not lost)", counters)
+
+
+async def check(container: Container) -> tuple[int, dict[str, object]]:
+    """(HTTP status, body) of the health report."""
+    components = {
+        "database": await database(container),
+        "pbx": pbx(container),
+        "scheduler": scheduler(container),
+        "bus": bus(container),
+        "router": router(container),
+    }
+    if any(not components[name].ok for name in CRITICAL):
+        status, code = "down", 503
+    elif all(c.ok for c in components.values()):
+        status, code = "ok", 200
+    else:
+        status, code = "degraded", 200
+    return code, {"status": status, "components": {k: c.as_dict() for k, c in components.items()}}

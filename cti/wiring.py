@@ -1,0 +1,115 @@
+"""Telephony, built in one call for the composition root (as recordings/wiring.py does for recordings).
+
+    telephony = build_telephony(settings, center, bus=bus, router=router, clock=clock, desk=ivr_desk)
+    telephony.link      # a TelephonyLink (Asterisk or Twilio), or None with `pbx: none`
+    telephony.pbx       # the demo's simulated PBX, run in-process, or None
+
+Which link is built follows `settings.pbx`; the vendor modules are imported
+only when configured. The link gets everything it needs here, at
+construction: there is no second step that wires it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from config.callcenter import CallCenter
+from config.settings import Settings
+from cti.bus import EventBus
+from cti.simulator import SimulatedPbx
+from cti.simulator.standalone import simulated_queues
+from cti.telephony import TelephonyLink
+from cti.twilio.ports import DeskPort, ReplayLedger
+from routing import Router
+
+
+@dataclass(frozen=True, slots=True)
+class Telephony:
+    link: TelephonyLink | None
+    pbx: SimulatedPbx | None = None  # demo: the simulated PBX the link talks to
+    pbx_listening: Callable[[int], None] | None = None  # tells the link the simulated PBX's port
+
+    async def start(self, group: asyncio.TaskGroup) -> None:
+        """The simulated PBX (demo), then the link, as tasks of `group`; returns once they run."""
+        if self.pbx is not None:
+            group.create_task(self.pbx.run(), name="simulated-pbx")
+            await self.pbx.wait_ready()
+            if self.pbx_listening is not None:
+                self.pbx_listening(self.pbx.port)
+        if self.link is not None:
+            group.create_task(self.link.run(), name="pbx-link")
+
+
+def build_telephony(
+    settings: Settings,
+    center: CallCenter,
+    *,
+    bus: EventBus,
+    router: Router,
+    clock: Callable[[], float] = time.time,
+    desk: DeskPort | None = None,
+    replay_ledger: ReplayLedger | None = None,
+) -> Telephony:
+    """The configured link: `settings.pbx` is "asterisk", "twilio" or "none". `replay_ledger`
+    keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store)."""
+    if settings.pbx == "asterisk":
+        return _asterisk(settings, center, bus)
+    if settings.pbx == "twilio":
+        from cti.twilio.link import TwilioLink  # the SDK only when Twilio is configured
+
+        link = TwilioLink(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            public_base_url=settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}",
+            callcenter=center,
+            queues=router.config.queues,
+            bus=bus,
+            clock=clock,
+            position=lambda call_id: router.position(call_id, clock()),
+            desk=desk,
+            caller_id=settings.twilio_number,
+            api_base_url=settings.twilio_api_base_url,
+            ledger=replay_ledger,
+        )
+        return Telephony(link)
+    return Telephony(None)
+
+
+def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephony:
+    from cti.asterisk import AsteriskLink
+
+    secret = settings.ami_secret.get_secret_value()
+    pbx = None
+    if settings.demo:
+        pbx = SimulatedPbx(
+            host="127.0.0.1",
+            port=settings.ami_port,
+            username=settings.ami_username,
+            secret=secret,
+            recordings_dir=settings.recordings_dir / "incoming",
+            queues=simulated_queues(center),
+        )
+    link = AsteriskLink(
+        host=settings.ami_host,
+        port=settings.ami_port,
+        username=settings.ami_username,
+        secret=secret,
+        bus=bus,
+        agents={a.id: a.pbx_interface() for a in center.agents},
+        default_queue=center.queues[0].name,
+        transfer_context=settings.ami_transfer_context,
+        supervisor_phones={u.login: u.phone for u in center.users if u.phone},
+        cdr_file=settings.pbx_cdr_file,
+        cdr_timezone=ZoneInfo(settings.pbx_cdr_timezone),
+    )
+    if pbx is None:
+        return Telephony(link)
+
+    def listening(port: int) -> None:  # an ephemeral port (ami_port 0) is known once the PBX listens
+        link.port = port
+
+    return Telephony(link, pbx, listening)
