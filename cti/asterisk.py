@@ -189,12 +189,15 @@ class AsteriskLink(ControlsNotOffered):
             "disconnects": stats.disconnects,
             "bad_messages": self.translator.bad_messages,
         }
+        # No host or port in the reasons: /api/health is read by load balancers, not only by us.
         if client.connected:
-            return LinkHealth(True, f"logged in to {self.host}:{self.port}", counters)
-        if stats.login_refusals and stats.login_refusals >= stats.logins:
-            reason = f"AMI login refused by {self.host}:{self.port} (check the username and secret)"
+            return LinkHealth(True, "logged in to the AMI", counters)
+        if client.last_failure == "login refused":
+            reason = "the AMI refuses the login (check HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET)"
+        elif client.last_failure == "unreachable":
+            reason = "the AMI is unreachable (connection refused or timed out)"
         else:
-            reason = f"not connected to the AMI at {self.host}:{self.port}"
+            reason = "not connected to the AMI (the link was dropped; reconnecting)"
         return LinkHealth(False, reason, counters)
 
     # ------------------------------------------------------- Telephony protocol

@@ -245,6 +245,7 @@ class AmiClient:
         self._subscriptions: set[Subscription] = set()
         self._callbacks: list[ConnectedCallback] = []
         self._ids = itertools.count(1)
+        self.last_failure: Literal["login refused", "unreachable", "link lost"] | None = None
         self._id_prefix = f"hl{secrets.token_hex(3)}"
 
     def __repr__(self) -> str:  # never shows the secret
@@ -308,10 +309,13 @@ class AmiClient:
                 try:
                     await self._session()
                     failures = 0  # we were logged in: start the backoff again from the base
+                    self.last_failure = "link lost"
                 except LoginRefused as exc:
                     self.stats.login_refusals += 1
+                    self.last_failure = "login refused"
                     log.error("AMI %s@%s:%s: %s", self.username, self.host, self.port, exc.message)
                 except (OSError, AmiError, TimeoutError) as exc:
+                    self.last_failure = "unreachable"
                     log.warning("AMI %s:%s: %s", self.host, self.port, exc or type(exc).__name__)
                 delay = min(cap, base * 2**failures) * random.uniform(0.5, 1.0)
                 failures = min(failures + 1, 32)

@@ -154,7 +154,7 @@ class TwilioLink(ControlsNotOffered):
         counters["calls_known"] = len(self.book.calls)
         if self._group is None:
             return LinkHealth(False, "the Twilio link is not running", counters)
-        return LinkHealth(True, f"taking Twilio webhooks for {self.urls.base}", counters)
+        return LinkHealth(True, "taking Twilio webhooks", counters)
 
     def _spawn(self, work: Coroutine[Any, Any, T]) -> asyncio.Task[T | None]:
         async def guarded() -> T | None:

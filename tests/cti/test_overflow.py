@@ -82,3 +82,31 @@ async def test_when_the_bus_falls_behind_the_link_resyncs_and_the_lost_phone_sta
     ]
     assert states[-1] == "unavailable"  # rebuilt by the resync (DeviceStateList), not lost
     assert health.up and health.counters["overflows"] == 1 and health.counters["dropped"] > 0
+
+
+async def test_the_links_health_says_why_it_is_down_without_naming_the_host() -> None:
+    pbx = SimulatedPbx(secret=SECRET)
+    async with asyncio.TaskGroup() as group:
+        pbx_task = group.create_task(pbx.run())
+        await pbx.wait_ready()
+        link = AsteriskLink(
+            host="127.0.0.1",
+            port=pbx.port,
+            username="hotline",
+            secret="not-the-secret",
+            bus=EventBus(),
+            agents={},
+            default_queue="support",
+        )
+        before = link.health()
+        link_task = group.create_task(link.run())
+        async with asyncio.timeout(10):
+            while link._client is None or link.client.stats.login_refusals == 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        refused = link.health()
+        link_task.cancel()
+        pbx_task.cancel()
+    assert not before.up and "not started" in before.reason
+    assert not refused.up and "refuses the login" in refused.reason
+    assert "127.0.0.1" not in refused.reason and str(pbx.port) not in refused.reason
+    assert refused.counters["login_refusals"] >= 1 and "not-the-secret" not in repr(refused)
