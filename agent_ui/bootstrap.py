@@ -20,6 +20,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -28,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from agent_ui.auth import Authenticator, SignInLimits, build_auth
 from agent_ui.console import ConsoleService
 from agent_ui.hub import Hub
+from agent_ui.recovery import StartupRecovery
 from agent_ui.throttle import Limit
 from agent_ui.wallboard import WallboardService
 from audit.views import AuditViews
@@ -41,6 +43,7 @@ from cti.acd import AcdService
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.telephony import TelephonyLink
+from cti.twilio.replay_store import DatabaseReplayLedger
 from cti.wiring import Telephony, build_telephony
 from recordings.sources import HttpRecordingDownloader
 from recordings.views import RecordingViews
@@ -85,7 +88,10 @@ class Container:
     views: Views
     auth: Authenticator  # sign-in, sessions, their websockets
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
+    recovery: StartupRecovery | None = None  # after the link's first login: what happened while we were down
+    replay_ledger: DatabaseReplayLedger | None = None  # Twilio: answered webhooks, purged on a schedule
     started: asyncio.Event = field(default_factory=asyncio.Event)
+    recovered: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start-up recovery ran
 
     @property
     def link(self) -> TelephonyLink | None:
@@ -99,6 +105,8 @@ class Container:
         await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
         self.recordings.schedule(self.scheduler)
         self.desk.sla_worker.install(self.scheduler)
+        if self.replay_ledger is not None:
+            self.replay_ledger.install(self.scheduler)
         self.scheduler.start()
         try:
             async with asyncio.TaskGroup() as group:
@@ -106,6 +114,12 @@ class Container:
                 group.create_task(self.acd.run(), name="acd-timers")
                 group.create_task(self.wallboard.run(), name="wallboard")
                 await self.telephony.start(group)
+                if self.recovery is not None and self.link is not None:
+                    group.create_task(
+                        self.recovery.run_once_connected(self.link, self.recovered), name="startup-recovery"
+                    )
+                else:
+                    self.recovered.set()
                 self.started.set()
         finally:
             self.scheduler.shutdown(wait=False)
@@ -126,7 +140,12 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     desk = ServiceDesk(sessions, region=settings.default_region, config=desk_config(center))
     intake = CallIntake(desk, settings.default_region)
     ivr = IvrDesk(desk)
-    telephony = build_telephony(settings, center, bus=bus, router=router, clock=clock, desk=ivr)
+    ledger = None
+    if settings.pbx == "twilio":  # the link keeps answered webhooks in the database across restarts
+        ledger = DatabaseReplayLedger(sessions, timedelta(seconds=settings.twilio_replay_ttl_s))
+    telephony = build_telephony(
+        settings, center, bus=bus, router=router, clock=clock, desk=ivr, replay_ledger=ledger
+    )
     acd = AcdService(
         router, telephony.link, control=settings.mode == "control", clock=clock, enrich=intake.offer
     )
@@ -136,6 +155,10 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         sessions=sessions,
         root=settings.recordings_dir,
         pbx_folders={ASTERISK_MONITOR: settings.pbx_recordings_dir or settings.recordings_dir / "incoming"},
+        checkpoint_key=settings.audit_checkpoint_key.get_secret_value(),
+        checkpoint_file=settings.audit_checkpoint_file,
+        checkpoint_every_s=settings.audit_checkpoint_every_s,
+        settle_s=settings.recordings_settle_s,
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
@@ -157,6 +180,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         recordings=recordings,
         views=views,
         auth=build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings)),
+        recovery=StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
+        replay_ledger=ledger,
     )
     _subscribe(container, ivr)
     if settings.pbx == "twilio":

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -117,6 +117,8 @@ def demo(
         pbx="asterisk",
         ami_secret="demo-secret",
         recordings_dir=Path("./var/demo/recordings"),
+        audit_checkpoint_key=os.environ.get("HOTLINE_AUDIT_CHECKPOINT_KEY") or "demo-audit-checkpoint-key",
+        audit_checkpoint_file=Path("./var/demo/audit/checkpoints.jsonl"),
     )
     from agent_ui.migrate import upgrade
     from agent_ui.seed import seed_demo
@@ -170,9 +172,20 @@ def _settings_for_db() -> Settings:
     return _settings(pbx="none", session_secret=os.environ.get("HOTLINE_SESSION_SECRET") or "x" * 32)
 
 
+def _checkpoints(settings: Settings, sessions: Any) -> Any:
+    """The checkpoint publisher of these settings (None without a key)."""
+    from audit.checkpoint import CheckpointFile, CheckpointKey, CheckpointPublisher
+
+    key = settings.audit_checkpoint_key.get_secret_value()
+    if not key:
+        return None
+    return CheckpointPublisher(sessions, CheckpointFile(settings.audit_checkpoint_file, CheckpointKey(key)))
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Re-hash the audit log chain and every stored recording; exit 1 at any break."""
+    """Re-hash the audit log chain and every stored recording, check them against each other and
+    against the published checkpoints; exit 1 at any break."""
     from config.database import create_engine, session_factory
     from recordings.integrity import IntegrityReport, verify_integrity
     from recordings.storage import LocalStore
@@ -182,7 +195,9 @@ def audit_verify() -> None:
     async def run() -> IntegrityReport:
         engine = create_engine(settings.database_url)
         try:
-            return await verify_integrity(session_factory(engine), LocalStore(settings.recordings_dir))
+            sessions = session_factory(engine)
+            store = LocalStore(settings.recordings_dir)
+            return await verify_integrity(sessions, store, checkpoints=_checkpoints(settings, sessions))
         finally:
             await engine.dispose()
 
@@ -191,6 +206,29 @@ def audit_verify() -> None:
         (out if report.ok else err).print(line, highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Publish a signed checkpoint of the audit head now (the server does it on a schedule)."""
+    from config.database import create_engine, session_factory
+
+    settings = _settings_for_db()
+    if not settings.audit_checkpoint_key.get_secret_value():
+        raise _fail("set HOTLINE_AUDIT_CHECKPOINT_KEY (and HOTLINE_AUDIT_CHECKPOINT_FILE) first")
+
+    async def run() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            publisher = _checkpoints(settings, session_factory(engine))
+            written = await publisher.publish()
+        finally:
+            await engine.dispose()
+        if written is None:
+            return f"checkpoint unchanged: the head is already published in {settings.audit_checkpoint_file}"
+        return f"checkpoint: seq {written.seq} published to {settings.audit_checkpoint_file}"
+
+    out.print(asyncio.run(run()), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -238,6 +276,14 @@ def call(
     except* (AmiError, TimeoutError, OSError) as group:
         raise _fail(f"could not place the call: {group.exceptions[0]}") from None
     out.print(f"call from {number} into {queue}: {message}")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def sim(ctx: typer.Context) -> None:
+    """Run the simulated PBX in its own process (python -m cti.simulator --help for its options)."""
+    from cti.simulator.standalone import main as simulator
+
+    raise typer.Exit(code=simulator(ctx.args))
 
 
 ami_app = typer.Typer(help="Asterisk AMI tools.", no_args_is_help=True)

@@ -21,6 +21,7 @@ from agent_ui.console import ConsoleService
 from agent_ui.errors import ApiError
 from agent_ui.hub import Hub
 from agent_ui.wallboard import WallboardService
+from audit.checkpoint import CheckpointPublisher
 from audit.log import AuditLog
 from audit.views import AuditViews
 from calls.views import CallViews
@@ -98,6 +99,10 @@ async def _audit_log(conn: HTTPConnection) -> AuditLog:
     return _recordings(conn).audit
 
 
+async def _checkpoints(conn: HTTPConnection) -> CheckpointPublisher | None:
+    return _recordings(conn).checkpoints
+
+
 async def _call_views(conn: HTTPConnection) -> CallViews:
     return container_of(conn).views.calls
 
@@ -126,6 +131,7 @@ HubDep = Annotated[Hub, Depends(_hub)]
 Controls = Annotated[CallControls, Depends(_controls)]
 Archive = Annotated[RecordingArchive, Depends(_archive)]
 Audit = Annotated[AuditLog, Depends(_audit_log)]
+Checkpoints = Annotated[CheckpointPublisher | None, Depends(_checkpoints)]  # None: no checkpoint key
 CallViewsDep = Annotated[CallViews, Depends(_call_views)]
 DeskViewsDep = Annotated[DeskViews, Depends(_desk_views)]
 RecordingViewsDep = Annotated[RecordingViews, Depends(_recording_views)]

@@ -11,9 +11,17 @@ from sqlmodel import SQLModel
 import agent_ui.models
 import audit.models
 import calls.models
+import cti.twilio.replay_store
 import recordings.models
 import tickets.models
 
-MODEL_MODULES = (agent_ui.models, audit.models, calls.models, recordings.models, tickets.models)
+MODEL_MODULES = (
+    agent_ui.models,
+    audit.models,
+    calls.models,
+    cti.twilio.replay_store,
+    recordings.models,
+    tickets.models,
+)
 
 metadata = SQLModel.metadata

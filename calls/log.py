@@ -56,6 +56,8 @@ class CallLog:
             "dialed": event.dialed,
             "queue": event.queue,
         }
+        # The call's own ref at the PBX (opaque; cti puts it first): what reconciliation asks the PBX about.
+        fill["pbx_ref"] = event.source_refs[0] if event.source_refs else None
         if event.caller and self._normalize and record.caller_e164 is None:
             fill["caller_e164"] = self._normalize(event.caller)
         if event.kind is CallEventKind.ANSWERED:

@@ -18,6 +18,9 @@ class CallRecord(SQLModel, table=True):
 
     call_id: str = Field(primary_key=True, max_length=64)
     source: str = Field(default="unknown", max_length=20)
+    # the call at the PBX: the caller channel's Uniqueid (Asterisk), the CallSid (Twilio); what
+    # reconciliation after a restart asks the PBX about and finds its CDRs and recordings by
+    pbx_ref: str | None = Field(default=None, max_length=64, index=True)
     caller: str | None = Field(default=None, max_length=64)  # as the network gave it
     caller_e164: str | None = Field(default=None, max_length=20, index=True)
     caller_name: str | None = Field(default=None, max_length=200)

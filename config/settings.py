@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "hotline-secret", "demo"})
@@ -66,11 +67,42 @@ class Settings(BaseSettings):
     twilio_api_key_sid: str = ""
     twilio_api_key_secret: SecretStr = SecretStr("")
     twilio_twiml_app_sid: str = ""
+    # Answered webhooks are remembered this long (database), so a replay after a restart has no effect.
+    twilio_replay_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
 
     recordings_dir: Path = Path("./var/recordings")
     # Where this host sees the PBX's MixMonitor folder (/var/spool/asterisk/monitor on the PBX);
     # default: <recordings_dir>/incoming, where the demo's simulated PBX writes.
     pbx_recordings_dir: Path | None = None
+    # Where this host sees the PBX's cdr_csv Master.csv (/var/log/asterisk/cdr-csv/Master.csv on the PBX):
+    # after a restart, calls that ended meanwhile are closed with its figures. Times are UTC with
+    # cdr.conf `usegmtime = yes`, else in pbx_cdr_timezone (the PBX's zone, e.g. Asia/Shanghai).
+    pbx_cdr_file: Path | None = None
+    pbx_cdr_timezone: str = "UTC"
+    # A MixMonitor WAV whose header a killed PBX never finished is repaired once unchanged this long.
+    recordings_settle_s: float = Field(default=10.0, ge=0)
+
+    # Signed audit head checkpoints (recordings/checkpoint.py): HMAC key the database never sees, and a
+    # file the database user cannot rewrite. No key: no checkpoints (`audit verify` says so).
+    audit_checkpoint_key: SecretStr = SecretStr("")
+    audit_checkpoint_file: Path = Path("./var/audit/checkpoints.jsonl")
+    audit_checkpoint_every_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("pbx_cdr_timezone")
+    @classmethod
+    def _cdr_timezone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _checkpoint_key_is_strong(self) -> Settings:
+        key = self.audit_checkpoint_key.get_secret_value()
+        if key and (len(key) < 16 or (not self.demo and key.strip().lower() in PLACEHOLDER_SECRETS)):
+            raise ValueError("HOTLINE_AUDIT_CHECKPOINT_KEY needs at least 16 characters (or leave it empty)")
+        return self
 
     @model_validator(mode="after")
     def _twilio_is_control_mode(self) -> Settings:

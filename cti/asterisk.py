@@ -16,20 +16,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 
 from cti.ami import actions
+from cti.ami.cdr import CdrBook, read_master_csv
 from cti.ami.client import AmiClient
 from cti.ami.dialplan import REWAIT_EXTEN, RING_TIMEOUT_VARIABLE, TRANSFER_CONTEXT, WAIT_CONTEXT
 from cti.ami.errors import AmiError, EventsLost
+from cti.ami.reconcile import Dialplan, close_gone, missed_calls
 from cti.ami.resync import resync_on_connect
-from cti.ami.translate import AmiTranslator, wanted_frame
+from cti.ami.translate import SOURCE, AmiTranslator, wanted_frame
 from cti.bus import EventBus
 from cti.telephony import (
     CallNotWaiting,
     Control,
     ControlsNotOffered,
     LinkHealth,
+    OpenCall,
     SpyMode,
     TelephonyError,
 )
@@ -67,9 +72,12 @@ class AsteriskLink(ControlsNotOffered):
         transfer_context: str = TRANSFER_CONTEXT,
         supervisor_phones: Mapping[str, str] | None = None,
         event_queue: int = EVENT_QUEUE,
+        cdr_file: Path | None = None,
+        cdr_timezone: tzinfo = UTC,
     ) -> None:
         """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents`, `PJSIP/1001`).
-        `event_queue`: AMI events that may wait for the bus before the link resyncs instead."""
+        `event_queue`: AMI events that may wait for the bus before the link resyncs instead.
+        `cdr_file`: this host's view of the PBX's cdr_csv Master.csv (reconciliation's figures)."""
         self.host = host
         self.port = port
         self._username = username
@@ -79,6 +87,7 @@ class AsteriskLink(ControlsNotOffered):
         self.bus = bus
         self.interfaces = dict(agents)
         self.transfer_context = transfer_context
+        self.cdr_file, self.cdr_timezone = cdr_file, cdr_timezone
         self.supervisor_phones = dict(supervisor_phones or {})  # supervisor login → phone interface
         by_interface = {iface: agent for agent, iface in agents.items()}
         self.translator = AmiTranslator(
@@ -128,6 +137,36 @@ class AsteriskLink(ControlsNotOffered):
         async with asyncio.timeout(timeout):
             await self._running.wait()
         await self.client.wait_connected(timeout)
+
+    # ------------------------------------------------------- after a restart (Reconciler)
+    async def reconcile(
+        self, open_calls: Sequence[OpenCall], known: frozenset[str], since: datetime
+    ) -> list[Event]:
+        """Close the open calls the PBX no longer has and tell the calls Hotline never saw
+        (cti.ami.reconcile), from the CDRs when `cdr_file` is set. Call after the resync of
+        the first login (`wait_connected`): what is live is known then."""
+        book = CdrBook()
+        if self.cdr_file is not None:
+            book = await asyncio.to_thread(read_master_csv, self.cdr_file, self.cdr_timezone, since)
+        live = set(self.translator.live_calls())
+        mine = [c for c in open_calls if c.source == SOURCE]
+        events: list[Event] = []
+        events += close_gone(mine, live, book, self._agent_leg, self.translator.clock())
+        seen = known | {c.call_id for c in mine} | {c.pbx_ref for c in mine if c.pbx_ref}
+        events += missed_calls(book, Dialplan(self.translator.default_queue), seen, self._agent_leg)
+        log.info(
+            "reconciliation: %d open calls, %d live, %d CDRs since %s: %d events",
+            len(mine),
+            len(live),
+            len(book.records),
+            since.isoformat(timespec="seconds"),
+            len(events),
+        )
+        return events
+
+    def _agent_leg(self, channel: str) -> str | None:
+        agent = self.translator.agent_of(channel)
+        return agent if agent in self.interfaces else None
 
     @property
     def controls(self) -> frozenset[Control]:

@@ -19,9 +19,12 @@ Implementations raise `TelephonyError` (or a subclass) when the platform refuses
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, Protocol
+
+from routing.events import Event
 
 
 class TelephonyError(Exception):
@@ -113,7 +116,36 @@ class CallControlPort(Protocol):
     async def supervise(self, agent_id: str, supervisor: str, mode: SpyMode) -> None: ...
 
 
-class TelephonyLink(Telephony, CallControlPort, Protocol):
+@dataclass(frozen=True, slots=True)
+class OpenCall:
+    """A call Hotline's records still have open (no hang-up seen), as reconciliation needs it."""
+
+    call_id: str
+    source: str
+    pbx_ref: str | None = None  # the call's own ref at the PBX (the first of its events' source_refs)
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
+    agent: str | None = None
+    queue: str | None = None
+    caller: str | None = None
+
+
+class Reconciler(Protocol):
+    async def reconcile(
+        self, open_calls: Sequence[OpenCall], known: frozenset[str], since: datetime
+    ) -> list[Event]:
+        """After a restart: the events Hotline missed while it was down.
+
+        Calls in `open_calls` the platform no longer has get the events that end
+        them, with the platform's figures where it keeps them; calls the platform
+        handled since `since` that are not in `known` (call ids and platform refs
+        Hotline has a record of) get their whole story. Event ids are the ones the
+        live events would have had, so consumers that saw some already skip them.
+        """
+        ...
+
+
+class TelephonyLink(Telephony, CallControlPort, Reconciler, Protocol):
     """One PBX or cloud account: the ACD's orders, the call controls, and the link's own life."""
 
     async def run(self) -> None:

@@ -15,18 +15,16 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from config.callcenter import CallCenter
 from config.settings import Settings
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
-from cti.simulator.queues import SimMember, SimQueue
+from cti.simulator.standalone import simulated_queues
 from cti.telephony import TelephonyLink
-from cti.twilio.ports import DeskPort
+from cti.twilio.ports import DeskPort, ReplayLedger
 from routing import Router
-
-# Asterisk app_queue strategies the simulator plays for Hotline's strategy names (observe mode).
-_SIM_STRATEGY = {"linear": "linear", "ring-all": "ringall"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,25 +44,6 @@ class Telephony:
             group.create_task(self.link.run(), name="pbx-link")
 
 
-def simulated_queues(center: CallCenter) -> list[SimQueue]:
-    """The demo PBX's queues.conf, from the call-center file (members by penalty, then file order)."""
-    return [
-        SimQueue(
-            name=queue.name,
-            strategy=_SIM_STRATEGY.get(queue.strategy, "rrmemory"),
-            timeout_s=queue.ring_timeout_s,
-            wrapup_s=queue.wrapup_s,
-            members=[
-                SimMember(interface=f"{agent.pbx_interface()}/n", name=agent.name)
-                for agent in sorted(
-                    (a for a in center.agents if queue.name in a.queues), key=lambda a: a.queues[queue.name]
-                )
-            ],
-        )
-        for queue in center.queues
-    ]
-
-
 def build_telephony(
     settings: Settings,
     center: CallCenter,
@@ -73,8 +52,10 @@ def build_telephony(
     router: Router,
     clock: Callable[[], float] = time.time,
     desk: DeskPort | None = None,
+    replay_ledger: ReplayLedger | None = None,
 ) -> Telephony:
-    """The configured link: `settings.pbx` is "asterisk", "twilio" or "none"."""
+    """The configured link: `settings.pbx` is "asterisk", "twilio" or "none". `replay_ledger`
+    keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store)."""
     if settings.pbx == "asterisk":
         return _asterisk(settings, center, bus)
     if settings.pbx == "twilio":
@@ -92,6 +73,7 @@ def build_telephony(
             desk=desk,
             caller_id=settings.twilio_number,
             api_base_url=settings.twilio_api_base_url,
+            ledger=replay_ledger,
         )
         return Telephony(link)
     return Telephony(None)
@@ -121,6 +103,8 @@ def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephon
         default_queue=center.queues[0].name,
         transfer_context=settings.ami_transfer_context,
         supervisor_phones={u.login: u.phone for u in center.users if u.phone},
+        cdr_file=settings.pbx_cdr_file,
+        cdr_timezone=ZoneInfo(settings.pbx_cdr_timezone),
     )
     if pbx is None:
         return Telephony(link)

@@ -9,6 +9,7 @@ not exist (probing ids is worth knowing about).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,11 +28,18 @@ from recordings.errors import (
     LegalHoldActive,
     RangeNotSatisfiable,
     RecordingNotFound,
+    RecordingTampered,
 )
+from recordings.evidence import check_against_archive
+from recordings.filecheck import FileProblem, FilesReport, verify_recordings
 from recordings.models import CallAgent, RecordedCall, Recording, RecordingStatus
 from recordings.ranges import ByteRange, parse_range
-from recordings.repo import drop_blob_if_unreferenced, facts_of
+from recordings.repo import agents_of, drop_blob_if_unreferenced, facts_of
 from recordings.storage import BlobStore
+
+__all__ = ["FileProblem", "FilesReport", "Playback", "RecordingArchive"]
+
+log = logging.getLogger(__name__)
 
 _AUDIO_ACTIONS = {Action.PLAY: "recording.play", Action.DOWNLOAD: "recording.download"}
 
@@ -49,23 +57,6 @@ class Playback:
     @property
     def filename(self) -> str:
         return f"recording-{self.recording.id}-{self.recording.call_id}.wav"
-
-
-@dataclass(frozen=True, slots=True)
-class FileProblem:
-    recording_id: int
-    storage_key: str
-    reason: str  # missing | hash_mismatch
-
-
-@dataclass(frozen=True, slots=True)
-class FilesReport:
-    checked: int
-    problems: list[FileProblem]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 class RecordingArchive:
@@ -173,6 +164,7 @@ class RecordingArchive:
         async with self._sessions() as session:
             recording = await self._authorize(session, who, action, rec_id, source_ip)
             assert recording.storage_key is not None
+            await self._refuse_if_tampered(session, who, action, recording, source_ip)
             size = await self._store.size(recording.storage_key)
             wanted: ByteRange | None = None
             outcome, error = "ok", None
@@ -199,6 +191,52 @@ class RecordingArchive:
             raise error
         start, stop = (wanted.start, wanted.stop) if wanted else (0, size)
         return Playback(recording, size, wanted, self._store.read(recording.storage_key, start, stop))
+
+    async def _refuse_if_tampered(
+        self,
+        session: AsyncSession,
+        who: Principal,
+        action: Action,
+        recording: Recording,
+        source_ip: str | None,
+    ) -> None:
+        """Serve evidence only if blob, row and audit log agree (`recordings.evidence`).
+
+        Re-hashes the whole blob on every open (a Range request too): what is
+        handed out must be what was archived, and a swapped file with an updated
+        row passes any check that trusts the row. Refusals are audited as
+        `recording.tampered` and raise RecordingTampered.
+        """
+        assert recording.id is not None and recording.storage_key is not None
+        agents = await agents_of(session, recording.call_id)
+        found = await check_against_archive(session, recording, agents)
+        problems = [f"{d.reason}: {d.message}" for d in found]
+        try:
+            actual = await self._store.rehash(recording.storage_key)
+        except BlobNotFound:
+            actual = None
+            problems.append("missing: the stored file is gone")
+        if actual is not None and actual != recording.sha256:
+            problems.append(f"hash_mismatch: the stored file hashes to {actual}, not {recording.sha256}")
+        if not problems:
+            return
+        rec_id, call_id = recording.id, recording.call_id
+        await session.rollback()
+        await self._audit.append(
+            session,
+            actor=who.actor,
+            action="recording.tampered",
+            subject=f"recording:{rec_id}",
+            detail={"attempted": str(action), "call_id": call_id, "problems": problems},
+            source_ip=source_ip,
+            outcome="tampered",
+        )
+        await session.commit()
+        log.error("recording %s failed its integrity check: %s", rec_id, "; ".join(problems))
+        raise RecordingTampered(
+            f"recording {rec_id} failed its integrity check and is not served "
+            f"({problems[0].split(':', 1)[0]}); an auditor should run `hotline audit verify`"
+        )
 
     # -- legal hold and deletion ---------------------------------------------------
 
@@ -280,27 +318,5 @@ class RecordingArchive:
     # -- integrity -------------------------------------------------------------------
 
     async def verify_files(self, page: int = 500) -> FilesReport:
-        """Re-hash every stored file and compare with the SHA-256 recorded at ingest."""
-        checked, problems, after = 0, [], 0
-        while True:
-            async with self._sessions() as session:
-                rows = (
-                    await session.exec(
-                        select(Recording)
-                        .where(col(Recording.status) == RecordingStatus.STORED, col(Recording.id) > after)
-                        .order_by(col(Recording.id))
-                        .limit(page)
-                    )
-                ).all()
-            for recording in rows:
-                assert recording.id is not None and recording.storage_key is not None
-                after, checked = recording.id, checked + 1
-                try:
-                    actual = await self._store.rehash(recording.storage_key)
-                except BlobNotFound:
-                    problems.append(FileProblem(recording.id, recording.storage_key, "missing"))
-                    continue
-                if actual != recording.sha256:
-                    problems.append(FileProblem(recording.id, recording.storage_key, "hash_mismatch"))
-            if len(rows) < page:
-                return FilesReport(checked, problems)
+        """Every archived recording against its blob and the audit log (`recordings.filecheck`)."""
+        return await verify_recordings(self._sessions, self._store, page)

@@ -7,6 +7,7 @@
     ├── StorageError               the blob store failed (I/O, S3 error)
     │   └── BlobNotFound           no blob under that key
     ├── RecordingNotFound          no recording with that id (or it was deleted)
+    ├── RecordingTampered          blob, row and audit log disagree: the file is not served
     ├── AccessDenied               the access policy refused; `reason` says why
     ├── LegalHoldActive            deletion refused: the recording is on legal hold
     ├── HoldStateError             hold set twice / released when not held / on a deleted recording
@@ -45,6 +46,10 @@ class BlobNotFound(StorageError):
 
 class RecordingNotFound(RecordingError):
     pass
+
+
+class RecordingTampered(RecordingError):
+    """The stored file or its row no longer matches what the audit log archived."""
 
 
 class AccessDenied(RecordingError):

@@ -41,6 +41,8 @@ class RecordedCall(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, index=True)
     category: str | None = Field(default=None, max_length=60)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # when the source said the call hung up: its files are complete (or as complete as they will get)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
 class CallAgent(SQLModel, table=True):

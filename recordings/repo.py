@@ -27,12 +27,21 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, **values: Any) 
     return insert(table).values(**values).on_conflict_do_nothing()
 
 
+async def inserted(session: AsyncSession, table: Any, key: Any, **values: Any) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True if this call inserted the row.
+
+    Told by RETURNING, not rowcount: psycopg's async cursor reports -1 for this statement
+    on PostgreSQL, which a `bool(rowcount)` would read as "inserted" every time.
+    """
+    statement = insert_ignoring_conflicts(session, table, **values).returning(key)
+    return (await session.exec(statement)).first() is not None
+
+
 async def first_time(session: AsyncSession, event_id: str, call_id: str, now: datetime) -> bool:
     """Remember an event id; False if it was applied before (a resend)."""
-    result = await session.exec(
-        insert_ignoring_conflicts(session, RecordingEvent, event_id=event_id, call_id=call_id, applied_at=now)
+    return await inserted(
+        session, RecordingEvent, RecordingEvent.event_id, event_id=event_id, call_id=call_id, applied_at=now
     )
-    return bool(result.rowcount)
 
 
 async def call_for_update(session: AsyncSession, call_id: str, now: datetime) -> RecordedCall:
@@ -43,8 +52,9 @@ async def call_for_update(session: AsyncSession, call_id: str, now: datetime) ->
     return (await session.exec(query)).one()
 
 
-async def add_agent(session: AsyncSession, call_id: str, agent_id: str) -> None:
-    await session.exec(insert_ignoring_conflicts(session, CallAgent, call_id=call_id, agent_id=agent_id))
+async def add_agent(session: AsyncSession, call_id: str, agent_id: str) -> bool:
+    """Note an agent of the call; True if they were not noted before."""
+    return await inserted(session, CallAgent, CallAgent.agent_id, call_id=call_id, agent_id=agent_id)
 
 
 async def agents_of(session: AsyncSession, call_id: str) -> list[str]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -37,8 +38,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from audit.log import AuditLog
 from config.database import utcnow
-from recordings.audio import read_wav_info
-from recordings.errors import IngestError, StorageError
+from recordings.audio import AudioInfo, read_wav_info
+from recordings.errors import IngestError, InvalidAudio, StorageError
+from recordings.evidence import AGENTS_CHANGED, INGEST, subject_of
 from recordings.models import RecordedCall, Recording, RecordingStatus
 from recordings.repo import (
     add_agent,
@@ -50,7 +52,8 @@ from recordings.repo import (
 )
 from recordings.retention import RetentionPolicy
 from recordings.sources import Backoff, RecordingFetcher
-from recordings.storage import BlobStore
+from recordings.storage import BlobStore, StagedBlob
+from recordings.wavrepair import WavDamage, diagnose, repair
 from routing.events import CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
@@ -72,12 +75,15 @@ class RecordingService:
         retention: RetentionPolicy,
         clock: Callable[[], datetime] = utcnow,
         retry_backoff: Backoff = Backoff(first_s=60.0, max_s=3600.0),  # noqa: B008 - frozen
+        settle_s: float = 10.0,
     ) -> None:
         """`fetchers` maps CallEvent.source ("asterisk", "twilio", "simulator") to a
-        fetcher; the key "*" is used for any other source."""
+        fetcher; the key "*" is used for any other source. A WAV whose header a killed
+        PBX left unfinished is repaired once the file has been idle `settle_s`."""
         self._sessions, self._store, self._audit = sessions, store, audit
         self._fetchers, self._retention = dict(fetchers), retention
         self._clock, self._retry_backoff = clock, retry_backoff
+        self._settle_s = settle_s
 
     def add_fetcher(self, source: str, fetcher: RecordingFetcher) -> None:
         """Fetch recordings of `source` with `fetcher` (Twilio's needs the link's credentials)."""
@@ -99,6 +105,7 @@ class RecordingService:
             if rec_id is not None:
                 await self.ingest(rec_id)
         elif event.kind is CallEventKind.HUNG_UP:
+            await self._ended(event)
             for rec_id in await self._pending_of(event.call_id):
                 await self.ingest(rec_id)
 
@@ -119,9 +126,43 @@ class RecordingService:
         if changed:
             call.updated_at = self._clock()
             session.add(call)
-        if event.agent and event.kind in (CallEventKind.ANSWERED, CallEventKind.TRANSFERRED):
-            await add_agent(session, event.call_id, event.agent)
+        if (
+            event.agent
+            and event.kind in (CallEventKind.ANSWERED, CallEventKind.TRANSFERRED)
+            and await add_agent(session, event.call_id, event.agent)
+        ):
+            await self._audit_new_agent(session, event.call_id, event.agent)
         return call
+
+    async def _audit_new_agent(self, session: AsyncSession, call_id: str, agent: str) -> None:
+        """An agent joined a call whose recordings are already archived (a late transfer):
+        they may now listen, so the audit log says so (`recordings.evidence` folds it in)."""
+        stored = await session.exec(
+            select(Recording.id).where(
+                col(Recording.call_id) == call_id,
+                col(Recording.status).in_((RecordingStatus.STORED, RecordingStatus.DELETED)),
+            )
+        )
+        ids = [int(i) for i in stored.all() if i is not None]
+        if not ids:
+            return
+        agents = await agents_of(session, call_id)
+        for rec_id in ids:
+            await self._audit.append(
+                session,
+                actor=INGEST_ACTOR,
+                action=AGENTS_CHANGED,
+                subject=subject_of(rec_id),
+                detail={"call_id": call_id, "added": agent, "agents": agents},
+            )
+
+    async def _ended(self, event: CallEvent) -> None:
+        """The call is over: its files are complete (recovery may take them in from now on)."""
+        async with self._sessions.begin() as session:
+            call = await self._apply_context(session, event)
+            if call.ended_at is None:
+                call.ended_at, call.updated_at = event.at, self._clock()
+                session.add(call)
 
     async def _started(self, event: CallEvent) -> None:
         async with self._sessions.begin() as session:
@@ -242,18 +283,56 @@ class RecordingService:
             await self._failed(rec_id, f"no fetcher configured for source {source!r}")
             return False
         try:
-            with self._store.stage() as sink:
-                await fetcher.fetch(location, sink)
-                staged = await asyncio.to_thread(sink.finish)
-                info = await asyncio.to_thread(read_wav_info, staged.path)
-                key = await self._store.put(staged)
+            taken = await self._take_in(fetcher, location)
         except (IngestError, StorageError) as exc:
             await self._failed(rec_id, str(exc))
             return False
-        return await self._stored(rec_id, key, staged.sha256, staged.size, info.duration_s, info.format)
+        if taken.repaired is not None:
+            log.warning("recording %s: WAV header repaired (%s)", rec_id, taken.repaired.damage.reason)
+        return await self._stored(
+            rec_id,
+            taken.key,
+            taken.blob.sha256,
+            taken.blob.size,
+            taken.info.duration_s,
+            taken.info.format,
+            taken.repaired,
+        )
+
+    async def _take_in(self, fetcher: RecordingFetcher, location: str) -> _TakenIn:
+        """Fetch, check and publish one file, repairing a header a killed PBX left unfinished."""
+        with self._store.stage() as sink:
+            await fetcher.fetch(location, sink)
+            staged = await asyncio.to_thread(sink.finish)
+            try:
+                info = await asyncio.to_thread(read_wav_info, staged.path)
+            except InvalidAudio:
+                damage = await asyncio.to_thread(diagnose, staged.path)
+                if damage is None or not await self._settled(fetcher, location):
+                    raise
+            else:
+                return _TakenIn(await self._store.put(staged), staged, info, None)
+            with self._store.stage() as fixed:
+                await asyncio.to_thread(repair, staged.path, damage, fixed)
+                blob = await asyncio.to_thread(fixed.finish)
+                info = await asyncio.to_thread(read_wav_info, blob.path)
+                key = await self._store.put(blob)
+            return _TakenIn(key, blob, info, Repaired(damage, staged.sha256, staged.size))
+
+    async def _settled(self, fetcher: RecordingFetcher, location: str) -> bool:
+        """True when the file has not changed for `settle_s`: whoever wrote it is gone."""
+        idle = await fetcher.idle_s(location)
+        return idle is None or idle >= self._settle_s
 
     async def _stored(
-        self, rec_id: int, key: str, sha256: str, size: int, duration_s: float, audio_format: str
+        self,
+        rec_id: int,
+        key: str,
+        sha256: str,
+        size: int,
+        duration_s: float,
+        audio_format: str,
+        repaired: Repaired | None = None,
     ) -> bool:
         now = self._clock()
         async with self._sessions.begin() as session:
@@ -280,16 +359,22 @@ class RecordingService:
             await self._audit.append(
                 session,
                 actor=INGEST_ACTOR,
-                action="recording.ingest",
-                subject=f"recording:{rec_id}",
+                action=INGEST,
+                subject=subject_of(rec_id),
                 detail={
                     "call_id": recording.call_id,
                     "source": recording.source,
                     "source_ref": recording.source_ref,
                     "sha256": sha256,
                     "size_bytes": size,
+                    "storage_key": key,
                     "duration_s": duration_s,
                     "format": audio_format,
+                    # who may listen, as archived: `audit verify` and playback compare the row with it
+                    "agent_id": recording.agent_id,
+                    "agents": agents,
+                    "queue": recording.queue,
+                    **({"repaired": repaired.detail()} if repaired is not None else {}),
                 },
             )
         log.info("stored recording %s of call %s (%d bytes)", rec_id, recording.call_id, size)
@@ -362,6 +447,32 @@ class RecordingService:
                         recording.started_at, recording.queue, category
                     )
                     session.add(recording)
+
+
+@dataclass(frozen=True, slots=True)
+class Repaired:
+    """A WAV stored after a header repair: what was wrong and the bytes as the PBX left them."""
+
+    damage: WavDamage
+    original_sha256: str
+    original_size: int
+
+    def detail(self) -> dict[str, object]:
+        return {
+            "reason": self.damage.reason,
+            "original_sha256": self.original_sha256,
+            "original_size_bytes": self.original_size,
+            "declared_data_bytes": self.damage.declared,
+            "data_bytes": self.damage.data_length,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _TakenIn:
+    key: str
+    blob: StagedBlob
+    info: AudioInfo
+    repaired: Repaired | None
 
 
 def _started_at(event: CallEvent) -> datetime | None:

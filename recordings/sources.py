@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,6 +33,11 @@ Locate = Callable[[str], tuple[str, tuple[str, str] | None]]
 class RecordingFetcher(Protocol):
     async def fetch(self, location: str, sink: StagingFile) -> None:
         """Write the whole recording into `sink`. Raises SourceUnavailable (retry later)."""
+        ...
+
+    async def idle_s(self, location: str) -> float | None:
+        """Seconds since the file last changed at the source; None if it never grows there
+        (finished media over HTTP). A damaged header is only repaired once a file is idle."""
         ...
 
 
@@ -77,6 +83,13 @@ class LocalFileFetcher:
         except OSError as exc:
             sink.reset()
             raise SourceUnavailable(f"cannot read {location}: {exc.strerror or exc}") from exc
+
+    async def idle_s(self, location: str) -> float | None:
+        try:
+            changed = (await asyncio.to_thread(self.resolve(location).stat)).st_mtime
+        except OSError as exc:
+            raise SourceUnavailable(f"cannot read {location}: {exc.strerror or exc}") from exc
+        return max(0.0, time.time() - changed)
 
 
 _PERMANENT = frozenset({400, 401, 403, 405, 410})
@@ -137,3 +150,6 @@ class HttpRecordingDownloader:
                 await self._sleep(self._backoff.delay(attempt))
         sink.reset()
         raise SourceUnavailable(f"cannot download {url}: {problem}")
+
+    async def idle_s(self, location: str) -> float | None:
+        return None  # what an HTTP server hands out is the finished file

@@ -185,6 +185,8 @@ async def running_hotline(
             async with serving(create_app(settings, container=container)) as base_url:
                 assert container.link is not None
                 await container.link.wait_connected(timeout=5)
+                # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
+                await asyncio.wait_for(container.recovered.wait(), 15)
                 yield Hotline(settings, container, pbx, base_url)
         finally:
             pbx_task.cancel()

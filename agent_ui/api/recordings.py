@@ -9,7 +9,7 @@ the whole WAV as an attachment.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -30,6 +30,7 @@ register(rec_errors.RecordingNotFound, 404, "recording_not_found")
 register(rec_errors.AccessDenied, 403, "recording_access_denied")
 register(rec_errors.LegalHoldActive, 409, "legal_hold_active")
 register(rec_errors.HoldStateError, 409, "legal_hold_state")
+register(rec_errors.RecordingTampered, 409, "recording_tampered")
 register(rec_errors.BlobNotFound, 500, "recording_file_missing")
 register(rec_errors.StorageError, 503, "recording_store_unavailable")
 
@@ -84,7 +85,12 @@ def _audio_headers(playback: Playback, disposition: str) -> dict[str, str]:
     return headers
 
 
-@router.get("/{rec_id}/audio", response_class=StreamingResponse, responses={206: {}, 416: {}})
+_TAMPERED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The stored file failed its integrity check: not served (audited)"}
+}
+
+
+@router.get("/{rec_id}/audio", response_class=StreamingResponse, responses={206: {}, 416: {}, **_TAMPERED})
 async def play_recording(
     rec_id: RowId,
     archive: Archive,
@@ -110,7 +116,7 @@ async def play_recording(
     )
 
 
-@router.get("/{rec_id}/download", response_class=StreamingResponse)
+@router.get("/{rec_id}/download", response_class=StreamingResponse, responses=_TAMPERED)
 async def download_recording(rec_id: RowId, archive: Archive, who: Who, ip: SourceIp) -> Response:
     playback = await archive.open_audio(who, rec_id, action=Action.DOWNLOAD, source_ip=ip)
     return StreamingResponse(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from agent_ui.api import audit as audit_api
-from agent_ui.deps import Acd, Archive, Audit, AuditViewsDep, Sessions
+from agent_ui.deps import Acd, Archive, Audit, AuditViewsDep, Checkpoints, Sessions
 from agent_ui.i18n import fmt_datetime, fmt_duration, supported
 from agent_ui.models import Role
 from agent_ui.pages.common import gate, render
@@ -22,6 +22,7 @@ async def _audit_page(
     sessions: Sessions,
     audit: Audit,
     archive: Archive,
+    checkpoints: Checkpoints,
     views: AuditViewsDep,
     verify: bool,
 ) -> Response:
@@ -33,7 +34,8 @@ async def _audit_page(
     result = None
     if verify:
         ip = request.client.host if request.client else None
-        result = await audit_api.verify_everything(sessions, audit, archive, f"{user.role}:{user.login}", ip)
+        actor = f"{user.role}:{user.login}"
+        result = await audit_api.verify_everything(sessions, audit, archive, checkpoints, actor, ip)
     recordings = []
     if user.role == Role.AUDITOR:  # admins manage, auditors listen
         who = Principal(login=user.login, role=str(user.role), agent_id=None, queues=frozenset())
@@ -75,14 +77,26 @@ async def _audit_page(
 
 @router.get("/audit", response_class=HTMLResponse)
 async def audit_page(
-    request: Request, acd: Acd, sessions: Sessions, audit: Audit, archive: Archive, views: AuditViewsDep
+    request: Request,
+    acd: Acd,
+    sessions: Sessions,
+    audit: Audit,
+    archive: Archive,
+    checkpoints: Checkpoints,
+    views: AuditViewsDep,
 ) -> Response:
     """Auditors: every recording with its player, the audit trail, and a verify button."""
-    return await _audit_page(request, acd, sessions, audit, archive, views, verify=False)
+    return await _audit_page(request, acd, sessions, audit, archive, checkpoints, views, verify=False)
 
 
 @router.post("/audit/verify", response_class=HTMLResponse)
 async def audit_verify(
-    request: Request, acd: Acd, sessions: Sessions, audit: Audit, archive: Archive, views: AuditViewsDep
+    request: Request,
+    acd: Acd,
+    sessions: Sessions,
+    audit: Audit,
+    archive: Archive,
+    checkpoints: Checkpoints,
+    views: AuditViewsDep,
 ) -> Response:
-    return await _audit_page(request, acd, sessions, audit, archive, views, verify=True)
+    return await _audit_page(request, acd, sessions, audit, archive, checkpoints, views, verify=True)

@@ -20,6 +20,10 @@ WAITING_USEREVENT = "HotlineWaiting"  # a caller waits (Queue:, CallerNum:)
 WAIT_TIMEOUT_USEREVENT = "HotlineWaitTimeout"  # it waited HOTLINE_MAX_WAIT and goes to the fallback
 WAITING_CONTEXTS = (WAIT_CONTEXT, CONNECT_CONTEXT)  # a caller in these still waits for an agent
 
+# ------------------------------------------------------------------ observe mode, and after
+OBSERVE_CONTEXT = "hotline-observe"  # the sample dialplan's app_queue entry: Queue(${EXTEN})
+FALLBACK_CONTEXT = "hotline-fallback"  # nobody took the call: voicemail (both modes)
+
 # ------------------------------------------------------------------ console transfers
 TRANSFER_CONTEXT = "hotline-transfer"  # blind/attended transfer targets (settings.ami_transfer_context)
 

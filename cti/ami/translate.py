@@ -123,6 +123,12 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def fact_id(call_id: str, kind: CallEventKind, key: str = "") -> str:
+    """The event id the translator gives a once-only fact of a call: whoever reports the same
+    fact later (reconciliation after a restart) reuses it, so no consumer applies it twice."""
+    return AmiTranslator._digest(f"{call_id}|{kind.value}|{key}")
+
+
 def _clean(value: str | None) -> str | None:
     if value is None or value in ("", "<unknown>"):
         return None

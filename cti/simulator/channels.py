@@ -29,6 +29,8 @@ class Channel:
     monitor: str = ""  # file of the running MixMonitor ("" when none)
     monitor_started: float = 0.0  # time.monotonic() when it started
     monitor_stopped: float | None = None  # StopMixMonitor: the recording ends there
+    answered_at: float | None = None  # time.time() it first went Up (the CDR's answer time)
+    peer: str = ""  # the first channel it was bridged with (the CDR's dstchannel)
 
     def fields(self, prefix: str = "") -> dict[str, str]:
         """The channel block of an AMI event; `prefix="Dest"` for the far side of a Dial."""

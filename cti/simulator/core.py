@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Protocol
 
 from cti.ami.dialplan import MONITOR_DIR, PHONES_CONTEXT
+from cti.simulator.cdr import CdrWriter
 from cti.simulator.channels import UNKNOWN, Channel, Handset
+from cti.simulator.mixmonitor import MixMonitors
 from cti.simulator.queues import SimQueue
 from cti.simulator.wav import write_call_wav
 
@@ -57,7 +59,9 @@ class PbxCore:
         speed: float = 1.0,
         recordings_dir: Path | None = None,
         queues: list[SimQueue] | None = None,
+        cdr: CdrWriter | None = None,
     ) -> None:
+        """`cdr` writes a cdr_csv line per channel at its hang-up (Asterisk's Master.csv)."""
         if speed <= 0:
             raise ValueError("speed must be > 0")
         self._emit = emit
@@ -71,6 +75,8 @@ class PbxCore:
         self.ami_monitors: set[str] = set()  # channels recorded by the MixMonitor action
         self.epoch = int(time.time())
         self.group: asyncio.TaskGroup | None = None  # set by SimulatedPbx.run(): every call is its task
+        self.monitors = MixMonitors(speed)  # MixMonitor files being written
+        self.cdr = cdr
         self._seq = 0
         self._uid = 0
         self._bridge_seq = 0
@@ -152,20 +158,19 @@ class PbxCore:
 
     def set_state(self, channel: Channel, state: int) -> None:
         channel.state = state
+        if state == 6 and channel.answered_at is None:
+            channel.answered_at = time.time()
         self.send_event("Newstate", "call,all", channel.fields())
 
     def hangup(self, channel: Channel, cause: int = 16, text: str = "Normal Clearing") -> None:
         if self.channels.pop(channel.name, None) is None:
             return
         self.send_event("Hangup", "call,all", {**channel.fields(), "Cause": str(cause), "Cause-txt": text})
-        if channel.name in self.ami_monitors:  # a MixMonitor started by the AMI action ends with its channel
-            self.ami_monitors.discard(channel.name)
-            if self.recordings_dir is not None and channel.monitor:
-                seconds = (time.monotonic() - channel.monitor_started) * self.speed
-                path = self.recordings_dir / Path(channel.monitor).name
-                self.spawn(
-                    asyncio.to_thread(write_call_wav, path, min(max(0.5, seconds), 600.0)), "mixmonitor"
-                )
+        if self.cdr is not None:
+            self.cdr.hangup(channel, time.time())
+        # A MixMonitor still recording this channel (one the AMI action started) ends with it.
+        self.ami_monitors.discard(channel.name)
+        self.monitors.finish(channel.name, self.monitor_seconds(channel, channel.monitor_started))
 
     def bridge(self, *members: Channel) -> str:
         """A new basic bridge with `members` entering it in this order."""
@@ -181,6 +186,9 @@ class PbxCore:
         return bridge_id
 
     def enter_bridge(self, bridge_id: str, channel: Channel) -> None:
+        for other in self.channels.values():
+            if other.bridge == bridge_id and other is not channel:
+                other.peer, channel.peer = other.peer or channel.name, channel.peer or other.name
         channel.bridge = bridge_id
         self.send_event("BridgeEnter", "call,all", {**self.bridge_fields(bridge_id), **channel.fields()})
 
@@ -329,6 +337,9 @@ class PbxCore:
             "VarSet", "dialplan,all", {**channel.fields(), "Variable": "MIXMONITOR_FILENAME", "Value": path}
         )
         self.send_event("MixMonitorStart", "call,all", channel.fields())
+        if self.recordings_dir is not None:  # written as the call goes, like format_wav (mixmonitor.py)
+            self.monitors.start(channel.name, self.recordings_dir / Path(path).name)
+            self.spawn(self.monitors.feed(channel.name, lambda: channel.monitor_stopped), "mixmonitor")
 
     @staticmethod
     def recording_path(caller: Channel) -> str:
@@ -338,7 +349,12 @@ class PbxCore:
     async def write_recording(self, caller: Channel, started: float) -> None:
         """Write the call's WAV into `recordings_dir`, which stands for the PBX's monitor folder."""
         if self.recordings_dir is not None:
-            ended = caller.monitor_stopped or time.monotonic()  # StopMixMonitor ends the file early
-            seconds = max(0.5, (ended - started) * self.speed)
-            path = self.recordings_dir / f"{caller.uniqueid}.wav"
-            await asyncio.to_thread(write_call_wav, path, min(seconds, 600.0))
+            seconds = self.monitor_seconds(caller, started)
+            if not self.monitors.finish(caller.name, seconds):
+                path = self.recordings_dir / f"{caller.uniqueid}.wav"
+                await asyncio.to_thread(write_call_wav, path, seconds)
+
+    def monitor_seconds(self, channel: Channel, started: float) -> float:
+        """How much audio a recording of `channel` begun at `started` (monotonic) holds by now."""
+        ended = channel.monitor_stopped or time.monotonic()  # StopMixMonitor ends the file early
+        return min(max(0.5, (ended - started) * self.speed), 600.0)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cti.simulator.actions import PbxActions
 from cti.simulator.ami_server import AmiServer
+from cti.simulator.cdr import CdrWriter
 from cti.simulator.channels import Channel
 from cti.simulator.core import AgentBehaviour, PbxCore
 from cti.simulator.queues import SimQueue
@@ -39,9 +40,16 @@ class SimulatedPbx:
         speed: float = 1.0,
         recordings_dir: Path | None = None,
         queues: list[SimQueue] | None = None,
+        cdr_file: Path | None = None,
     ) -> None:
+        """`cdr_file`: a cdr_csv line per channel is appended there (as Asterisk writes Master.csv)."""
         self.core = PbxCore(
-            emit=self._emit, agents=agents, speed=speed, recordings_dir=recordings_dir, queues=queues
+            emit=self._emit,
+            agents=agents,
+            speed=speed,
+            recordings_dir=recordings_dir,
+            queues=queues,
+            cdr=CdrWriter(cdr_file) if cdr_file is not None else None,
         )
         self.server = AmiServer(
             host=host,
@@ -59,17 +67,20 @@ class SimulatedPbx:
     # ----------------------------------------------------------------- lifecycle
     async def run(self) -> None:
         """Serve until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            self.core.group = group
-            # Sessions and calls are tasks of this group: they end with the PBX.
-            server = await self.server.start(self.core.spawn)
-            self._ready.set()
-            log.info("simulated PBX: AMI on %s:%d", self.server.host, self.port)
-            try:
-                async with server:
-                    await asyncio.Future()  # until cancelled
-            finally:
-                self.drop_connections()
+        try:
+            async with asyncio.TaskGroup() as group:
+                self.core.group = group
+                # Sessions and calls are tasks of this group: they end with the PBX.
+                server = await self.server.start(self.core.spawn)
+                self._ready.set()
+                log.info("simulated PBX: AMI on %s:%d", self.server.host, self.port)
+                try:
+                    async with server:
+                        await asyncio.Future()  # until cancelled
+                finally:
+                    self.drop_connections()
+        finally:
+            self.core.monitors.close_all()  # calls cut by the stop: their files are closed, not leaked
 
     async def wait_ready(self) -> None:
         await self._ready.wait()

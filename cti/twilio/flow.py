@@ -36,6 +36,13 @@ Form = Mapping[str, str]
 Position = Callable[[str], tuple[int, float] | None]
 """A waiting call's (1-based position, estimated wait in seconds), or None if it is not queued."""
 
+
+def fact_id(call_id: str, kind: CallEventKind, key: str = "") -> str:
+    """The event id of a fact of a Twilio call: whoever reports it again (a retried webhook,
+    reconciliation after a restart) gives the same id."""
+    return f"{SOURCE}:{call_id}:{kind.value}:{key}"
+
+
 _ENDED = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _NOT_REACHED = frozenset({"busy", "failed", "no-answer", "canceled"})
 _TALKED = frozenset({"completed", "answered"})
@@ -89,7 +96,7 @@ class CallFlow:
             call_id=call_id,
             kind=kind,
             at=datetime.fromtimestamp(self.clock(), UTC),
-            event_id=f"{SOURCE}:{call_id}:{kind.value}:{key}",
+            event_id=fact_id(call_id, kind, key),
             source=SOURCE,
             caller=caller,
             caller_name=caller_name,

@@ -26,21 +26,23 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from config.callcenter import CallCenter
 from cti.bus import EventBus
-from cti.telephony import Control, ControlsNotOffered, LinkHealth, TelephonyError
+from cti.telephony import Control, ControlsNotOffered, LinkHealth, OpenCall, TelephonyError
 from cti.twilio import urls as u
 from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
 from cti.twilio.flow import ROUTES, CallFlow, Form, Position, Reply
 from cti.twilio.http import HttpxTwilioClient
 from cti.twilio.media import TwilioMedia
-from cti.twilio.ports import DeskPort
+from cti.twilio.ports import DeskPort, ReplayLedger
+from cti.twilio.reconcile import CallStatus, close_ended
 from cti.twilio.replay import ReplayCache
 from cti.twilio.signature import SignatureChecker
 from cti.twilio.twiml import AGENT_LEG_EVENTS, Twiml
@@ -48,6 +50,7 @@ from cti.twilio.urls import Urls
 from routing.commands import BusCommand
 from routing.config import QueueConfig
 from routing.errors import RoutingError
+from routing.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,9 @@ class TwilioLink(ControlsNotOffered):
         api_base_url: str | None = None,
         publish_budget_s: float = 2.0,
         lookup_budget_s: float = 0.3,
+        ledger: ReplayLedger | None = None,
     ) -> None:
+        """`ledger` keeps answered webhooks across restarts (replay_store.py)."""
         ivr = callcenter.ivr
         self.account_sid = account_sid
         self.bus = bus
@@ -93,7 +98,9 @@ class TwilioLink(ControlsNotOffered):
         self.caller_id = caller_id
         self.urls = Urls(public_base_url)
         self.signatures = SignatureChecker(auth_token, public_base_url)
-        self.replay: ReplayCache[str] = ReplayCache()
+        self.ledger = ledger
+        self.replay: ReplayCache[str] = ReplayCache(recall=self._recall, remember=self._remember)
+        self.replays_unchecked = 0  # requests let through because the ledger did not answer in time
         self.book = CallBook()
         self.twiml = Twiml(ivr, self.urls)
         self.queues = {q.name: q for q in queues}
@@ -202,6 +209,47 @@ class TwilioLink(ControlsNotOffered):
             log.info("customer language lookup slower than %.1fs: default language", self.lookup_budget_s)
             return None
         return task.result()
+
+    # ------------------------------------------------------------------ after a restart (Reconciler)
+    async def reconcile(
+        self, open_calls: Sequence[OpenCall], known: frozenset[str], since: datetime
+    ) -> list[Event]:
+        """Close the open Twilio calls that ended meanwhile, from their REST resources."""
+        events = await close_ended(open_calls, self._call_status, datetime.now(UTC))
+        log.info("reconciliation: %d open calls asked about, %d events", len(open_calls), len(events))
+        return list(events)
+
+    async def _call_status(self, sid: str) -> CallStatus | None:
+        try:
+            call = await self.client.calls(sid).fetch_async()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise TelephonyError(f"Twilio refused to show call {sid}: HTTP {exc.status}") from exc
+        except (TwilioException, httpx.HTTPError) as exc:
+            raise TelephonyError(f"cannot ask Twilio about call {sid}: {exc}") from exc
+        return CallStatus(str(call.status or ""), call.end_time)
+
+    # ------------------------------------------------------------------ replays across restarts
+    async def _recall(self, key: str) -> str | None:
+        """The ledger's earlier answer to this request, if it answers within the lookup budget."""
+        if self.ledger is None or self._group is None:
+            return None
+        task = self._spawn(self.ledger.recall(key))
+        done, _ = await asyncio.wait({task}, timeout=self.lookup_budget_s)
+        if task not in done:
+            self.replays_unchecked += 1
+            log.warning(
+                "Twilio replay ledger slower than %.1fs: request handled as new", self.lookup_budget_s
+            )
+            return None
+        return task.result()
+
+    async def _remember(self, key: str, answer: str) -> None:
+        """Write the answer to the ledger; past the budget the write finishes in the background."""
+        if self.ledger is None or self._group is None:
+            return
+        await asyncio.wait({self._spawn(self.ledger.remember(key, answer))}, timeout=self.lookup_budget_s)
 
     # ------------------------------------------------------------------ surveys
     def request_survey(self, follow_up_id: int, ticket_id: int) -> None:

@@ -19,3 +19,13 @@ class DeskPort(Protocol):
     async def survey_target(self, ticket_id: int) -> tuple[str, str | None] | None:
         """(number to call in E.164, language hint) for a ticket's survey, or None if none to call."""
         ...
+
+
+class ReplayLedger(Protocol):
+    """Webhooks answered before, kept across restarts (cti.twilio.replay_store)."""
+
+    async def recall(self, key: str) -> str | None:
+        """The TwiML given to this request identity before, unless expired."""
+        ...
+
+    async def remember(self, key: str, answer: str) -> None: ...

@@ -10,7 +10,10 @@ handled waits for it instead of running it again. Failed handling is not kept,
 so Twilio's retry after an error does run again (every effect is idempotent
 by event id too, so a partly done first attempt is safe to repeat).
 
-In-process: the Twilio link runs with the router, in one process.
+In-process: the Twilio link runs with the router, in one process. Across a
+restart: with `recall`/`remember` hooks (the link's database ledger,
+replay_store.py) a request answered before the restart is answered the same way
+again and has no second effect; without them only this process remembers.
 """
 
 from __future__ import annotations
@@ -33,12 +36,22 @@ def request_key(url: str, items: Sequence[tuple[str, str]], token: str | None) -
     return "form:" + digest.hexdigest()
 
 
+Recall = Callable[[str], Awaitable[T | None]]
+Remember = Callable[[str, T], Awaitable[None]]
+
+
 class ReplayCache(Generic[T]):
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(
+        self, size: int = 20_000, *, recall: Recall[T] | None = None, remember: Remember[T] | None = None
+    ) -> None:
+        """`recall(key)` finds an answer a previous process gave (None: new); `remember(key,
+        answer)` keeps one for the next. Both must bound their own time."""
         self._size = size
         self._done: OrderedDict[str, T] = OrderedDict()
         self._running: dict[str, asyncio.Future[T]] = {}
+        self._recall, self._remember = recall, remember
         self.replayed = 0
+        self.recalled = 0  # replays answered from before a restart
 
     async def once(self, key: str, produce: Callable[[], Awaitable[T]]) -> T:
         if key in self._done:
@@ -51,7 +64,7 @@ class ReplayCache(Generic[T]):
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._running[key] = future
         try:
-            result = await produce()
+            result = await self._produce_once(key, produce)
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 future.cancel()
@@ -65,4 +78,15 @@ class ReplayCache(Generic[T]):
         self._done[key] = result
         if len(self._done) > self._size:
             self._done.popitem(last=False)
+        return result
+
+    async def _produce_once(self, key: str, produce: Callable[[], Awaitable[T]]) -> T:
+        earlier = await self._recall(key) if self._recall is not None else None
+        if earlier is not None:
+            self.replayed += 1
+            self.recalled += 1
+            return earlier
+        result = await produce()
+        if self._remember is not None:
+            await self._remember(key, result)
         return result

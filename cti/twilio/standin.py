@@ -6,7 +6,9 @@ cti.twilio.http), so tests and the demo exercise the same client code as
 production, over real HTTP, without the internet. It answers like the API:
 basic auth with the account SID and auth token (401, code 20003, otherwise),
 JSON call resources, 404 (code 20404) for unknown calls, 400 (code 21220) for
-redirecting a call that is no longer in progress, WAV media for recordings.
+redirecting a call that is no longer in progress, WAV media for recordings;
+GET of a call resource (status, start_time, end_time, duration) as Hotline's
+reconciliation after a restart reads it.
 
 It does not place calls or call webhooks back: whoever drives it (a test, the
 demo) plays Twilio's part by sending the signed webhooks.
@@ -81,8 +83,12 @@ class TwilioStandIn:
         return sid
 
     def end_call(self, sid: str, status: str = "completed") -> None:
-        if sid in self.calls:
-            self.calls[sid]["status"] = status
+        call = self.calls.get(sid)
+        if call is not None:
+            call["status"] = status
+            ended = datetime.now(UTC)
+            call["end_time"] = format_datetime(ended, usegmt=True)
+            call["duration"] = str(int((ended - call["_started"]).total_seconds()))
 
     def add_recording(self, wav: bytes) -> tuple[str, str]:
         """Media for a recording; returns (RecordingSid, RecordingUrl as Twilio reports it)."""
@@ -137,7 +143,7 @@ class TwilioStandIn:
                 return await self._log(request, items, _api_error(400, 21201, f"Missing parameter {what}"))
             sid = _sid("CA")
             self.calls[sid] = self._resource(sid, to=form["To"], from_=form["From"], status="queued")
-            return await self._log(request, items, JSONResponse(self.calls[sid], status_code=201))
+            return await self._log(request, items, JSONResponse(_public(self.calls[sid]), status_code=201))
 
         @app.post(base + "/Calls/{sid}.json")
         async def update_call(account: str, sid: str, request: Request) -> Response:
@@ -152,10 +158,20 @@ class TwilioStandIn:
                 error = _api_error(400, 21220, "Call is not in-progress. Cannot redirect.")
                 return await self._log(request, items, error)
             if form.get("Status") in ("completed", "canceled"):
-                call["status"] = form["Status"]
+                self.end_call(sid, form["Status"])
             if form.get("Twiml"):
                 call["twiml"] = form["Twiml"]
-            return await self._log(request, items, JSONResponse(call))
+            return await self._log(request, items, JSONResponse(_public(call)))
+
+        @app.get(base + "/Calls/{sid}.json")
+        async def fetch_call(account: str, sid: str, request: Request) -> Response:
+            _, refused = await self._admit(account, request)
+            if refused is not None:
+                return await self._log(request, (), refused)
+            call = self.calls.get(sid)
+            if call is None:
+                return await self._log(request, (), _api_error(404, 20404, f"Call {sid} was not found"))
+            return await self._log(request, (), JSONResponse(_public(call)))
 
         @app.get(base + "/Recordings/{name}")
         async def recording_media(account: str, name: str, request: Request) -> Response:
@@ -187,8 +203,13 @@ class TwilioStandIn:
     def _resource(
         self, sid: str, *, to: str, from_: str, status: str, inbound: bool = False
     ) -> dict[str, Any]:
-        now = format_datetime(datetime.now(UTC), usegmt=True)
+        started = datetime.now(UTC)
+        now = format_datetime(started, usegmt=True)
         return {
+            "_started": started,
+            "start_time": now,
+            "end_time": None,
+            "duration": None,
             "sid": sid,
             "account_sid": self.account_sid,
             "to": to,
@@ -200,6 +221,11 @@ class TwilioStandIn:
             "api_version": API_VERSION,
             "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{sid}.json",
         }
+
+
+def _public(call: dict[str, Any]) -> dict[str, Any]:
+    """The resource as JSON (our bookkeeping keys, starting with `_`, left out)."""
+    return {k: v for k, v in call.items() if not k.startswith("_")}
 
 
 def _sid(prefix: str) -> str:

@@ -23,6 +23,7 @@ from agent_ui.models import Role, User
 from audit.log import AuditLog
 from audit.models import AuditEntry
 from config.callcenter import CallCenter, parse_callcenter
+from recordings.models import Recording
 from recordings.service import RecordingService
 from recordings.storage import LocalStore
 from recordings.wiring import Recordings, build_recordings
@@ -250,3 +251,22 @@ async def test_signed_out_requests_are_401_and_unwired_recordings_are_503(
     auth.close()
     reads.close()
     assert reply.status_code == 503 and reply.json()["error_id"] == "recordings_not_configured"
+
+
+async def test_a_tampered_file_is_409_not_200_and_the_attempt_is_audited(api: Api, store: LocalStore) -> None:
+    async with api.sessions() as session:
+        recording = await session.get(Recording, 1)
+    assert recording is not None and recording.storage_key is not None
+    path = store.path_of(recording.storage_key)
+    path.chmod(0o644)
+    path.write_bytes(WAV[:-2] + b"\x00\x01")  # the last sample changed: same size, other bytes
+    async with api.client("ann") as ann:
+        play = await ann.get("/api/recordings/1/audio")
+        ranged = await ann.get("/api/recordings/1/audio", headers={"Range": "bytes=0-99"})
+        download = await ann.get("/api/recordings/1/download")
+    for reply in (play, ranged, download):
+        assert reply.status_code == 409, reply.text
+        assert reply.json()["error_id"] == "recording_tampered"
+        assert "integrity check" in reply.json()["message"] and WAV[:4] not in reply.content
+    entries = [(e.action, e.outcome) for e in await api.audit()][1:]
+    assert entries == [("recording.tampered", "tampered")] * 3

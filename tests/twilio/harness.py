@@ -162,37 +162,56 @@ def spoken(element: ET.Element) -> str:
 
 
 @contextlib.asynccontextmanager
-async def twilio_hotline(database_url: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[TwilioHotline]:
+async def running_standin() -> AsyncIterator[TwilioStandIn]:
+    """Twilio's side on its own, to outlive one Hotline (a restart) in `twilio_hotline(standin=...)`."""
     standin = TwilioStandIn(ACCOUNT_SID, AUTH_TOKEN)
-    clock = VirtualClock()
     async with asyncio.TaskGroup() as group:
-        standin_task = group.create_task(standin.run())
+        task = group.create_task(standin.run())
         await standin.wait_ready()
-        settings = load_settings(
-            **{
-                "database_url": database_url,
-                "session_secret": SESSION_SECRET,
-                "pbx": "twilio",
-                "callcenter_file": CALLCENTER,
-                "public_base_url": PUBLIC_BASE,
-                "twilio_account_sid": ACCOUNT_SID,
-                "twilio_auth_token": AUTH_TOKEN,
-                "twilio_number": HOTLINE_NUMBER,
-                "twilio_api_base_url": standin.url,
-                "recordings_dir": tmp_path / "recordings",
-                **overrides,
-            }
-        )
-        container = build(settings, clock=clock)
-        await seed_demo(container.sessions, container.callcenter, settings.default_region)
         try:
-            async with in_process(create_app(settings, container=container)) as transport:
-                assert container.link is not None
-                await container.link.wait_connected(timeout=5)
-                async with httpx.AsyncClient(
-                    transport=transport, base_url=IN_PROCESS_URL, timeout=10
-                ) as http:
-                    yield TwilioHotline(container, standin, clock, transport, http)
+            yield standin
         finally:
             standin.stop()
-            await standin_task
+            await task
+
+
+@contextlib.asynccontextmanager
+async def twilio_hotline(
+    database_url: str, tmp_path: Path, *, standin: TwilioStandIn | None = None, **overrides: Any
+) -> AsyncIterator[TwilioHotline]:
+    async with contextlib.AsyncExitStack() as stack:
+        if standin is None:
+            standin = await stack.enter_async_context(running_standin())
+        async with _hotline_on(standin, database_url, tmp_path, **overrides) as hotline:
+            yield hotline
+
+
+@contextlib.asynccontextmanager
+async def _hotline_on(
+    standin: TwilioStandIn, database_url: str, tmp_path: Path, **overrides: Any
+) -> AsyncIterator[TwilioHotline]:
+    clock = VirtualClock()
+    settings = load_settings(
+        **{
+            "database_url": database_url,
+            "session_secret": SESSION_SECRET,
+            "pbx": "twilio",
+            "callcenter_file": CALLCENTER,
+            "public_base_url": PUBLIC_BASE,
+            "twilio_account_sid": ACCOUNT_SID,
+            "twilio_auth_token": AUTH_TOKEN,
+            "twilio_number": HOTLINE_NUMBER,
+            "twilio_api_base_url": standin.url,
+            "recordings_dir": tmp_path / "recordings",
+            **overrides,
+        }
+    )
+    container = build(settings, clock=clock)
+    await seed_demo(container.sessions, container.callcenter, settings.default_region)
+    async with in_process(create_app(settings, container=container)) as transport:
+        assert container.link is not None
+        await container.link.wait_connected(timeout=5)
+        # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
+        await asyncio.wait_for(container.recovered.wait(), 15)
+        async with httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_URL, timeout=10) as http:
+            yield TwilioHotline(container, standin, clock, transport, http)

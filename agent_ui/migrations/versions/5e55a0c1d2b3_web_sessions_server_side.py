@@ -1,7 +1,7 @@
 """web sessions: server-side, revocable
 
 Revision ID: 5e55a0c1d2b3
-Revises: e4fda08cc76d
+Revises: d175b1353715
 Create Date: 2026-12-02 12:20:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import config.database
 
 revision: str = "5e55a0c1d2b3"
-down_revision: str | None = "e4fda08cc76d"
+down_revision: str | None = "d175b1353715"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,116 @@
+"""After a crash, recordings the ingest path missed are taken in: PENDING rows of ended calls, and files
+in the PBX folder that no row knows, matched to their call by the Uniqueid in the file name."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from audit.models import AuditEntry
+from recordings.models import Recording, RecordingStatus
+from recordings.recovery import RecordingRecovery, uniqueid_in
+from recordings.service import RecordingService
+from routing.events import CallEventKind
+from tests.recordings.conftest import FIXTURE_WAV, PBX_MONITOR, VirtualClock, call_event
+
+UID = "1795342409.1"
+
+
+def _recovery(
+    sessions: async_sessionmaker[AsyncSession], service: RecordingService, pbx_dir: Path
+) -> RecordingRecovery:
+    return RecordingRecovery(sessions, service, {PBX_MONITOR: pbx_dir})
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession]) -> list[Recording]:
+    async with sessions() as session:
+        return list((await session.exec(select(Recording).order_by(col(Recording.id)))).all())
+
+
+async def _offered(service: RecordingService, clock: VirtualClock, call_id: str, uid: str) -> None:
+    refs = (uid,)
+    await service.handle(call_event(call_id, CallEventKind.OFFERED, clock, queue="support", source_refs=refs))
+    await service.handle(call_event(call_id, CallEventKind.ANSWERED, clock, agent="1001", source_refs=refs))
+
+
+def test_the_uniqueid_is_read_from_mixmonitor_file_names() -> None:
+    assert uniqueid_in("1796127694.1.wav") == "1796127694.1"
+    assert uniqueid_in("q-support-20261201-1796127694.12.wav") == "1796127694.12"
+    assert uniqueid_in("07e-agent-side-00000001_1.wav") is None
+
+
+async def test_a_pending_recording_of_an_ended_call_is_taken_in(
+    service: RecordingService,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    clock: VirtualClock,
+    pbx_dir: Path,
+) -> None:
+    location = f"{PBX_MONITOR}/{UID}.wav"
+    await service.handle(call_event("c1", CallEventKind.RECORDING_STARTED, clock, detail=location))
+    async with engine.begin() as conn:  # the HUNG_UP was committed, then the process was killed
+        await conn.execute(text("UPDATE recorded_call SET ended_at = updated_at WHERE call_id = 'c1'"))
+    recovery = _recovery(sessions, service, pbx_dir)
+    assert await recovery.open_calls() == []  # it ended: nothing to ask the PBX
+    assert await recovery.retry_pending() == 1
+    [row] = await _rows(sessions)
+    assert row.status == RecordingStatus.STORED
+    assert await recovery.retry_pending() == 0
+
+
+async def test_a_pending_recording_of_a_call_without_a_hangup_is_left_to_the_reconciliation(
+    service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
+) -> None:
+    await _offered(service, clock, "c2", UID)
+    await service.handle(
+        call_event("c2", CallEventKind.RECORDING_STARTED, clock, detail=f"{PBX_MONITOR}/{UID}.wav")
+    )
+    recovery = _recovery(sessions, service, pbx_dir)
+    [pending] = await recovery.open_calls()
+    assert pending.call_id == "c2" and UID in pending.legs
+    assert await recovery.retry_pending() == 0  # the PBX may still be writing it
+    await service.handle(call_event("c2", CallEventKind.HUNG_UP, clock))  # what reconciliation sends
+    assert [r.status for r in await _rows(sessions)] == [RecordingStatus.STORED]
+
+
+async def test_a_file_no_row_knows_is_registered_for_its_call_and_stored(
+    service: RecordingService,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: VirtualClock,
+    pbx_dir: Path,
+) -> None:
+    since = clock() - timedelta(minutes=5)
+    await _offered(service, clock, "1795342409.0", UID)  # RECORDING_STARTED was lost in the crash
+    clock.advance(seconds=14)
+    await service.handle(call_event("1795342409.0", CallEventKind.HUNG_UP, clock))
+    shutil.copyfile(FIXTURE_WAV, pbx_dir / "1795342999.7.wav")  # a call nobody knows
+    recovery = _recovery(sessions, service, pbx_dir)
+    report = await recovery.scan(since)
+    assert (report.files, report.registered, report.stored) == (2, 1, 1)
+    assert report.unmatched == [f"{PBX_MONITOR}/1795342999.7.wav"]
+    [row] = await _rows(sessions)
+    assert (row.call_id, row.source_ref, row.status) == ("1795342409.0", f"{PBX_MONITOR}/{UID}.wav", "stored")
+    assert row.agent_id == "1001" and row.duration_s is not None
+    async with sessions() as session:
+        entry = (await session.exec(select(AuditEntry))).one()
+    assert entry.action == "recording.ingest" and entry.detail["agents"] == ["1001"]
+    again = await recovery.scan(since)
+    assert (again.registered, again.stored) == (0, 0) and len(await _rows(sessions)) == 1
+
+
+async def test_the_file_of_a_live_call_is_registered_and_taken_in_at_its_hangup(
+    service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
+) -> None:
+    since = clock() - timedelta(minutes=5)
+    await _offered(service, clock, "live", UID)
+    report = await _recovery(sessions, service, pbx_dir).scan(since)
+    assert (report.registered, report.stored) == (1, 0)
+    assert [r.status for r in await _rows(sessions)] == [RecordingStatus.PENDING]
+    await service.handle(call_event("live", CallEventKind.HUNG_UP, clock))
+    assert [r.status for r in await _rows(sessions)] == [RecordingStatus.STORED]
