@@ -268,5 +268,5 @@ async def test_a_tampered_file_is_409_not_200_and_the_attempt_is_audited(api: Ap
         assert reply.status_code == 409, reply.text
         assert reply.json()["error_id"] == "recording_tampered"
         assert "integrity check" in reply.json()["message"] and WAV[:4] not in reply.content
-    entries = [(e.action, e.outcome) for e in await api.audit()][1:]
+    entries = [(e.action, e.outcome) for e in await api.audit() if not e.action.startswith("auth.")][1:]
     assert entries == [("recording.tampered", "tampered")] * 3
