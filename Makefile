@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Other ports or the observe mode: make demo PORT=8100 AMI_PORT=5139 MODE=observe
+DEMO_ARGS := $(if $(PORT),--port $(PORT)) $(if $(AMI_PORT),--ami-port $(AMI_PORT)) $(if $(MODE),--mode $(MODE))
+
 demo: $(STAMP)
-	$(BIN)/hotline demo
+	$(BIN)/hotline demo $(DEMO_ARGS)
 
 serve: $(STAMP)
 	$(BIN)/hotline serve

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from agent_ui import errors, health, openapi, pages, ws
+from agent_ui import docs, errors, health, openapi, pages, ws
 from agent_ui.api import audit as audit_api
 from agent_ui.api import auth as auth_api
 from agent_ui.api import console as console_api
@@ -65,7 +65,14 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
         finally:
             await built.aclose()
 
-    app = FastAPI(title="Hotline", version="0.1.0", lifespan=lifespan, max_body_size=settings.max_body_bytes)
+    app = FastAPI(
+        title="Hotline",
+        version="0.1.0",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+        docs_url=None,  # agent_ui.docs serves /docs and /redoc from packaged assets (offline)
+        redoc_url=None,
+    )
     app.state.csrf = CsrfTokens(form_secret(settings))
     trusted = [*settings.trusted_origins, *([settings.public_base_url] if settings.public_base_url else [])]
     app.add_middleware(SignInGate)
@@ -104,6 +111,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
         return Response(exposition.render(registries[0]), media_type=exposition.CONTENT_TYPE)
 
     openapi.install(app, frozenset(str(r) for r in Role))
+    docs.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app
 

@@ -84,6 +84,7 @@ class _Account:
     language: str
     password_hash: str
     active: bool
+    must_change_password: bool
 
 
 class Authenticator:
@@ -161,7 +162,15 @@ class Authenticator:
                 source_ip=source_ip,
             )
             await session.commit()
-        user = SessionUser(account.id, account.login, account.name, Role(account.role), account.language, sid)
+        user = SessionUser(
+            account.id,
+            account.login,
+            account.name,
+            Role(account.role),
+            account.language,
+            sid,
+            account.must_change_password,
+        )
         return user, token
 
     async def _account(self, login: str) -> _Account | None:
@@ -170,7 +179,14 @@ class Authenticator:
         if user is None or user.id is None:
             return None
         return _Account(
-            user.id, user.login, user.name, str(user.role), user.language, user.password_hash, user.active
+            user.id,
+            user.login,
+            user.name,
+            str(user.role),
+            user.language,
+            user.password_hash,
+            user.active,
+            user.must_change_password,
         )
 
     async def _report_throttled(self, keys: list[Key], login: str, source_ip: str | None) -> None:
@@ -260,14 +276,22 @@ def authenticator(conn: HTTPConnection) -> Authenticator:
     return auth
 
 
-async def connection_user(conn: HTTPConnection) -> SessionUser | None:
-    """The signed-in user of a request or websocket, or None; looked up once per request."""
+async def session_user(conn: HTTPConnection) -> SessionUser | None:
+    """The session's user even while they must still change their password (only the
+    password page, sign-out and the page gate use this); looked up once per request."""
     cached = conn.scope.get("hotline.user", False)
     if cached is not False:
         return cached  # type: ignore[no-any-return]
     user = await authenticator(conn).resolve(conn.cookies.get(SESSION_COOKIE))
     conn.scope["hotline.user"] = user
     return user
+
+
+async def connection_user(conn: HTTPConnection) -> SessionUser | None:
+    """The signed-in user of a request or websocket, or None. An account whose password an
+    admin chose counts as not signed in (401, websockets refused) until it picks its own."""
+    user = await session_user(conn)
+    return None if user is None or user.must_change_password else user
 
 
 async def current_user(conn: HTTPConnection) -> SessionUser:
@@ -298,3 +322,13 @@ SupervisorUser = Annotated[SessionUser, Depends(require_roles(Role.SUPERVISOR, R
 AuditorUser = Annotated[SessionUser, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
 AdminUser = Annotated[SessionUser, Depends(require_roles(Role.ADMIN))]
 StaffUser = Annotated[SessionUser, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
+# Who reads the desk's directory (customers, departments, tickets): everyone but technicians,
+# who see their own work orders only (tickets.access).
+DeskReaderUser = Annotated[
+    SessionUser, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN))
+]
+TechnicianUser = Annotated[SessionUser, Depends(require_roles(Role.TECHNICIAN))]
+# Who reports a work order's steps: the technician, or an agent / supervisor on their behalf.
+FieldUser = Annotated[
+    SessionUser, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.TECHNICIAN))
+]

@@ -9,9 +9,10 @@ package's own wiring (cti.wiring, recordings.wiring) and services do the work.
 
 Bus subscriber order matters and is fixed in `_subscribe`: first the service
 desk's intake of an offered call (customer match, open-or-update ticket: the
-context the router and the pop need), then the ACD (routing must not wait for
-bookkeeping), then the call log, the rest of the service desk, the console
-(pops), recordings and the wallboard. Events of one call reach them in order.
+context the router and the pop need), then the ACD, the console (pops) and the
+wallboard; the call log, the rest of the service desk and recordings run on the
+bus's lane behind (cti.bus), so no pop waits for bookkeeping. Events of one call
+reach each lane in order.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from agent_ui.accounts import Accounts
 from agent_ui.auth import Authenticator, SignInLimits, build_auth
+from agent_ui.center import CenterAdmin, stored_version
 from agent_ui.console import ConsoleService
 from agent_ui.hub import Hub
+from agent_ui.presence import Presence
 from agent_ui.recovery import StartupRecovery
 from agent_ui.throttle import Limit
 from agent_ui.wallboard import WallboardService
@@ -36,7 +40,7 @@ from audit.views import AuditViews
 from calls.log import CallLog
 from calls.views import CallViews
 from config.callcenter import CallCenter, load_callcenter
-from config.database import create_engine, session_factory
+from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
 from config.settings import Settings
 from cti.acd import AcdService
@@ -44,18 +48,21 @@ from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.telephony import TelephonyLink
 from cti.twilio.replay_store import DatabaseReplayLedger
-from cti.wiring import Telephony, build_telephony
+from cti.wiring import Telephony, build_sms, build_telephony
 from recordings.sources import HttpRecordingDownloader
 from recordings.views import RecordingViews
 from recordings.wiring import ASTERISK_MONITOR, Recordings, build_recordings
 from routing import Router
-from routing.commands import RecordSurveyScore, RequestCallback
+from routing.commands import RecordSmsReply, RecordSurveyScore, RequestCallback
 from tickets.config import desk_config
 from tickets.events import when_follow_up_due
 from tickets.intake import CallIntake
 from tickets.ivr import IvrDesk
 from tickets.service import ServiceDesk
+from tickets.sla import SlaBook
 from tickets.views import DeskViews
+
+SCHEDULER_GRACE_S = 5.0  # how long a stopping scheduler job may take to unwind its session
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,9 @@ class Container:
     recordings: Recordings
     views: Views
     auth: Authenticator  # sign-in, sessions, their websockets
+    accounts: Accounts  # creating accounts, passwords (the CLI uses the same service)
+    presence: Presence  # who is really at a console: sign-out and vanished consoles log agents off
+    center_admin: CenterAdmin | None = None  # admins' configuration changes, applied while running
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
     recovery: StartupRecovery | None = None  # after the link's first login: what happened while we were down
     replay_ledger: DatabaseReplayLedger | None = None  # Twilio: answered webhooks, purged on a schedule
@@ -105,14 +115,20 @@ class Container:
         await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
         self.recordings.schedule(self.scheduler)
         self.desk.sla_worker.install(self.scheduler)
+        if self.desk.notices.port is not None:
+            self.desk.notices.install(self.scheduler)
         if self.replay_ledger is not None:
             self.replay_ledger.install(self.scheduler)
+        if self.center_admin is not None:  # `hotline config import` while running: applied live
+            self.center_admin.install(self.scheduler)
         self.scheduler.start()
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.bus.run(), name="bus")
                 group.create_task(self.acd.run(), name="acd-timers")
                 group.create_task(self.wallboard.run(), name="wallboard")
+                group.create_task(self.calllog.run(), name="calllog-handlings")
+                group.create_task(self.presence.run(), name="presence")
                 await self.telephony.start(group)
                 if self.recovery is not None and self.link is not None:
                     group.create_task(
@@ -122,22 +138,47 @@ class Container:
                     self.recovered.set()
                 self.started.set()
         finally:
-            self.scheduler.shutdown(wait=False)
+            await stop_scheduler(self.scheduler)
 
     async def aclose(self) -> None:
         self.auth.close()
         self.desk.close()
+        if self.desk.notices.port is not None:  # its HTTP pool would outlive the app
+            await self.desk.notices.port.close()
         await self.engine.dispose()
 
 
+async def stop_scheduler(scheduler: AsyncIOScheduler, grace_s: float = SCHEDULER_GRACE_S) -> None:
+    """Stop the scheduler and wait (bounded) for the jobs it was running to unwind.
+
+    APScheduler 3's AsyncIOExecutor.shutdown cancels its running jobs' tasks but cannot wait
+    for them (it is not a coroutine). A job cancelled mid-query (the SLA tick, the config
+    follower) then closes its database connection while `aclose` disposes the engine and the
+    loop shuts down: on SQLite that race hung the close for 100 s. Its running tasks are only
+    reachable through the executor's `_pending_futures`, read here and nowhere else."""
+    running = [
+        future
+        for executor in getattr(scheduler, "_executors", {}).values()
+        for future in getattr(executor, "_pending_futures", ())
+        if not future.done()
+    ]
+    scheduler.shutdown(wait=False)
+    if running:
+        await asyncio.wait(running, timeout=grace_s)
+
+
 def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Container:
-    center = load_callcenter(settings.callcenter_file)
+    # What admins saved in the database is in force; until then the call-center file.
+    stored = stored_version(settings.database_url)
+    center = stored.center if stored is not None else load_callcenter(settings.callcenter_file)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    bus = EventBus()
+    bus = EventBus(writers_behind=1 if is_sqlite(settings.database_url) else None)  # SQLite: one writer
     hub = Hub()
     router = Router(router_config(center, settings.mode))
     desk = ServiceDesk(sessions, region=settings.default_region, config=desk_config(center))
+    if desk.config.notifications.sms:  # customer texts: optional per call center
+        desk.notices.port = build_sms(settings)
     intake = CallIntake(desk, settings.default_region)
     ivr = IvrDesk(desk)
     ledger = None
@@ -147,7 +188,12 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         settings, center, bus=bus, router=router, clock=clock, desk=ivr, replay_ledger=ledger
     )
     acd = AcdService(
-        router, telephony.link, control=settings.mode == "control", clock=clock, enrich=intake.offer
+        router,
+        telephony.link,
+        control=settings.mode == "control",
+        clock=clock,
+        enrich=intake.offer,
+        members=telephony.members,
     )
     console = ConsoleService(hub, acd, {a.id for a in center.agents}, intake.context_of)
     calllog = CallLog(sessions, normalize=intake.normalize_number)
@@ -162,6 +208,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
+    auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings))
     container = Container(
         settings=settings,
         callcenter=center,
@@ -179,10 +226,16 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         telephony=telephony,
         recordings=recordings,
         views=views,
-        auth=build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings)),
+        auth=auth,
+        accounts=Accounts(sessions, auth.trail, hasher=auth.passwords.hash),
+        presence=Presence(acd, grace_s=settings.presence_grace_s, clock=clock),
         recovery=StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
         replay_ledger=ledger,
     )
+    container.center_admin = CenterAdmin(
+        sessions, container.auth.trail, acd, settings.mode, center, _refresh(container),
+        version=stored.version if stored is not None else 0,
+    )  # fmt: skip
     _subscribe(container, ivr)
     if settings.pbx == "twilio":
         _wire_twilio(container)
@@ -193,15 +246,18 @@ def _subscribe(c: Container, ivr: IvrDesk) -> None:
     """Who hears what: bus subscribers in their fixed order, command handlers, decision listeners."""
     c.bus.subscribe("service-desk-offer", c.intake.on_offered)
     c.bus.subscribe("acd", c.acd.handle)
-    c.bus.subscribe("calllog", c.calllog.handle)
-    c.bus.subscribe("service-desk", c.intake.on_other)
     c.bus.subscribe("console", c.console.handle)
-    c.bus.subscribe("recordings", c.recordings.service.handle)
     c.bus.subscribe("wallboard", c.wallboard.on_event)
+    # persistence: on the lane behind, so no pop or routing decision waits for a transaction
+    c.bus.subscribe("calllog", c.calllog.handle, behind=True)
+    c.bus.subscribe("service-desk", c.intake.on_other, behind=True)
+    c.bus.subscribe("recordings", c.recordings.service.handle, behind=True)
     c.bus.handle(RequestCallback, c.acd.command)
     c.bus.handle(RecordSurveyScore, ivr.record_score)
+    c.bus.handle(RecordSmsReply, ivr.record_sms_reply)
     c.acd.add_listener(c.console.on_decision)
     c.acd.add_listener(c.wallboard.on_decision)
+    c.acd.add_listener(c.calllog.on_decision)
     c.desk.subscribe(c.wallboard.on_desk_event)
 
 
@@ -214,6 +270,30 @@ def _wire_twilio(c: Container) -> None:
     c.recordings.service.add_fetcher("twilio", HttpRecordingDownloader(link.http, locate=link.media.locate))
     if link.twiml.ivr.survey.enabled:
         c.desk.subscribe(when_follow_up_due(link.request_survey))
+
+
+def _refresh(c: Container) -> Callable[[CallCenter], None]:
+    """After a configuration change: the readers of the call center see the new one."""
+
+    def applied(center: CallCenter) -> None:
+        c.callcenter = center
+        c.console.set_agents({a.id for a in center.agents})
+        c.wallboard.set_center(center)
+        c.desk.ctx.config = desk_config(center)
+        c.desk.ctx.sla = SlaBook(c.desk.ctx.config)  # SLA policies: new tickets get the new ones
+        if c.settings.pbx == "twilio":
+            _twilio_applied(c, center)
+
+    return applied
+
+
+def _twilio_applied(c: Container, center: CallCenter) -> None:
+    """Twilio's IVR, agents' identities and queues' hours follow the change (the router has it)."""
+    from cti.twilio.link import TwilioLink
+
+    link = c.link
+    assert isinstance(link, TwilioLink)
+    link.reconfigure(center, c.router.config.queues)
 
 
 def _sign_in_limits(settings: Settings) -> SignInLimits:

@@ -24,7 +24,7 @@ from agent_ui.hub import Hub
 from cti.acd import AcdService
 from routing.agent_state import AgentState
 from routing.commands import Command, LoginAgent, LogoutAgent, PauseAgent, SetAgentReady
-from routing.decisions import AgentStateChanged, CallQueued, Decision
+from routing.decisions import AgentStateChanged, CallQueued, Decision, PendingPauseChanged
 from routing.errors import RoutingError
 from routing.events import CallEvent, CallEventKind, Event
 from tickets.schemas import CallContext
@@ -77,6 +77,10 @@ class ConsoleService:
         self._active_pop: dict[str, dict[str, Any]] = {}  # agent -> pop of the call in progress
         self._calls: dict[str, OrderedDict[str, None]] = {}  # agent -> calls popped to them
 
+    def set_agents(self, agent_ids: set[str]) -> None:
+        """The call center's agents changed (an admin's edit)."""
+        self._agents = agent_ids
+
     def knows_agent(self, agent_id: str) -> bool:
         return agent_id in self._agents
 
@@ -94,8 +98,18 @@ class ConsoleService:
         if event.event_id in self._popped:
             return  # resent or replayed: the agent already has it
         self._remember(event.event_id)
-        if event.kind is CallEventKind.RINGING and event.agent is not None:
+        resynced = (
+            event.kind is CallEventKind.ANSWERED
+            and event.detail == "resync"
+            and event.agent is not None
+            and (self._active_pop.get(event.agent) or {}).get("call_id") != event.call_id
+        )
+        if resynced or (event.kind is CallEventKind.RINGING and event.agent is not None):
+            assert event.agent is not None
             pop = self._pop(event)
+            if resynced:  # the PBX connected it while Hotline was reconnecting: no ring was seen
+                pop["status"] = str(CallEventKind.ANSWERED)
+                pop["answered_while_reconnecting"] = True
             self._active_pop[event.agent] = pop
             calls = self._calls.setdefault(event.agent, OrderedDict())
             calls[event.call_id] = None
@@ -196,6 +210,11 @@ class ConsoleService:
             }
             self.hub.to_agent(decision.agent_id, message)
             self.hub.to_supervisors(message)
+        elif isinstance(decision, PendingPauseChanged):
+            self.hub.to_agent(
+                decision.agent_id,
+                {"type": "pending_pause", "agent": decision.agent_id, "reason": decision.reason},
+            )
         elif isinstance(decision, CallQueued):
             self.hub.to_supervisors(
                 {
@@ -223,6 +242,7 @@ class ConsoleService:
             "state": str(view.state),
             "since": view.since,
             "reason": view.reason,
+            "pending_pause": view.pending_pause,
             "now": now,
             "pop": self._active_pop.get(agent_id),
         }

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
+from agent_ui.accounts import Accounts
 from agent_ui.callcontrol import CallControls
 from agent_ui.console import ConsoleService
 from agent_ui.errors import ApiError
@@ -119,6 +120,10 @@ async def _audit_views(conn: HTTPConnection) -> AuditViews:
     return container_of(conn).views.audit
 
 
+async def _accounts(conn: HTTPConnection) -> Accounts:
+    return container_of(conn).accounts
+
+
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 Center = Annotated[CallCenter, Depends(_callcenter)]
@@ -136,3 +141,4 @@ CallViewsDep = Annotated[CallViews, Depends(_call_views)]
 DeskViewsDep = Annotated[DeskViews, Depends(_desk_views)]
 RecordingViewsDep = Annotated[RecordingViews, Depends(_recording_views)]
 AuditViewsDep = Annotated[AuditViews, Depends(_audit_views)]
+AccountsDep = Annotated[Accounts, Depends(_accounts)]

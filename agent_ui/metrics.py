@@ -51,10 +51,19 @@ class HotlineCollector(Collector):
         )
         for name, count in sorted(bus.stats.handler_errors.items()):
             errors.add_metric([name], count)
+        handled = CounterMetricFamily(
+            "hotline_bus_handled", "Events each subscriber handled", labels=["subscriber"]
+        )
+        seconds = CounterMetricFamily(
+            "hotline_bus_handler_seconds", "Wall time subscribers spent on events", labels=["subscriber"]
+        )
+        for name, count in sorted(bus.stats.handled.items()):
+            handled.add_metric([name], count)
+            seconds.add_metric([name], bus.stats.handler_seconds.get(name, 0.0))
         depth = GaugeMetricFamily("hotline_bus_queue_depth", "Events and commands waiting", labels=["shard"])
         for shard, size in enumerate(bus.depths()):
             depth.add_metric([str(shard)], size)
-        yield from (published, delivered, commands, errors, depth)
+        yield from (published, delivered, commands, errors, handled, seconds, depth)
 
     def _pbx(self) -> Iterator[Metric]:
         link = self._c.link

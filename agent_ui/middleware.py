@@ -50,14 +50,15 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-# FastAPI's /docs and /redoc pages are an inline script plus CDN assets until they are served
-# from a package (issue #13); they show no user data, and still may not be framed.
+# /docs (agent_ui.docs): Swagger UI from Hotline's own assets, started by a /static script; it
+# sets inline element styles (and may run a blob: worker). Nothing from
+# another origin; they show no user data, and still may not be framed.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-    "worker-src 'self' blob:; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "worker-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
 )
-DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+DOCS_PATHS = frozenset({"/docs"})
 HSTS = "max-age=31536000; includeSubDomains"
 
 _COMMON = (

@@ -1,11 +1,12 @@
-"""Sign-in accounts. An agent is a user with role `agent` whose login is the agent id."""
+"""Sign-in accounts. An agent is a user with role `agent` whose login is the agent id; a technician
+is a user with role `technician` whose login a `tickets.models.Technician` row names."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlmodel import Field, SQLModel
 
 from config.database import UTCDateTime, utcnow
@@ -16,6 +17,7 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    TECHNICIAN = "technician"  # field staff: their own work orders only (tickets.access)
 
 
 class User(SQLModel, table=True):
@@ -28,6 +30,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=300)
     language: str = Field(default="zh-CN", max_length=10)
     active: bool = Field(default=True)
+    # Set when an admin (or `hotline users`/`db upgrade`) chose the password: the person must
+    # pick their own at the first sign-in before any page or API answers them.
+    must_change_password: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -49,3 +54,17 @@ class WebSession(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     source_ip: str | None = Field(default=None, max_length=45)
     user_agent: str = Field(default="", max_length=200)
+
+
+class CenterConfig(SQLModel, table=True):
+    """The call center's configuration (queues, agents, IVR, SLA...): one row per saved version,
+    the newest is in force. `document` is the validated call-center document as JSON, the same
+    shape as the YAML file (`hotline config import|export`)."""
+
+    __tablename__ = "center_config"
+
+    version: int | None = Field(default=None, primary_key=True)
+    document: str = Field(sa_type=Text)
+    saved_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    saved_by: str = Field(max_length=120)
+    change: str = Field(default="", max_length=200)  # what changed, for people: "queues[support]"

@@ -55,6 +55,7 @@ class SessionUser:
     role: Role
     language: str
     session_id: str = ""  # the row id (token hash): what logout and the socket registry name
+    must_change_password: bool = False  # only the password page answers until it is changed
 
     @property
     def agent_id(self) -> str | None:
@@ -74,6 +75,7 @@ _LOOKUP = (
         _U.c.name,
         _U.c.role,
         _U.c.language,
+        _U.c.must_change_password,
     )
     .join(_U, _U.c.id == _W.c.user_id)
     .where(_W.c.id == bindparam("id"), _W.c.revoked_at.is_(None), _U.c.active.is_(True))
@@ -143,7 +145,15 @@ class SessionStore:
             role = Role(row["role"])
         except ValueError:  # a role this version does not know grants nothing
             return None
-        return SessionUser(row["user_id"], row["login"], row["name"], role, row["language"], sid)
+        return SessionUser(
+            row["user_id"],
+            row["login"],
+            row["name"],
+            role,
+            row["language"],
+            sid,
+            bool(row["must_change_password"]),
+        )
 
     async def revoke(self, session: AsyncSession, sid: str) -> bool:
         result = await session.exec(

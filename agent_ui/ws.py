@@ -26,7 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_ui.auth import SESSION_COOKIE, Authenticator, authenticator, connection_user
 from agent_ui.console import ConsoleService
-from agent_ui.deps import Center, Console, HubDep, Wallboard
+from agent_ui.deps import Center, Console, HubDep, Wallboard, container_of
 from agent_ui.hub import Hub, Subscriber
 from agent_ui.models import Role
 from agent_ui.sessions import CLOSE_SESSION_ENDED, OpenSocket, SessionUser
@@ -155,7 +155,12 @@ async def agent_socket(websocket: WebSocket, console: Console, hub: HubDep) -> N
     await websocket.accept()
     after = _after(websocket, console.epoch)
     sub = hub.subscribe(f"agent:{agent_id}", after_seq=after)
-    await _serve(websocket, sub, None, _AgentSession(websocket, console, hub, agent_id), user)
+    presence = container_of(websocket).presence
+    await presence.connected(agent_id)
+    try:
+        await _serve(websocket, sub, None, _AgentSession(websocket, console, hub, agent_id), user)
+    finally:
+        await presence.disconnected(agent_id)  # the last console gone: logged off after the grace
 
 
 class _SupervisorSession:

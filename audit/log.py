@@ -203,6 +203,20 @@ class AuditLog:
 _LIMITS = {"actor": 120, "action": 60, "subject": 200, "outcome": 20, "source_ip": 45}
 
 
+async def last_entry_since(
+    session: AsyncSession, *, actor: str, action: str, subject: str, since: datetime
+) -> AuditEntry | None:
+    """The newest entry of `actor` doing `action` to `subject` at or after `since` (indexed columns)."""
+    query = (
+        select(AuditEntry)
+        .where(col(AuditEntry.actor) == actor, col(AuditEntry.action) == action)
+        .where(col(AuditEntry.subject) == subject, col(AuditEntry.at) >= since)
+        .order_by(col(AuditEntry.seq).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
+
+
 def _check_lengths(**fields: str | None) -> None:
     """Fail the same way on every backend (SQLite would store an over-long value silently)."""
     for name, value in fields.items():

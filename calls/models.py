@@ -34,3 +34,9 @@ class CallRecord(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=20)  # answered | abandoned | ...
     hangup_cause: str | None = Field(default=None, max_length=60)
     recording: str | None = Field(default=None, max_length=500)
+    # The handling's parts as the router measured them when the agent's wrap-up ended, so the
+    # report's AHT is the wallboard's (docs/KPIS.md): talk (answer → agent leg end, minus hold),
+    # hold, wrap-up. Empty for calls nobody handled, or whose wrap-up Hotline did not see end.
+    talk_s: float | None = Field(default=None)
+    hold_s: float | None = Field(default=None)
+    wrap_s: float | None = Field(default=None)

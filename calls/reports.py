@@ -1,10 +1,13 @@
 """Queue and agent reports over an interval, from the call table (`calls.models.CallRecord`).
 
 The live wallboard takes its figures from the router (memory, today); reports
-read the call log, so they cover any interval and survive restarts. The
-definitions below are shown on the reports page, next to the figures, so
-nobody has to guess what "service level" means here; they follow the router's
-(routing/kpis.py) where the call table has the facts, and say so where not.
+read the call log, so they cover any interval and survive restarts. Each figure
+has one definition (docs/KPIS.md), the router's (routing/kpis.py), shown on the
+reports page next to the figures so nobody has to guess what "service level"
+means here. AHT is talk + hold + wrap-up as the router measured each handling
+(kept on the call row when the wrap-up ended), not the call's length. What only
+the period differs in: a report counts a call in the interval it was offered in
+(that is what the call table is queried by), the wallboard when it left the queue.
 
 Loading is one query (calls offered in [start, end)); the figures are pure
 functions of those rows, tested without a database.
@@ -15,9 +18,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -33,6 +37,8 @@ DEFINITIONS = (
     "answered",
     "abandoned",
     "service_level",
+    "service_level_asterisk",
+    "service_level_asterisk_sl2",
     "asa",
     "aht",
     "abandon_rate",
@@ -56,7 +62,10 @@ class QueueRow:
     short_abandoned: int
     other: int  # timed out, transferred away before answer, still running
     service_level: float | None
+    service_level_asterisk: float | None  # Asterisk's ServicelevelPerf: within SL / answered
+    service_level_asterisk_sl2: float | None  # ServicelevelPerf2: (answered + abandoned within SL) / both
     asa_s: float | None
+    handled: int  # answered calls whose handling (wrap-up included) is on the call row
     aht_s: float | None
     abandon_rate: float | None
     longest_wait_s: float
@@ -67,6 +76,9 @@ class AgentRow:
     agent_id: str
     answered: int
     talk_s: float
+    hold_s: float
+    wrap_s: float
+    handled: int
     aht_s: float | None
     asa_s: float | None  # how long their callers waited, on average
     longest_talk_s: float
@@ -98,7 +110,18 @@ def wait_s(call: CallRecord) -> float | None:
 
 
 def talk_s(call: CallRecord) -> float | None:
+    """Talk as the router measured it (answer → agent leg end, minus hold); for a call whose
+    handling was not recorded, answer → hang-up."""
+    if call.talk_s is not None:
+        return call.talk_s
     return _seconds(call.answered_at, call.ended_at)
+
+
+def handle_s(call: CallRecord) -> float | None:
+    """The call's handle time for AHT: talk + hold + wrap-up, once its wrap-up has ended."""
+    if call.talk_s is None or call.wrap_s is None:
+        return None
+    return call.talk_s + (call.hold_s or 0.0) + call.wrap_s
 
 
 async def load_calls(
@@ -124,9 +147,11 @@ def queue_row(queue: str, calls: Sequence[CallRecord], limits: Thresholds) -> Qu
     answered = [c for c in calls if c.answered_at is not None]
     abandoned = [c for c in calls if c.answered_at is None and c.outcome == "abandoned"]
     waits = [w for c in answered if (w := wait_s(c)) is not None]
-    short = sum(1 for c in abandoned if (w := wait_s(c)) is not None and w < limits.short_abandon_s)
+    abandon_waits = [w for c in abandoned if (w := wait_s(c)) is not None]
+    short = sum(1 for w in abandon_waits if w < limits.short_abandon_s)
     within = sum(1 for w in waits if w <= limits.service_level_s)
-    talks = [t for c in answered if (t := talk_s(c)) is not None]
+    abandoned_within = sum(1 for w in abandon_waits if w <= limits.service_level_s)
+    handles = [h for c in answered if (h := handle_s(c)) is not None]
     offered = len(calls)
     return QueueRow(
         queue=queue,
@@ -137,8 +162,11 @@ def queue_row(queue: str, calls: Sequence[CallRecord], limits: Thresholds) -> Qu
         short_abandoned=short,
         other=offered - len(answered) - len(abandoned),
         service_level=_ratio(within, offered - short),
+        service_level_asterisk=_ratio(within, len(answered)),
+        service_level_asterisk_sl2=_ratio(within + abandoned_within, len(answered) + len(abandoned)),
         asa_s=_mean(waits),
-        aht_s=_mean(talks),
+        handled=len(handles),
+        aht_s=_mean(handles),
         abandon_rate=_ratio(len(abandoned) - short, offered - short),
         longest_wait_s=max((w for c in calls if (w := wait_s(c)) is not None), default=0.0),
     )
@@ -160,12 +188,16 @@ def by_agent(calls: Iterable[CallRecord]) -> list[AgentRow]:
     for agent in sorted(groups):
         talks = [t for c in groups[agent] if (t := talk_s(c)) is not None]
         waits = [w for c in groups[agent] if (w := wait_s(c)) is not None]
+        handled = [c for c in groups[agent] if handle_s(c) is not None]
         rows.append(
             AgentRow(
                 agent_id=agent,
                 answered=len(groups[agent]),
                 talk_s=sum(talks),
-                aht_s=_mean(talks),
+                hold_s=sum(c.hold_s or 0.0 for c in handled),
+                wrap_s=sum(c.wrap_s or 0.0 for c in handled),
+                handled=len(handled),
+                aht_s=_mean([h for c in handled if (h := handle_s(c)) is not None]),
                 asa_s=_mean(waits),
                 longest_talk_s=max(talks, default=0.0),
             )
@@ -210,17 +242,27 @@ def slots(
     ]
 
 
-def csv_text(rows: Sequence[QueueRow] | Sequence[AgentRow], headers: Mapping[str, str] | None = None) -> str:
-    """CSV with a header row; ratios as fractions, durations in seconds (for spreadsheets)."""
+def csv_text(
+    rows: Sequence[QueueRow] | Sequence[AgentRow],
+    headers: Mapping[str, str] | None = None,
+    *,
+    before: Sequence[tuple[str, Callable[[Any], object]]] = (),
+) -> str:
+    """CSV with a header row; ratios as fractions, durations in seconds (for spreadsheets).
+
+    `before` adds leading columns, each (name, value of a row) — the report's period and
+    the queue's title or the agent's name — so that every row says what it covers even
+    after it is pasted elsewhere.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     if not rows:
-        writer.writerow(["no calls"])
+        writer.writerow([name for name, _ in before] + ["no calls"])
         return out.getvalue()
     names = [f.name for f in fields(rows[0])]
-    writer.writerow([(headers or {}).get(n, n) for n in names])
+    writer.writerow([name for name, _ in before] + [(headers or {}).get(n, n) for n in names])
     for row in rows:
-        writer.writerow([_cell(getattr(row, n)) for n in names])
+        writer.writerow([_cell(value(row)) for _, value in before] + [_cell(getattr(row, n)) for n in names])
     return out.getvalue()
 
 

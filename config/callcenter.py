@@ -8,7 +8,7 @@ and every error names its place in the file (`queues[1].strategy`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -25,16 +25,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _proficiencies(skills: dict[str, int]) -> dict[str, int]:
+    for skill, level in skills.items():
+        if not 0 <= level <= 100:
+            raise ValueError(f"proficiency of {skill!r} must be 0..100, got {level}")
+    return skills
+
+
 class QueueSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title_en: str = ""
     title_zh: str = ""
     strategy: str = "longest-idle"
     ring_timeout_s: float = Field(default=15, gt=0)
-    wrapup_s: float = Field(default=5, ge=0)
+    wrapup_s: float = Field(default=5, ge=0)  # "agent": the maximum (0: none); "timer": the length
+    wrapup_ends: Literal["agent", "timer"] = "agent"  # the agent's "Done" ends wrap-up
     hours: HoursSpec | None = None  # business hours (config.hours); None: always open
+    # Observe mode, Asterisk: how app_queue knows this queue's members. "static": they are in
+    # queues.conf (`member =>`), sign-in/out unpause/pause them; "dynamic": Hotline QueueAdds
+    # them at sign-in and QueueRemoves them at sign-out (cti.ami.members).
+    pbx_members: Literal["static", "dynamic"] = "static"
+    # skill -> minimum proficiency every call of this queue needs (the router's
+    # QueueConfig.required_skills); an IVR option may add its own (ivr.options[].skills).
+    required_skills: dict[str, int] = Field(default_factory=dict)
     # Routing options beyond the basics are passed through to routing.QueueConfig.
     routing: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("required_skills")
+    @classmethod
+    def _minimum_in_range(cls, skills: dict[str, int]) -> dict[str, int]:
+        return _proficiencies(skills)
 
 
 class AgentSpec(_Strict):
@@ -42,7 +62,9 @@ class AgentSpec(_Strict):
     name: str
     queues: dict[str, int] = Field(default_factory=dict)  # queue name -> penalty (0 = first choice)
     skills: dict[str, int] = Field(default_factory=dict)  # skill -> proficiency 0..100
-    interface: str | None = None  # PBX device, e.g. "Local/1001@agents" or "PJSIP/1001"
+    # PBX interface: the queues.conf member (observe) and what control mode dials;
+    # default "Local/<id>@agents/n", as in config/asterisk/queues.conf. Or "PJSIP/1001".
+    interface: str | None = None
     language: str = "zh-CN"
     wrapup_s: float | None = Field(default=None, ge=0)  # overrides the queue's wrap-up for this agent
     twilio: str | None = None  # Twilio: "client:<identity>", "sip:<uri>" or "+E164" (default client:<id>)
@@ -53,13 +75,10 @@ class AgentSpec(_Strict):
     @field_validator("skills")
     @classmethod
     def _proficiency_in_range(cls, skills: dict[str, int]) -> dict[str, int]:
-        for skill, level in skills.items():
-            if not 0 <= level <= 100:
-                raise ValueError(f"proficiency of {skill!r} must be 0..100, got {level}")
-        return skills
+        return _proficiencies(skills)
 
     def pbx_interface(self) -> str:
-        return self.interface or f"Local/{self.id}@agents"
+        return self.interface or f"Local/{self.id}@agents/n"
 
 
 class UserSpec(_Strict):
@@ -67,7 +86,7 @@ class UserSpec(_Strict):
 
     login: str
     name: str
-    role: str = Field(pattern=r"^(agent|supervisor|auditor|admin)$")
+    role: str = Field(pattern=r"^(agent|supervisor|auditor|admin|technician)$")
     password: str | None = None  # demo seed only; production users set theirs
     queues: list[str] = Field(default_factory=list)  # supervisors: the queues they supervise (empty: all)
     phone: str | None = None  # supervisors: PBX device rung for listen/whisper/barge, e.g. "PJSIP/2001"
@@ -94,6 +113,9 @@ class CallCenter(_Strict):
     service_desk: dict[str, Any] = Field(default_factory=dict)
     # The call center's own time zone: "since midnight" KPIs and the wallboard's day use it.
     timezone: str = "Asia/Shanghai"
+    # The rolling window of the live figures (the wallboard's rates, handle time and Erlang C
+    # forecast): the last 15 or 30 minutes is what supervisors usually staff by.
+    kpi_window_min: int = Field(default=15, ge=5, le=240)
 
     @field_validator("timezone")
     @classmethod

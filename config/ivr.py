@@ -13,6 +13,7 @@ use the defaults below, so a file may set only its menu.
           queue: support
           prompt: {zh-CN: 技术支持请按 1。, en: For technical support, press 1.}
           words: {zh-CN: [技术, 支持], en: [support, technical]}
+          skills: {network: 50}    # optional: who may take these calls (on top of the queue's)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Texts = dict[str, str]
 
@@ -90,6 +91,17 @@ DEFAULT_MESSAGES: dict[str, Texts] = {
     "survey_invalid": {"zh-CN": "请按 1 到 5 之间的数字。", "en": "Please press a key from 1 to 5."},
     "survey_thanks": {"zh-CN": "感谢您的评价，再见。", "en": "Thank you for your feedback. Goodbye."},
     "goodbye": {"zh-CN": "感谢您的来电，再见。", "en": "Thank you for calling. Goodbye."},
+    # A caller affected by an open incident (tickets.incidents) hears it is known, before the menu.
+    "incident_known": {
+        "zh-CN": "您好，我们已经知道这个故障：{description}。维修人员正在处理，预计{expected}恢复。",
+        "en": "We already know about this problem: {description}. "
+        "It is being fixed, and we expect it to be back {expected}.",
+    },
+    "incident_known_no_time": {
+        "zh-CN": "您好，我们已经知道这个故障：{description}。维修人员正在处理，恢复后将短信通知您。",
+        "en": "We already know about this problem: {description}. "
+        "It is being fixed, and we will text you when it is back.",
+    },
 }
 
 
@@ -101,10 +113,20 @@ class IvrOption(_Strict):
     choice: str | None = None  # reported as the IVR choice (tickets: ivr_categories); default: the queue
     prompt: Texts
     words: dict[str, list[str]] = Field(default_factory=dict)  # language -> words heard for this entry
+    # skill -> minimum proficiency the agent taking this entry's calls needs (on top of the queue's)
+    skills: dict[str, int] = Field(default_factory=dict)
 
     @property
     def choice_name(self) -> str:
         return self.choice or self.queue
+
+    @field_validator("skills")
+    @classmethod
+    def _minimum_in_range(cls, skills: dict[str, int]) -> dict[str, int]:
+        for skill, level in skills.items():
+            if not 0 <= level <= 100:
+                raise ValueError(f"proficiency of {skill!r} must be 0..100, got {level}")
+        return skills
 
 
 class SurveySpec(_Strict):

@@ -27,6 +27,8 @@ def router_config(center: CallCenter, mode: Mode, now: datetime | None = None) -
             "strategy": q.strategy,
             "ring_timeout_s": q.ring_timeout_s,
             "wrapup_s": q.wrapup_s,
+            "wrapup_ends": q.wrapup_ends,
+            "required_skills": dict(q.required_skills),
             **q.routing,
         }
         if q.hours is not None:
@@ -41,7 +43,24 @@ def router_config(center: CallCenter, mode: Mode, now: datetime | None = None) -
     ]
     try:
         return RouterConfig(
-            mode=mode, queues=queues, agents=agents, utc_offsets=utc_offsets(center.timezone, around)
+            mode=mode,
+            queues=queues,
+            agents=agents,
+            utc_offsets=utc_offsets(center.timezone, around),
+            kpi_window_s=center.kpi_window_min * 60.0,
+            choice_skills=choice_skills(center),
         )
     except ConfigError as exc:
         raise CallCenterError(str(exc)) from exc
+
+
+def choice_skills(center: CallCenter) -> dict[str, dict[str, int]]:
+    """IVR choice -> the skills its calls need. Two menu entries reported as one choice need
+    the higher minimum of each skill."""
+    out: dict[str, dict[str, int]] = {}
+    for option in center.ivr.options:
+        if option.skills:
+            needs = out.setdefault(option.choice_name, {})
+            for skill, level in option.skills.items():
+                needs[skill] = max(needs.get(skill, 0), level)
+    return out

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # Answered webhooks are remembered this long (database), so a replay after a restart has no effect.
     twilio_replay_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
 
+    # Presence: a console whose websocket is gone this long logs the agent off every queue (signing
+    # out does at once); in observe mode the log-off reaches app_queue (cti.ami.members).
+    presence_grace_s: float = Field(default=30.0, ge=0)
+
     recordings_dir: Path = Path("./var/recordings")
     # Where this host sees the PBX's MixMonitor folder (/var/spool/asterisk/monitor on the PBX);
     # default: <recordings_dir>/incoming, where the demo's simulated PBX writes.
@@ -134,7 +138,12 @@ class Settings(BaseSettings):
             if wanted and getattr(self, name).get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
         ]
         if weak:
-            raise ValueError(f"placeholder secret refused outside demo mode: set {', '.join(weak)}")
+            listed = ", ".join(repr(p) for p in sorted(PLACEHOLDER_SECRETS) if p)
+            raise ValueError(
+                f"placeholder secret refused outside demo mode: {', '.join(weak)} is on Hotline's list of"
+                f" placeholder secrets (config.settings.PLACEHOLDER_SECRETS: empty, {listed}, any case);"
+                " set a secret of your own"
+            )
         if len(self.session_secret.get_secret_value().strip()) < MIN_SESSION_SECRET:
             raise ValueError(
                 f"{ENV_PREFIX}SESSION_SECRET must be at least {MIN_SESSION_SECRET} characters outside"

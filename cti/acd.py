@@ -16,12 +16,25 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 
-from cti.telephony import CallNotWaiting, Telephony, TelephonyError
+from cti.telephony import CallNotWaiting, LinkDown, LinkHealth, MemberPort, Telephony, TelephonyError
 from routing import Router
-from routing.commands import Command, OfferCall
-from routing.decisions import CancelRing, ConnectCall, Decision, PlaceCallback, RejectCall
+from routing.agent_state import WRAPUP_HOLD_REASON, AgentState
+from routing.commands import (
+    Command,
+    ConnectRefused,
+    LoginAgent,
+    LogoutAgent,
+    OfferCall,
+    PauseAgent,
+    SetAgentReady,
+    SetTelephonyUp,
+)
+from routing.config import RouterConfig
+from routing.decisions import AgentStateChanged, CancelRing, ConnectCall, Decision, PlaceCallback, RejectCall
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
@@ -29,6 +42,14 @@ log = logging.getLogger(__name__)
 _PBX_MEMBERSHIP = frozenset(
     {AgentEventKind.JOINED_QUEUE, AgentEventKind.LEFT_QUEUE, AgentEventKind.PAUSED, AgentEventKind.UNPAUSED}
 )
+
+LINK_POLL_S = 0.25  # control mode, link down: how often the timer loop looks whether it is back
+
+
+@runtime_checkable
+class _WithHealth(Protocol):
+    def health(self) -> LinkHealth: ...
+
 
 Listener = Callable[[Decision], Awaitable[None]]
 """Told every decision the router makes (the console's pushes, the wallboard's refresh)."""
@@ -46,8 +67,12 @@ class AcdService:
         clock: Callable[[], float] = time.time,
         enrich: Enricher | None = None,
         listeners: Sequence[Listener] = (),
+        members: MemberPort | None = None,
     ) -> None:
+        """`members`: observe mode, the PBX's app_queue told of sign-in, sign-out and pauses."""
         self.router = router
+        self.members = members
+        self.member_failures = 0  # orders app_queue refused (the router's state stands; logged)
         self.telephony = telephony
         self.control = control
         self.clock = clock
@@ -75,23 +100,106 @@ class AcdService:
         ):
             offer = await self._enrich(event)
             if offer is not None:
+                if offer.ivr_choice is None and event.ivr_choice is not None:
+                    offer = replace(offer, ivr_choice=event.ivr_choice)  # its skills: the router's config
                 await self.command(offer)
                 return
         await self._apply(self.router.on_event(event, self.clock()))
 
     async def command(self, command: Command) -> None:
-        """An order from a person or a service. Raises routing's InvalidTransition when illegal."""
+        """An order from a person or a service. Raises routing's InvalidTransition when illegal.
+
+        Observe mode: once the router took a sign-in, sign-out, pause or ready, the PBX's
+        app_queue is told too (`members`), so it does not ring an agent Hotline shows paused
+        (or signed out) and does ring one who is ready again.
+        """
+        tell = self._member_order(command)
         await self._apply(self.router.on_command(command, self.clock()))
+        if tell is not None:
+            await tell()
+
+    async def reconfigure(self, config: RouterConfig) -> None:
+        """A changed configuration, applied to the running router (routing.Router.reconfigure); the
+        decisions it enables (a waiting call an agent now qualifies for) are carried out.
+        Raises routing's ConfigError, changing nothing, when the router refuses it."""
+        await self._apply(self.router.reconfigure(config, self.clock()))
+        self._wake.set()
+
+    def _member_order(self, command: Command) -> Callable[[], Awaitable[None]] | None:
+        """What app_queue must hear after `command`, from the agent's state before it."""
+        members = self.members
+        if members is None or self.control:
+            return None
+        match command:
+            case LoginAgent(agent_id=agent_id, paused=paused, reason=reason):
+
+                async def tell() -> None:
+                    queues = self.router.agent_queues(agent_id)
+                    await self._tell(members.sign_in(agent_id, queues, paused=paused, reason=reason or ""))
+
+            case LogoutAgent(agent_id=agent_id):
+                queues = list(self.router.agent_queues(agent_id))
+
+                async def tell() -> None:
+                    await self._tell(members.sign_out(agent_id, queues))
+
+            case PauseAgent(agent_id=agent_id, reason=reason):
+
+                async def tell() -> None:
+                    await self._tell(members.pause(agent_id, reason))
+
+            case SetAgentReady(agent_id=agent_id) if self.router.agent_state(agent_id) is AgentState.PAUSED:
+
+                async def tell() -> None:
+                    await self._tell(members.unpause(agent_id))
+
+            case _:
+                return None
+        return tell
+
+    async def _hold_wrapup(self, change: AgentStateChanged) -> None:
+        """Observe mode: app_queue rings whoever it sees free once its own `wrapuptime` is over.
+        While Hotline has the agent in wrap-up (ended by the agent's "Done"), the member is paused
+        on the PBX (reason WRAPUP_HOLD_REASON) and unpaused when wrap-up ends in Available. Between
+        app_queue's AgentComplete and this QueuePause only a few milliseconds pass; queues.conf's
+        `wrapuptime` (a few seconds) covers them."""
+        members = self.members
+        if members is None or self.control:
+            return
+        if change.state is AgentState.WRAP_UP:
+            await self._tell(members.pause(change.agent_id, WRAPUP_HOLD_REASON))
+        elif change.previous is AgentState.WRAP_UP and change.state is AgentState.AVAILABLE:
+            await self._tell(members.unpause(change.agent_id))
+
+    async def _tell(self, order: Awaitable[None]) -> None:
+        try:
+            await order
+        except TelephonyError as exc:
+            self.member_failures += 1
+            log.warning("app_queue did not take an agent order (Hotline's state stands): %s", exc)
 
     async def run(self) -> None:
-        """Fire the router's timers (ring timeout, wrap-up end, overflow) until cancelled."""
+        """Fire the router's timers (ring timeout, wrap-up end, overflow) until cancelled.
+
+        Control mode, while the link is down (a ConnectCall came back LinkDown): also look
+        every LINK_POLL_S whether it is back, and then let the router offer the waiting calls.
+        """
         while True:
             deadline = self.router.next_deadline()
             self._wake.clear()
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            if not self.router.telephony_up:
+                timeout = LINK_POLL_S if timeout is None else min(timeout, LINK_POLL_S)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
+            if not self.router.telephony_up and self._link_is_up():
+                log.info("telephony link is back: offering the waiting calls")
+                await self.command(SetTelephonyUp(True))
             await self.tick()
+
+    def _link_is_up(self) -> bool:
+        telephony = self.telephony
+        return not isinstance(telephony, _WithHealth) or telephony.health().up
 
     async def tick(self) -> None:
         await self._apply(self.router.tick(self.clock()))
@@ -101,6 +209,8 @@ class AcdService:
         for decision in decisions:
             if self.control and self.telephony is not None:
                 await self._execute(decision)
+            elif isinstance(decision, AgentStateChanged):
+                await self._hold_wrapup(decision)
             for listener in self._listeners:
                 try:
                     await listener(decision)
@@ -123,6 +233,18 @@ class AcdService:
                     return
         except CallNotWaiting as exc:
             log.info("not carried out, the call moved on: %r: %s", decision, exc)
+        except LinkDown as exc:
+            # Not a no-answer: nobody was rung. The agent stays available, the call keeps its
+            # place, and nothing is offered until the link is back (run() looks).
+            log.warning("telephony link down, %r not carried out: %s", decision, exc)
+            if isinstance(decision, ConnectCall):
+                await self._apply(self.router.on_command(SetTelephonyUp(False), self.clock()))
+                await self._apply(
+                    self.router.on_command(
+                        ConnectRefused(decision.call_id, decision.agent_id, "pbx link down"), self.clock()
+                    )
+                )
+                self._wake.set()
         except TelephonyError as exc:
             log.warning("telephony refused %r: %s", decision, exc)
             if isinstance(decision, ConnectCall):

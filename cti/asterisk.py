@@ -10,29 +10,37 @@ Events are not lost silently: the AMI reader's queue is bounded, and when the
 bus cannot keep up and it overflows, the link is dropped and rebuilt by the
 re-login's resync (CoreShowChannels, QueueStatus), as after a network cut; the
 overflow is counted and shows in `health()`.
+
+After every login the link reads the PBX's version (banner, CoreSettings) and
+logs the profile it applies once (cti.ami.versions): on a best-effort or
+refused version it reads events but sends no call-control action.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Awaitable, Collection, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from cti.ami import actions
-from cti.ami.cdr import CdrBook, read_master_csv
+from cti.ami.agents import device_name
+from cti.ami.cdr import CdrBook, figures_of, read_master_csv
 from cti.ami.client import AmiClient
 from cti.ami.dialplan import REWAIT_EXTEN, RING_TIMEOUT_VARIABLE, TRANSFER_CONTEXT, WAIT_CONTEXT
-from cti.ami.errors import AmiError, EventsLost
+from cti.ami.errors import ActionRefused, AmiError, EventsLost, NotConnected
+from cti.ami.members import Member, MemberSync
 from cti.ami.reconcile import Dialplan, close_gone, missed_calls
 from cti.ami.resync import resync_on_connect
 from cti.ami.translate import SOURCE, AmiTranslator, wanted_frame
+from cti.ami.versions import Support, VersionWatch
 from cti.bus import EventBus
 from cti.telephony import (
     CallNotWaiting,
     Control,
     ControlsNotOffered,
+    LinkDown,
     LinkHealth,
     OpenCall,
     SpyMode,
@@ -44,6 +52,7 @@ log = logging.getLogger(__name__)
 
 
 EVENT_QUEUE = 10_000  # AMI events waiting for the translator before the link resyncs instead
+NO_SUCH_CHANNEL = "no such channel"  # Asterisk's answer to an action on a channel that has hung up
 
 CONTROLS = frozenset(
     {
@@ -74,8 +83,12 @@ class AsteriskLink(ControlsNotOffered):
         event_queue: int = EVENT_QUEUE,
         cdr_file: Path | None = None,
         cdr_timezone: tzinfo = UTC,
+        member_names: Mapping[str, str] | None = None,
+        dynamic_queues: Collection[str] = (),
     ) -> None:
-        """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents`, `PJSIP/1001`).
+        """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents/n`, `PJSIP/1001`).
+        `member_names`: agent id → app_queue MemberName for QueueAdd; `dynamic_queues`: the
+        queues whose members Hotline adds and removes (the others' members are in queues.conf).
         `event_queue`: AMI events that may wait for the bus before the link resyncs instead.
         `cdr_file`: this host's view of the PBX's cdr_csv Master.csv (reconciliation's figures)."""
         self.host = host
@@ -90,11 +103,17 @@ class AsteriskLink(ControlsNotOffered):
         self.cdr_file, self.cdr_timezone = cdr_file, cdr_timezone
         self.supervisor_phones = dict(supervisor_phones or {})  # supervisor login → phone interface
         by_interface = {iface: agent for agent, iface in agents.items()}
+        by_device = {device_name(iface): agent for agent, iface in agents.items()}
         self.translator = AmiTranslator(
-            default_queue=default_queue, agents=by_interface, devices=by_interface
+            default_queue=default_queue, agents=by_interface | by_device, devices=by_interface | by_device
         )
         self._client: AmiClient | None = None
         self._running = asyncio.Event()
+        self.versions = VersionWatch()
+        names = member_names or {}
+        self.members = AsteriskMembers(
+            self, {a: Member(iface, names.get(a, "")) for a, iface in agents.items()}, dynamic_queues
+        )
 
     @property
     def client(self) -> AmiClient:
@@ -120,7 +139,13 @@ class AsteriskLink(ControlsNotOffered):
             for event in events:
                 await self.bus.publish(event)
 
-        # After every (re)login, before wait_connected() returns: what happened while the link was down.
+        async def check_version() -> None:
+            await self.versions.check(client)
+
+        # After every (re)login, before wait_connected() returns: which Asterisk this is, then
+        # what happened while the link was down (calls that ended meanwhile end at their CDR's time).
+        client.on_connected(check_version)
+        client.on_connected(self._read_cdrs)
         resync_on_connect(client, self.translator, publish_missed)
         async with asyncio.TaskGroup() as group:
             group.create_task(client.run(), name="ami-client")
@@ -132,6 +157,20 @@ class AsteriskLink(ControlsNotOffered):
                     return
                 except EventsLost as exc:  # what was queued before the gap is translated: rebuild the rest
                     client.drop_link(str(exc))
+
+    async def _read_cdrs(self) -> None:
+        """Before a resync: the CDRs of the last hours (cdr_file), so a call that ended while the
+        link was down gets Asterisk's end time, not the reconnect's."""
+        if self.cdr_file is None:
+            return
+        since = self.translator.clock() - timedelta(hours=6)
+        book = await asyncio.to_thread(read_master_csv, self.cdr_file, self.cdr_timezone, since)
+
+        def ended(caller_uid: str) -> datetime | None:
+            found = figures_of(book, caller_uid, self._agent_leg)
+            return found.ended_at if found is not None else None
+
+        self.translator.cdr_end = ended
 
     async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109
         async with asyncio.timeout(timeout):
@@ -191,6 +230,11 @@ class AsteriskLink(ControlsNotOffered):
         }
         # No host or port in the reasons: /api/health is read by load balancers, not only by us.
         if client.connected:
+            profile = self.versions.profile
+            if profile is not None and profile.support is Support.REFUSED:
+                return LinkHealth(False, f"logged in to the AMI, but {profile.describe()}", counters)
+            if profile is not None and profile.support is Support.BEST_EFFORT:
+                return LinkHealth(True, f"logged in to the AMI; {profile.describe()}", counters)
             return LinkHealth(True, "logged in to the AMI", counters)
         if client.last_failure == "login refused":
             reason = "the AMI refuses the login (check HOTLINE_AMI_USERNAME and HOTLINE_AMI_SECRET)"
@@ -209,6 +253,7 @@ class AsteriskLink(ControlsNotOffered):
         is busy; the caller returns to the music meanwhile (`rewait`).
         """
         channel = self._waiting_caller(call_id)
+        self._may_drive(f"connect call {call_id}")
         try:
             await self.client.action(
                 "Setvar",
@@ -216,13 +261,22 @@ class AsteriskLink(ControlsNotOffered):
                 Variable=RING_TIMEOUT_VARIABLE,
                 Value=str(max(1, round(ring_timeout_s))),
             )
-            await actions.connect_call(self.client, channel, agent_id)
+            await actions.connect_call(self.client, channel, agent_id, dial=self.interfaces.get(agent_id))
+        except NotConnected as exc:
+            raise LinkDown(f"cannot connect call {call_id} to agent {agent_id}: {exc}") from exc
+        except ActionRefused as exc:
+            if NO_SUCH_CHANNEL in exc.message.lower():
+                # The caller hung up before their Hangup reached Hotline (seen on Asterisk 22.10.1 as
+                # a third caller left at the moment of the offer): not the agent's miss.
+                raise CallNotWaiting(f"call {call_id} hung up before agent {agent_id} was rung") from exc
+            raise TelephonyError(f"cannot connect call {call_id} to agent {agent_id}: {exc}") from exc
         except AmiError as exc:
             raise TelephonyError(f"cannot connect call {call_id} to agent {agent_id}: {exc}") from exc
 
     async def cancel_ring(self, call_id: str, agent_id: str) -> None:
         """Stop ringing: Redirect the caller out of Dial() back to the music (`rewait`)."""
         channel = self._waiting_caller(call_id)
+        self._may_drive(f"stop ringing agent {agent_id}")
         try:
             await self.client.action(
                 "Redirect", Channel=channel, Context=WAIT_CONTEXT, Exten=REWAIT_EXTEN, Priority="1"
@@ -232,13 +286,33 @@ class AsteriskLink(ControlsNotOffered):
 
     async def hangup(self, call_id: str) -> None:
         channel = self._caller(call_id)
+        self._may_drive(f"hang up call {call_id}")
         try:
             await self.client.action("Hangup", Channel=channel)
         except AmiError as exc:
             raise TelephonyError(f"cannot hang up call {call_id}: {exc}") from exc
 
     async def place_callback(self, call_id: str, agent_id: str, number: str) -> None:
-        raise TelephonyError("callbacks are not supported on Asterisk yet")
+        """Click-to-call: ring the agent's phone, and when they answer dial `number` through the
+        transfer context (where the dialplan sends numbers an agent dials out to). The agent
+        sees the customer's number as caller id; `HOTLINE_CALL_ID` tags the call."""
+        interface = self.interfaces.get(agent_id)
+        if interface is None:
+            raise TelephonyError(f"agent {agent_id} has no phone on this PBX")
+        self._may_drive(f"call {number} for agent {agent_id}")
+        try:
+            await self.client.action(
+                "Originate",
+                Channel=interface,
+                Context=self.transfer_context,
+                Exten=number.lstrip("+"),
+                Priority="1",
+                CallerID=number,
+                Async="true",
+                Variable=f"HOTLINE_CALL_ID={call_id}",
+            )
+        except AmiError as exc:
+            raise TelephonyError(f"cannot call {number} for agent {agent_id}: {exc}") from exc
 
     async def reject(self, call_id: str, reason: str, destination: str | None) -> None:
         raise TelephonyError("after-hours routing is not supported on Asterisk yet")
@@ -260,7 +334,7 @@ class AsteriskLink(ControlsNotOffered):
     async def blind_transfer(self, call_id: str, target: str) -> None:
         """Send the caller to `target` in the transfer context (Redirect; the agent leg ends)."""
         channel = self._caller(call_id)
-        await self._act(
+        await self._drive(
             f"transfer call {call_id} to {target}",
             actions.blind_transfer(self.client, channel, target, context=self.transfer_context),
         )
@@ -270,19 +344,19 @@ class AsteriskLink(ControlsNotOffered):
         agent_channel = self.translator.agent_channel(call_id)
         if agent_channel is None:
             raise CallNotWaiting(f"call {call_id} is not connected to agent {agent_id}")
-        await self._act(
+        await self._drive(
             f"attended transfer of call {call_id} to {target}",
             actions.attended_transfer(self.client, agent_channel, target, context=self.transfer_context),
         )
 
     async def pause_recording(self, call_id: str) -> None:
         """PCI pause: MixMonitorMute on the caller's channel (the gap is marked from the events)."""
-        await self._act(
+        await self._drive(
             f"pause recording of {call_id}", actions.mute_recording(self.client, self._caller(call_id))
         )
 
     async def resume_recording(self, call_id: str) -> None:
-        await self._act(
+        await self._drive(
             f"resume recording of {call_id}",
             actions.mute_recording(self.client, self._caller(call_id), muted=False),
         )
@@ -293,7 +367,7 @@ class AsteriskLink(ControlsNotOffered):
         if phone is None:
             raise TelephonyError(f"no phone is configured for supervisor {supervisor!r}")
         agent_channel = self._agent_on_call(agent_id)
-        await self._act(
+        await self._drive(
             f"{mode} on agent {agent_id}", actions.supervise(self.client, phone, agent_channel, mode)
         )
 
@@ -304,9 +378,56 @@ class AsteriskLink(ControlsNotOffered):
                 return channel
         raise CallNotWaiting(f"agent {agent_id} is not on a call")
 
+    def _may_drive(self, what: str) -> None:
+        """Call control only on a supported Asterisk (cti.ami.versions): older ones are read, not driven."""
+        profile = self.versions.profile
+        if profile is not None and not profile.drives:
+            raise TelephonyError(f"cannot {what}: {profile.describe()}")
+
+    async def _drive(self, what: str, action: Awaitable[None]) -> None:
+        """A call-control action, if this Asterisk is one Hotline drives."""
+        try:
+            self._may_drive(what)
+        except TelephonyError:
+            if isinstance(action, Coroutine):
+                action.close()  # never sent
+            raise
+        await AsteriskLink._act(what, action)
+
     @staticmethod
     async def _act(what: str, action: Awaitable[None]) -> None:
         try:
             await action
         except AmiError as exc:
             raise TelephonyError(f"cannot {what}: {exc}") from exc
+
+
+class AsteriskMembers:
+    """cti.telephony.MemberPort over the link's AMI client (cti.ami.members.MemberSync)."""
+
+    def __init__(self, link: AsteriskLink, members: Mapping[str, Member], dynamic: Collection[str]) -> None:
+        self._link = link
+        self._members = dict(members)
+        self.dynamic_queues = frozenset(dynamic)
+
+    def _sync(self) -> MemberSync:
+        return MemberSync(self._link.client, self._members, self.dynamic_queues)
+
+    async def sign_in(
+        self, agent_id: str, queues: Mapping[str, int], *, paused: bool = False, reason: str = ""
+    ) -> None:
+        await AsteriskLink._act(
+            f"sign agent {agent_id} in to app_queue",
+            self._sync().sign_in(agent_id, queues, paused=paused, reason=reason),
+        )
+
+    async def sign_out(self, agent_id: str, queues: Collection[str]) -> None:
+        await AsteriskLink._act(
+            f"sign agent {agent_id} out of app_queue", self._sync().sign_out(agent_id, queues)
+        )
+
+    async def pause(self, agent_id: str, reason: str) -> None:
+        await AsteriskLink._act(f"pause agent {agent_id} in app_queue", self._sync().pause(agent_id, reason))
+
+    async def unpause(self, agent_id: str) -> None:
+        await AsteriskLink._act(f"unpause agent {agent_id} in app_queue", self._sync().unpause(agent_id))

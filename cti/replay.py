@@ -7,13 +7,17 @@ harness of the fixture tests: the summary is folded from the CallEvents alone,
 so it checks what the rest of Hotline would see.
 
 A trace has no clock of its own (`timestampevents = no` is the default): event
-times come from the `Timestamp:` header when present, otherwise from the newest
-channel creation time seen (the epoch part of Uniqueid), which is approximate.
-Durations in the summary come from Asterisk's own HoldTime/TalkTime fields.
+times come from the `Timestamp:` header when present, otherwise from the trace's
+CDRs (cdr_manager) and the channel creation times (the epoch part of Uniqueid).
+Durations in the summary are Asterisk's own HoldTime/TalkTime where it gives them
+(AgentConnect, AgentComplete), else the translator's from those event times.
+A trace with no time at all (fragments pasted from an issue thread, 1.6's
+member events) starts at the file's modification time, never at 1970.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -42,24 +46,118 @@ SUMMARY_KEYS = (
 )
 
 
-class _TraceClock:
-    """Time as far as a trace tells: the newest Uniqueid epoch seen so far."""
+_ANSWER_EVENTS = frozenset({"DialEnd", "BridgeEnter", "AgentConnect"})
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.fromtimestamp(0, UTC)
+
+class _TraceClock:
+    """Time as far as a trace tells.
+
+    With the trace's own CDRs (cdr_manager's `Cdr` events, one per channel at its end, in
+    whole seconds), a message about a channel happens at that channel's StartTime, its
+    AnswerTime (DialEnd ANSWER, BridgeEnter, AgentConnect) or its EndTime (Hangup); a Local
+    `;1` without a CDR of its own borrows its `;2` half's. Otherwise (and before any CDR
+    applies) the newest Uniqueid epoch seen so far. Never goes back.
+    """
+
+    def __init__(
+        self,
+        start: datetime | None = None,
+        cdrs: dict[str, tuple[datetime, datetime | None, datetime]] | None = None,
+    ) -> None:
+        self.now = start or datetime.now(UTC)
+        self._cdrs = cdrs or {}
+        self._names: dict[str, str] = {}  # channel name -> uid
+        self._uids: dict[str, str] = {}  # uid -> channel name
+
+    def _cdr(self, uid: str) -> tuple[datetime, datetime | None, datetime] | None:
+        found = self._cdrs.get(uid)
+        if found is None:
+            name = self._uids.get(uid, "")
+            if name.endswith(";1"):
+                sibling = self._names.get(name[:-1] + "2")
+                found = self._cdrs.get(sibling) if sibling else None
+        return found
+
+    def learn(self, msg: AmiMessage) -> None:
+        """Remember the channel names (uid <-> name) a message shows."""
+        channel, uid = msg.get("Channel"), msg.get("Uniqueid")
+        if channel and uid:
+            self._names[channel], self._uids[uid] = uid, channel
+        dest, dest_uid = msg.get("DestChannel"), msg.get("DestUniqueid")
+        if dest and dest_uid:
+            self._names[dest], self._uids[dest_uid] = dest_uid, dest
 
     def observe(self, msg: AmiMessage) -> None:
+        self.learn(msg)
+        uid, dest_uid = msg.get("Uniqueid"), msg.get("DestUniqueid")
+        stamp = msg.get("Timestamp")  # `timestampevents = yes`: the exact time; list items have none
+        if stamp:
+            with contextlib.suppress(ValueError, OverflowError, OSError):
+                self._advance(datetime.fromtimestamp(float(stamp), UTC))
         for key in ("Uniqueid", "DestUniqueid"):
             value = msg.get(key)
-            if value:
-                head = value.partition(".")[0]
-                if head.isdigit():
-                    stamp = datetime.fromtimestamp(int(head), UTC)
-                    if stamp > self.now:
-                        self.now = stamp
+            if not value:
+                continue
+            head = value.partition(".")[0]
+            if head.isdigit():
+                self._advance(datetime.fromtimestamp(int(head), UTC))
+        name = msg.event or ""
+        if name == "Hangup" and uid and (cdr := self._cdr(uid)) is not None:
+            self._advance(cdr[2])
+        elif name in _ANSWER_EVENTS:
+            answered = dest_uid if name != "BridgeEnter" else uid
+            if name == "DialEnd" and msg.get("DialStatus") != "ANSWER":
+                answered = None
+            cdr = self._cdr(answered) if answered else None
+            if cdr is not None and cdr[1] is not None:
+                self._advance(cdr[1])
+        elif uid and (cdr := self._cdr(uid)) is not None:
+            self._advance(cdr[0])
+
+    def _advance(self, stamp: datetime) -> None:
+        if stamp > self.now:
+            self.now = stamp
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def _cdr_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def trace_cdrs(messages: Iterable[AmiMessage]) -> dict[str, tuple[datetime, datetime | None, datetime]]:
+    """UniqueID -> (StartTime, AnswerTime, EndTime) of every `Cdr` event in a trace (UTC, as
+    the recorded PBX wrote them: `usegmtime`). A channel with several CDRs keeps its first
+    start, its first answer and its last end."""
+    found: dict[str, tuple[datetime, datetime | None, datetime]] = {}
+    for msg in messages:
+        if msg.event != "Cdr":
+            continue
+        uid = msg.get("UniqueID") or ""
+        start, answer, end = (_cdr_time(msg.get(k)) for k in ("StartTime", "AnswerTime", "EndTime"))
+        if not uid or start is None or end is None:
+            continue
+        if uid in found:
+            old = found[uid]
+            start, answer, end = min(old[0], start), old[1] or answer, max(old[2], end)
+        found[uid] = (start, answer, end)
+    return found
+
+
+def trace_clock(data: bytes, start: datetime | None = None) -> _TraceClock:
+    """The clock a raw trace gives (its CDRs, else its Uniqueid epochs), for its translator;
+    it knows every channel's name up front, so it also serves a filtered stream (wanted_frame)."""
+    messages = list(read_messages(data))
+    clock = _TraceClock(first_epoch(data) or start, trace_cdrs(messages))
+    for msg in messages:
+        clock.learn(msg)
+    return clock
 
 
 @dataclass
@@ -86,6 +184,8 @@ class CallSummary:
             self.wait_s = event.hold_s
         elif kind is CallEventKind.AGENT_COMPLETED and event.agent == self.agent and self.talk_s is None:
             self.talk_s = event.talk_s
+            if event.hold_s is not None:  # AgentComplete's HoldTime: Asterisk's own, even after a resync
+                self.wait_s = event.hold_s
         elif kind in (CallEventKind.ABANDONED, CallEventKind.LEFT_QUEUE) and self.agent is None:
             self.wait_s = event.hold_s
         elif kind is CallEventKind.RECORDING_STARTED and self.recording is None:
@@ -123,16 +223,25 @@ def read_messages(data: bytes) -> Iterator[AmiMessage]:
 
 
 def first_epoch(data: bytes) -> datetime | None:
-    """The first channel creation time in a trace (events before any channel get it)."""
-    found = re.search(rb"Uniqueid: (\d{9,11})\.", data)
+    """The first channel creation time in a trace (events before any channel get it), else its
+    first `Timestamp:` header."""
+    found = re.search(rb"Uniqueid: (\d{9,11})\.", data) or re.search(rb"Timestamp: (\d{9,11})[.\r]", data)
     return datetime.fromtimestamp(int(found.group(1)), UTC) if found else None
 
 
+def _file_time(path: Path) -> datetime:
+    return datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
+
+
 def translate(
-    messages: Iterable[AmiMessage], start: datetime | None = None, *, default_queue: str = "default"
+    messages: Iterable[AmiMessage],
+    start: datetime | None = None,
+    *,
+    default_queue: str = "default",
+    clock: _TraceClock | None = None,
 ) -> Iterator[Event]:
     """Feed messages through a fresh translator on the trace's own clock."""
-    clock = _TraceClock(start)
+    clock = clock or _TraceClock(start)
     translator = AmiTranslator(clock=clock, default_queue=default_queue)
     for msg in messages:
         clock.observe(msg)
@@ -165,8 +274,10 @@ def replay(
 ) -> Iterator[str]:
     """One JSON line per call of each trace (or per event with `events=True`)."""
     for path in paths:
-        data = Path(path).read_bytes()
-        stream = translate(read_messages(data), first_epoch(data), default_queue=default_queue)
+        path = Path(path)
+        data = path.read_bytes()
+        clock = trace_clock(data, _file_time(path))
+        stream = translate(read_messages(data), default_queue=default_queue, clock=clock)
         if events:
             yield from (event_json(e) for e in stream)
         else:

@@ -19,7 +19,7 @@ Implementations raise `TelephonyError` (or a subclass) when the platform refuses
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -29,6 +29,10 @@ from routing.events import Event
 
 class TelephonyError(Exception):
     """The platform could not carry out an order (channel gone, action refused, link down)."""
+
+
+class LinkDown(TelephonyError):
+    """The link to the platform is down: the order was not even tried (not a no-answer)."""
 
 
 class CallNotWaiting(TelephonyError):
@@ -89,6 +93,24 @@ class Telephony(Protocol):
     async def reject(self, call_id: str, reason: str, destination: str | None) -> None:
         """Send a call that cannot be queued (after hours, queue full) to `destination`."""
         ...
+
+
+class MemberPort(Protocol):
+    """Observe mode: the PBX's own ACD (app_queue) is told who takes calls (cti.ami.members).
+
+    Called by AcdService after the router accepted a person's order, so the PBX does not
+    ring an agent Hotline shows paused or signed out. Raises TelephonyError when refused.
+    """
+
+    async def sign_in(
+        self, agent_id: str, queues: Mapping[str, int], *, paused: bool = False, reason: str = ""
+    ) -> None: ...
+
+    async def sign_out(self, agent_id: str, queues: Collection[str]) -> None: ...
+
+    async def pause(self, agent_id: str, reason: str) -> None: ...
+
+    async def unpause(self, agent_id: str) -> None: ...
 
 
 class CallControlPort(Protocol):

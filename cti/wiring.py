@@ -3,6 +3,7 @@
     telephony = build_telephony(settings, center, bus=bus, router=router, clock=clock, desk=ivr_desk)
     telephony.link      # a TelephonyLink (Asterisk or Twilio), or None with `pbx: none`
     telephony.pbx       # the demo's simulated PBX, run in-process, or None
+    sms = build_sms(settings)   # customer texts through Twilio's Messages API, or None
 
 Which link is built follows `settings.pbx`; the vendor modules are imported
 only when configured. The link gets everything it needs here, at
@@ -15,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from config.callcenter import CallCenter
@@ -22,9 +24,12 @@ from config.settings import Settings
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.simulator.standalone import simulated_queues
-from cti.telephony import TelephonyLink
+from cti.telephony import MemberPort, TelephonyLink
 from cti.twilio.ports import DeskPort, ReplayLedger
 from routing import Router
+
+if TYPE_CHECKING:
+    from cti.twilio.sms import TwilioSms
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,7 @@ class Telephony:
     link: TelephonyLink | None
     pbx: SimulatedPbx | None = None  # demo: the simulated PBX the link talks to
     pbx_listening: Callable[[int], None] | None = None  # tells the link the simulated PBX's port
+    members: MemberPort | None = None  # observe mode: the PBX's queues told of sign-in and pauses
 
     async def start(self, group: asyncio.TaskGroup) -> None:
         """The simulated PBX (demo), then the link, as tasks of `group`; returns once they run."""
@@ -105,11 +111,28 @@ def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephon
         supervisor_phones={u.login: u.phone for u in center.users if u.phone},
         cdr_file=settings.pbx_cdr_file,
         cdr_timezone=ZoneInfo(settings.pbx_cdr_timezone),
+        member_names={a.id: a.name for a in center.agents},
+        dynamic_queues=[q.name for q in center.queues if q.pbx_members == "dynamic"],
     )
     if pbx is None:
-        return Telephony(link)
+        return Telephony(link, members=link.members)
 
     def listening(port: int) -> None:  # an ephemeral port (ami_port 0) is known once the PBX listens
         link.port = port
 
-    return Telephony(link, pbx, listening)
+    return Telephony(link, pbx, listening, members=link.members)
+
+
+def build_sms(settings: Settings) -> TwilioSms | None:
+    """Customer texts through Twilio's Messages API when the account and a sender number are
+    set (whatever the PBX: an Asterisk center may text through Twilio too); else None."""
+    if not settings.twilio_account_sid or not settings.twilio_number:
+        return None
+    from cti.twilio.sms import TwilioSms  # the SDK only when Twilio is configured
+
+    return TwilioSms(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.get_secret_value(),
+        settings.twilio_number,
+        api_base_url=settings.twilio_api_base_url,
+    )

@@ -5,6 +5,13 @@ the log entry is committed BEFORE any audio byte is handed out: if the audit
 write fails, nothing is served. Refusals are logged as `recording.denied` (with
 the attempted action and the reason), and so are attempts on recordings that do
 not exist (probing ids is worth knowing about).
+
+One listening is one entry: a player asks for the file in several Range
+requests (the start, then wherever the listener seeks). A play request that
+continues a listening — a range not starting at byte 0, by the same person, for
+the same recording, within `LISTENING_WINDOW` of their last logged play — is
+served under that entry instead of adding one per range. A request from the
+start is a new listening and is logged; so is every download.
 """
 
 from __future__ import annotations
@@ -12,13 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from audit.log import AuditLog
+from audit.log import AuditLog, last_entry_since
 from config.database import utcnow
 from recordings.access import Action, Principal, Scope, decide, scope_of
 from recordings.errors import (
@@ -57,6 +64,9 @@ class Playback:
     @property
     def filename(self) -> str:
         return f"recording-{self.recording.id}-{self.recording.call_id}.wav"
+
+
+LISTENING_WINDOW = timedelta(minutes=30)
 
 
 class RecordingArchive:
@@ -172,25 +182,41 @@ class RecordingArchive:
                 wanted = parse_range(range_header, size) if action is Action.PLAY else None
             except RangeNotSatisfiable as exc:
                 outcome, error = "unsatisfiable", exc
-            await self._audit.append(
-                session,
-                actor=who.actor,
-                action=_AUDIO_ACTIONS[action],
-                subject=f"recording:{rec_id}",
-                detail={
-                    "call_id": recording.call_id,
-                    "sha256": recording.sha256,
-                    "range": range_header,
-                    "bytes": (wanted.length if wanted else size) if error is None else 0,
-                },
-                source_ip=source_ip,
-                outcome=outcome,
-            )
-            await session.commit()
+            # a range continuing a listening is served under the entry that began it
+            if error is not None or not await self._continues_listening(session, who, action, rec_id, wanted):
+                await self._audit.append(
+                    session,
+                    actor=who.actor,
+                    action=_AUDIO_ACTIONS[action],
+                    subject=f"recording:{rec_id}",
+                    detail={
+                        "call_id": recording.call_id,
+                        "sha256": recording.sha256,
+                        "range": range_header,
+                        "bytes": (wanted.length if wanted else size) if error is None else 0,
+                    },
+                    source_ip=source_ip,
+                    outcome=outcome,
+                )
+                await session.commit()
         if error is not None:
             raise error
         start, stop = (wanted.start, wanted.stop) if wanted else (0, size)
         return Playback(recording, size, wanted, self._store.read(recording.storage_key, start, stop))
+
+    async def _continues_listening(
+        self, session: AsyncSession, who: Principal, action: Action, rec_id: int, wanted: ByteRange | None
+    ) -> bool:
+        if action is not Action.PLAY or wanted is None or wanted.start == 0:
+            return False
+        logged = await last_entry_since(
+            session,
+            actor=who.actor,
+            action=_AUDIO_ACTIONS[Action.PLAY],
+            subject=f"recording:{rec_id}",
+            since=self._clock() - LISTENING_WINDOW,
+        )
+        return logged is not None and logged.outcome == "ok"
 
     async def _refuse_if_tampered(
         self,

@@ -152,6 +152,7 @@ class RecordingRecovery:
                 ).all()
             )
             calls = await _calls_by_leg(session, {uid for ref, uid, _ in files if ref not in known}, since)
+            named = await _file_names_of(session, self._source, {c.call_id for c in calls.values()})
             new: list[tuple[int, bool]] = []
             for ref, uid, mtime in files:
                 if ref in known:
@@ -160,6 +161,8 @@ class RecordingRecovery:
                 if call is None:
                     report.unmatched.append(ref)
                     continue
+                if (call.call_id, PurePosixPath(ref).name) in named:
+                    continue  # the live path has it, under the path the PBX reported
                 rec_id = await self._insert(session, call, ref, datetime.fromtimestamp(mtime, UTC))
                 if rec_id is not None:
                     new.append((rec_id, call.ended_at is not None))
@@ -192,6 +195,25 @@ class RecordingRecovery:
         rec_id = (await session.exec(query)).one()
         log.info("recovery: %s registered for call %s (found in the PBX folder)", ref, call.call_id)
         return rec_id
+
+
+async def _file_names_of(session: AsyncSession, source: str, call_ids: set[str]) -> set[tuple[str, str]]:
+    """(call, file name) of the recordings these calls already have.
+
+    The scan names a file by the PBX folder it is configured as (`pbx_folders`, by default
+    /var/spool/asterisk/monitor), the live path by the path MixMonitor reported. Where the
+    dialplan records elsewhere the two differ for the same file: without this every restart
+    registered each recent call's recording a second time (seen on Asterisk 22.10.1 with
+    RECDIR outside /var/spool). MixMonitor's file names carry the leg's Uniqueid, so the
+    name identifies the file within a call."""
+    if not call_ids:
+        return set()
+    rows = await session.exec(
+        select(Recording.call_id, Recording.source_ref).where(
+            col(Recording.source) == source, col(Recording.call_id).in_(call_ids)
+        )
+    )
+    return {(call_id, PurePosixPath(ref).name) for call_id, ref in rows.all()}
 
 
 async def _calls_by_leg(session: AsyncSession, uids: set[str], since: datetime) -> dict[str, RecordedCall]:

@@ -36,6 +36,10 @@ class Trigger(enum.StrEnum):
     WRAPUP_ENDED = "end wrap-up"
 
 
+# Observe mode: the reason of the QueuePause that holds an agent in wrap-up on the PBX's app_queue
+# until they press Done (cti.acd). The PBX's echo of it is Hotline's own hold, not a pause.
+WRAPUP_HOLD_REASON = "hotline-wrap-up"
+
 S = AgentState
 T = Trigger
 

@@ -52,6 +52,9 @@ class OfferCall:
     open ticket, `last_agent` the agent who served them last: the call waits for
     each first (QueueConfig.ticket_owner_wait_s, last_agent_wait_s). An explicit
     `preferred_agent` waits until `preferred_until` (epoch seconds) and comes first.
+    `ivr_choice` is the IVR menu entry the caller chose: its skills (RouterConfig.choice_skills)
+    and the queue's (QueueConfig.required_skills) are added to `required_skills`, the higher
+    minimum winning, so whoever builds the offer need not know the configuration.
     `arrived_at` is when the caller reached the hotline (epoch seconds; default: now).
     FIFO is by arrival, not by when the offer is processed: offers of different
     calls are enriched (customer lookup) concurrently and may reach the router out
@@ -69,6 +72,7 @@ class OfferCall:
     ticket_owner: str | None = None
     last_agent: str | None = None
     arrived_at: float | None = None
+    ivr_choice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,35 @@ class RequestCallback:
     callback_id: str | None = None
 
 
-Command = LoginAgent | LogoutAgent | SetAgentReady | PauseAgent | OfferCall | RequestCallback
+@dataclass(frozen=True, slots=True)
+class ConnectRefused:
+    """Control mode: the telephony link could not even try to ring `agent_id` for `call_id`
+    (the PBX link is down, the action was refused before any ring). Not a no-answer: the
+    agent is available again with no miss counted, and the call waits in its place."""
+
+    call_id: str
+    agent_id: str
+    reason: str = "telephony refused"
+
+
+@dataclass(frozen=True, slots=True)
+class SetTelephonyUp:
+    """Control mode: whether the telephony link can carry orders. While it is down the router
+    offers no call (waiting calls keep their places); when it is back, it offers them at once."""
+
+    up: bool
+
+
+Command = (
+    LoginAgent
+    | LogoutAgent
+    | SetAgentReady
+    | PauseAgent
+    | OfferCall
+    | RequestCallback
+    | ConnectRefused
+    | SetTelephonyUp
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,5 +133,19 @@ class RecordSurveyScore:
     score: int
 
 
-BusCommand = RequestCallback | RecordSurveyScore
+@dataclass(frozen=True, slots=True)
+class RecordSmsReply:
+    """A customer's text message to the hotline number (`sender`, E.164 as the provider gave it).
+
+    For the service desk: if it answers the resolve message ("reply 1-5", yes/no), store it on
+    the sender's newest pending follow-up (verified closure, #20); otherwise nothing. `call_id`
+    is the message's id (the bus orders commands by it), so a resent webhook queues behind it.
+    """
+
+    call_id: str
+    sender: str
+    body: str
+
+
+BusCommand = RequestCallback | RecordSurveyScore | RecordSmsReply
 """What the telephony layer orders over the bus (cti.bus.EventBus.send): one handler each."""

@@ -67,16 +67,23 @@ class QueueConfig:
       ring_timeout_s       ring an agent this long before trying the next one
       wrapup_s             after-call work before the agent is offered the next call
                            (AgentConfig.wrapup_s overrides it per agent)
+      wrapup_ends          "timer": wrap-up ends after wrapup_s; "agent": it ends when the agent
+                           says so (SetAgentReady: the console's "Done"), wrapup_s is the maximum
+                           after which the agent shows as overdue (0: no maximum)
       max_misses           auto-pause an agent (reason "no-answer") after this many
                            unanswered rings in a row; None never auto-pauses
       weight               an agent in several queues serves the higher weight first
     Skills and priority:
+      required_skills      skill -> minimum proficiency (1..100) every call of this queue needs, on top
+                           of what its offer asks (the higher minimum wins); widening relaxes it too
       skill_widening       steps that widen the pool as a call waits (WideningStep)
       initial_max_penalty  before the first widening step, only agents up to this penalty; None: any
       priority_max_wait_s  after this wait a call is served before any newer call,
                            whatever their priority (no starvation); None: never
       ticket_owner_wait_s  a caller with an open ticket waits this long for its owner
       last_agent_wait_s    a repeat caller waits this long for the agent who last served them
+      owner_routing        "queue" (default): the ticket owner and the last agent are preferred only
+                           if they are members of this queue; "any_queue": whatever their queues
     Limits and exits:
       max_length           calls waiting at most; the next one goes to overflow_to or is rejected
       max_wait_s           a call waiting this long leaves the queue (RejectCall reason "timeout")
@@ -100,13 +107,16 @@ class QueueConfig:
     strategy: Strategy = "longest-idle"
     ring_timeout_s: float = 15.0
     wrapup_s: float = 0.0
+    wrapup_ends: Literal["timer", "agent"] = "timer"
     max_misses: int | None = 3
     weight: int = 0
+    required_skills: Mapping[str, int] = field(default_factory=dict)
     skill_widening: tuple[WideningStep, ...] = ()
     initial_max_penalty: int | None = None
     priority_max_wait_s: float | None = None
     ticket_owner_wait_s: float = 30.0
     last_agent_wait_s: float = 15.0
+    owner_routing: str = "queue"  # "queue" | "any_queue"
     max_length: int | None = None
     max_wait_s: float | None = None
     overflow_after_s: float | None = None
@@ -145,7 +155,9 @@ class RouterConfig:
     replaying the same events gives the same decisions. `kpi_window_s` is the
     rolling KPI window; `utc_offsets` places local midnight for "since midnight" KPIs.
     `observe_grace_s` is added to ring timeouts in observe mode before an agent whose
-    end of ring was never reported is released.
+    end of ring was never reported is released. `choice_skills` maps an IVR choice (the menu
+    entry the caller chose, OfferCall.ivr_choice) to the skills its calls need, as a queue's
+    `required_skills` does.
     """
 
     mode: Mode = "control"
@@ -157,6 +169,7 @@ class RouterConfig:
     utc_offsets: UtcOffsets = field(default_factory=UtcOffsets)
     observe_grace_s: float = 5.0
     remember_events: int = 100_000
+    choice_skills: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise ConfigError naming the first inconsistency."""
@@ -178,6 +191,8 @@ class RouterConfig:
                     raise ConfigError(f"agent {a.id!r}: proficiency of {skill!r} must be 0..100")
             if a.weight <= 0:
                 raise ConfigError(f"agent {a.id!r}: weight must be positive")
+        for choice, skills in self.choice_skills.items():
+            _validate_required(f"IVR choice {choice!r}", skills)
         if self.mode not in ("control", "observe"):
             raise ConfigError(f"mode must be 'control' or 'observe', not {self.mode!r}")
 
@@ -198,12 +213,17 @@ def _validate_queue(q: QueueConfig, known: set[str]) -> None:
     if steps != sorted(steps) or any(s <= 0 for s in steps):
         raise ConfigError(f"queue {q.name!r}: skill_widening steps must have increasing after_s > 0")
     _validate_widening(q)
+    _validate_required(f"queue {q.name!r}", q.required_skills)
     if q.ring_timeout_s <= 0:
         raise ConfigError(f"queue {q.name!r}: ring_timeout_s must be positive")
     if q.wrapup_s < 0:
         raise ConfigError(f"queue {q.name!r}: wrapup_s must not be negative")
+    if q.wrapup_ends not in ("timer", "agent"):
+        raise ConfigError(f"queue {q.name!r}: wrapup_ends must be timer or agent, got {q.wrapup_ends!r}")
     if q.max_misses is not None and q.max_misses < 1:
         raise ConfigError(f"queue {q.name!r}: max_misses must be at least 1")
+    if q.owner_routing not in ("queue", "any_queue"):
+        raise ConfigError(f"queue {q.name!r}: owner_routing must be 'queue' or 'any_queue'")
 
 
 def _validate_widening(q: QueueConfig) -> None:
@@ -220,3 +240,9 @@ def _validate_widening(q: QueueConfig) -> None:
                     f"queue {q.name!r}: widening max_penalty must go up from initial_max_penalty"
                 )
             max_penalty = step.max_penalty
+
+
+def _validate_required(where: str, skills: Mapping[str, int]) -> None:
+    for skill, level in skills.items():
+        if not isinstance(level, int) or not 0 <= level <= 100:
+            raise ConfigError(f"{where}: required proficiency of {skill!r} must be 0..100, got {level!r}")

@@ -1,6 +1,6 @@
 """What the router tells the rest of Hotline: orders to the telephony layer
 (ConnectCall, CancelRing, OverflowCall, RejectCall, PlaceCallback) and facts for the
-UI (AgentStateChanged, CallQueued). `at` and durations are seconds.
+UI (AgentStateChanged, CallQueued, PendingPauseChanged). `at` and durations are seconds.
 
 Decisions are immutable NamedTuples rather than frozen dataclasses: the router makes
 two or three on every decision, and a frozen dataclass costs 0.62 µs to build against
@@ -114,6 +114,40 @@ class PlaceCallback(NamedTuple):
     ring_timeout_s: float
 
 
+@_distinct
+class HandlingEnded(NamedTuple):
+    """`agent_id`'s handling of `call_id` is over (wrap-up ended at `at`): the parts of its
+    handle time as the router measured them, so the call log keeps the same AHT the wallboard
+    shows (docs/KPIS.md: talk = answer → agent leg end minus hold)."""
+
+    call_id: str
+    agent_id: str
+    queue: str
+    talk_s: float
+    hold_s: float
+    wrap_s: float
+    at: float
+
+
+@_distinct
+class PendingPauseChanged(NamedTuple):
+    """A pause asked while `agent_id` talks is kept for after the call and its wrap-up
+    (`reason`), or a kept one was dropped (`reason` None: the agent made themselves ready,
+    or the PBX unpaused them). No state changes now; the wallboard shows the pending pause."""
+
+    agent_id: str
+    reason: str | None
+    at: float
+
+
 Decision = (
-    ConnectCall | CancelRing | AgentStateChanged | CallQueued | OverflowCall | RejectCall | PlaceCallback
+    ConnectCall
+    | CancelRing
+    | AgentStateChanged
+    | CallQueued
+    | OverflowCall
+    | RejectCall
+    | PlaceCallback
+    | HandlingEnded
+    | PendingPauseChanged
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from routing.agent_state import BUSY, STAFFED, AgentState
 from routing.config import QueueConfig
-from routing.erlang import Staffing, agents_needed
+from routing.erlang import Staffing, agents_needed, service_level
 from routing.model import Agent
 from routing.stats import AgentStats, HandleRecord, Interval, Outcome, QueueStats, Stats
 
@@ -65,6 +65,24 @@ class QueueKpis:
     longest_waiting_s: float  # the longest wait of a call waiting now
     agents_staffed: int
     staffing: Staffing | None  # Erlang C from the window's arrival rate and AHT; None without arrivals
+    agents_busy: int = 0  # staffed members ringing, talking or in wrap-up now
+    # The service level (within service_level_s) the agents staffed now reach at the window's traffic.
+    staffed_service_level: float | None = None
+    forecast_window_s: float = 0.0  # the span the arrival rate was measured over (the window, or less)
+
+    @property
+    def agents_needed_now(self) -> int | None:
+        """Agents this queue needs now: the Erlang C forecast, or more when callers already wait.
+
+        The forecast is steady state: a burst (five callers in a minute against two busy
+        agents) leaves callers waiting whatever the average says. Serving them now takes
+        every agent busy with a call plus one per waiting caller; the larger figure wins.
+        None while there is neither a forecast nor anyone waiting.
+        """
+        backlog = self.agents_busy + self.waiting if self.waiting else 0
+        if self.staffing is None:
+            return backlog or None
+        return max(self.staffing.agents, backlog)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +218,7 @@ def compute_kpis(
     agents: list[Agent],
     waiting: Mapping[str, list[float]],
     staffed: Mapping[str, int],
+    busy: Mapping[str, int] | None = None,
 ) -> Kpis:
     start = now - window_s
     agent_kpis = tuple(
@@ -226,12 +245,14 @@ def compute_kpis(
         window = queue_figures(qs, cfg, start, waiting[name], occ[0])
         today = queue_figures(qs, cfg, midnight, waiting[name], occ[1])
         staffing = None
+        staffed_sl = None
         span = min(window_s, observed_s)
         if window.arrivals and span >= min(window_s, MIN_FORECAST_SPAN_S):
             aht = window.aht_s if window.aht_s is not None else cfg.default_aht_s
             staffing = agents_needed(
                 window.arrivals / span, aht, cfg.service_level_s, cfg.service_level_target
             )
+            staffed_sl = service_level(staffed[name], staffing.traffic_erlangs, aht, cfg.service_level_s)
         out.append(
             QueueKpis(
                 queue=name,
@@ -241,6 +262,9 @@ def compute_kpis(
                 longest_waiting_s=max(waiting[name], default=0.0),
                 agents_staffed=staffed[name],
                 staffing=staffing,
+                agents_busy=(busy or {}).get(name, 0),
+                staffed_service_level=staffed_sl,
+                forecast_window_s=span,
             )
         )
     return Kpis(at=now, window_s=window_s, midnight=midnight, queues=tuple(out), agents=agent_kpis)

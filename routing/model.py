@@ -32,6 +32,8 @@ class Agent:
     idle_since: float = 0.0  # longest-idle key: when the agent last became available
     misses_in_row: int = 0
     pending_pause: str | None = None  # the PBX paused the agent during a call: pause after wrap-up
+    wrapup_by_agent: bool = False  # this wrap-up ends when the agent says "Done" (QueueConfig.wrapup_ends)
+    wrapup_overdue: bool = False  # ... and it has run past its maximum: the supervisor sees it
     timer_token: int = 0
     index_keys: dict[str, tuple[int, float, int]] = field(default_factory=dict)
     # Per queue: (QueueLine.version, groups checked, [(group, wait needed)]) of the groups the
@@ -43,6 +45,7 @@ class Agent:
     talk_s: float = 0.0
     # Handling of the current call, for AHT when wrap-up ends.
     handled_queue: str | None = None
+    handled_call_id: str | None = None
     handled_talk_s: float = 0.0
     handled_hold_s: float = 0.0
     held_skills: tuple[str, ...] = ()  # skills with proficiency > 0: the per-skill available indexes

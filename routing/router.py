@@ -23,15 +23,25 @@ import random
 from collections import Counter, deque
 from collections.abc import Iterable
 
-from routing.agent_state import STAFFED, TRANSITIONS, AgentState, Trigger, next_state
+from routing.agent_state import (
+    BUSY,
+    STAFFED,
+    TRANSITIONS,
+    WRAPUP_HOLD_REASON,
+    AgentState,
+    Trigger,
+    next_state,
+)
 from routing.commands import (
     Command,
+    ConnectRefused,
     LoginAgent,
     LogoutAgent,
     OfferCall,
     PauseAgent,
     RequestCallback,
     SetAgentReady,
+    SetTelephonyUp,
 )
 from routing.config import QueueConfig, RouterConfig
 from routing.decisions import (
@@ -40,17 +50,26 @@ from routing.decisions import (
     CancelRing,
     ConnectCall,
     Decision,
+    HandlingEnded,
     OverflowCall,
+    PendingPauseChanged,
     PlaceCallback,
     RejectCall,
 )
-from routing.errors import InvalidTransition, NotInThisMode, UnknownAgent, UnknownCall, UnknownQueue
+from routing.errors import (
+    ConfigError,
+    InvalidTransition,
+    NotInThisMode,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+)
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind
 from routing.hours import DAY_S
 from routing.kpis import Kpis, compute_kpis, estimated_wait
-from routing.model import Agent, Call, CallPhase
+from routing.model import Agent, Call, CallPhase, Requirement
 from routing.snapshot import AgentView, QueueView, RouterSnapshot, WaitingCallView
-from routing.stats import CallRecord, HandleRecord, Outcome, Stats
+from routing.stats import AgentStats, CallRecord, HandleRecord, Outcome, QueueStats, Stats
 from routing.strategies import AvailableIndex, choose, primary_key
 from routing.waiting import Entry, QueueLine, call_level, clean_head, entry_of, order_key, qualifies
 
@@ -67,6 +86,11 @@ RESERVE, ANSWER, CALL_ENDED, WRAPUP_ENDED = (
     Trigger.CALL_ENDED,
     Trigger.WRAPUP_ENDED,
 )
+UNREACHABLE_DIAL = frozenset({"chanunavail", "congestion"})
+"""RING_NO_ANSWER details (the PBX's DialStatus, lower case) that mean the phone cannot be rung."""
+PHONE_UNREACHABLE = "phone-unreachable"  # the pause reason then
+DIAL_CANCELLED = "cancel"  # RING_NO_ANSWER detail: the caller's side ended the Dial, not the agent
+
 _GONE = frozenset({CallEventKind.ABANDONED, CallEventKind.LEFT_QUEUE, CallEventKind.HUNG_UP})
 
 _CALL_TIMER = 0
@@ -159,6 +183,7 @@ class Router:
         self._dirty_agents: list[Agent] = []
         self._to_index: list[Agent] = []  # became available, not yet in the indexes (see _flush_index)
         self._emptied: set[str] = set()
+        self._telephony_up = True  # control mode: no call is offered while the link is down
         self._next_midnight = -math.inf  # the first call sets it (and `_started`)
         self._started: float | None = None
         self._stats = Stats(list(self._queues), list(self._agents))
@@ -196,6 +221,10 @@ class Router:
             self._ready(self._agent(command.agent_id), now, strict=True)
         elif isinstance(command, PauseAgent):
             self._pause(self._agent(command.agent_id), command.reason, now, strict=True)
+        elif isinstance(command, ConnectRefused):
+            self._connect_refused(command, now)
+        elif isinstance(command, SetTelephonyUp):
+            self._set_telephony_up(command.up)
         else:  # pragma: no cover - the Command union is closed
             raise TypeError(f"not a router command: {command!r}")
         return self._finish(now)
@@ -213,8 +242,88 @@ class Router:
             else:
                 agent = self._agents[subject]
                 if agent.timer_token == token and agent.state is WRAP_UP:
-                    self._end_wrapup(agent, now)
+                    if agent.wrapup_by_agent:  # the maximum passed: overdue, still theirs to end
+                        agent.wrapup_overdue = True
+                    else:
+                        self._end_wrapup(agent, now)
         return self._finish(now)
+
+    def reconfigure(self, config: RouterConfig, now: float) -> list[Decision]:
+        """Apply a changed configuration to the running router: waiting calls keep their place,
+        agents their state (and their call). Queues may change strategy, timers, hours, skills
+        widening and routing options, and new ones may appear; agents their queues, skills,
+        wrap-up and weight, and new ones may appear. Refused (ConfigError, nothing changed): a
+        different mode, removing a queue that holds calls, removing an agent who is logged in.
+        The next routing decision follows the new configuration; decisions it enables now (an
+        agent who now has the skill a waiting call needs) are returned."""
+        config.validate()
+        if config.mode != self.mode:
+            raise ConfigError(f"the mode is {self.mode}; changing it needs a restart")
+        new_queues = {q.name: q for q in config.queues}
+        for name in set(self._queues) - set(new_queues):
+            if self._lines[name].calls:
+                raise ConfigError(f"queue {name!r} still has calls: it can be removed once it is empty")
+        new_agents = {a.id: a for a in config.agents}
+        for agent_id in set(self._agents) - set(new_agents):
+            if self._agents[agent_id].state is not LOGGED_OUT:
+                raise ConfigError(f"agent {agent_id!r} is logged in: log them out before removing them")
+        self._begin(now)
+        self._flush_index()
+        available = [a for a in self._by_order if a.index_keys]
+        for agent in available:  # out of every index while the indexes are rebuilt
+            self._unindex(agent)
+        for name in set(self._queues) - set(new_queues):
+            del self._queues[name], self._lines[name], self._available[name], self._staffed[name]
+        for name, cfg in new_queues.items():
+            old = self._queues.get(name)
+            self._queues[name] = cfg
+            self._available[name] = AvailableIndex(cfg.strategy)
+            self._staffed.setdefault(name, set())
+            self._stats.queues.setdefault(name, QueueStats())
+            if old is None:
+                self._lines[name] = QueueLine(cfg)
+            else:
+                self._reline(name, cfg, now)
+        for agent_id in set(self._agents) - set(new_agents):
+            del self._agents[agent_id]
+        self._by_order = []
+        for i, spec in enumerate(config.agents):
+            member = self._agents.get(spec.id)
+            if member is None:
+                member = Agent(
+                    id=spec.id, name=spec.name, order=i, skills={}, configured_queues={}, weight=1.0,
+                    wrapup_s=None,
+                )  # fmt: skip
+                self._agents[spec.id] = member
+                self._stats.agents.setdefault(spec.id, AgentStats())
+            member.name, member.order, member.skills = spec.name, i, dict(spec.skills)
+            member.configured_queues, member.weight, member.wrapup_s = (
+                dict(spec.queues),
+                spec.weight,
+                spec.wrapup_s,
+            )
+            member.held_skills = tuple(skill for skill, level in spec.skills.items() if level > 0)
+            member.group_cache.clear()
+            self._by_order.append(member)
+            if member.state is not LOGGED_OUT:
+                self._set_queues(member, {q: p for q, p in spec.queues.items() if q in self._queues})
+        self._max_weight = max((a.weight for a in self._by_order), default=1.0)
+        self.config = config
+        for agent in self._by_order:
+            if agent.state is AVAILABLE and not agent.index_keys and not agent.phone_busy:
+                self._index(agent)
+                self._dirty_agents.append(agent)
+        return self._finish(now)
+
+    def _reline(self, name: str, cfg: QueueConfig, now: float) -> None:
+        """The queue's waiting line under its new configuration, the same calls in the same order."""
+        old = self._lines[name]
+        line = self._lines[name] = QueueLine(cfg)
+        for call in sorted(old.calls.values(), key=lambda c: (c.arrived_at, c.id)):
+            line.add(call)
+            if call.phase is WAITING:
+                self._place(call, now)
+                self._schedule_call(call, now)
 
     def next_deadline(self) -> float | None:
         """When `tick` must run next (None: no timer pending)."""
@@ -225,6 +334,10 @@ class Router:
 
     def agent_state(self, agent_id: str) -> AgentState:
         return self._agent(agent_id).state
+
+    def agent_queues(self, agent_id: str) -> dict[str, int]:
+        """The queues (queue -> penalty) the agent is signed in to now (empty when logged out)."""
+        return dict(self._agent(agent_id).queues)
 
     def snapshot(self, now: float) -> RouterSnapshot:
         """Frozen view of queues (waiting calls in serving order) and agents, for wallboards."""
@@ -239,6 +352,7 @@ class Router:
                     waited_s=now - c.entered_at,
                     priority=c.priority,
                     tier=c.tier,
+                    caller=c.caller,
                     ringing=tuple(c.ringing),
                     callback=c.is_callback,
                     preferred_agent=self._active_preference(c, now, drop=False),
@@ -269,6 +383,8 @@ class Router:
                 talk_s=a.talk_s,
                 misses_in_row=a.misses_in_row,
                 phone_busy=a.phone_busy,
+                pending_pause=a.pending_pause,
+                wrapup_overdue=a.wrapup_overdue,
             )
             for a in self._by_order
         )
@@ -307,6 +423,7 @@ class Router:
             agents=self._by_order,
             waiting=waiting,
             staffed={q: len(s) for q, s in self._staffed.items()},
+            busy={q: sum(1 for a in s if self._agents[a].state in BUSY) for q, s in self._staffed.items()},
         )
 
     # ------------------------------------------------------------------ bookkeeping
@@ -396,6 +513,7 @@ class Router:
         was_staffed = old in STAFFED
         agent.state, agent.since, agent.reason = new, now, reason
         agent.timer_token += 1
+        agent.wrapup_by_agent = agent.wrapup_overdue = False
         if new is AVAILABLE:
             agent.idle_since = now
             agent.call_id = None
@@ -481,21 +599,37 @@ class Router:
 
     def _pause(self, agent: Agent, reason: str, now: float, strict: bool) -> None:
         if next_state(agent.state, Trigger.PAUSE) is None:
+            if agent.state is ON_CALL:
+                # Asked during a call (by the agent, a supervisor or the PBX): the pause takes
+                # effect when the call and its wrap-up end, as app_queue pauses a talking member.
+                self._keep_pause(agent, reason, now)
+                return
             if strict:
                 raise InvalidTransition(agent.id, agent.state, Trigger.PAUSE)
-            if agent.state is ON_CALL:
-                agent.pending_pause = reason  # the PBX paused a talking agent: pause after the call
-            else:
-                self.ignored_events[f"agent-{agent.state.value}-cannot-pause"] += 1
+            self.ignored_events[f"agent-{agent.state.value}-cannot-pause"] += 1
             return
         self._release_ring(agent, now, "agent-paused")
         self._transition(agent, Trigger.PAUSE, now, reason, strict=True)
 
     def _ready(self, agent: Agent, now: float, strict: bool) -> None:
-        agent.pending_pause = None
+        if agent.state is WRAP_UP and agent.wrapup_by_agent:
+            self._end_wrapup(agent, now)  # "Done": a pause the PBX asked for during the call holds
+            return
+        if agent.state is ON_CALL and agent.pending_pause is not None:
+            self._keep_pause(agent, None, now)  # changed their mind: available after this call
+            return
+        if next_state(agent.state, Trigger.READY) is not None:
+            self._keep_pause(agent, None, now)
         if agent.state is PAUSED:
             agent.misses_in_row = 0
         self._transition(agent, Trigger.READY, now, "ready", strict)
+
+    def _keep_pause(self, agent: Agent, reason: str | None, now: float) -> None:
+        """Keep (or, with None, drop) a pause for after the call; said only when it changes."""
+        if agent.pending_pause == reason:
+            return
+        agent.pending_pause = reason
+        self._out.append(PendingPauseChanged(agent.id, reason, now))
 
     def _release_ring(self, agent: Agent, now: float, reason: str, requeue: bool = True) -> None:
         """The agent stops ringing for its call without having missed it (the caller
@@ -528,7 +662,19 @@ class Router:
         queue_stats.handles.append(record)
         queue_stats.recent_handle_s.append(record.talk_s + record.hold_s + record.wrap_s)
         self._agent_stats[agent.id].handles.append(record)
-        agent.handled_queue = None
+        if agent.handled_call_id is not None:
+            self._out.append(
+                HandlingEnded(
+                    agent.handled_call_id,
+                    agent.id,
+                    agent.handled_queue,
+                    record.talk_s,
+                    record.hold_s,
+                    record.wrap_s,
+                    now,
+                )
+            )
+        agent.handled_queue = agent.handled_call_id = None
 
     def _resync_to_available(self, agent: Agent, now: float) -> bool:
         """The PBX shows the agent taking a call: bring our state to available first."""
@@ -577,13 +723,26 @@ class Router:
             caller=command.caller,
             priority=priority,
             tier=command.tier,
-            required=tuple(sorted((s, int(v)) for s, v in command.required_skills.items())),
+            required=self._required(command),
             arrived_at=arrived,
             seq=self._seq,
             entered_at=arrived,
         )
         call.preferences = self._preferences(command, now)
         self._admit(call, command.queue, now)
+
+    def _required(self, command: OfferCall) -> Requirement:
+        """The call's skill requirement: the offer's, the queue's and its IVR choice's, the higher
+        minimum winning. Fixed when the call is offered: a later configuration change moves the
+        agents, not what a waiting caller asked for."""
+        needs: dict[str, int] = {}
+        sources = [command.required_skills, self._queues[command.queue].required_skills]
+        if command.ivr_choice is not None:
+            sources.append(self.config.choice_skills.get(command.ivr_choice, {}))
+        for skills in sources:
+            for skill, level in skills.items():
+                needs[skill] = max(needs.get(skill, 0), int(level))
+        return tuple(sorted((s, v) for s, v in needs.items() if v > 0))
 
     def _preferences(self, command: OfferCall, now: float) -> list[tuple[str, float]]:
         if command.preferred_agent is None and command.ticket_owner is None and command.last_agent is None:
@@ -598,10 +757,13 @@ class Router:
                 else now + cfg.ticket_owner_wait_s
             )
             out.append((command.preferred_agent, until))
-        if command.ticket_owner is not None:
+        # The ticket owner and the last agent are the caller's history, not this call's queue:
+        # by default they are preferred only if they serve this queue (a billing call does not go
+        # to a support-only agent because of an open support ticket). `owner_routing: any_queue`.
+        if command.ticket_owner is not None and self._may_prefer(command.ticket_owner, cfg):
             until = max(until, now) + cfg.ticket_owner_wait_s
             out.append((command.ticket_owner, until))
-        if command.last_agent is not None:
+        if command.last_agent is not None and self._may_prefer(command.last_agent, cfg):
             until = max(until, now) + cfg.last_agent_wait_s
             out.append((command.last_agent, until))
         seen: set[str] = set()
@@ -611,6 +773,16 @@ class Router:
                 seen.add(agent_id)
                 kept.append((agent_id, until))
         return kept
+
+    def _may_prefer(self, agent_id: str, cfg: QueueConfig) -> bool:
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return False
+        return (
+            cfg.owner_routing == "any_queue"
+            or cfg.name in agent.configured_queues
+            or cfg.name in agent.queues
+        )
 
     def _admit(self, call: Call, queue: str, now: float) -> None:
         """Let `call` into `queue`, unless closed, full or empty (control mode: then exit)."""
@@ -652,7 +824,7 @@ class Router:
         self._calls[call.id] = call
         if not call.is_callback:
             self._stats.queues[queue].arrivals.append(now)
-        if self.mode == "control":
+        if self.mode == "control" and self._telephony_up:
             self._try_assign(call, now)  # before indexing it: most calls are connected at once
         if call.phase is WAITING:
             self._place(call, now)
@@ -753,9 +925,34 @@ class Router:
 
     # ------------------------------------------------------------------ assignment
 
+    def _connect_refused(self, command: ConnectRefused, now: float) -> None:
+        """The link could not ring the agent: no miss; the agent is free, the call waits again."""
+        agent = self._agent(command.agent_id)
+        call = self._calls.get(command.call_id)
+        if agent.state is not RESERVED or agent.call_id != command.call_id or call is None:
+            self.ignored_events["connect-refused-not-ringing"] += 1
+            return
+        if agent.id in call.ringing:
+            call.ringing.remove(agent.id)
+        self._transition(agent, Trigger.RING_ENDED, now, command.reason, strict=False)
+        if call.phase is RINGING and not call.ringing:
+            self._requeue(call, now)
+
+    def _set_telephony_up(self, up: bool) -> None:
+        if up == self._telephony_up:
+            return
+        self._telephony_up = up
+        if up:  # offer what waited meanwhile, to whoever is free
+            self._dirty_calls.extend(c for c in self._calls.values() if c.phase is WAITING)
+            self._dirty_agents.extend(a for a in self._by_order if a.state is AVAILABLE)
+
+    @property
+    def telephony_up(self) -> bool:
+        return self._telephony_up
+
     def _dispatch(self, now: float) -> None:
         """Pair waiting calls with available agents (control mode), until nothing changes."""
-        if self.mode != "control":
+        if self.mode != "control" or not self._telephony_up:
             self._dirty_calls.clear()
             self._dirty_agents.clear()
             return
@@ -918,6 +1115,22 @@ class Router:
         else:
             self._transition(agent, Trigger.RING_ENDED, now, "no answer", strict=False)
 
+    def _ring_called_off(self, agent: Agent, call: Call, now: float) -> None:
+        """The Dial ended CANCEL: the caller's side ended it (the caller hung up while it rang;
+        their HUNG_UP follows) before the agent could answer. Not the agent's miss, and the
+        caller's preference for them stands if the call goes on."""
+        call.ringing.remove(agent.id)
+        self._transition(agent, Trigger.RING_ENDED, now, "ring called off", strict=False)
+
+    def _unreachable(self, agent: Agent, call: Call, now: float) -> None:
+        """Control mode: the agent's phone could not be rung at all (the dial failed at once).
+        Not the agent's miss: the call goes on to the next agent now, and the agent is paused
+        with reason "phone-unreachable" (on the wallboard) until they are ready again."""
+        call.ringing.remove(agent.id)
+        call.preferences = [p for p in call.preferences if p[0] != agent.id]
+        agent.misses_in_row = 0
+        self._transition(agent, Trigger.AUTO_PAUSE, now, PHONE_UNREACHABLE, strict=False)
+
     def _drop_preferences_for(self, agent: Agent, now: float) -> None:
         """Calls waiting for a logged-out agent fall back at once."""
         for _, _, _, token, call in self._preferred.pop(agent.id, []):
@@ -992,7 +1205,11 @@ class Router:
         if kind is CallEventKind.OFFERED:
             self._offer(
                 OfferCall(
-                    event.call_id, event.queue or "", caller=event.caller, arrived_at=event.at.timestamp()
+                    event.call_id,
+                    event.queue or "",
+                    caller=event.caller,
+                    arrived_at=event.at.timestamp(),
+                    ivr_choice=event.ivr_choice,
                 ),
                 now,
                 strict=False,
@@ -1015,7 +1232,7 @@ class Router:
         elif kind is CallEventKind.RINGING:
             self._on_ringing(call, event.agent, now)
         elif kind is CallEventKind.RING_NO_ANSWER:
-            self._on_no_answer(call, event.agent, now)
+            self._on_no_answer(call, event.agent, now, event.detail)
         elif kind is CallEventKind.HELD:
             if call.phase is CONNECTED and call.hold_started is None:
                 call.hold_started = now
@@ -1078,7 +1295,7 @@ class Router:
         self._transition(agent, RESERVE, now, f"offered {call.id}", strict=False)
         agent.call_id = call.id
 
-    def _on_no_answer(self, call: Call, agent_id: str | None, now: float) -> None:
+    def _on_no_answer(self, call: Call, agent_id: str | None, now: float, detail: str | None = None) -> None:
         if call.phase is not RINGING:
             self.ignored_events["no-answer-not-ringing"] += 1
             return
@@ -1087,7 +1304,12 @@ class Router:
         if agent_id not in call.ringing:
             self.ignored_events["no-answer-not-ringing"] += 1
             return
-        self._missed(self._agents[agent_id], call, now)
+        if self.mode == "control" and detail in UNREACHABLE_DIAL:
+            self._unreachable(self._agents[agent_id], call, now)
+        elif detail == DIAL_CANCELLED:
+            self._ring_called_off(self._agents[agent_id], call, now)
+        else:
+            self._missed(self._agents[agent_id], call, now)
         if not call.ringing:
             self._requeue(call, now)
 
@@ -1131,9 +1353,15 @@ class Router:
         talk = max(0.0, now - call.answered_at - call.hold_s)
         agent.talk_s += talk
         agent.handled_queue, agent.handled_talk_s, agent.handled_hold_s = call.queue, talk, call.hold_s
+        agent.handled_call_id = call.id
         self._transition(agent, CALL_ENDED, now, f"after {call.id}", strict=False)
-        wrapup = agent.wrapup_s if agent.wrapup_s is not None else self._queues[call.queue].wrapup_s
-        if wrapup > 0:
+        queue = self._queues[call.queue]
+        wrapup = agent.wrapup_s if agent.wrapup_s is not None else queue.wrapup_s
+        if queue.wrapup_ends == "agent" and agent.state is WRAP_UP:
+            agent.wrapup_by_agent = True  # SetAgentReady ("Done") ends it; wrapup_s is the maximum
+            if wrapup > 0:
+                self._schedule(now + wrapup, _AGENT_TIMER, agent.id, agent.timer_token)
+        elif wrapup > 0:
             self._schedule(now + wrapup, _AGENT_TIMER, agent.id, agent.timer_token)
         else:
             self._end_wrapup(agent, now)
@@ -1186,12 +1414,15 @@ class Router:
             else:
                 self._logout(agent, "pbx", now, strict=False)
         elif kind is AgentEventKind.PAUSED:
+            if event.detail == WRAPUP_HOLD_REASON:  # our own wrap-up hold, echoed: not a pause
+                self.ignored_events["wrap-up-hold-echo"] += 1
+                return
             self._pause(agent, event.detail or "pbx", now, strict=False)
         elif kind is AgentEventKind.UNPAUSED:
             if agent.state is PAUSED:
                 self._ready(agent, now, strict=False)
             else:
-                agent.pending_pause = None
+                self._keep_pause(agent, None, now)
         elif kind is AgentEventKind.DEVICE_STATE and self.mode == "control":
             self._phone_state(agent, event.detail, now)
         # Observe mode: app_queue skips members whose phone is in use (ringinuse=no) itself.

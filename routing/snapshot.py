@@ -16,6 +16,7 @@ class WaitingCallView:
     waited_s: float  # in this queue
     priority: int
     tier: str
+    caller: str | None  # the caller's number as the PBX gave it
     ringing: tuple[str, ...]  # agents it rings now
     callback: bool  # a callback keeping the caller's place (the caller is not on the line)
     preferred_agent: str | None  # the sticky/ticket-owner agent it waits for, if any
@@ -45,6 +46,8 @@ class AgentView:
     talk_s: float
     misses_in_row: int
     phone_busy: bool = False  # control mode: the PBX says the phone is in use (not offered calls)
+    pending_pause: str | None = None  # asked to pause during a call: the reason it pauses with after it
+    wrapup_overdue: bool = False  # in wrap-up past the queue's maximum (wrapup_ends "agent")
 
 
 @dataclass(frozen=True, slots=True)

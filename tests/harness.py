@@ -25,7 +25,7 @@ from agent_ui.seed import seed_demo
 from config.callcenter import load_callcenter
 from config.settings import SAMPLE_CALLCENTER, Settings, load_settings
 from cti.ami.client import AmiClient
-from cti.ami.dialplan import QUEUE_CONTEXT, WAIT_CONTEXT
+from cti.ami.dialplan import IVR_VARIABLE, QUEUE_CONTEXT, WAIT_CONTEXT
 from cti.asterisk import AsteriskLink
 from cti.simulator import AgentBehaviour, SimulatedPbx
 from cti.wiring import simulated_queues
@@ -101,7 +101,7 @@ class Hotline:
                 await asyncio.sleep(0.02)
 
     async def place_call(
-        self, number: str, *, name: str = "", queue: str = "support", talk: int = 60
+        self, number: str, *, name: str = "", queue: str = "support", talk: int = 60, ivr: str = ""
     ) -> None:
         """Originate into the hotline as `hotline call` does (and as one would on Asterisk).
 
@@ -112,6 +112,7 @@ class Hotline:
         (`talk-N` in [phones]) at the simulator's speed: waiting and ringing use it up
         too. At speed 10, talk=3 is 0.3 s, less than a busy CI machine may need to
         route the call; a test that needs the call to reach an agent gives it ≥ 2 s.
+        `ivr`: the caller's menu choice, as [hotline-ivr] sets HOTLINE_IVR (control mode).
         """
         context = WAIT_CONTEXT if self.settings.mode == "control" else QUEUE_CONTEXT
         client = AmiClient("127.0.0.1", self.pbx.port, "hotline", AMI_SECRET)
@@ -126,6 +127,7 @@ class Hotline:
                 Priority="1",
                 CallerID=f'"{name}" <{number}>' if name else number,
                 Async="true",
+                **({"Variable": f"{IVR_VARIABLE}={ivr}"} if ivr else {}),
             )
             runner.cancel()
 
@@ -156,14 +158,17 @@ async def running_hotline(
     agents: dict[str, AgentBehaviour] | None = None,
     speed: float = 10.0,
     mode: str = "control",
+    seed: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[Hotline]:
+    """`callcenter_file` (an override) is also the simulated PBX's queues.conf."""
+    callcenter: Path = overrides.pop("callcenter_file", SAMPLE_CALLCENTER)
     pbx = SimulatedPbx(
         secret=AMI_SECRET,
         agents=agents or {"1001": AgentBehaviour(ring_s=2), "1002": AgentBehaviour(ring_s=2)},
         speed=speed,
         recordings_dir=tmp_path / "pbx-recordings",
-        queues=simulated_queues(load_callcenter(SAMPLE_CALLCENTER)),
+        queues=simulated_queues(load_callcenter(callcenter)),
     )
     async with asyncio.TaskGroup() as group:
         pbx_task = group.create_task(pbx.run())
@@ -177,10 +182,12 @@ async def running_hotline(
             pbx="asterisk",
             recordings_dir=tmp_path / "recordings",
             pbx_recordings_dir=tmp_path / "pbx-recordings",
+            callcenter_file=callcenter,
             **overrides,
         )
         container = build(settings)
-        await seed_demo(container.sessions, container.callcenter, settings.default_region)
+        if seed:  # seed=False: a fresh install, no account at all (tests/e2e/test_fresh_install_walk.py)
+            await seed_demo(container.sessions, container.callcenter, settings.default_region)
         try:
             async with serving(create_app(settings, container=container)) as base_url:
                 assert container.link is not None

@@ -139,3 +139,119 @@ async def test_a_command_is_carried_out_after_the_earlier_events_of_its_call() -
     await reply
     task.cancel()
     assert order == ["event:offered", "command:callback"]
+
+
+async def test_a_pop_never_waits_for_persistence_of_another_call() -> None:
+    """A subscriber `behind=True` (a transaction) stuck on one call: the front lane of the same
+    shard still hands the next call's events to the console at once."""
+    bus = EventBus(shards=1)
+    release = asyncio.Event()
+    popped: list[str] = []
+    kept: list[str] = []
+
+    async def persist(event: Event) -> None:
+        if event.event_id == "c1:0":
+            await release.wait()
+        kept.append(event.event_id)
+
+    async def console(event: Event) -> None:
+        popped.append(event.event_id)
+
+    bus.subscribe("persist", persist, behind=True)
+    bus.subscribe("console", console)
+    task = await _running(bus)
+    await bus.publish(_event("c1", CallEventKind.OFFERED, 0))
+    await bus.publish(_event("c2", CallEventKind.RINGING, 1))
+    async with asyncio.timeout(5):
+        while popped != ["c1:0", "c2:1"]:  # noqa: ASYNC110 - the front lane's progress is the condition
+            await asyncio.sleep(0)
+    assert kept == []
+    release.set()
+    await bus.join()  # waits for the lane behind as well
+    assert kept == ["c1:0", "c2:1"]
+    task.cancel()
+
+
+async def test_the_lane_behind_keeps_each_calls_order_and_runs_after_the_front() -> None:
+    bus = EventBus(shards=2)
+    order: list[tuple[str, str]] = []
+
+    async def front(event: Event) -> None:
+        order.append(("front", event.event_id))
+
+    async def behind(event: Event) -> None:
+        assert ("front", event.event_id) in order  # the front lane has had it first
+        await asyncio.sleep(0.001 if event.event_id.endswith("0") else 0)
+        order.append(("behind", event.event_id))
+
+    bus.subscribe("behind", behind, behind=True)
+    bus.subscribe("front", front)
+    task = await _running(bus)
+    for call in ("c1", "c2", "c3"):
+        for n, kind in enumerate(KINDS):
+            await bus.publish(_event(call, kind, n))
+    await bus.join()
+    task.cancel()
+    for call in ("c1", "c2", "c3"):
+        kept = [e for lane, e in order if lane == "behind" and e.startswith(call)]
+        assert kept == [f"{call}:{n}" for n in range(4)]
+    assert bus.stats.delivered == 12
+
+
+async def test_persistence_falling_behind_stops_the_publisher() -> None:
+    """Bounded: the queue behind fills, then the front, then `publish` waits (the PBX reader stops,
+    callers wait at the PBX) instead of memory growing."""
+    bus = EventBus(shards=1, maxsize=2)
+    release = asyncio.Event()
+
+    async def persist(event: Event) -> None:
+        await release.wait()
+
+    async def front(event: Event) -> None:
+        return None
+
+    bus.subscribe("persist", persist, behind=True)
+    bus.subscribe("front", front)
+    task = await _running(bus)
+    published = 0
+
+    async def publisher() -> None:
+        nonlocal published
+        for n in range(20):
+            await bus.publish(_event("c1", CallEventKind.RINGING, n))
+            published += 1
+
+    feeding = asyncio.create_task(publisher())
+    for _ in range(200):
+        await asyncio.sleep(0)
+    assert published < 20  # stuck: at most one in the persister, two behind, one in front, two queued
+    assert sum(bus.depths()) <= 4
+    release.set()
+    await feeding
+    await bus.join()
+    task.cancel()
+
+
+@pytest.mark.parametrize("writers", [1, None])
+async def test_one_writer_behind_means_persistence_takes_turns_across_shards(writers: int | None) -> None:
+    """SQLite has one writer: with `writers_behind=1` the lanes behind take turns (in order, no
+    file-lock polling); without it they write side by side."""
+    bus = EventBus(shards=4, writers_behind=writers)
+    busy = 0
+    most = 0
+
+    async def persist(event: Event) -> None:
+        nonlocal busy, most
+        busy += 1
+        most = max(most, busy)
+        await asyncio.sleep(0.001)
+        busy -= 1
+
+    bus.subscribe("persist", persist, behind=True)
+    task = await _running(bus)
+    for call in range(16):
+        await bus.publish(_event(f"c{call}", CallEventKind.OFFERED, 0))
+    await bus.join()
+    task.cancel()
+    assert most == 1 if writers == 1 else most > 1
+    assert bus.stats.handled["persist"] == 16

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,10 +31,27 @@ async def test_hotline_call_places_a_call_with_ami_originate(tmp_path: Path) -> 
         )  # fmt: skip
         task.cancel()
     assert code == 0, output
-    assert "Originate successfully queued" in output
+    assert "Originate answered (Local/billing@hotline-control-" in output  # the OriginateResponse
     originate = [a for a in pbx.actions_received if a["Action"] == "Originate"]
     assert originate[0]["Channel"] == "Local/billing@hotline-control"
     assert originate[0]["CallerID"] == '"王小明" <+8613800138000>'
+
+
+async def test_hotline_call_reports_an_originate_that_fails_after_it_was_queued(tmp_path: Path) -> None:
+    """Asterisk answers 'Originate successfully queued' even for a missing extension; the
+    OriginateResponse that follows says Failure, and the CLI says so (exit code 2)."""
+    pbx = SimulatedPbx(secret="s3cret-for-test")
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(pbx.run())
+        await pbx.wait_ready()
+        code, output = await _hotline(
+            "call", "+8613800138000", "--queue", "support", "--context", "no-such-context",
+            "--ami-port", str(pbx.port), "--secret", "s3cret-for-test", cwd=tmp_path,
+        )  # fmt: skip
+        task.cancel()
+    assert code == 2, output
+    assert "could not place the call into support (Local/support@no-such-context)" in output
+    assert "no such extension" in output and "Traceback" not in output
 
 
 async def test_hotline_call_with_a_wrong_secret_says_so_and_never_prints_the_secret(tmp_path: Path) -> None:
@@ -56,3 +74,18 @@ async def test_hotline_call_with_a_wrong_secret_says_so_and_never_prints_the_sec
     assert "wrong-secret-xyz" not in output
     assert "Traceback" not in output
     assert not [a for a in pbx.actions_received if a["Action"] == "Originate"]
+
+
+def test_make_demo_passes_other_ports_and_the_mode_through() -> None:
+    """`make demo PORT=… AMI_PORT=… MODE=…` runs `hotline demo` with those options (dry run)."""
+    root = Path(__file__).resolve().parent.parent
+    shown = subprocess.run(
+        ["make", "-n", "-s", "demo", "PORT=8100", "AMI_PORT=5139", "MODE=observe"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert shown[-1].split()[1:] == ["demo", "--port", "8100", "--ami-port", "5139", "--mode", "observe"]
+    plain = subprocess.run(["make", "-n", "-s", "demo"], cwd=root, capture_output=True, text=True, check=True)
+    assert plain.stdout.splitlines()[-1].split()[1:] == ["demo"]

@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from config.callcenter import CallCenterError, load_callcenter, parse_callcenter
+from config.router import router_config
 from config.settings import SAMPLE_CALLCENTER, SettingsError, load_settings
 
 GOOD = {"session_secret": "s" * 32, "ami_secret": "a-real-secret"}
@@ -28,6 +30,15 @@ def test_placeholder_secrets_are_refused_outside_demo_mode_naming_the_variables(
     with pytest.raises(SettingsError, match="HOTLINE_SESSION_SECRET, HOTLINE_AMI_SECRET"):
         load_settings()
     assert load_settings(demo=True).demo
+
+
+def test_the_refusal_of_a_placeholder_ami_secret_says_which_list_it_is_on() -> None:
+    """The AMI fixtures' secret (`hotline-secret`) is public: refused, and the message says why."""
+    with pytest.raises(SettingsError) as refused:
+        load_settings(session_secret="s" * 32, ami_secret="Hotline-Secret")
+    message = str(refused.value)
+    assert "HOTLINE_AMI_SECRET" in message and "PLACEHOLDER_SECRETS" in message
+    assert "'hotline-secret'" in message and "'change-me'" in message
 
 
 def test_a_session_secret_shorter_than_32_characters_is_refused_outside_demo_mode() -> None:
@@ -124,6 +135,20 @@ def test_nested_router_options_reach_the_router() -> None:
     assert config.agents[0].wrapup_s == 12
 
 
+def test_a_queue_and_an_ivr_entry_requiring_skills_reach_the_router() -> None:
+    from config.router import router_config
+
+    raw = yaml.safe_load(SAMPLE_CALLCENTER.read_text())
+    raw["queues"][0]["required_skills"] = {"network": 50}
+    raw["ivr"]["options"][1].update(choice="invoice", skills={"billing": 70})
+    config = router_config(parse_callcenter(raw), "control")
+    assert dict(config.queues[0].required_skills) == {"network": 50}
+    assert {k: dict(v) for k, v in config.choice_skills.items()} == {"invoice": {"billing": 70}}
+    raw["queues"][0]["required_skills"] = {"network": 101}
+    with pytest.raises(CallCenterError, match=r"queues\[0\]\.required_skills"):
+        parse_callcenter(raw)
+
+
 def test_unknown_time_zone_is_refused() -> None:
     with pytest.raises(CallCenterError, match="timezone"):
         parse_callcenter({"queues": [{"name": "support"}], "timezone": "Mars/Olympus"})
@@ -137,3 +162,13 @@ def test_service_desk_rules_in_the_callcenter_file_are_checked() -> None:
     bad = parse_callcenter({"queues": [{"name": "support"}], "service_desk": {"open_ticket_window": 24}})
     with pytest.raises(CallCenterError, match=r"service_desk\.open_ticket_window"):
         desk_config(bad)
+
+
+def test_the_live_figures_window_is_set_in_minutes_in_the_call_center_file() -> None:
+    raw = yaml.safe_load(SAMPLE_CALLCENTER.read_text())
+    assert router_config(parse_callcenter(raw), "control").kpi_window_s == 15 * 60
+    raw["kpi_window_min"] = 30
+    assert router_config(parse_callcenter(raw), "control").kpi_window_s == 30 * 60
+    raw["kpi_window_min"] = 1
+    with pytest.raises(CallCenterError, match="kpi_window_min"):
+        parse_callcenter(raw)

@@ -26,30 +26,35 @@ from routing.events import CallEvent, CallEventKind, Event
 from tickets.customers import (
     add_customer,
     customer_ids_for_caller,
+    language_tag,
     load_cards,
     match_caller,
     phone_rows,
 )
 from tickets.errors import NotFound, RuleViolation, TicketConflict
 from tickets.events import CallAttached
+from tickets.incidents import notice_of, open_child_ticket, open_incident_for
 from tickets.lifecycle import Actor
 from tickets.models import (
     OPEN_TICKET_STATES,
     TIER_RANK,
     Customer,
     CustomerTier,
+    Incident,
+    IncidentState,
     Ticket,
     TicketCall,
     TicketEvent,
     TicketState,
 )
 from tickets.phones import lookup_variants
-from tickets.schemas import CallContext, CustomerCard, CustomerCreate, PhoneIn
+from tickets.schemas import CallContext, CustomerCard, CustomerCreate, IncidentNote, PhoneIn
 from tickets.uow import DeskContext, Tx
 from tickets.workflow import apply_transition, load_ticket, open_ticket, plan_sla, sla_step, write_ticket
 
 IVR = Actor("ivr", "system")
 SYSTEM = Actor("system", "system")
+SUBJECT_NAME_MAX = 80  # of the caller's name in a default subject (subjects hold 300)
 
 
 class CallDesk:
@@ -75,6 +80,22 @@ class CallDesk:
             context = await self._context(tx.session, link)
         return context
 
+    async def _default_subject(self, tx: Tx, event: CallEvent, customer_ids: list[int]) -> str:
+        """'来电：王小明' or 'Call from Anna': in the customer's language (their `lang:` tag), else
+        Chinese; the caller's name cut to fit the subject, whatever the PBX sent."""
+        language = None
+        if len(customer_ids) == 1:
+            tags = (
+                await tx.session.exec(select(Customer.tags).where(col(Customer.id) == customer_ids[0]))
+            ).first()
+            language = language_tag(tags or [])
+        who = (event.caller_name or event.caller or "").strip()
+        if len(who) > SUBJECT_NAME_MAX:
+            who = who[: SUBJECT_NAME_MAX - 1] + "…"
+        if language and language.lower().startswith("en"):
+            return f"Call from {who or 'an unknown number'}"
+        return f"来电：{who or '未知号码'}"
+
     def category_of(self, event: CallEvent) -> str | None:
         choice = event.ivr_choice or (event.detail if event.kind is CallEventKind.IVR_CHOICE else None)
         return self._ctx.config.ivr_categories.get(choice) if choice else None
@@ -85,23 +106,30 @@ class CallDesk:
         e164 = variants[0] if variants else None
         customer_ids = await match_caller(self._ctx.reads, event.caller, config.region, config.area_code)
         chosen = self.category_of(event)
-        ticket = await find_open_ticket(
-            tx.session,
-            customer_ids,
-            e164,
-            category=chosen if config.match_ivr_category else None,
-            since=event.at - config.open_ticket_window,
-        )
-        if ticket is None or config.open_ticket_window.total_seconds() == 0:
+        # An affected caller of an open incident: their call goes on their child ticket of it.
+        incident = await open_incident_for(tx.session, customer_ids)
+        if incident is not None:
+            assert incident.id is not None
+            ticket = await open_child_ticket(tx.session, incident.id, customer_ids, e164)
+        else:
+            ticket = await find_open_ticket(
+                tx.session,
+                customer_ids,
+                e164,
+                category=chosen if config.match_ivr_category else None,
+                since=event.at - config.open_ticket_window,
+            )
+        if ticket is None or (incident is None and config.open_ticket_window.total_seconds() == 0):
             fields: dict[str, Any] = {
                 "customer_id": customer_ids[0] if len(customer_ids) == 1 else None,
                 "caller_e164": e164,
-                "category": chosen or config.default_category,
+                "category": incident.category if incident else (chosen or config.default_category),
                 "queue": event.queue,
-                "subject": f"来电 Call from {event.caller_name or event.caller or 'unknown'}",
+                "subject": await self._default_subject(tx, event, customer_ids),
+                "incident_id": incident.id if incident else None,
             }
             ticket = await open_ticket(
-                tx, self._ctx, actor=IVR, fields=fields, reported_at=event.at, call_id=event.call_id
+                tx, self._ctx, actor=SYSTEM, fields=fields, reported_at=event.at, call_id=event.call_id
             )
             is_new = True
         else:
@@ -119,8 +147,12 @@ class CallDesk:
         )
         tx.session.add(link)
         await tx.session.flush()  # a duplicate call_id fails here, before any audit entry
-        tx.journal(ticket.id, "call", IVR, "", at=event.at, call_id=event.call_id, caller=e164, new=is_new)
-        tx.audit(IVR, "ticket.call_attached", f"ticket:{ticket.id}", call_id=event.call_id, new_ticket=is_new)
+        # The system did this, for this call (the call id is in the entry): not the IVR, which
+        # a plain AMI call never went through.
+        tx.journal(ticket.id, "call", SYSTEM, "", at=event.at, call_id=event.call_id, caller=e164, new=is_new)
+        tx.audit(
+            SYSTEM, "ticket.call_attached", f"ticket:{ticket.id}", call_id=event.call_id, new_ticket=is_new
+        )
         tx.publish(CallAttached(ticket.id, event.call_id, tx.now, is_new))
         return link
 
@@ -140,6 +172,18 @@ class CallDesk:
             last_agent_id=await last_agent(session, link),
             caller_e164=link.caller_e164,
             category=ticket.category,
+            incident=await self._incident_note(session, ticket),
+        )
+
+    async def _incident_note(self, session: AsyncSession, ticket: Ticket) -> IncidentNote | None:
+        if ticket.incident_id is None:
+            return None
+        incident = await session.get(Incident, ticket.incident_id)
+        if incident is None or incident.state is not IncidentState.OPEN:
+            return None
+        notice = notice_of(incident, self._ctx.config.calendar.timezone)
+        return IncidentNote(
+            id=notice.incident_id, description=dict(notice.description), expected=dict(notice.expected)
         )
 
     async def context(self, call_id: str) -> CallContext:
@@ -188,7 +232,7 @@ class CallDesk:
         link.ivr_choice = event.detail
         category = self._ctx.config.ivr_categories.get(event.detail)
         ticket = await load_ticket(tx.session, link.ticket_id)
-        untouched = link.opened_ticket and ticket.state is TicketState.REPORTED
+        untouched = link.opened_ticket and ticket.state is TicketState.REPORTED and ticket.incident_id is None
         if category and untouched and ticket.category == self._ctx.config.default_category:
             values: dict[str, Any] = {"category": category}
             values.update(

@@ -19,18 +19,40 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from config.database import create_engine, session_factory
-from config.settings import Settings
-from tickets.csv_io import ImportReport, export_customers, import_customers, read_rows
+from config.dbcheck import DatabaseNotReady, check_ready
+from config.dbcheck import database_url as settings_database_url
+from tickets.csv_io import (
+    BATCH,
+    ImportReport,
+    ImportSource,
+    export_customers,
+    file_digest,
+    import_customers,
+    read_rows,
+)
 from tickets.lifecycle import Actor
 from tickets.service import ServiceDesk
 
 app = typer.Typer(help="Customer records: CSV import and export.", no_args_is_help=True)
 err = Console(stderr=True)
 
-DEFAULT_URL = str(Settings.model_fields["database_url"].default)
-DatabaseUrl = Annotated[str, typer.Option(envvar="HOTLINE_DATABASE_URL", help="Database URL.")]
+DatabaseUrl = Annotated[
+    str | None, typer.Option(help="Database URL (default: HOTLINE_DATABASE_URL, as `hotline serve`).")
+]
+Demo = Annotated[bool, typer.Option("--demo", help="Use the demo's database (./var/demo).")]
 Region = Annotated[str, typer.Option(envvar="HOTLINE_DEFAULT_REGION", help="Default phone region.")]
 SHOWN_ERRORS = 30
+
+
+def _ready(explicit: str | None, demo: bool) -> str:
+    """The database URL, checked: one line naming the file and what to run when it is not ready."""
+    url = settings_database_url(demo=demo, explicit=explicit)
+    try:
+        check_ready(url, demo=demo)
+    except DatabaseNotReady as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    return url
 
 
 def _count_rows(path: Path, encoding: str) -> int:
@@ -38,29 +60,48 @@ def _count_rows(path: Path, encoding: str) -> int:
         return max(sum(1 for _ in csv.reader(stream)) - 1, 0)
 
 
+BATCH_HELP = "Rows per transaction (and per audit entry); a killed import resumes after the last one."
+
+
 @app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with a header row.")],
-    database_url: DatabaseUrl = DEFAULT_URL,
+    database_url: DatabaseUrl = None,
+    demo: Demo = False,
     region: Region = "CN",
     encoding: Annotated[
         str, typer.Option(help="File encoding (Excel in China often writes gb18030).")
     ] = "utf-8-sig",
     errors: Annotated[Path | None, typer.Option(help="Write every refused row to this CSV.")] = None,
     actor: Annotated[str, typer.Option(help="Who imports (for the audit log).")] = "cli",
+    batch: Annotated[int, typer.Option(min=1, max=20000, help=BATCH_HELP)] = BATCH,
 ) -> None:
-    """Import customers; bad rows are reported (line, field, reason) and skipped."""
+    """Import (upsert) customers; bad rows are reported (line, field, reason) and skipped.
+
+    A row updates the customer with the same first number and name, so importing a file again
+    changes nothing; an import that was killed resumes after its last committed batch."""
+    url = _ready(database_url, demo)
     try:
         total = _count_rows(file, encoding)
     except (UnicodeDecodeError, csv.Error) as exc:
         err.print(f"[bold red]error:[/] cannot read {file}: {exc}")
         raise typer.Exit(2) from None
-    report = asyncio.run(_import(file, database_url, region, encoding, actor, total))
+    source = ImportSource(file_digest(file), file.name)
+    report = asyncio.run(_import(file, url, region, encoding, actor, total, source, batch))
     _show(report, errors)
     raise typer.Exit(1 if report.errors else 0)
 
 
-async def _import(file: Path, url: str, region: str, encoding: str, actor: str, total: int) -> ImportReport:
+async def _import(
+    file: Path,
+    url: str,
+    region: str,
+    encoding: str,
+    actor: str,
+    total: int,
+    source: ImportSource,
+    batch: int,
+) -> ImportReport:
     engine = create_engine(url)
     try:
         desk = ServiceDesk(session_factory(engine), region=region)
@@ -70,7 +111,12 @@ async def _import(file: Path, url: str, region: str, encoding: str, actor: str, 
             try:
                 rows = read_rows(stream)
                 return await import_customers(
-                    desk.ctx, rows, actor=Actor(actor, "admin"), progress=lambda n: progress.advance(task, n)
+                    desk.ctx,
+                    rows,
+                    actor=Actor(actor, "admin"),
+                    progress=lambda n: progress.advance(task, n),
+                    batch=batch,
+                    source=source,
                 )
             except ValueError as exc:
                 err.print(f"[bold red]error:[/] {file}: {exc}")
@@ -80,7 +126,13 @@ async def _import(file: Path, url: str, region: str, encoding: str, actor: str, 
 
 
 def _show(report: ImportReport, errors_path: Path | None) -> None:
+    if report.resumed_after:
+        err.print(f"resumed an interrupted import of this file after line {report.resumed_after}")
     err.print(f"imported [bold]{report.imported}[/] customers; refused [bold]{report.failed}[/] rows")
+    err.print(
+        f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"numbers added {report.phones_added}"
+    )
     if not report.errors:
         return
     table = Table("line", "field", "reason")
@@ -99,13 +151,15 @@ def _show(report: ImportReport, errors_path: Path | None) -> None:
 @app.command("export")
 def export_command(
     file: Annotated[Path, typer.Argument(dir_okay=False, help="CSV file to write.")],
-    database_url: DatabaseUrl = DEFAULT_URL,
+    database_url: DatabaseUrl = None,
+    demo: Demo = False,
     region: Region = "CN",
 ) -> None:
     """Export every customer with phones and tags, in the format `import` reads."""
+    url = _ready(database_url, demo)
 
     async def run() -> int:
-        engine = create_engine(database_url)
+        engine = create_engine(url)
         try:
             desk = ServiceDesk(session_factory(engine), region=region)
             with file.open("w", encoding="utf-8-sig", newline="") as stream:

@@ -85,6 +85,45 @@ class SlaPolicySpec(_Strict):
         return sum(bool(x) for x in (self.categories, self.priorities, self.tiers))
 
 
+class NotificationsSpec(_Strict):
+    """Texts to the customer (tickets.notices): off unless `sms: true` and Twilio is configured."""
+
+    sms: bool = False
+    on_dispatch: bool = True  # who comes and when
+    on_resolve: bool = True  # resolved, with the 1-5 survey
+    sender_name: str = Field(default="Hotline", min_length=1, max_length=30)  # 【…】 at the start
+    default_language: Literal["zh-CN", "en"] = "zh-CN"  # when the customer's record has no lang: tag
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    retry_after_s: float = Field(default=30, gt=0)  # doubled after each failed attempt
+    status_poll_s: float = Field(default=30, gt=0)  # how often delivery status is asked for
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        return timedelta(seconds=self.retry_after_s * 2 ** max(0, attempts - 1))
+
+    @property
+    def status_poll(self) -> timedelta:
+        return timedelta(seconds=self.status_poll_s)
+
+
+class RefusalReason(_Strict):
+    """Why a department or technician refuses a work order (退单原因), labelled in both languages."""
+
+    code: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    en: str = Field(min_length=1, max_length=100)
+    zh: str = Field(min_length=1, max_length=100)
+
+    def label(self, language: str) -> str:
+        return self.zh if language.startswith("zh") else self.en
+
+
+DEFAULT_REFUSAL_REASONS = (
+    RefusalReason(code="not_ours", en="Not our department's job", zh="非本部门职责"),
+    RefusalReason(code="wrong_address", en="Wrong address", zh="地址错误"),
+    RefusalReason(code="needs_parts", en="Needs parts first", zh="需先备件"),
+    RefusalReason(code="customer_absent", en="Customer not there", zh="客户不在场"),
+)
+
+
 class DeskConfig(_Strict):
     region: str = Field(default="CN", min_length=2, max_length=2)
     # The call center's own area code without the trunk 0 ("10" for Beijing): a caller id
@@ -96,6 +135,19 @@ class DeskConfig(_Strict):
     default_category: str = "general"
     complaint_categories: list[str] = Field(default_factory=lambda: ["complaint"])
     category_departments: dict[str, str] = Field(default_factory=dict)  # category -> department code
+    # How a resolve is classified (the resolve form offers these; reports can count them).
+    resolution_codes: list[str] = Field(
+        default_factory=lambda: ["fixed", "workaround", "no_fault_found", "duplicate", "customer_withdrew"]
+    )
+    # Refusing a work order (退单) needs one of these codes and a note.
+    refusal_reasons: list[RefusalReason] = Field(default_factory=lambda: list(DEFAULT_REFUSAL_REASONS))
+    # The n-th refusal of one order sends it to a supervisor's arbitration instead of back to
+    # the dispatcher (a refusal of a dispatcher's override always does).
+    arbitration_after_refusals: int = Field(default=2, ge=1, le=20)
+    # Verified closure: tickets of these categories ("*": all) close only when the follow-up
+    # (回访 call, IVR survey, SMS reply) confirms the fix; "not fixed" reopens them to the same
+    # department. Categories not listed keep the old rule (an agent may close a resolved ticket).
+    confirm_categories: list[str] = Field(default_factory=list)
     follow_up_delay_h: float = Field(default=24, ge=0)
     low_score: int = Field(default=2, ge=1, le=5)  # a score at or below reopens / flags
     close_on_good_follow_up: bool = False
@@ -108,6 +160,21 @@ class DeskConfig(_Strict):
     access: DeskAccess = DeskAccess.SHARED
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     sla_policies: list[SlaPolicySpec] = Field(default_factory=list)
+    notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)
+
+    @field_validator("refusal_reasons")
+    @classmethod
+    def _distinct_reasons(cls, reasons: list[RefusalReason]) -> list[RefusalReason]:
+        codes = [r.code for r in reasons]
+        if not codes or len(set(codes)) != len(codes):
+            raise ValueError("refusal reasons must be a non-empty list of distinct codes")
+        return reasons
+
+    def refusal_reason(self, code: str) -> RefusalReason | None:
+        return next((r for r in self.refusal_reasons if r.code == code), None)
+
+    def needs_confirmation(self, category: str) -> bool:
+        return "*" in self.confirm_categories or category in self.confirm_categories
 
     @property
     def open_ticket_window(self) -> timedelta:

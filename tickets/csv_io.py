@@ -4,31 +4,40 @@ Import validates each row on its own (name, tier, e-mail, every phone number);
 a bad row is reported with its line and field and skipped, never aborting the
 rest. Good rows are written in batches, one transaction each; if a batch fails
 in the database, its rows are retried one by one so only the guilty row is lost.
-One audit entry per batch names the customers it created.
+One audit entry per batch gives its line range, what it did and a digest of its rows.
+The import is an upsert (see `import_customers`): importing a file again changes nothing,
+and a killed import of a file resumes after its last committed batch.
 
 Headers may be English or Chinese (`name`/`姓名`, `phones`/`电话`, ...); phones in
 one cell are separated by `;`, `,`, `|` or ` / ` (see `phones.split_numbers`).
-Export writes the same columns, so an export imports again unchanged.
+Export writes the same columns, so an export imports again unchanged; a cell that a
+spreadsheet would run as a formula (`= + - @`) is written with a leading `'`, which
+import removes again.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, TextIO
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from pathlib import Path
+from typing import Annotated, Any, NamedTuple, TextIO
 
-from pydantic import ValidationError
-from sqlalchemy import insert
+from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter, ValidationError
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
+from typing_extensions import TypedDict
 
-from tickets.customers import phone_rows
 from tickets.errors import InvalidPhoneNumber
 from tickets.lifecycle import Actor
-from tickets.models import Customer, CustomerPhone, CustomerTier
-from tickets.phones import split_numbers
-from tickets.schemas import CustomerCreate, PhoneIn
+from tickets.models import Customer, CustomerImport, CustomerPhone, CustomerTier
+from tickets.phones import normalize_fast, split_numbers
+from tickets.schemas import check_email, check_tags
 from tickets.uow import DeskContext
 
 COLUMNS = ("name", "company", "phones", "tier", "address", "email", "tags", "notes")
@@ -46,7 +55,7 @@ ALIASES = {
     "备注": "notes",
 }
 TIER_ALIASES = {"战略": "strategic", "利润": "profitable", "普通": "ordinary", "风险": "risk", "贵宾": "vip"}
-BATCH = 500
+BATCH = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +66,32 @@ class RowError:
 
 
 @dataclass
+class Counts:
+    """What one batch did: rows written, and how the customers among them fared."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    phones_added: int = 0
+
+
+@dataclass
 class ImportReport:
-    imported: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    imported: int = 0  # rows written (created, updated or already up to date)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    phones_added: int = 0
+    resumed_after: int = 0  # lines up to here were committed by an earlier, interrupted run
+    errors: list[RowError] = dc_field(default_factory=list)
+
+    def add(self, counts: Counts) -> None:
+        self.imported += counts.rows
+        self.created += counts.created
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.phones_added += counts.phones_added
 
     @property
     def failed(self) -> int:
@@ -74,14 +106,54 @@ def _canonical(header: str) -> str:
     return ALIASES.get(key, key)
 
 
-def parse_row(row: dict[str, str], region: str) -> tuple[CustomerCreate, list[CustomerPhone]]:
-    """One CSV row → validated customer and normalised phones. Raises ValueError-like errors."""
-    values = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
-    for key, value in values.items():
-        if "\x00" in value:  # PostgreSQL text cannot hold NUL; refuse it on every backend alike
-            raise ValueError(f"{key}: contains a NUL character")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading `'` (OWASP "CSV injection")."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def unescape_cell(value: str) -> str:
+    """The inverse of `escape_cell`, so an export imports again unchanged."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
+class PhoneRow(NamedTuple):
+    e164: str
+    extension: str
+    raw: str
+
+
+class CustomerRow(TypedDict):
+    """A row's customer fields, validated with the same rules as `CustomerCreate` (same field
+    names in errors) but into a plain dict: no model object per row on a bulk path."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    company: Annotated[str, StringConstraints(max_length=200)]
+    tier: CustomerTier
+    address: Annotated[str, StringConstraints(max_length=500)]
+    email: Annotated[str, StringConstraints(max_length=320), AfterValidator(check_email)]
+    notes: Annotated[str, StringConstraints(max_length=4000)]
+    tags: Annotated[list[str], Field(max_length=30), AfterValidator(check_tags)]
+    phones: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=64)]], Field(max_length=20)
+    ]
+
+
+_CUSTOMER_ROW = TypeAdapter(CustomerRow)
+
+
+def parse_row(row: dict[str, str], region: str) -> tuple[CustomerRow, list[PhoneRow]]:
+    """One CSV row → validated customer fields and normalised phones (each number normalised
+    once; repeats across rows hit `normalize_fast`'s cache). Raises ValueError-like errors."""
+    values = {k: unescape_cell(v.strip()) for k in COLUMNS if (v := row.get(k))}
+    if any("\x00" in v for v in values.values()):  # PostgreSQL text cannot hold NUL: refuse it everywhere
+        key = next(k for k, v in values.items() if "\x00" in v)
+        raise ValueError(f"{key}: contains a NUL character")
     tier = values.get("tier", "").lower() or "ordinary"
-    data = CustomerCreate.model_validate(
+    tags = values.get("tags", "")
+    data = _CUSTOMER_ROW.validate_python(
         {
             "name": values.get("name", ""),
             "company": values.get("company", ""),
@@ -89,11 +161,20 @@ def parse_row(row: dict[str, str], region: str) -> tuple[CustomerCreate, list[Cu
             "address": values.get("address", ""),
             "email": values.get("email", ""),
             "notes": values.get("notes", ""),
-            "tags": [t for t in values.get("tags", "").replace("；", ";").split(";") if t.strip()],
-            "phones": [PhoneIn(number=n) for n in split_numbers(values.get("phones", ""))],
+            "tags": [t for t in tags.replace("；", ";").split(";") if t.strip()] if tags else [],
+            "phones": split_numbers(values.get("phones", "")),
         }
     )
-    return data, phone_rows(data.phones, region, field="phones")
+    phones: dict[str, PhoneRow] = {}
+    for index, number in enumerate(data["phones"]):
+        try:
+            parts = normalize_fast(number, region)
+        except InvalidPhoneNumber as exc:
+            refused = InvalidPhoneNumber(exc.raw, exc.reason)
+            refused.field = f"phones[{index}].number"
+            raise refused from None
+        phones.setdefault(parts.e164, PhoneRow(parts.e164, parts.extension, number))
+    return data, list(phones.values())
 
 
 def _row_errors(line: int, exc: Exception) -> list[RowError]:
@@ -124,6 +205,29 @@ def read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
         yield reader.line_num, dict(zip(header, cells, strict=False))
 
 
+@dataclass(frozen=True, slots=True)
+class ImportSource:
+    """Which file this is (sha256 of its bytes): progress is kept per file so a killed run resumes."""
+
+    digest: str
+    filename: str = ""
+
+
+def file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+_CUSTOMER = Customer.__table__  # type: ignore[attr-defined]
+_PHONE = CustomerPhone.__table__  # type: ignore[attr-defined]
+_PROGRESS = CustomerImport.__table__  # type: ignore[attr-defined]
+_FIELDS = ("company", "tier", "address", "email", "notes", "tags")
+_Row = tuple[int, CustomerRow, list[PhoneRow]]
+
+
 async def import_customers(
     ctx: DeskContext,
     rows: Iterable[tuple[int, dict[str, str]]],
@@ -131,12 +235,31 @@ async def import_customers(
     actor: Actor,
     progress: ProgressFn | None = None,
     batch: int = BATCH,
+    source: ImportSource | None = None,
 ) -> ImportReport:
+    """Upsert the rows in batches, one transaction and one audit entry each.
+
+    A row is the same customer as an existing one when its first number (normalised) and its
+    name agree (`Customer.primary_phone` + `name`, a unique key): its other fields are updated
+    when they differ, new numbers are added, nothing is touched when all agree, so importing a
+    file twice changes nothing. A customer made elsewhere (no key yet) with that name and number
+    is adopted rather than duplicated. A row without a number is the same customer as an
+    existing customer without a number of the same name and e-mail address (any case) or, with
+    no address either, of the same name, company and postal address (`_loose_key`).
+    With `source`, the last committed line is kept per file: a rerun after a crash skips it.
+    """
     report = ImportReport()
-    pending: list[tuple[int, CustomerCreate, list[CustomerPhone]]] = []
+    job, skip = (await _start(ctx, source)) if source else (None, 0)
+    report.resumed_after = skip
+    pending: list[_Row] = []
+    region = ctx.config.region
     for line, row in rows:
+        if line <= skip:
+            if progress:
+                progress(1)
+            continue
         try:
-            data, phones = parse_row(row, ctx.config.region)
+            data, phones = parse_row(row, region)
         except (ValidationError, InvalidPhoneNumber, ValueError) as exc:
             report.errors.extend(_row_errors(line, exc))
             if progress:
@@ -144,63 +267,297 @@ async def import_customers(
             continue
         pending.append((line, data, phones))
         if len(pending) >= batch:
-            await _flush(ctx, pending, actor, report, progress)
+            await _flush(ctx, pending, actor, report, progress, job)
             pending = []
     if pending:
-        await _flush(ctx, pending, actor, report, progress)
+        await _flush(ctx, pending, actor, report, progress, job)
+    if job is not None:
+        async with ctx.sessions() as session:
+            await session.exec(
+                update(CustomerImport).where(col(CustomerImport.id) == job).values(finished_at=ctx.clock())
+            )
+            await session.commit()
     report.errors.sort(key=lambda e: e.line)
     return report
 
 
+async def _start(ctx: DeskContext, source: ImportSource) -> tuple[int, int]:
+    """(progress row id, last committed line): a finished file starts over, an unfinished one resumes."""
+    async with ctx.sessions() as session:
+        found = (
+            await session.exec(select(CustomerImport).where(CustomerImport.digest == source.digest))
+        ).first()
+        now = ctx.clock()
+        if found is None:
+            found = CustomerImport(
+                digest=source.digest, filename=source.filename[:255], started_at=now, updated_at=now
+            )
+            session.add(found)
+        elif found.finished_at is not None:
+            found.lines_done, found.batches, found.started_at, found.finished_at = 0, 0, now, None
+        await session.commit()
+        assert found.id is not None
+        return found.id, found.lines_done
+
+
 async def _flush(
     ctx: DeskContext,
-    rows: list[tuple[int, CustomerCreate, list[CustomerPhone]]],
+    rows: list[_Row],
     actor: Actor,
     report: ImportReport,
     progress: ProgressFn | None,
+    job: int | None,
 ) -> None:
     try:
-        await _write(ctx, rows, actor)
-        report.imported += len(rows)
+        report.add(await _write(ctx, rows, actor, job))
     except DBAPIError:
         for one in rows:  # isolate the row the database refused
             try:
-                await _write(ctx, [one], actor)
-                report.imported += 1
+                report.add(await _write(ctx, [one], actor, job))
             except DBAPIError as exc:
                 report.errors.append(RowError(one[0], "row", f"database refused the row: {exc.orig}"))
     if progress:
         progress(len(rows))
 
 
-async def _write(
-    ctx: DeskContext, rows: list[tuple[int, CustomerCreate, list[CustomerPhone]]], actor: Actor
-) -> None:
-    async with ctx.tx() as tx:
-        now = tx.now
-        values = [
-            {**data.model_dump(exclude={"phones"}), "version": 1, "created_at": now, "updated_at": now}
-            for _, data, _ in rows
-        ]
-        result = await tx.session.exec(
-            insert(Customer).returning(col(Customer.id), sort_by_parameter_order=True), params=values
+def _batch_digest(rows: list[_Row]) -> str:
+    """sha256 over the batch's rows as imported (line, fields, numbers): what the audit entry vouches for."""
+    sha = hashlib.sha256()
+    for line, data, phones in rows:
+        cells = [str(line), *(str(data[f]) for f in _TEXT_FIELDS), ";".join(data["tags"])]  # type: ignore[literal-required]
+        cells += [f"{p.e164}/{p.extension}" for p in phones]
+        sha.update("\x1f".join(cells).encode())
+        sha.update(b"\x1e")
+    return sha.hexdigest()
+
+
+_TEXT_FIELDS = ("name", "company", "tier", "address", "email", "notes")
+_UPDATED = ("company", "tier", "address", "email", "notes", "tags")
+# Written by hand, the same text for both backends (placeholders aside): the rows go to the
+# driver's executemany in one call per batch, without a per-row trip through SQLAlchemy.
+_UPSERT = (
+    "INSERT INTO customer (name, company, tier, address, email, notes, tags, version, created_at,"
+    " updated_at, primary_phone) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"
+    " ON CONFLICT (primary_phone, name) DO UPDATE SET "
+    + ", ".join(f"{f} = excluded.{f}" for f in _UPDATED)
+    + ", version = customer.version + 1, updated_at = excluded.updated_at WHERE "
+    + " OR ".join(f"customer.{f} <> excluded.{f}" for f in _UPDATED if f != "tags")
+    + " OR CAST(customer.tags AS TEXT) <> CAST(excluded.tags AS TEXT)"
+)
+_INSERT = (
+    "INSERT INTO customer (name, company, tier, address, email, notes, tags, version, created_at,"
+    " updated_at, primary_phone) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL)"
+)
+_PHONES = (
+    "INSERT INTO customer_phone (customer_id, e164, extension, raw, label) VALUES (?, ?, ?, ?, '')"
+    " ON CONFLICT (customer_id, e164) DO NOTHING"
+)
+
+
+class _Driver:
+    """The batch's statements on the driver connection of the session's own transaction."""
+
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
+        dialect = conn.dialect
+        self.pg = dialect.name == "postgresql"
+        self.raw = raw
+        created = _CUSTOMER.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+        tags = _CUSTOMER.c.tags.type.dialect_impl(dialect).bind_processor(dialect)
+        self.datetime: Callable[[Any], Any] = created or (lambda v: v)
+        self.tags: Callable[[Any], Any] = tags or (lambda v: v)
+
+    async def executemany(self, sql: str, params: list[tuple[Any, ...]]) -> int:
+        """Rows changed (sqlite3 and psycopg both sum executemany's rowcount)."""
+        if not params:
+            return 0
+        if self.pg:
+            async with self.raw.cursor() as cursor:
+                await cursor.executemany(sql.replace("?", "%s"), params)
+                return int(cursor.rowcount)
+        cursor = await self.raw.executemany(sql, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            await cursor.close()
+
+
+def _loose_key(name: str, email: str, company: str, address: str) -> tuple[str, ...]:
+    """Who a customer without a number is: their name and e-mail address, or, with no address,
+    their name, company and postal address (two such rows alike in all three are one person
+    as far as the file can tell; importing it twice must not make two)."""
+    if email:
+        return (name, email.casefold())
+    return (name, "", company, address)
+
+
+async def _loose_ids(
+    conn: AsyncConnection, loose: dict[tuple[str, ...], CustomerRow]
+) -> dict[tuple[str, ...], int]:
+    """Existing customers without any number that hold these keys: one query per batch."""
+    names = sorted({data["name"] for data in loose.values()})
+    has_phone = sa_select(_PHONE.c.id).where(_PHONE.c.customer_id == _CUSTOMER.c.id).exists()
+    found = await conn.execute(
+        sa_select(
+            _CUSTOMER.c.id, _CUSTOMER.c.name, _CUSTOMER.c.email, _CUSTOMER.c.company, _CUSTOMER.c.address
         )
-        ids = [int(r[0]) for r in result.all()]
-        phone_values = [
-            {"customer_id": cid, "e164": p.e164, "extension": p.extension, "raw": p.raw, "label": p.label}
-            for cid, (_, _, phones) in zip(ids, rows, strict=True)
-            for p in phones
-        ]
-        if phone_values:
-            await tx.session.exec(insert(CustomerPhone), params=phone_values)
+        .where(_CUSTOMER.c.name.in_(names), _CUSTOMER.c.primary_phone.is_(None), ~has_phone)
+        .order_by(_CUSTOMER.c.id)
+    )
+    ids: dict[tuple[str, ...], int] = {}
+    for cid, name, email, company, address in found.all():
+        ids.setdefault(_loose_key(name, email or "", company or "", address or ""), int(cid))
+    return {key: cid for key, cid in ids.items() if key in loose}
+
+
+def _differs(stored: Any, data: CustomerRow) -> bool:
+    """Whether an import row would change the stored customer (the upsert's WHERE, in Python)."""
+    values: dict[str, Any] = dict(data)
+    return any(getattr(stored, f) != values[f] for f in _UPDATED if f != "tags") or list(
+        stored.tags or []
+    ) != list(values["tags"])
+
+
+async def _write(ctx: DeskContext, rows: list[_Row], actor: Actor, job: int | None) -> Counts:
+    keyed: dict[tuple[str, str], tuple[CustomerRow, list[PhoneRow]]] = {}
+    loose: dict[tuple[str, ...], CustomerRow] = {}
+    for _, data, phones in rows:
+        if not phones:  # the same customer twice in one batch: the later row wins
+            loose[_loose_key(data["name"], data["email"], data["company"], data["address"])] = data
+            continue
+        key = (phones[0].e164, data["name"])
+        earlier = keyed.get(key)
+        if earlier is not None:  # the same customer twice in one batch: the later row wins
+            known = {p.e164 for p in earlier[1]}
+            phones = earlier[1] + [p for p in phones if p.e164 not in known]
+        keyed[key] = (data, phones)
+    counts = Counts(rows=len(rows))
+    async with ctx.tx() as tx:
+        conn = await tx.session.connection()
+        driver = _Driver(conn, (await conn.get_raw_connection()).driver_connection)
+        now = driver.datetime(tx.now)
+        tags_cache: dict[tuple[str, ...], Any] = {}
+
+        def fields(data: CustomerRow) -> tuple[Any, ...]:
+            tags = tuple(data["tags"])
+            stored = tags_cache.get(tags)
+            if stored is None:
+                stored = tags_cache[tags] = driver.tags(list(tags))
+            tier = data["tier"]
+            return (
+                data["name"],
+                data["company"],
+                tier.value,
+                data["address"],
+                data["email"],
+                data["notes"],
+                stored,
+                now,
+                now,
+            )
+
+        if keyed:
+            ids = await _ids(conn, keyed)
+            await _adopt(conn, keyed, ids)
+            before = set(ids)
+            changed = await driver.executemany(
+                _UPSERT, [(*fields(d), key[0]) for key, (d, _) in keyed.items()]
+            )
+            ids.update(await _ids(conn, keyed))
+            counts.created = len(ids) - len(before)
+            counts.updated = changed - counts.created
+            counts.unchanged = len(keyed) - counts.created - counts.updated
+            counts.phones_added = await driver.executemany(
+                _PHONES,
+                [
+                    (ids[key], p.e164, p.extension, p.raw)
+                    for key, (_, phones) in keyed.items()
+                    for p in phones
+                ],
+            )
+        if loose:
+            matched = await _loose_ids(conn, loose)
+            if matched:
+                stored = {
+                    r.id: r
+                    for r in (
+                        await conn.execute(
+                            sa_select(_CUSTOMER).where(_CUSTOMER.c.id.in_(sorted(matched.values())))
+                        )
+                    ).all()
+                }
+                for lkey, cid in matched.items():
+                    data = loose[lkey]
+                    if not _differs(stored[cid], data):
+                        counts.unchanged += 1
+                        continue
+                    await conn.execute(
+                        update(_CUSTOMER)
+                        .where(_CUSTOMER.c.id == cid)
+                        .values(
+                            {
+                                **{f: data[f] for f in _UPDATED},  # type: ignore[literal-required]
+                                "version": _CUSTOMER.c.version + 1,
+                                "updated_at": tx.now,
+                            }
+                        )
+                    )
+                    counts.updated += 1
+            new = [d for lkey, d in loose.items() if lkey not in matched]
+            await driver.executemany(_INSERT, [fields(d) for d in new])
+            counts.created += len(new)
+        if job is not None:
+            await conn.execute(
+                update(_PROGRESS)
+                .where(_PROGRESS.c.id == job)
+                .values(lines_done=rows[-1][0], batches=_PROGRESS.c.batches + 1, updated_at=tx.now)
+            )
         tx.audit(
             actor,
             "customer.import",
-            f"customers:{ids[0]}-{ids[-1]}",
-            count=len(ids),
+            f"customers:lines {rows[0][0]}-{rows[-1][0]}",
+            count=len(rows),
             lines=[rows[0][0], rows[-1][0]],
-            ids=ids,
+            created=counts.created,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            phones_added=counts.phones_added,
+            digest=_batch_digest(rows),
         )
+    return counts
+
+
+async def _ids(conn: AsyncConnection, keyed: dict[tuple[str, str], Any]) -> dict[tuple[str, str], int]:
+    """Ids of the customers that already hold these keys: one indexed query per batch."""
+    phones = sorted({p for p, _ in keyed})
+    found = await conn.execute(
+        sa_select(_CUSTOMER.c.id, _CUSTOMER.c.primary_phone, _CUSTOMER.c.name).where(
+            _CUSTOMER.c.primary_phone.in_(phones)
+        )
+    )
+    return {(p, n): int(i) for i, p, n in found.all() if (p, n) in keyed}
+
+
+async def _adopt(
+    conn: AsyncConnection, keyed: dict[tuple[str, str], Any], ids: dict[tuple[str, str], int]
+) -> None:
+    """Give a customer made elsewhere (no key) this row's key when its name and a number match."""
+    missing = {p for (p, n) in keyed if (p, n) not in ids}
+    if not missing:
+        return
+    found = await conn.execute(
+        sa_select(_CUSTOMER.c.id, _PHONE.c.e164, _CUSTOMER.c.name)
+        .join(_PHONE, _PHONE.c.customer_id == _CUSTOMER.c.id)
+        .where(_PHONE.c.e164.in_(sorted(missing)), _CUSTOMER.c.primary_phone.is_(None))
+        .order_by(_CUSTOMER.c.id)
+    )
+    adopt: dict[tuple[str, str], int] = {}
+    for cid, phone, name in found.all():
+        key = (phone, name)
+        if key in keyed and key not in ids and key not in adopt and int(cid) not in adopt.values():
+            adopt[key] = int(cid)
+    for key, cid in adopt.items():
+        await conn.execute(update(_CUSTOMER).where(_CUSTOMER.c.id == cid).values(primary_phone=key[0]))
+        ids[key] = cid
 
 
 async def export_customers(ctx: DeskContext, stream: TextIO, *, page: int = 1000) -> int:
@@ -235,9 +592,9 @@ def _phone_cell(phone: CustomerPhone) -> str:
     return f"{phone.e164}/{phone.extension}" if phone.extension else phone.e164
 
 
-def _export_row(customer: Customer, phones: list[str]) -> list[Any]:
+def _export_row(customer: Customer, phones: list[str]) -> list[str]:
     tier = customer.tier.value if isinstance(customer.tier, CustomerTier) else str(customer.tier)
-    return [
+    cells = [
         customer.name,
         customer.company,
         "; ".join(phones),
@@ -247,3 +604,4 @@ def _export_row(customer: Customer, phones: list[str]) -> list[Any]:
         "; ".join(customer.tags),
         customer.notes,
     ]
+    return [escape_cell(c) for c in cells]

@@ -8,7 +8,7 @@ and one indexed `IN` query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, or_, update
@@ -331,3 +331,15 @@ async def _bump(tx: Tx, customer_id: int, expected: int, values: dict[str, Any])
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_LANGUAGE_TAGS = ("lang:", "language:")
+
+
+def language_tag(tags: Iterable[str]) -> str | None:
+    for tag in tags:
+        lower = tag.strip().lower()
+        for prefix in _LANGUAGE_TAGS:
+            if lower.startswith(prefix) and lower[len(prefix) :]:
+                return tag.strip()[len(prefix) :]
+    return None

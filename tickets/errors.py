@@ -2,11 +2,15 @@
 
     DeskError                    base of everything below
     ├── InvalidPhoneNumber       a number cannot be parsed or is not a valid number (422)
+    ├── InvalidField             a value the desk's configuration does not know, e.g. a refusal reason (422)
     ├── NotFound                 a customer/ticket/work order/... id does not exist (404)
     ├── InvalidTransition        a lifecycle step is not in the transition table (409)
     ├── TicketConflict           the caller's version is stale: someone else changed it (409)
     ├── RuleViolation            the step is legal but a business rule refuses it (409)
-    │   └── WorkOrdersOpen       resolving while work orders are still open
+    │   ├── WorkOrdersOpen       resolving while work orders are still open
+    │   ├── ConfirmationRequired closing before the customer confirmed the resolve
+    │   ├── RefusalNotAllowed    refusing an order an arbitration made final
+    │   └── IncidentOpen         dispatching a ticket whose incident is still open
     ├── AlreadyExists            a unique code is taken, e.g. a department's (409)
     └── Forbidden                the actor's role may not do this (403), e.g. closing a complaint
 
@@ -37,6 +41,20 @@ class InvalidPhoneNumber(DeskError, ValueError):
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
         return f"{where}invalid phone number {self.raw!r}: {self.reason}"
+
+
+class InvalidField(DeskError, ValueError):
+    """A field's value is well-formed but not one the desk knows (its configuration decides)."""
+
+    error_id = "invalid_input"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field, message)
+        self.field = field
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"invalid input: {self.field}: {self.message}"
 
 
 class NotFound(DeskError, LookupError):
@@ -98,6 +116,43 @@ class WorkOrdersOpen(RuleViolation):
 
     def __str__(self) -> str:
         return f"ticket {self.ticket_id} still has open work orders {self.open_ids}"
+
+
+class ConfirmationRequired(RuleViolation):
+    error_id = "confirmation_required"
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__(ticket_id)
+        self.ticket_id = ticket_id
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id} closes only when the customer confirms the fix (follow-up)"
+
+
+class RefusalNotAllowed(RuleViolation):
+    error_id = "refusal_not_allowed"
+
+    def __init__(self, work_order_id: int, why: str) -> None:
+        super().__init__(work_order_id, why)
+        self.work_order_id = work_order_id
+        self.why = why
+
+    def __str__(self) -> str:
+        return f"work order {self.work_order_id} cannot be refused: {self.why}"
+
+
+class IncidentOpen(RuleViolation):
+    error_id = "incident_open"
+
+    def __init__(self, ticket_id: int, incident_id: int) -> None:
+        super().__init__(ticket_id, incident_id)
+        self.ticket_id, self.incident_id = ticket_id, incident_id
+
+    def __str__(self) -> str:
+        return (
+            f"ticket {self.ticket_id} is part of open incident {self.incident_id}: "
+            "the incident is resolved as one, not dispatched per caller"
+        )
 
 
 class AlreadyExists(DeskError):

@@ -1,7 +1,7 @@
 """What the IVR asks of the service desk: the caller's language, whom to survey, where a score goes.
 
 `IvrDesk` is the desk's side of the telephony link's port (cti.twilio.ports.DeskPort:
-language_of, survey_target) and the handler of the `RecordSurveyScore` command.
+language_of, known_incident, survey_target) and the handler of the `RecordSurveyScore` command.
 The customer's language is a tag on their record (`lang:en`, `lang:zh-CN`; also
 `language:`), so no schema change is needed to set it.
 """
@@ -9,26 +9,18 @@ The customer's language is a tag on their record (`lang:en`, `lang:zh-CN`; also
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
-from routing.commands import RecordSurveyScore
+from routing.commands import RecordSmsReply, RecordSurveyScore
+from tickets.customers import language_tag
 from tickets.errors import DeskError
+from tickets.incidents import IncidentNotice
 from tickets.lifecycle import Actor
 from tickets.service import ServiceDesk
 
 log = logging.getLogger(__name__)
 
 IVR = Actor("ivr", "system")
-_LANGUAGE_TAGS = ("lang:", "language:")
-
-
-def language_tag(tags: Iterable[str]) -> str | None:
-    for tag in tags:
-        lower = tag.strip().lower()
-        for prefix in _LANGUAGE_TAGS:
-            if lower.startswith(prefix) and lower[len(prefix) :]:
-                return tag.strip()[len(prefix) :]
-    return None
+SMS = Actor("sms", "system")
 
 
 class IvrDesk:
@@ -45,6 +37,14 @@ class IvrDesk:
             if found:
                 return found
         return None
+
+    async def known_incident(self, caller: str) -> IncidentNotice | None:
+        """An open incident affecting the caller: the IVR tells them it is known, and when it ends."""
+        try:
+            ids = await self._desk.customers.match(caller)
+        except DeskError:
+            return None
+        return await self._desk.incidents.notice_for_customers(ids)
 
     async def survey_target(self, ticket_id: int) -> tuple[str, str | None] | None:
         ticket = await self._desk.tickets.get(ticket_id)
@@ -64,3 +64,12 @@ class IvrDesk:
             log.info("survey score %s for ticket %s not recorded: %s", command.score, command.ticket_id, exc)
             return False
         return True
+
+    async def record_sms_reply(self, command: RecordSmsReply) -> bool:
+        """The RecordSmsReply handler: True if it answered a pending follow-up (verified closure)."""
+        try:
+            row = await self._desk.follow_ups.record_sms_reply(command.sender, command.body, SMS)
+        except DeskError as exc:  # recorded meanwhile by someone else: nothing to do
+            log.info("SMS reply %s not recorded: %s", command.call_id, exc)
+            return False
+        return row is not None

@@ -74,6 +74,7 @@ class TicketState(enum.StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     CANCELLED = "cancelled"
+    MERGED = "merged"  # closed as a duplicate: `merged_into_id` names the survivor
 
 
 OPEN_TICKET_STATES = frozenset(
@@ -96,10 +97,52 @@ class SlaStatus(enum.StrEnum):
 
 
 class WorkOrderState(enum.StrEnum):
-    ASSIGNED = "assigned"
-    ARRIVED = "arrived"
+    ASSIGNED = "assigned"  # 已派工: on the technician's list
+    ACCEPTED = "accepted"  # 已接单: the technician took it
+    ON_THE_WAY = "on_the_way"  # 在路上
+    ARRIVED = "arrived"  # 已到场
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    RETURNED = "returned"  # 已退单: refused with a reason, back at the dispatcher
+    ARBITRATION = "arbitration"  # 待仲裁: bounced too often; a supervisor decides who does it
+
+
+class HopKind(enum.StrEnum):
+    """How a work order reached a department/technician (one `WorkOrderHop` each)."""
+
+    DISPATCH = "dispatch"  # the order's first hand-over
+    REASSIGN = "reassign"  # a dispatcher moved it (an open order, or a returned one elsewhere)
+    OVERRIDE = "override"  # a dispatcher sent a returned order back to the department that refused it
+    ARBITRATION = "arbitration"  # a supervisor's final decision
+    REOPEN = "reopen"  # the follow-up said "not fixed": back to the department that resolved it
+
+
+class HopOutcome(enum.StrEnum):
+    OPEN = "open"  # still with this department/technician
+    COMPLETED = "completed"
+    REFUSED = "refused"
+    MOVED = "moved"  # reassigned elsewhere without a refusal
+    CANCELLED = "cancelled"
+
+
+class NoticeState(enum.StrEnum):
+    """An outbound customer message (tickets.notices): pending until handed to the provider
+    once; `unknown` when the hand-over may or may not have happened (it is never re-sent)."""
+
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENDING = "sending"  # claimed by a worker, being handed over
+    SENT = "sent"  # the provider took it (provider_id); delivery status follows
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"  # the provider could not deliver it
+    FAILED = "failed"  # refused, or out of attempts
+    UNKNOWN = "unknown"  # the hand-over's outcome is not known: not retried (never twice)
+
+
+class IncidentState(enum.StrEnum):
+    """A mass fault (tickets.incidents): open while callers are told it is known, then resolved."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 class FollowUpState(enum.StrEnum):
@@ -121,11 +164,35 @@ class CustomerBase(SQLModel):
 
 
 class Customer(CustomerBase, table=True):
+    name: str = Field(min_length=1, max_length=200, index=True)  # name-prefix search (tickets.search)
+    # The CSV import's upsert key: a row is the same customer as an earlier one when its first
+    # number (normalised) and its name agree. NULL for customers made elsewhere (never equal in
+    # a unique index); an import adopts such a customer when its name and a number match.
+    __table_args__ = (UniqueConstraint("primary_phone", "name", name="uq_customer_primary_phone_name"),)
+
     id: int | None = Field(default=None, primary_key=True)
+    primary_phone: str | None = Field(default=None, max_length=20)
     tags: list[str] = Field(default_factory=list, sa_type=JSON)
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CustomerImport(SQLModel, table=True):
+    """Progress of one CSV file's import (by content digest): a killed run resumes after `lines_done`.
+
+    Written in the same transaction as each batch, so it never runs ahead of the rows."""
+
+    __tablename__ = "customer_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=64, unique=True)  # sha256 of the file's bytes
+    filename: str = Field(default="", max_length=255)
+    lines_done: int = Field(default=0)  # the last line of the last committed batch
+    batches: int = Field(default=0)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CustomerPhone(SQLModel, table=True):
@@ -161,6 +228,81 @@ class Technician(SQLModel, table=True):
     active: bool = Field(default=True)
 
 
+class Category(SQLModel, table=True):
+    """A ticket category and its dispatch rule (事先编排好的规则), set in advance by a supervisor.
+
+    When a ticket gets this category: its department is `department_id`, its SLA policy is
+    `sla_policy` (a policy of the call-center file; None: matched by the policy rules), and,
+    with `auto_dispatch`, accepting it dispatches a work order at once (to `technician_id`
+    if set, else to the department's queue of orders).
+    """
+
+    __tablename__ = "desk_category"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=60)
+    name_zh: str = Field(default="", max_length=100)
+    name_en: str = Field(default="", max_length=100)
+    department_id: int | None = Field(default=None, foreign_key="department.id")
+    sla_policy: str | None = Field(default=None, max_length=60)
+    auto_dispatch: bool = Field(default=False)
+    technician_id: int | None = Field(default=None, foreign_key="technician.id")
+    active: bool = Field(default=True)
+    version: int = Field(default=1)
+
+
+class KbArticle(SQLModel, table=True):
+    """A knowledge-base article for a category, in Chinese and English (markdown source)."""
+
+    __tablename__ = "kb_article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    category: str = Field(default="", max_length=60, index=True)  # empty: any category
+    title_zh: str = Field(default="", max_length=200)
+    title_en: str = Field(default="", max_length=200)
+    body_zh: str = Field(default="", sa_type=Text)
+    body_en: str = Field(default="", sa_type=Text)
+    active: bool = Field(default=True)
+    version: int = Field(default=1)
+    updated_by: str = Field(default="", max_length=60)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# ---------------------------------------------------------------- incidents
+
+
+class Incident(SQLModel, table=True):
+    """A mass fault declared by a supervisor: the tickets of its callers are its children.
+
+    Who is affected is fixed when it is declared (`incident_customer`: the customers of the
+    area or group then), so linking a call is one indexed lookup, never a text match."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: IncidentState = Field(default=IncidentState.OPEN, sa_type=EnumText(IncidentState), index=True)
+    category: str = Field(default="general", max_length=60)
+    area: str = Field(default="", max_length=200)  # matched in the customer's address
+    customer_tag: str = Field(default="", max_length=60)  # a customer group: one of their tags
+    description_zh: str = Field(default="", max_length=1000)
+    description_en: str = Field(default="", max_length=1000)
+    expected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # expected restoration
+    affected: int = Field(default=0)  # customers linked when declared
+    declared_by: str = Field(max_length=60)
+    declared_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_by: str | None = Field(default=None, max_length=60)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_note: str = Field(default="", max_length=2000)
+    version: int = Field(default=1)
+
+
+class IncidentCustomer(SQLModel, table=True):
+    """An affected customer of an incident. Keyed customer first: the intake looks up by caller."""
+
+    __tablename__ = "incident_customer"
+
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, ondelete="CASCADE")
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
 # ---------------------------------------------------------------- tickets
 
 
@@ -189,6 +331,7 @@ class Ticket(TicketBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_code: str = Field(default="", max_length=40)  # one of DeskConfig.resolution_codes
     # Waiting (on the customer, on parts): SLA clocks may stop while it is set.
     waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     waiting_reason: str = Field(default="", max_length=200)
@@ -200,6 +343,10 @@ class Ticket(TicketBase, table=True):
     sla_fired: str = Field(default="", max_length=200)  # "accept:warn,accept:breach,..."
     sla_status: SlaStatus = Field(default=SlaStatus.NONE, sa_type=EnumText(SlaStatus), index=True)
     sla_next_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # A child of a mass fault: resolved with it, never dispatched on its own (tickets.incidents).
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    # Merged (state `merged`): the ticket that carries on with its calls, notes and orders.
+    merged_into_id: int | None = Field(default=None, foreign_key="ticket.id")
 
 
 class TicketCall(SQLModel, table=True):
@@ -251,15 +398,45 @@ class WorkOrder(SQLModel, table=True):
     state: WorkOrderState = Field(
         default=WorkOrderState.ASSIGNED, sa_type=EnumText(WorkOrderState), index=True
     )
+    appointment_start: datetime | None = Field(default=None, sa_type=UTCDateTime)  # window: start … due_at
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     site_address: str = Field(default="", max_length=500)
     instructions: str = Field(default="", max_length=4000)
     result: str = Field(default="", max_length=4000)
     created_by: str = Field(max_length=60)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    on_the_way_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     arrived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Decided by a supervisor's arbitration: whoever it went to does it (no further refusal).
+    final: bool = Field(default=False)
     version: int = Field(default=1)
+
+
+class WorkOrderHop(SQLModel, table=True):
+    """One hand-over of a work order to a department/technician, and how it ended (流转记录).
+
+    Append-only but for closing the open hop (`ended_at`, `outcome`, a refusal's reason and
+    note). The bounce, arbitration and responsibility figures are counted from these rows, so
+    an order bounced three times is three hops of one order: never lost, never a new order.
+    """
+
+    __tablename__ = "work_order_hop"
+
+    id: int | None = Field(default=None, primary_key=True)
+    work_order_id: int = Field(foreign_key="work_order.id", index=True, ondelete="CASCADE")
+    ticket_id: int = Field(foreign_key="ticket.id", index=True, ondelete="CASCADE")
+    department_id: int | None = Field(default=None, foreign_key="department.id", index=True)
+    technician_id: int | None = Field(default=None, foreign_key="technician.id", index=True)
+    kind: HopKind = Field(sa_type=EnumText(HopKind))
+    assigned_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    assigned_by: str = Field(max_length=60)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: HopOutcome = Field(default=HopOutcome.OPEN, sa_type=EnumText(HopOutcome))
+    ended_by: str | None = Field(default=None, max_length=60)
+    reason: str = Field(default="", max_length=40)  # a refusal's reason code (DeskConfig.refusal_reasons)
+    note: str = Field(default="", max_length=2000)
 
 
 class FollowUp(SQLModel, table=True):
@@ -274,7 +451,40 @@ class FollowUp(SQLModel, table=True):
     announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     outcome: str = Field(default="", max_length=2000)
     score: int | None = Field(default=None, ge=1, le=5)
-    channel: str = Field(default="agent", max_length=20)  # agent | ivr
+    # The customer's answer to "is it fixed?": True confirms the resolve (the ticket may close),
+    # False reopens it to the department that resolved it; None: not asked.
+    fixed: bool | None = Field(default=None)
+    channel: str = Field(default="agent", max_length=20)  # agent | ivr | sms
     recorded_by: str | None = Field(default=None, max_length=60)
     recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Notice(SQLModel, table=True):
+    """The customer-notification outbox: one row per message that must go out at most once.
+
+    Written in the same transaction as the step it announces (dispatch, resolve), keyed by
+    `key` (unique: `dispatched:<work order>`, `resolved:<ticket>:<resolution n>`), so a
+    replayed step adds nothing. Workers claim due rows (`next_at`) and hand them to the SMS
+    port; `tickets.notices` says how retries and delivery status work.
+    """
+
+    __tablename__ = "notice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=80)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=20)  # dispatched | resolved
+    channel: str = Field(default="sms", max_length=10)
+    to: str = Field(max_length=20)  # E.164
+    language: str = Field(max_length=10)
+    body: str = Field(max_length=1000)
+    state: NoticeState = Field(default=NoticeState.PENDING, sa_type=EnumText(NoticeState), index=True)
+    attempts: int = Field(default=0)
+    next_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)  # None: nothing to do
+    provider_id: str | None = Field(default=None, max_length=64, index=True)
+    provider_status: str = Field(default="", max_length=20)
+    error: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

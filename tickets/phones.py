@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
 
 from tickets.errors import InvalidPhoneNumber
 
@@ -64,6 +65,115 @@ def normalize(raw: str, region: str) -> PhoneParts:
     if number is None:
         raise InvalidPhoneNumber(raw, "not a phone number")
     raise InvalidPhoneNumber(raw, f"not a valid number for region {region}")
+
+
+_PUNCTUATION = str.maketrans("", "", " -().")
+_Desc = tuple[frozenset[int], re.Pattern[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionRules:
+    """What `phonenumbers` checks for a plain national number of one region, compiled once."""
+
+    country_code: str
+    idd: re.Pattern[str] | None
+    national_prefix: re.Pattern[str] | None
+    general: _Desc
+    types: tuple[_Desc, ...]
+    # Per length, one alternation of the patterns of every type that allows that length: it
+    # fullmatches exactly when one of them would (the same answer, one regex call).
+    by_length: dict[int, re.Pattern[str] | None]
+
+    def valid(self, national: str) -> bool:
+        if not _matches(self.general, national):
+            return False
+        size = len(national)
+        combined = self.by_length.get(size, _UNSET)
+        if combined is _UNSET:
+            return any(_matches(d, national) for d in self.types)
+        return combined is not None and combined.fullmatch(national) is not None
+
+
+_UNSET = re.compile("(?!)")  # a sentinel: this length has no precomputed alternation
+
+
+def _matches(desc: _Desc, national: str) -> bool:
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+@lru_cache(maxsize=64)
+def _rules(region: str) -> _RegionRules | None:
+    meta = PhoneMetadata.metadata_for_region(region.upper())
+    if meta is None or meta.country_code is None:
+        return None
+    if phonenumbers.region_codes_for_country_code(meta.country_code) != (region.upper(),):
+        return None  # +1, +7, +44 ...: the number's region is decided among several, leave it to phonenumbers
+
+    def compiled(pattern: str | None) -> re.Pattern[str] | None:
+        return re.compile(pattern) if pattern else None
+
+    def desc(d: object) -> _Desc | None:
+        pattern = getattr(d, "national_number_pattern", None)
+        if not pattern:
+            return None
+        return frozenset(getattr(d, "possible_length", ()) or ()), re.compile(pattern)
+
+    general = desc(meta.general_desc)
+    if general is None:
+        return None
+    kinds = (
+        meta.premium_rate, meta.toll_free, meta.shared_cost, meta.voip, meta.personal_number,
+        meta.pager, meta.uan, meta.voicemail, meta.fixed_line, meta.mobile,
+    )  # fmt: skip
+    types = tuple(d for d in map(desc, kinds) if d is not None)
+    by_length: dict[int, re.Pattern[str] | None] = {}
+    for size in range(2, 18):
+        allowed = [p.pattern for lengths, p in types if not lengths or size in lengths]
+        by_length[size] = re.compile("|".join(f"(?:{p})" for p in allowed)) if allowed else None
+    return _RegionRules(
+        country_code=str(meta.country_code),
+        idd=compiled(meta.international_prefix),
+        national_prefix=compiled(meta.national_prefix_for_parsing),
+        general=general,
+        types=types,
+        by_length=by_length,
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def normalize_fast(raw: str, region: str) -> PhoneParts:
+    """`normalize` with the same answers, ~10x quicker on the common form (what a bulk import
+    sees: a national number of the home region, digits with spaces or dashes), and cached.
+
+    A plain national number (no `+`, no trunk `0`, no international or carrier prefix, not
+    starting with the country code) is parsed by `phonenumbers` to exactly those digits, so it
+    is checked here against the region's own patterns, the checks `is_valid_number` makes.
+    Anything else, and every number not valid that way, goes through `normalize` (which also
+    says why a number is refused). `tests/tickets/test_phones.py` compares the two on 10^5 inputs.
+    """
+    e164 = fast_e164(raw, region)
+    return normalize(raw, region) if e164 is None else PhoneParts(e164)
+
+
+def fast_e164(raw: str, region: str) -> str | None:
+    """The E.164 form of a plain, valid national number of `region`; None for anything else."""
+    rules = _rules(region)
+    digits = raw.strip().translate(_PUNCTUATION)
+    if (
+        rules is None
+        or not (2 <= len(digits) <= 17)
+        or not digits.isascii()
+        or not digits.isdigit()
+        or digits[0] == "0"
+        or digits.startswith(rules.country_code)
+        or (rules.idd is not None and rules.idd.match(digits))
+        or (rules.national_prefix is not None and rules.national_prefix.match(digits))
+        or len(raw.strip()) > _MAX_RAW
+        or not rules.valid(digits)
+    ):
+        return None
+    return "+" + rules.country_code + digits
 
 
 def lookup_variants(raw: str, region: str, area_code: str | None = None) -> list[str]:

@@ -11,7 +11,9 @@ see every committed write (autocommit reads, WAL); they never see the caller's
 uncommitted rows, so they are used only where that cannot matter.
 
 On PostgreSQL the same functions run in an AsyncSession via `run_sync`, so each
-read function is written once, against a synchronous `Session`.
+read function is written once, against a synchronous `Session`; `Reads.first` there runs
+on one of a few autocommit psycopg connections of its own (one round trip per read instead
+of four; `PgReaders`).
 
 The hottest reads (ticket by id on every API GET) go one step further with `Reads.first`:
 a Core select compiled once for SQLite, run on the plain sqlite3 connection, each column
@@ -22,13 +24,15 @@ connection cost ~4x the query itself.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import psycopg
 from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -88,12 +92,104 @@ class SqliteStatement:
         }
 
 
+class PgStatement:
+    """A Core select compiled once for PostgreSQL (psycopg, `%(name)s` parameters) with one
+    result processor per column, run on the desk's own autocommit psycopg connection."""
+
+    def __init__(self, stmt: Select[Any], engine: Engine) -> None:
+        dialect = engine.dialect
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.keys = list(stmt.selected_columns.keys())
+        self.processors = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in stmt.selected_columns
+        ]
+        for name, bind in compiled.binds.items():
+            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+                raise ValueError(f"parameter {name!r} needs a bind processor; use Reads.run")
+
+    def row(self, values: Sequence[Any] | None) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        return {
+            key: (value if proc is None else proc(value))
+            for key, proc, value in zip(self.keys, self.processors, values, strict=True)
+        }
+
+
+PG_READERS = 4  # concurrent one-round-trip reads on PostgreSQL; more waits its turn
+
+
+class PgReaders:
+    """Up to `size` autocommit psycopg connections for `Reads.first`, one round trip per read.
+
+    A pooled SQLAlchemy checkout cost four (pre-ping, BEGIN, the select, ROLLBACK on return):
+    ~30 ms on a loaded host. One shared connection behind a lock made 32 concurrent readers
+    queue for it. psycopg_pool would serve, but its close is a coroutine and the desk is
+    closed from synchronous code too, and its worker tasks are more than a handful of idle
+    connections need; so this keeps a stack of idle connections under a semaphore. A
+    connection that broke (OperationalError) or was cancelled mid-round-trip is dropped; a
+    read that failed on an idle one (the server restarted) is retried on a new one. Any other
+    error leaves an autocommit connection usable."""
+
+    def __init__(self, dsn: str, size: int = PG_READERS) -> None:
+        self._dsn = dsn
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._open: set[psycopg.AsyncConnection[Any]] = set()
+
+    async def fetchone(self, sql: str, params: dict[str, Any]) -> Sequence[Any] | None:
+        async with self._slots:
+            while True:
+                reused = bool(self._idle)
+                conn = self._idle.pop() if reused else await self._connect()
+                try:
+                    cursor = await conn.execute(sql, params)
+                    row = await cursor.fetchone()
+                except psycopg.OperationalError:
+                    self._drop(conn)
+                    if reused:
+                        continue  # an idle one the server closed (a restart): a read may be retried
+                    raise
+                except psycopg.Error:
+                    self._idle.append(conn)
+                    raise
+                except BaseException:  # cancelled mid-round-trip: its state is unknown
+                    self._drop(conn)
+                    raise
+                self._idle.append(conn)
+                return row
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+        self._open.add(conn)
+        return conn
+
+    def _drop(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._open.discard(conn)
+        conn.pgconn.finish()
+
+    def close(self) -> None:
+        """Synchronous libpq close of every connection: callers close from sync code too."""
+        for conn in self._open:
+            conn.pgconn.finish()
+        self._open.clear()
+        self._idle.clear()
+
+
 class Reads:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._sync = _sqlite_reader(sessions)
         self._raw: sqlite3.Connection | None = None
         self._compiled: dict[Select[Any], SqliteStatement] = {}
+        bind = sessions.kw.get("bind")
+        self._engine: AsyncEngine | None = bind if isinstance(bind, AsyncEngine) else None
+        self._pg: PgReaders | None = None
+        url = self._engine.url if self._engine is not None else None
+        if url is not None and url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
+            self._pg = PgReaders(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        self._pg_compiled: dict[Select[Any], PgStatement] = {}
 
     @property
     def sqlite(self) -> sqlite3.Connection | None:
@@ -119,6 +215,11 @@ class Reads:
                 assert self._sync is not None
                 compiled = self._compiled[stmt] = SqliteStatement(stmt, self._sync)
             return compiled.first(conn, params)
+        if self._pg is not None and self._engine is not None:
+            pg = self._pg_compiled.get(stmt)
+            if pg is None:
+                pg = self._pg_compiled[stmt] = PgStatement(stmt, self._engine.sync_engine)
+            return pg.row(await self._pg.fetchone(pg.sql, params))
         return await self.run(_first_row, stmt, params)
 
     async def run(self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -129,6 +230,8 @@ class Reads:
             return await session.run_sync(fn, *args, **kwargs)
 
     def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
         if self._raw is not None:
             self._raw.close()
             self._raw = None

@@ -12,7 +12,16 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, computed_field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import Field as ColumnField
 from sqlmodel import SQLModel
 
@@ -21,6 +30,7 @@ from tickets.models import (
     CustomerBase,
     CustomerTier,
     FollowUpState,
+    IncidentState,
     SlaStatus,
     TicketBase,
     TicketPriority,
@@ -43,13 +53,13 @@ def Omittable(**constraints: Any) -> Any:
     return ColumnField(default=None, schema_extra={"json_schema_extra": _no_default}, **constraints)
 
 
-def _check_email(value: str | None) -> str | None:
+def check_email(value: str | None) -> str | None:
     if value and not _EMAIL.match(value):
         raise ValueError("not an e-mail address")
     return value
 
 
-def _check_tags(tags: list[str] | None) -> list[str] | None:
+def check_tags(tags: list[str] | None) -> list[str] | None:
     if tags is None:
         return None
     cleaned = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
@@ -71,8 +81,8 @@ class CustomerCreate(CustomerBase):
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
     tags: list[str] = Field(default_factory=list, max_length=30)
 
-    _email = field_validator("email")(_check_email)
-    _tags = field_validator("tags")(_check_tags)
+    _email = field_validator("email")(check_email)
+    _tags = field_validator("tags")(check_tags)
 
 
 class CustomerUpdate(SQLModel):
@@ -86,8 +96,8 @@ class CustomerUpdate(SQLModel):
     tags: list[str] = Omittable(max_length=30)
     phones: list[PhoneIn] = Omittable(max_length=20)  # replaces all when given
 
-    _email = field_validator("email")(_check_email)
-    _tags = field_validator("tags")(_check_tags)
+    _email = field_validator("email")(check_email)
+    _tags = field_validator("tags")(check_tags)
 
 
 class PhonePublic(SQLModel):
@@ -135,6 +145,16 @@ class CustomerCard(BaseModel):
     last_call_at: datetime | None
 
 
+class IncidentNote(BaseModel):
+    """What the pop tells the agent of a known incident: its words, in both languages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    description: dict[str, str]
+    expected: dict[str, str]  # the expected restoration, as read in each language ("" unknown)
+
+
 class CallContext(BaseModel):
     """The screen pop and the router's input for one offered call.
 
@@ -154,6 +174,7 @@ class CallContext(BaseModel):
     last_agent_id: str | None
     caller_e164: str | None = None
     category: str = "general"
+    incident: IncidentNote | None = None  # the ticket is a child of this open incident
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -197,6 +218,7 @@ class WaitingIn(SQLModel):
 
 class NoteIn(SQLModel):
     text: str = Field(min_length=1, max_length=10000)
+    visibility: str = Field(default="internal", pattern=r"^(internal|customer)$")
 
 
 class TicketPublic(TicketBase):
@@ -215,12 +237,25 @@ class TicketPublic(TicketBase):
     updated_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
+    resolution_code: str = ""
     waiting_since: datetime | None
+    waiting_reason: str = ""
     sla_policy: str | None
     accept_due_at: datetime | None
     dispatch_due_at: datetime | None
     resolve_due_at: datetime | None
     sla_status: SlaStatus
+    incident_id: int | None = None
+    merged_into_id: int | None = None
+
+
+class MergeIn(SQLModel):
+    """Merge this ticket into `into` (the survivor); both versions as the person saw them."""
+
+    version: Version
+    into: RowId
+    into_version: Version
+    note: str = Field(default="", max_length=4000)
 
 
 class TicketPage(BaseModel):
@@ -263,17 +298,24 @@ class WorkOrderCreate(SQLModel):
     version: Version  # of the ticket
     technician_id: RowId | None = None
     department_id: RowId | None = None
+    appointment_start: datetime | None = None  # the window told to the customer: start … due_at
     due_at: datetime | None = None
     site_address: str = Field(default="", max_length=500)
     instructions: str = Field(default="", max_length=4000)
     note: str = Field(default="", max_length=4000)
 
-    @field_validator("due_at")
+    @field_validator("due_at", "appointment_start")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("give a time zone (e.g. 2026-12-01T10:00:00+08:00)")
         return value
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> WorkOrderCreate:
+        if self.appointment_start and self.due_at and self.appointment_start > self.due_at:
+            raise ValueError("appointment_start must not be after due_at")
+        return self
 
 
 class WorkOrderReport(SQLModel):
@@ -283,20 +325,67 @@ class WorkOrderReport(SQLModel):
     note: str = Field(default="", max_length=4000)
 
 
+class WorkOrderReassign(SQLModel):
+    """A dispatcher moves an open order to another technician (it is `assigned` again)."""
+
+    version: Version  # of the work order
+    technician_id: RowId
+    note: str = Field(default="", max_length=4000)
+
+
+class WorkOrderRefuse(SQLModel):
+    """A department or technician refuses (退单) an order: a reason code and a note, both needed."""
+
+    version: Version  # of the work order
+    reason: str = Field(
+        min_length=1,
+        max_length=40,
+        description="one of the center's refusal reason codes (service_desk.refusal_reasons; "
+        "the defaults: not_ours, wrong_address, needs_parts, customer_absent)",
+    )
+    note: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("note")
+    @classmethod
+    def _not_blank(cls, note: str) -> str:
+        if not note.strip():
+            raise ValueError("a refusal needs a note saying why")
+        return note.strip()
+
+
+class ArbitrationDecision(SQLModel):
+    """A supervisor's final decision on a bounced order: who does it, and why."""
+
+    version: Version  # of the work order
+    technician_id: RowId
+    note: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("note")
+    @classmethod
+    def _not_blank(cls, note: str) -> str:
+        if not note.strip():
+            raise ValueError("an arbitration needs a note")
+        return note.strip()
+
+
 class WorkOrderPublic(SQLModel):
     id: int
     ticket_id: int
     department_id: int | None
     technician_id: int | None
     state: WorkOrderState
+    appointment_start: datetime | None = None
     due_at: datetime | None
     site_address: str
     instructions: str
     result: str
     created_by: str
     created_at: datetime
+    accepted_at: datetime | None = None
+    on_the_way_at: datetime | None = None
     arrived_at: datetime | None
     completed_at: datetime | None
+    final: bool = False
     version: int
 
 
@@ -306,7 +395,8 @@ class WorkOrderPublic(SQLModel):
 class FollowUpRecord(SQLModel):
     outcome: str = Field(default="", max_length=2000)
     score: int | None = Field(default=None, ge=1, le=5)
-    channel: str = Field(default="agent", pattern=r"^(agent|ivr)$")
+    fixed: bool | None = None  # the customer's answer to "is it fixed?" (None: not asked)
+    channel: str = Field(default="agent", pattern=r"^(agent|ivr|sms)$")
 
 
 class FollowUpPublic(SQLModel):
@@ -317,6 +407,7 @@ class FollowUpPublic(SQLModel):
     announced_at: datetime | None
     outcome: str
     score: int | None
+    fixed: bool | None = None
     channel: str
     recorded_by: str | None
     recorded_at: datetime | None
@@ -336,3 +427,73 @@ class TimelineEntry(BaseModel):
     to_state: str | None = None
     link: str | None = None  # e.g. the recording of a call
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- incidents
+
+
+class IncidentCreate(SQLModel):
+    """A supervisor's declaration. Who is affected: the customers whose address contains
+    `area`, or who carry the group tag `customer_tag`; both given: those who match both."""
+
+    category: str = Field(min_length=1, max_length=60)
+    area: str = Field(default="", max_length=200)
+    customer_tag: str = Field(default="", max_length=60, validate_default=True)  # (checked with area)
+    description_zh: str = Field(min_length=1, max_length=1000)
+    description_en: str = Field(min_length=1, max_length=1000)
+    expected_at: datetime | None = None
+
+    @field_validator("area", "description_zh", "description_en")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("description_zh", "description_en")
+    @classmethod
+    def _said(cls, value: str) -> str:
+        if not value:
+            raise ValueError("both languages are needed: the IVR and the texts speak each")
+        return value
+
+    @field_validator("customer_tag")
+    @classmethod
+    def _someone(cls, value: str, info: ValidationInfo) -> str:
+        """Declared after `area`, so an error names the field that completes "who"."""
+        if not value.strip() and not info.data.get("area"):
+            raise ValueError("say who is affected: an area, or a customer group (tag)")
+        return value.strip()
+
+    @field_validator("expected_at")
+    @classmethod
+    def _zoned(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs its time zone")
+        return value
+
+
+class IncidentResolveIn(SQLModel):
+    version: Version
+    note: str = Field(default="", max_length=2000)
+
+
+class IncidentPublic(BaseModel):
+    id: int
+    state: IncidentState
+    category: str
+    area: str
+    customer_tag: str
+    description_zh: str
+    description_en: str
+    expected_at: datetime | None
+    affected: int
+    declared_by: str
+    declared_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_note: str
+    version: int
+    calls: int = 0  # calls on its child tickets
+    children: int = 0  # child tickets
+
+    def description(self, language: str) -> str:
+        return self.description_en if language.lower().startswith("en") else self.description_zh

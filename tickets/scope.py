@@ -1,6 +1,7 @@
 """The ticket access policy (`tickets.access`) as database questions: a filter for lists and
 search, and "may this viewer see this ticket" for one ticket, including the rule that an
-agent sees the tickets of the calls they took."""
+agent sees the tickets of the calls they took and that a technician sees only the tickets
+(and work orders) assigned to them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tickets.access import DeskAccess, Viewer, may_see
-from tickets.models import FollowUp, Ticket, TicketCall, WorkOrder
+from tickets.models import FollowUp, Technician, Ticket, TicketCall, WorkOrder
 
 
 def _took_a_call(viewer: Viewer) -> Any:
@@ -20,8 +21,21 @@ def _took_a_call(viewer: Viewer) -> Any:
     )
 
 
+def _my_technician_ids(viewer: Viewer) -> Any:
+    return select(Technician.id).where(Technician.login == viewer.login).scalar_subquery()
+
+
+def _has_my_work_order(viewer: Viewer) -> Any:
+    return exists().where(
+        col(WorkOrder.ticket_id) == col(Ticket.id),
+        col(WorkOrder.technician_id).in_(_my_technician_ids(viewer)),
+    )
+
+
 def scope_condition(access: DeskAccess, viewer: Viewer) -> Any | None:
     """A WHERE clause on `ticket` for what the viewer may see; None: everything."""
+    if viewer.is_technician:
+        return _has_my_work_order(viewer)
     if viewer.unrestricted or access is DeskAccess.SHARED:
         return None
     queues = list(viewer.queues)
@@ -41,6 +55,13 @@ async def may_see_ticket(
     ).first()
     if row is None:
         return None
+    if viewer.is_technician:
+        mine = await session.exec(
+            select(WorkOrder.id).where(
+                WorkOrder.ticket_id == ticket_id, col(WorkOrder.technician_id).in_(_my_technician_ids(viewer))
+            )
+        )
+        return mine.first() is not None
     if may_see(access, viewer, queue=row[0], owner=row[1]):
         return True
     took = await session.exec(
@@ -68,3 +89,17 @@ async def ticket_of_work_order(session: AsyncSession, work_order_id: int) -> int
 
 async def ticket_of_follow_up(session: AsyncSession, follow_up_id: int) -> int | None:
     return (await session.exec(select(FollowUp.ticket_id).where(FollowUp.id == follow_up_id))).first()
+
+
+async def work_order_is_mine(session: AsyncSession, viewer: Viewer, work_order_id: int) -> bool | None:
+    """For a technician: whether the order is assigned to them (None: no such order)."""
+    row = (
+        await session.exec(
+            select(WorkOrder.technician_id, Technician.login)
+            .outerjoin(Technician, col(Technician.id) == col(WorkOrder.technician_id))
+            .where(WorkOrder.id == work_order_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return row[1] is not None and row[1] == viewer.login

@@ -7,7 +7,9 @@
     context = await desk.on_call_offered(event)                     # screen pop + router priority
 
 The parts are reachable for the API routers: `desk.customers`, `desk.tickets`,
-`desk.work_orders`, `desk.follow_ups`, `desk.timeline`, `desk.calls`.
+`desk.work_orders`, `desk.follow_ups`, `desk.timeline`, `desk.calls`, `desk.notices`,
+`desk.incidents`, `desk.ticket_merges`
+(customer SMS: `desk.notices.port = ...` and `desk.notices.install(scheduler)`).
 Every write goes through the audit log (`audit.log.AuditLog` unless another
 sink is given) inside the same transaction as the change it records.
 """
@@ -21,11 +23,19 @@ from audit.log import AuditLog
 from config.database import utcnow
 from routing.events import CallEvent, Event
 from tickets.calls import CallDesk
+from tickets.categories import Categories
 from tickets.config import DeskConfig
 from tickets.customers import CustomerDirectory
+from tickets.figures import Figures
 from tickets.followups import FollowUps
+from tickets.incidents import Incidents
+from tickets.kb import KnowledgeBase
+from tickets.merge import CustomerMerge
+from tickets.notices import Notices
 from tickets.schemas import CallContext, CustomerCard
+from tickets.search import TicketSearch
 from tickets.sla_worker import SlaWorker
+from tickets.ticket_merge import TicketMerge
 from tickets.timeline import Timeline
 from tickets.uow import AuditSink, Clock, DeskContext, Listener
 from tickets.workflow import TicketWorkflow
@@ -52,6 +62,15 @@ class ServiceDesk:
         self.work_orders = WorkOrders(self.ctx)
         self.follow_ups = FollowUps(self.ctx)
         self.timeline = Timeline(self.ctx)
+        self.figures = Figures(self.ctx)  # responsibility per department and technician (#20)
+        self.categories = Categories(self.ctx)  # the chosen list and each one's dispatch rule
+        self.kb = KnowledgeBase(self.ctx)
+        self.search = TicketSearch(self.ctx)  # lists, views and the index-backed text search
+        self.notices = Notices(self.ctx)
+        self.merges = CustomerMerge(self.ctx)
+        self.ticket_merges = TicketMerge(self.ctx)  # two tickets of one problem
+        self.incidents = Incidents(self.ctx)  # mass faults: their callers' tickets as children
+        self.ctx.notices = self.notices
         self.sla_worker = SlaWorker(self.ctx)
 
     @property
@@ -61,6 +80,7 @@ class ServiceDesk:
     def close(self) -> None:
         """Release the SQLite read connection (call beside `engine.dispose()`)."""
         self.ctx.reads.close()
+        self.search.close()
 
     def subscribe(self, listener: Listener) -> None:
         """Receive DeskEvents (tickets.events) after each commit: websocket pushes, wallboard."""

@@ -2,26 +2,30 @@
 
 The timeline is the ticket's journal (`ticket_event`: calls, transitions, edits,
 notes, work orders, follow-ups, SLA warnings and breaches) in time order, with
-links to call recordings. Search is a case-insensitive substring match over
-subject, description and notes: it works for Chinese without a word segmenter,
-at the cost of a scan over the filtered rows (filters are indexed).
+links to call recordings. Text search takes its candidates from `tickets.search`
+(ticket number, phone in any form, customer name prefix, and substrings of subject,
+description and notes through the FTS5 / pg_trgm indexes), then applies the filters.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, func, or_
+from pydantic import TypeAdapter
+from sqlalchemy import false, func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from tickets.access import Viewer
-from tickets.customers import customer_ids_for_caller
 from tickets.errors import NotFound
 from tickets.models import SlaStatus, Ticket, TicketCall, TicketEvent, TicketState
-from tickets.schemas import TicketPage, TimelineEntry
+from tickets.schemas import TicketPage, TicketPublic, TimelineEntry
 from tickets.scope import scope_condition
+from tickets.search import candidate_ids
 from tickets.uow import DeskContext
-from tickets.workflow import to_public
+
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_PAGE = TypeAdapter(list[TicketPublic])
 
 RECORDING_LINK = "/api/recordings?call_id={call_id}"  # the recordings API lists by call
 
@@ -87,8 +91,12 @@ class Timeline:
         limit: int = 50,
         offset: int = 0,
         viewer: Viewer | None = None,
+        before_id: int | None = None,
     ) -> TicketPage:
-        """Tickets matching the filters, newest first; only those `viewer` may see, if given."""
+        """Tickets matching the filters, newest first; only those `viewer` may see, if given.
+
+        `before_id` (the last id of the previous page) pages by key: `total` still counts every
+        match, `items` start below that id."""
         conditions: list[Any] = []
         scoped = scope_condition(self._ctx.config.access, viewer) if viewer is not None else None
         if scoped is not None:
@@ -109,32 +117,23 @@ class Timeline:
             if q and q.strip():
                 conditions.append(await self._text_condition(session, q.strip()))
             total = (await session.exec(select(func.count()).select_from(Ticket).where(*conditions))).one()
-            rows = (
-                await session.exec(
-                    select(Ticket)
-                    .where(*conditions)
-                    .order_by(col(Ticket.id).desc())
-                    .offset(offset)
-                    .limit(limit)
-                )
-            ).all()
-        return TicketPage(items=[to_public(t) for t in rows], total=int(total))
+            if before_id is not None:  # keyset: a deep page costs what the first one does
+                conditions.append(col(Ticket.id) < before_id)
+            page = (
+                sa_select(_TICKETS)
+                .where(*conditions)
+                .order_by(_TICKETS.c.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+            rows = (await (await session.connection()).execute(page)).mappings().all()
+        # Plain rows validated into the response models in one call: no ORM object per row.
+        return TicketPage.model_construct(
+            items=_PAGE.validate_python([dict(r) for r in rows]), total=int(total)
+        )
 
     async def _text_condition(self, session: Any, q: str) -> Any:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        noted = exists().where(
-            col(TicketEvent.ticket_id) == col(Ticket.id),
-            col(TicketEvent.note).ilike(pattern, escape="\\"),
-        )
-        options: list[Any] = [
-            col(Ticket.subject).ilike(pattern, escape="\\"),
-            col(Ticket.description).ilike(pattern, escape="\\"),
-            noted,
-        ]
-        if q.lstrip("#").isdigit():
-            options.append(col(Ticket.id) == int(q.lstrip("#")))
+        """The index-backed candidates of `tickets.search` (number, phone, name, text)."""
         config = self._ctx.config
-        phone_customers = await customer_ids_for_caller(session, q, config.region, config.area_code)
-        if phone_customers:
-            options.append(col(Ticket.customer_id).in_(phone_customers))
-        return or_(*options)
+        ids, _capped = await session.run_sync(candidate_ids, q, config.region, config.area_code)
+        return col(Ticket.id).in_(ids) if ids else false()

@@ -22,7 +22,7 @@ from config.database import utcnow
 from tickets.config import DeskConfig
 from tickets.events import DeskEvent
 from tickets.lifecycle import Actor
-from tickets.models import TicketEvent
+from tickets.models import Incident, Ticket, TicketEvent, WorkOrder
 from tickets.reads import Reads
 from tickets.sla import SlaBook
 
@@ -48,6 +48,16 @@ class AuditSink(Protocol):
     ) -> Any: ...
 
 
+class NoticeWriter(Protocol):
+    """Writes customer notifications into the outbox inside the step's own transaction."""
+
+    async def on_dispatched(self, tx: Tx, ticket: Ticket, order: WorkOrder) -> None: ...
+
+    async def on_resolved(self, tx: Tx, ticket: Ticket) -> None: ...
+
+    async def on_incident_resolved(self, tx: Tx, ticket: Ticket, incident: Incident) -> None: ...
+
+
 @dataclass
 class DeskContext:
     """What every part of the desk shares; built once by `ServiceDesk`."""
@@ -59,6 +69,7 @@ class DeskContext:
     sla: SlaBook = field(init=False)
     reads: Reads = field(init=False)
     listeners: list[Listener] = field(default_factory=list)
+    notices: NoticeWriter | None = None  # tickets.notices.Notices: the customer-SMS outbox
 
     def __post_init__(self) -> None:
         self.sla = SlaBook(self.config)

@@ -23,20 +23,29 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tickets import sla
 from tickets.access import check_reassign
-from tickets.errors import NotFound, TicketConflict
+from tickets.categories import rule_for
+from tickets.errors import NotFound, RuleViolation, TicketConflict
 from tickets.events import SlaBreached, SlaWarned, TicketChanged, TicketFlagged, TicketOpened
+from tickets.hops import open_hop
 from tickets.lifecycle import OPEN_WORK_ORDER_STATES, SYSTEM, Actor, TicketFacts, check_ticket_transition
 from tickets.models import (
+    OPEN_TICKET_STATES,
     Customer,
     CustomerTier,
     Department,
     FollowUp,
     FollowUpState,
+    HopKind,
+    HopOutcome,
+    Incident,
+    IncidentState,
     SlaStatus,
+    Technician,
     Ticket,
     TicketPriority,
     TicketState,
     WorkOrder,
+    WorkOrderHop,
     WorkOrderState,
 )
 from tickets.phones import normalize
@@ -139,7 +148,9 @@ async def plan_sla(
     if customer_id is not None:
         customer = await session.get(Customer, customer_id)
         tier = customer.tier if customer else None
-    policy = ctx.sla.match(category, priority, tier)
+    rule = await rule_for(session, category)
+    chosen = ctx.sla.policy(rule.sla_policy) if rule is not None and rule.sla_policy else None
+    policy = chosen or ctx.sla.match(category, priority, tier)
     if policy is None:
         return {"sla_policy": None, "accept_due_at": None, "dispatch_due_at": None, "resolve_due_at": None}
     due = ctx.sla.deadlines(policy, ticket.created_at)
@@ -160,9 +171,10 @@ def _with(ticket: Ticket, values: dict[str, Any]) -> Ticket:
 
 async def routing_for_category(session: AsyncSession, ctx: DeskContext, category: str) -> dict[str, Any]:
     """Complaint flag and responsible department for a category."""
+    rule = await rule_for(session, category)
     code = ctx.config.category_departments.get(category)
-    department_id = None
-    if code is not None:
+    department_id = rule.department_id if rule is not None else None
+    if department_id is None and code is not None:
         department_id = (await session.exec(select(Department.id).where(Department.code == code))).first()
     complaint = category in ctx.config.complaint_categories
     values: dict[str, Any] = {"is_complaint": complaint}
@@ -240,6 +252,50 @@ async def open_work_order_ids(session: AsyncSession, ticket_id: int) -> tuple[in
     return tuple(i for i in rows.all() if i is not None)
 
 
+async def open_incident_of(session: AsyncSession, ticket: Ticket) -> int | None:
+    """The ticket's incident while it is open (its children are not dispatched on their own)."""
+    if ticket.incident_id is None:
+        return None
+    state = (await session.exec(select(Incident.state).where(Incident.id == ticket.incident_id))).first()
+    return ticket.incident_id if state is IncidentState.OPEN else None
+
+
+async def is_confirmed(session: AsyncSession, ctx: DeskContext, ticket: Ticket) -> bool:
+    """Whether the customer confirmed the current resolve: a follow-up recorded since it said
+    "fixed", or (IVR survey, SMS reply: no yes/no question) gave a score above `low_score`."""
+    if ticket.resolved_at is None or ticket.id is None:
+        return False
+    rows = await session.exec(
+        select(FollowUp.fixed, FollowUp.score).where(
+            FollowUp.ticket_id == ticket.id,
+            FollowUp.state == FollowUpState.DONE,
+            col(FollowUp.recorded_at) >= ticket.resolved_at,
+        )
+    )
+    return any(confirms(fixed, score, ctx.config.low_score) for fixed, score in rows.all())
+
+
+def confirms(fixed: bool | None, score: int | None, low_score: int) -> bool:
+    if fixed is not None:
+        return fixed
+    return score is not None and score > low_score
+
+
+async def ticket_facts(session: AsyncSession, ctx: DeskContext, ticket: Ticket) -> TicketFacts:
+    """What the lifecycle's guards need about this ticket, read in one place."""
+    assert ticket.id is not None
+    needs = ctx.config.needs_confirmation(ticket.category)
+    return TicketFacts(
+        ticket.id,
+        ticket.state,
+        ticket.is_complaint,
+        await open_work_order_ids(session, ticket.id),
+        await open_incident_of(session, ticket),
+        needs_confirmation=needs,
+        confirmed=needs and ticket.state is TicketState.RESOLVED and await is_confirmed(session, ctx, ticket),
+    )
+
+
 async def apply_transition(
     tx: Tx,
     ctx: DeskContext,
@@ -250,20 +306,25 @@ async def apply_transition(
     expected: int,
     note: str = "",
     values: dict[str, Any] | None = None,
+    merge_into: int | None = None,
 ) -> Ticket:
-    """Check the table and guards, write under the version, journal, audit, follow-up."""
+    """Check the table and guards, write under the version, journal, audit, follow-up.
+
+    `merge_into`: the survivor, for the one step to `merged` (tickets.ticket_merge)."""
     assert ticket.id is not None
     if ticket.version != expected:
         raise TicketConflict(f"ticket {ticket.id}", expected, ticket.version)
-    facts = TicketFacts(
-        ticket.id, ticket.state, ticket.is_complaint, await open_work_order_ids(tx.session, ticket.id)
-    )
-    target = check_ticket_transition(facts, target, actor)
+    facts = await ticket_facts(tx.session, ctx, ticket)
+    target = check_ticket_transition(facts, target, actor, merge_into=merge_into)
     changes: dict[str, Any] = {"state": target, **(values or {})}
     if target is TicketState.RESOLVED:
         changes["resolved_at"] = tx.now
-    if target is TicketState.CLOSED:
+    if target in (TicketState.CLOSED, TicketState.MERGED):
         changes["closed_at"] = tx.now
+    if target is TicketState.MERGED:
+        changes["merged_into_id"] = merge_into
+    if target is TicketState.REOPENED:
+        changes["resolution_code"] = ""
     if target is TicketState.ACCEPTED and ticket.owner_agent_id is None and actor.role == "agent":
         changes["owner_agent_id"] = actor.id
     changes.update(sla_step(tx, ctx, ticket, target))
@@ -281,6 +342,53 @@ async def apply_transition(
     )
     tx.publish(TicketChanged(ticket_id, tx.now, actor.id, before, target, ticket.version))
     await _after_transition(tx, ctx, ticket, target, actor)
+    if target is TicketState.ACCEPTED:
+        ticket = await _auto_dispatch(tx, ctx, ticket)
+    return ticket
+
+
+async def _auto_dispatch(tx: Tx, ctx: DeskContext, ticket: Ticket) -> Ticket:
+    """The category's rule may dispatch an accepted ticket at once (as `system`)."""
+    ticket_id = ticket.id
+    assert ticket_id is not None
+    rule = await rule_for(tx.session, ticket.category)
+    if rule is None or not rule.auto_dispatch or await open_incident_of(tx.session, ticket) is not None:
+        return ticket  # (a child of an open incident: the incident is the one job, no work order)
+    department_id = rule.department_id
+    if department_id is None and rule.technician_id is not None:
+        tech = await tx.session.get(Technician, rule.technician_id)
+        department_id = tech.department_id if tech else None
+    ticket = await apply_transition(
+        tx,
+        ctx,
+        ticket,
+        TicketState.DISPATCHED,
+        actor=SYSTEM,
+        expected=ticket.version,
+        note=f"auto-dispatch: category {ticket.category}",
+    )
+    order = WorkOrder(
+        ticket_id=ticket_id,
+        department_id=department_id,
+        technician_id=rule.technician_id,
+        created_by=SYSTEM.id,
+        created_at=tx.now,
+    )
+    tx.session.add(order)
+    await tx.session.flush()
+    open_hop(tx, order, HopKind.DISPATCH, SYSTEM)
+    tx.journal(
+        ticket_id,
+        "work_order",
+        SYSTEM,
+        f"work order {order.id} by the category's rule",
+        work_order_id=order.id,
+        department_id=department_id,
+        technician_id=rule.technician_id,
+    )
+    tx.audit(SYSTEM, "work_order.create", f"ticket:{ticket_id}", work_order_id=order.id, rule=ticket.category)
+    if ctx.notices is not None:
+        await ctx.notices.on_dispatched(tx, ticket, order)
     return ticket
 
 
@@ -292,7 +400,9 @@ async def _after_transition(
         follow = FollowUp(ticket_id=ticket.id, due_at=tx.now + ctx.config.follow_up_delay, created_at=tx.now)
         tx.session.add(follow)
         tx.journal(ticket.id, "follow_up_scheduled", "system", f"due {follow.due_at.isoformat()}")
-    if target in (TicketState.REOPENED, TicketState.CANCELLED):
+        if ctx.notices is not None:
+            await ctx.notices.on_resolved(tx, ticket)
+    if target in (TicketState.REOPENED, TicketState.CANCELLED, TicketState.MERGED):
         await tx.session.exec(
             update(FollowUp)
             .where(col(FollowUp.ticket_id) == ticket.id, col(FollowUp.state) == FollowUpState.PENDING)
@@ -306,6 +416,11 @@ async def _after_transition(
         )
         if result.rowcount:
             tx.journal(ticket.id, "work_order", actor, f"{result.rowcount} open work order(s) cancelled")
+            await tx.session.exec(
+                update(WorkOrderHop)
+                .where(col(WorkOrderHop.ticket_id) == ticket.id, col(WorkOrderHop.outcome) == HopOutcome.OPEN)
+                .values(outcome=HopOutcome.CANCELLED, ended_at=tx.now, ended_by=actor.id)
+            )
 
 
 _TICKETS = Ticket.__table__  # type: ignore[attr-defined]
@@ -327,10 +442,21 @@ class TicketWorkflow:
         if data.caller:
             fields["caller_e164"] = normalize(data.caller, self._ctx.config.region).e164
         async with self._ctx.tx() as tx:
-            if data.customer_id is not None and await tx.session.get(Customer, data.customer_id) is None:
+            # Locked until the ticket is written: a merge deleting this customer meanwhile would
+            # otherwise turn a checked id into a foreign-key failure (seen by the fuzz test on PG).
+            if (
+                data.customer_id is not None
+                and await tx.session.get(Customer, data.customer_id, with_for_update=True) is None
+            ):
                 raise NotFound("customer", data.customer_id)
             ticket = await open_ticket(tx, self._ctx, actor=actor, fields=fields)
         return to_public(ticket)
+
+    async def facts(self, ticket_id: int) -> TicketFacts:
+        """What the lifecycle's guards see now (the ticket page offers the steps they allow)."""
+        async with self._ctx.sessions() as session:
+            ticket = await load_ticket(session, ticket_id)
+            return await ticket_facts(session, self._ctx, ticket)
 
     async def get(self, ticket_id: int) -> TicketPublic:
         row = await self._ctx.reads.first(_BY_ID, {"id": ticket_id})
@@ -344,7 +470,12 @@ class TicketWorkflow:
             ticket = await load_ticket(tx.session, ticket_id)
             if "owner_agent_id" in changes:
                 check_reassign(actor.id, actor.role, ticket.owner_agent_id, changes["owner_agent_id"])
-            if data.customer_id is not None and await tx.session.get(Customer, data.customer_id) is None:
+            # Locked until the ticket is written: a merge deleting this customer meanwhile would
+            # otherwise turn a checked id into a foreign-key failure (seen by the fuzz test on PG).
+            if (
+                data.customer_id is not None
+                and await tx.session.get(Customer, data.customer_id, with_for_update=True) is None
+            ):
                 raise NotFound("customer", data.customer_id)
             values = dict(changes)
             if {"category", "priority", "customer_id"} & changes.keys():
@@ -380,14 +511,48 @@ class TicketWorkflow:
     async def accept(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
         return await self.transition(ticket_id, TicketState.ACCEPTED, version=version, actor=actor, note=note)
 
-    async def resolve(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
-        return await self.transition(ticket_id, TicketState.RESOLVED, version=version, actor=actor, note=note)
+    async def resolve(
+        self, ticket_id: int, *, version: int, actor: Actor, note: str = "", resolution_code: str = ""
+    ) -> TicketPublic:
+        """Resolve, classified by one of the desk's `resolution_codes` (empty: unclassified)."""
+        if resolution_code and resolution_code not in self._ctx.config.resolution_codes:
+            raise RuleViolation(f"unknown resolution code {resolution_code!r}")
+        async with self._ctx.tx() as tx:
+            ticket = await load_ticket(tx.session, ticket_id)
+            ticket = await apply_transition(
+                tx,
+                self._ctx,
+                ticket,
+                TicketState.RESOLVED,
+                actor=actor,
+                expected=version,
+                note=note,
+                values={"resolution_code": resolution_code},
+            )
+        return to_public(ticket)
 
     async def close(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
         return await self.transition(ticket_id, TicketState.CLOSED, version=version, actor=actor, note=note)
 
     async def reopen(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
         return await self.transition(ticket_id, TicketState.REOPENED, version=version, actor=actor, note=note)
+
+    async def mark_complaint(
+        self, ticket_id: int, reason: str, *, version: int, actor: Actor
+    ) -> TicketPublic:
+        """Flag an open ticket as a complaint: supervisors see it, and only they may close it."""
+        async with self._ctx.tx() as tx:
+            ticket = await load_ticket(tx.session, ticket_id)
+            if ticket.state not in OPEN_TICKET_STATES:
+                raise RuleViolation(f"ticket {ticket_id} is {ticket.state.value}: only an open ticket")
+            ticket = await write_ticket(
+                tx, ticket, version, {"is_complaint": True, "flagged": True, "flag_reason": "complaint"}
+            )
+            tx.journal(ticket_id, "complaint", actor, reason)
+            tx.audit(actor, "ticket.complaint", f"ticket:{ticket_id}", reason=reason, version=ticket.version)
+            tx.publish(TicketFlagged(ticket_id, "complaint", tx.now))
+            tx.publish(TicketChanged(ticket_id, tx.now, actor.id, ticket.state, ticket.state, ticket.version))
+        return to_public(ticket)
 
     async def cancel(self, ticket_id: int, *, version: int, actor: Actor, note: str = "") -> TicketPublic:
         return await self.transition(
@@ -434,12 +599,16 @@ class TicketWorkflow:
             "resolve_due_at": moved.resolve,
         }
 
-    async def add_note(self, ticket_id: int, text: str, actor: Actor) -> None:
-        """Notes do not change the ticket, so they need no version (two agents may both note)."""
+    async def add_note(
+        self, ticket_id: int, text: str, actor: Actor, *, visibility: str = "internal"
+    ) -> None:
+        """Notes do not change the ticket, so they need no version (two agents may both note).
+
+        `visibility`: `internal` (staff only) or `customer` (may be shown or sent to the customer)."""
         async with self._ctx.tx() as tx:
             await load_ticket(tx.session, ticket_id)
-            tx.journal(ticket_id, "note", actor, text)
-            tx.audit(actor, "ticket.note", f"ticket:{ticket_id}", length=len(text))
+            tx.journal(ticket_id, "note", actor, text, visibility=visibility)
+            tx.audit(actor, "ticket.note", f"ticket:{ticket_id}", length=len(text), visibility=visibility)
 
     async def flag(self, ticket_id: int, reason: str, *, version: int, actor: Actor) -> TicketPublic:
         async with self._ctx.tx() as tx:

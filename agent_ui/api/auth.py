@@ -21,6 +21,7 @@ from agent_ui.auth import (
     client_ip,
     set_session_cookie,
 )
+from agent_ui.deps import container_of
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -65,8 +66,11 @@ async def login(body: LoginRequest, request: Request, response: Response, auth: 
 
 @router.post("/logout", status_code=204)
 async def logout(request: Request, response: Response, user: CurrentUser, auth: Auth) -> None:
-    """End this session (its websockets close with 4401); other sessions of the user stay."""
+    """End this session (its websockets close with 4401); other sessions of the user stay.
+    An agent is logged off every queue."""
     await auth.sign_out(user, source_ip=client_ip(request))
+    if user.agent_id is not None:
+        await container_of(request).presence.signed_out(user.agent_id)
     clear_session_cookie(response, secure=request.url.scheme == "https")
 
 

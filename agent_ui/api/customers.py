@@ -1,15 +1,16 @@
-"""Customers over REST: search, lookup by phone, create, edit, the pop card, history."""
+"""Customers over REST: search, lookup by phone, create, edit, the pop card, history, merge."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from agent_ui.api.desk_common import Desk, Reader, StaffActor, ViewerDep, visible_ticket_ids
-from config.database import MAX_ID, RowId
+from agent_ui.api.desk_common import Desk, Reader, StaffActor, ViewerDep, actor_of, visible_ticket_ids
+from agent_ui.auth import SupervisorUser
+from config.database import MAX_ID, RowId, Version
 from tickets.schemas import CustomerCard, CustomerCreate, CustomerPublic, CustomerUpdate, TicketPublic
 from tickets.views import CustomerTier
 from tickets.workflow import to_public
@@ -85,3 +86,37 @@ async def history(customer_id: RowId, desk: Desk, viewer: ViewerDep) -> Customer
         tickets=[to_public(t) for t in tickets if t.id in seen],
         calls=[CallPublic.model_validate(c, from_attributes=True) for c in calls if c.ticket_id in seen],
     )
+
+
+class MergeIn(BaseModel):
+    """Merge `duplicate_id` into the customer of the path (the survivor)."""
+
+    duplicate_id: RowId
+    version: Version  # the survivor's
+    duplicate_version: Version | None = None
+
+
+class MergeOut(BaseModel):
+    duplicate_id: int
+    duplicate_name: str
+    phones: list[str]
+    dropped_phones: list[str]
+    tickets: list[int]
+    calls: int
+    fields: list[str]
+
+
+@router.post("/{customer_id:int}/merge", response_model=MergeOut)
+async def merge_customers(
+    customer_id: RowId, body: MergeIn, desk: Desk, user: SupervisorUser, request: Request
+) -> MergeOut:
+    """Supervisors: move the duplicate's phones, tickets and calls to this customer, then delete
+    the duplicate (on the audit log as `customer.merge`). 409 on a stale version or a self-merge."""
+    moved = await desk.merges.merge(
+        customer_id,
+        body.duplicate_id,
+        actor_of(user, request),
+        survivor_version=body.version,
+        duplicate_version=body.duplicate_version,
+    )
+    return MergeOut.model_validate(moved)

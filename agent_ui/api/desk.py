@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from agent_ui.api import customers, followups, pop, tickets, workorders
+from agent_ui.api import customers, followups, incidents, kb, pop, tickets, workorders
 
-_PARTS = (tickets, customers, workorders, followups, pop)
+_PARTS = (tickets, customers, workorders, followups, pop, kb, incidents)
 for _part in _PARTS:
     assert not _part.router.dependencies and not _part.router.callbacks, _part.__name__
 

@@ -8,7 +8,9 @@ Ticket scope (`tickets.access`, chosen by `service_desk.access`): routes that ta
 work order or follow-up id declare it as `VisibleTicket` / `VisibleWorkOrder` /
 `VisibleFollowUp`; an id outside the signed-in user's scope is 404, like a missing one.
 Lists take `ViewerDep` and pass it to the desk. In the default `shared` mode the checks
-cost nothing (no read).
+cost nothing (no read). Technicians are scoped in every mode: the tickets of their own work
+orders, and of those only their own orders (`tickets.access`); the directory (`Reader`) is closed
+to them.
 """
 
 from __future__ import annotations
@@ -18,13 +20,19 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from agent_ui.auth import CurrentUser, SessionUser, StaffUser, current_user
+from agent_ui.auth import CurrentUser, DeskReaderUser, FieldUser, SessionUser, StaffUser
 from agent_ui.errors import ApiError, register
 from config.database import RowId
 from tickets import errors as desk_errors
-from tickets.access import DeskAccess, Viewer
+from tickets.access import Viewer, scoped
 from tickets.lifecycle import Actor
-from tickets.scope import may_see_ticket, ticket_of_follow_up, ticket_of_work_order, visible_ids
+from tickets.scope import (
+    may_see_ticket,
+    ticket_of_follow_up,
+    ticket_of_work_order,
+    visible_ids,
+    work_order_is_mine,
+)
 from tickets.service import ServiceDesk
 
 register(desk_errors.NotFound, 404, "not_found")
@@ -32,6 +40,10 @@ register(desk_errors.InvalidTransition, 409, "invalid_transition")
 register(desk_errors.TicketConflict, 409, "version_conflict")
 register(desk_errors.RuleViolation, 409, "rule_violation")
 register(desk_errors.WorkOrdersOpen, 409, "work_orders_open")
+register(desk_errors.IncidentOpen, 409, "incident_open")
+register(desk_errors.ConfirmationRequired, 409, "confirmation_required")
+register(desk_errors.RefusalNotAllowed, 409, "refusal_not_allowed")
+register(desk_errors.InvalidField, 422, "invalid_input")
 register(desk_errors.AlreadyExists, 409, "already_exists")
 register(desk_errors.Forbidden, 403, "forbidden")
 register(desk_errors.InvalidPhoneNumber, 422, "invalid_phone_number")
@@ -54,15 +66,20 @@ async def staff_actor(user: StaffUser, request: Request) -> Actor:
     return actor_of(user, request)
 
 
-async def reader(user: CurrentUser) -> SessionUser:
-    """Any signed-in user (what `Reader` checks). Kept for callers; `Reader` depends on
-    `current_user` directly: each dependency level costs a `solve_dependencies` pass."""
+async def field_actor(user: FieldUser, request: Request) -> Actor:
+    return actor_of(user, request)
+
+
+async def reader(user: DeskReaderUser) -> SessionUser:
+    """Any signed-in user but a technician (what `Reader` checks). Kept for callers; `Reader`
+    is the role check itself: each dependency level costs a `solve_dependencies` pass."""
     return user
 
 
 Desk = Annotated[ServiceDesk, Depends(get_desk)]
 StaffActor = Annotated[Actor, Depends(staff_actor)]
-Reader = Annotated[SessionUser, Depends(current_user)]
+FieldActor = Annotated[Actor, Depends(field_actor)]
+Reader = DeskReaderUser
 
 
 # ------------------------------------------------------------------ ticket scope
@@ -83,7 +100,7 @@ def _hidden(kind: str, ident: int) -> ApiError:
 
 async def _check_ticket(desk: ServiceDesk, viewer: Viewer, ticket_id: int) -> None:
     access = desk.config.access
-    if access is DeskAccess.SHARED or viewer.unrestricted:
+    if not scoped(access, viewer):
         return
     async with desk.ctx.sessions() as session:
         seen = await may_see_ticket(session, access, viewer, ticket_id)
@@ -97,7 +114,13 @@ async def visible_ticket(ticket_id: RowId, desk: Desk, viewer: ViewerDep) -> int
 
 
 async def visible_work_order(work_order_id: RowId, desk: Desk, viewer: ViewerDep) -> int:
-    if desk.config.access is not DeskAccess.SHARED and not viewer.unrestricted:
+    if viewer.is_technician:
+        async with desk.ctx.sessions() as session:
+            mine = await work_order_is_mine(session, viewer, work_order_id)
+        if mine is False:
+            raise _hidden("work order", work_order_id)
+        return work_order_id
+    if scoped(desk.config.access, viewer):
         async with desk.ctx.sessions() as session:
             ticket_id = await ticket_of_work_order(session, work_order_id)
         if ticket_id is not None:
@@ -109,7 +132,7 @@ async def visible_work_order(work_order_id: RowId, desk: Desk, viewer: ViewerDep
 
 
 async def visible_follow_up(follow_up_id: RowId, desk: Desk, viewer: ViewerDep) -> int:
-    if desk.config.access is not DeskAccess.SHARED and not viewer.unrestricted:
+    if scoped(desk.config.access, viewer):
         async with desk.ctx.sessions() as session:
             ticket_id = await ticket_of_follow_up(session, follow_up_id)
         if ticket_id is not None:
@@ -122,7 +145,7 @@ async def visible_follow_up(follow_up_id: RowId, desk: Desk, viewer: ViewerDep) 
 
 async def visible_ticket_ids(desk: ServiceDesk, viewer: Viewer, ticket_ids: set[int]) -> set[int]:
     """Which of these tickets the viewer may see (one query; all of them in shared mode)."""
-    if desk.config.access is DeskAccess.SHARED or viewer.unrestricted or not ticket_ids:
+    if not scoped(desk.config.access, viewer) or not ticket_ids:
         return ticket_ids
     async with desk.ctx.sessions() as session:
         return await visible_ids(session, desk.config.access, viewer, ticket_ids)

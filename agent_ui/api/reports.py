@@ -3,6 +3,10 @@
 `from` and `to` are ISO date-times; without an offset they are local time of
 the call center (the router's UTC offsets), which is what a `datetime-local`
 field sends. A supervisor sees their queues only.
+
+A CSV says what it covers: its file name carries the period (center time), and
+every row starts with the period, then the queue's title or the agent's name
+beside the id, so a row pasted into another sheet is still readable.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from agent_ui.api.supervisor import Queues
-from agent_ui.deps import Acd, Sessions
+from agent_ui.auth import SupervisorUser
+from agent_ui.deps import Acd, Center, Sessions
 from agent_ui.errors import ApiError
+from agent_ui.i18n import supported
 from calls.reports import AgentRow, QueueRow, Thresholds, by_agent, by_queue, csv_text, load_calls
 from cti.acd import AcdService
 
@@ -72,11 +78,17 @@ _CSV: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _period(acd: Acd, start: From = None, end: To = None) -> tuple[datetime, datetime]:
+    return interval(acd, start, end)
+
+
+Period = Annotated[tuple[datetime, datetime], Depends(_period)]
+
+
 async def _rows(
-    sessions: Sessions, acd: Acd, queues: Queues, start: From = None, end: To = None
+    sessions: Sessions, acd: Acd, queues: Queues, period: Period
 ) -> tuple[list[QueueRow], list[AgentRow]]:
-    begin, finish = interval(acd, start, end)
-    return await report(sessions, acd, queues, begin, finish)
+    return await report(sessions, acd, queues, *period)
 
 
 Rows = Annotated[tuple[list[QueueRow], list[AgentRow]], Depends(_rows)]
@@ -101,11 +113,41 @@ def _csv(text: str, name: str) -> Response:
     )
 
 
+def _local(moment: datetime, acd: AcdService) -> datetime:
+    offset = acd.router.config.utc_offsets.at(moment.timestamp())
+    return moment.astimezone(timezone(timedelta(seconds=offset)))
+
+
+def _period_columns(period: tuple[datetime, datetime], acd: AcdService) -> list[tuple[str, Any]]:
+    start, end = (_local(m, acd).isoformat(timespec="minutes") for m in period)
+    return [("from", lambda _row: start), ("to", lambda _row: end)]
+
+
+def _file_name(kind: str, period: tuple[datetime, datetime], acd: AcdService) -> str:
+    start, end = (_local(m, acd).strftime("%Y%m%dT%H%M") for m in period)
+    return f"hotline-{kind}_{start}-{end}.csv"
+
+
 @router.get("/queues.csv", response_class=Response, responses=_CSV)
-async def queue_csv(rows: Rows) -> Response:
-    return _csv(csv_text(rows[0]), "hotline-queues.csv")
+async def queue_csv(rows: Rows, period: Period, acd: Acd, center: Center, user: SupervisorUser) -> Response:
+    """Per queue: from, to (center time), the queue's title in the reader's language, its id, the figures."""
+    language = supported(user.language)
+    specs = {q.name: q for q in center.queues}
+
+    def title(row: QueueRow) -> str:
+        spec = specs.get(row.queue)
+        if spec is None:
+            return row.queue
+        chinese = language == "zh-CN" and spec.title_zh
+        return (spec.title_zh if chinese else spec.title_en) or row.queue
+
+    columns = [*_period_columns(period, acd), ("queue_title", title)]
+    return _csv(csv_text(rows[0], before=columns), _file_name("queues", period, acd))
 
 
 @router.get("/agents.csv", response_class=Response, responses=_CSV)
-async def agent_csv(rows: Rows) -> Response:
-    return _csv(csv_text(rows[1]), "hotline-agents.csv")
+async def agent_csv(rows: Rows, period: Period, acd: Acd, center: Center) -> Response:
+    """Per agent: from, to (center time), the agent's name, their id, the figures."""
+    names = {a.id: a.name for a in center.agents}
+    columns = [*_period_columns(period, acd), ("agent_name", lambda r: names.get(r.agent_id, ""))]
+    return _csv(csv_text(rows[1], before=columns), _file_name("agents", period, acd))

@@ -25,6 +25,7 @@ from agent_ui.i18n import translator
 from agent_ui.wallboard import WallboardService
 from calls.reports import Thresholds, load_calls, slots
 from cti.acd import AcdService
+from routing.agent_state import AgentState
 from routing.commands import LogoutAgent, PauseAgent, SetAgentReady
 from routing.errors import RoutingError
 
@@ -124,7 +125,9 @@ async def supervise(
     request: Request,
 ) -> None:
     """Listen to, whisper to, or barge into the agent's call, on the supervisor's phone."""
-    call_id = acd.router.snapshot(acd.clock()).agent(agent_id).call_id
+    agent = acd.router.snapshot(acd.clock()).agent(agent_id)
+    # Only a connected call: while the phone rings or in wrap-up there is nothing to hear.
+    call_id = agent.call_id if agent.state is AgentState.ON_CALL else None
     if call_id is None:
         await _audit(request, user, body.mode, agent_id, "refused", error="not on a call")
         raise ApiError(409, "no_call", f"agent {agent_id} is not on a call")

@@ -4,19 +4,21 @@ A change of role or of `active` ends every session of the account in the same
 transaction and closes its websockets: the person signs in again, with what they may
 do now. Each change is on the audit log with before and after (`admin.user_update`,
 `auth.sessions_ended`). An admin cannot demote or disable their own account (that is
-how a center loses its last admin). Creating accounts and setting passwords is issue #13.
+how a center loses its last admin). Creating an account and resetting a password answer a
+one-time password, once; the person must change it at the first sign-in (`agent_ui.accounts`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlmodel import col, func, select
 
+from agent_ui.accounts import AccountError, generate_password
 from agent_ui.auth import AdminUser, authenticator, client_ip
-from agent_ui.deps import Sessions
+from agent_ui.deps import AccountsDep, Sessions
 from agent_ui.errors import ApiError
 from agent_ui.models import Role, User, WebSession
 from config.database import utcnow
@@ -35,11 +37,25 @@ class UserPublic(BaseModel):
     open_sessions: int
 
 
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    login: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.@-]{1,40}$")
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.AGENT
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class OneTimePassword(BaseModel):
+    login: str
+    password: str  # shown once: the account must change it at the first sign-in
+
+
 class UserChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    active: bool | None = None
+    active: StrictBool | None = None  # 0/1 are not booleans: 422
 
 
 @router.get("", response_model=list[UserPublic])
@@ -67,6 +83,51 @@ async def list_users(_admin: AdminUser, sessions: Sessions) -> list[UserPublic]:
         )
         for u in users
     ]
+
+
+def _refused(exc: AccountError) -> ApiError:
+    details = [{"field": exc.field}] if exc.field else None
+    return ApiError(exc.status, exc.error_id, exc.message, details)
+
+
+@router.post("", response_model=OneTimePassword, status_code=201, responses={409: {}})
+async def create_user(
+    body: UserCreate, admin: AdminUser, accounts: AccountsDep, request: Request
+) -> OneTimePassword:
+    """Create an account; the answer carries its one-time password (shown once)."""
+    password = generate_password()
+    try:
+        await accounts.add(
+            login=body.login,
+            name=body.name,
+            role=body.role,
+            password=password,
+            actor=admin.login,
+            actor_role=str(admin.role),
+            language=body.language,
+            source_ip=client_ip(request),
+        )
+    except AccountError as exc:
+        raise _refused(exc) from None
+    return OneTimePassword(login=body.login, password=password)
+
+
+@router.post("/{login}/password", response_model=OneTimePassword, responses={404: {}})
+async def reset_password(
+    login: Login, admin: AdminUser, accounts: AccountsDep, request: Request
+) -> OneTimePassword:
+    """A new one-time password for the account (its sessions end)."""
+    password = generate_password()
+    try:
+        await accounts.set_password(
+            login=login, password=password, actor=admin.login, source_ip=client_ip(request)
+        )
+    except AccountError as exc:
+        raise _refused(exc) from None
+    target = await accounts.user_id(login)
+    if target is not None:
+        authenticator(request).sockets.end_user(target)
+    return OneTimePassword(login=login, password=password)
 
 
 @router.patch("/{login}", response_model=UserPublic)

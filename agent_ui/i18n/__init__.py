@@ -19,9 +19,9 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
-from agent_ui.i18n import audit, common, console, reports, wallboard
+from agent_ui.i18n import admin, audit, bounces, common, console, customers, desk, field, reports, wallboard
 
-AREAS = (common, console, wallboard, reports, audit)
+AREAS = (common, console, wallboard, reports, audit, field, desk, customers, admin, bounces)
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"

@@ -18,6 +18,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rep.definitions": ("Definitions", "指标定义"),
     "rep.queue": ("Queue", "队列"),
     "rep.talk": ("Talk time", "通话时长"),
+    "rep.hold": ("Hold time", "保持时长"),
+    "rep.wrap": ("Wrap-up time", "话后处理时长"),
     "rep.none": ("No calls in this interval.", "此时段内没有来电。"),
     "rep.bad_interval": ("That interval is not valid; showing today instead.", "时段无效，改为显示今日。"),
     "def.offered.name": ("Offered", "呼入量"),
@@ -37,12 +39,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Calls answered within the queue's threshold ({sl} s by default) ÷ (offered − short abandons).",
         "在队列阈值（默认 {sl} 秒）内接听的来电 ÷（呼入量 − 短时放弃）。",
     ),
+    "def.service_level_asterisk.name": ("SL (Asterisk)", "SL（Asterisk 口径）"),
+    "def.service_level_asterisk": (
+        "Asterisk's ServicelevelPerf: calls answered within the threshold ÷ answered calls. Abandons do not count, so it can look good while callers give up.",
+        "Asterisk 的 ServicelevelPerf：阈值内接听 ÷ 接听量。不计放弃，来电者放弃时该值仍可能很高。",
+    ),
+    "def.service_level_asterisk_sl2.name": ("SL2 (Asterisk)", "SL2（Asterisk 口径）"),
+    "def.service_level_asterisk_sl2": (
+        "Asterisk's ServicelevelPerf2: (answered + abandoned within the threshold) ÷ (answered + abandoned).",
+        "Asterisk 的 ServicelevelPerf2：（阈值内接听 + 阈值内放弃）÷（接听量 + 放弃量）。",
+    ),
     "def.asa.name": ("ASA", "平均应答速度"),
     "def.asa": ("Average speed of answer: the mean wait of answered calls.", "已接听来电的平均等待时长。"),
     "def.aht.name": ("AHT", "平均处理时长"),
     "def.aht": (
-        "Average handle time. Reports: mean talk time (answer to hang-up) from the call log. Wallboard: talk + hold + wrap-up, as the router measures it.",
-        "报表：通话记录中的平均通话时长（接通到挂机）。监控墙：路由器统计的通话 + 保持 + 话后处理时长。",
+        "Average handle time: the mean of talk + hold + wrap-up over answered calls whose wrap-up has ended. Talk runs from the answer to the end of the agent's leg, less hold; wrap-up until the agent's next state. The wallboard uses the same definition.",
+        "平均处理时长：已结束话后处理的已接来电的（通话 + 保持 + 话后处理）平均值。通话从接通到坐席挂断，不含保持；话后处理到坐席进入下一状态为止。监控墙使用同一定义。",
     ),
     "def.abandon_rate.name": ("Abandon rate", "放弃率"),
     "def.abandon_rate": (

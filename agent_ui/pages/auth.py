@@ -14,9 +14,10 @@ from agent_ui.auth import (
     clear_session_cookie,
     client_ip,
     connection_user,
+    session_user,
     set_session_cookie,
 )
-from agent_ui.deps import Sessions
+from agent_ui.deps import Sessions, container_of
 from agent_ui.errors import ApiError
 from agent_ui.i18n import LANGUAGES, translator
 from agent_ui.models import User
@@ -59,7 +60,8 @@ async def login_submit(
         if exc.retry_after:
             refused.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return refused
-    response = RedirectResponse(HOME_BY_ROLE[user.role], status_code=303)
+    home = "/account/password" if user.must_change_password else HOME_BY_ROLE[user.role]
+    response = RedirectResponse(home, status_code=303)
     max_age = int(auth.store.max_age.total_seconds())
     set_session_cookie(response, token, secure=request.url.scheme == "https", max_age_s=max_age)
     return response
@@ -67,9 +69,11 @@ async def login_submit(
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    user = await connection_user(request)
+    user = await session_user(request)
     if user is not None:
         await authenticator(request).sign_out(user, source_ip=client_ip(request))
+        if user.agent_id is not None:  # off every queue at once
+            await container_of(request).presence.signed_out(user.agent_id)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, secure=request.url.scheme == "https")
     return response
@@ -85,13 +89,13 @@ async def switch_language(
     request: Request,
     sessions: Sessions,
     language: Annotated[str, Form(max_length=10)],
-    next_path: Annotated[str, Form(alias="next", max_length=200)] = "/",
+    next_path: Annotated[str, Form(alias="next", max_length=1000)] = "/",
 ) -> Response:
     """Switch the page language; for a signed-in user it is stored and follows them everywhere."""
     if language not in LANGUAGES:
         raise ApiError(422, "invalid_input", "invalid input: language", [{"field": "language"}])
     response = RedirectResponse(safe_next(next_path), status_code=303)
-    user = await connection_user(request)
+    user = await session_user(request)
     if user is None:
         response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True)
         return response

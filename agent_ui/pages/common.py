@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from agent_ui import csrf
-from agent_ui.auth import SessionUser, connection_user
+from agent_ui.auth import SessionUser, session_user
 from agent_ui.i18n import LANGUAGE_NAMES, messages, negotiate, supported, translator
 from agent_ui.pages.nav import NavEntry, entries_for
 from config.callcenter import QueueSpec
@@ -49,6 +49,8 @@ def render(
             "js_messages": messages(language),
             "languages": LANGUAGE_NAMES,
             "path": request.url.path,
+            "here": _here(request),
+            "tz": _center_zone(request),
             "nav": entries_for(user.role) if user is not None else [],
             "csrf_input": csrf.form_input(request),
             **context,
@@ -59,6 +61,20 @@ def render(
     return response
 
 
+def _center_zone(request: Request) -> str | None:
+    """The call center's time zone: every page shows times in it (and names it)."""
+    container = getattr(request.app.state, "container", None)
+    center = getattr(container, "callcenter", None)
+    return getattr(center, "timezone", None)
+
+
+def _here(request: Request) -> str:
+    """This page with its query (filters, a verification shown): where the language switch returns to."""
+    query = request.url.query
+    here = f"{request.url.path}?{query}" if query else request.url.path
+    return here if len(here) <= 1000 else request.url.path
+
+
 def queue_title(queue: QueueSpec, language: str) -> str:
     chinese = supported(language) == "zh-CN"
     return (queue.title_zh if chinese and queue.title_zh else queue.title_en) or queue.name
@@ -66,9 +82,11 @@ def queue_title(queue: QueueSpec, language: str) -> str:
 
 async def gate(request: Request, entry: NavEntry) -> tuple[SessionUser | None, Response | None]:
     """The signed-in user if their role may open `entry`'s page; else the response to send instead."""
-    user = await connection_user(request)
+    user = await session_user(request)
     if user is None:
         return None, RedirectResponse("/login", status_code=303)
+    if user.must_change_password:  # a password an admin chose: nothing else until it is changed
+        return None, RedirectResponse("/account/password", status_code=303)
     if user.role not in entry.roles:
         return None, render(request, "forbidden.html", user, status_code=403, page=entry.path)
     return user, None

@@ -64,6 +64,8 @@ async def reports_page(
                 "answered": fmt_number(r.answered, lang),
                 "abandoned": fmt_number(r.abandoned, lang),
                 "service_level": fmt_percent(r.service_level, lang),
+                "service_level_asterisk": fmt_percent(r.service_level_asterisk, lang),
+                "service_level_asterisk_sl2": fmt_percent(r.service_level_asterisk_sl2, lang),
                 "asa": fmt_duration(r.asa_s, lang),
                 "aht": fmt_duration(r.aht_s, lang),
                 "abandon_rate": fmt_percent(r.abandon_rate, lang),
@@ -76,6 +78,8 @@ async def reports_page(
                 "name": f"{names.get(r.agent_id, r.agent_id)} ({r.agent_id})",
                 "answered": fmt_number(r.answered, lang),
                 "talk": fmt_duration(r.talk_s, lang),
+                "hold": fmt_duration(r.hold_s, lang),
+                "wrap": fmt_duration(r.wrap_s, lang),
                 "aht": fmt_duration(r.aht_s, lang),
                 "asa": fmt_duration(r.asa_s, lang),
             }

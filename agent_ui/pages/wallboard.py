@@ -35,4 +35,6 @@ async def wallboard(
         calls_svg=Markup(await supervisor_api.calls_svg(sessions, acd, queues, user.language)),
         waiting_svg=Markup(supervisor_api.waiting_svg(board, queues, user.language)),
         spy_available=controls.can_supervise,
+        # the phone listen/whisper/barge rings: the supervisor's own, from the call-center file
+        spy_phone=next((u.phone for u in center.users if u.login == user.login and u.phone), None),
     )

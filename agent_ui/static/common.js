@@ -19,8 +19,11 @@ const Hotline = (function () {
 
   const numberFormat = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
   const percentFormat = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 1 });
-  const timeFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  const dateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+  // Times in the call center's zone (named in the header), never the browser's: an agent, the
+  // wallboard and the audit page read the same clock wherever each of them sits.
+  const timeZone = document.documentElement.dataset.tz || undefined;
+  const timeFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone });
+  const dateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZone });
 
   const num = (v) => (v == null ? "—" : numberFormat.format(v));
   const percent = (v) => (v == null ? "—" : percentFormat.format(v));
@@ -104,5 +107,13 @@ const Hotline = (function () {
     };
   }
 
-  return { t, lang, num, percent, duration, time, datetime, el, api, live };
+  // What to show a person for a failed api() call: the error's own message in the page
+  // language when its id is known (err.<error_id>), else a translated sentence around it.
+  function problem(error) {
+    const id = error && error.errorId;
+    if (id && Object.prototype.hasOwnProperty.call(messages, "err." + id)) return t("err." + id);
+    return t("err.generic", { message: (error && error.message) || "" });
+  }
+
+  return { t, lang, num, percent, duration, time, datetime, el, api, live, problem };
 })();

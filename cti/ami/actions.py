@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-from cti.ami.dialplan import AGENT_VARIABLE, CONNECT_CONTEXT, CONNECT_EXTEN
+from cti.ami.dialplan import AGENT_VARIABLE, CONNECT_CONTEXT, CONNECT_EXTEN, DIAL_VARIABLE
 from cti.ami.protocol import AmiMessage
 from cti.telephony import SpyMode
 
@@ -38,14 +38,19 @@ async def connect_call(
     *,
     context: str = CONNECT_CONTEXT,
     exten: str = CONNECT_EXTEN,
+    dial: str | None = None,
 ) -> None:
     """Send a waiting caller to `[hotline-connect]`, which dials the agent (HOTLINE_AGENT).
 
-    Exactly the actions of the recorded control-mode trace (07g): `Setvar` on the
-    caller channel, then `Redirect` to `hotline-connect,agent,1`. The dialplan's
-    Dial timeout is the ring timeout; DialEnd NOANSWER/BUSY comes back as
-    RING_NO_ANSWER for the router to pick another agent.
+    The actions of the recorded control-mode trace (07g): `Setvar` on the caller
+    channel, then `Redirect` to `hotline-connect,agent,1`; with `dial` (the agent's
+    interface from the call-center file) a `Setvar HOTLINE_DIAL` first, which the
+    sample dialplan dials. The dialplan's Dial timeout is the ring timeout; DialEnd
+    NOANSWER/BUSY/CHANUNAVAIL comes back as RING_NO_ANSWER for the router to pick
+    another agent.
     """
+    if dial:
+        await client.action("Setvar", Channel=caller_channel, Variable=DIAL_VARIABLE, Value=dial)
     await client.action("Setvar", Channel=caller_channel, Variable=AGENT_VARIABLE, Value=agent_id)
     await client.action("Redirect", Channel=caller_channel, Context=context, Exten=exten, Priority="1")
 

@@ -55,3 +55,14 @@ def agent_mapper(mapping: Mapping[str, str] | AgentMap | None = None) -> AgentMa
         return table.get(short, short)
 
     return lookup
+
+
+def device_name(interface: str) -> str:
+    """The device a member interface's DeviceStateChange names: `Local/1001@agents/n` → `Local/1001@agents`.
+
+    Local channel options (`/n`, `/m`) are part of the interface, not of the device.
+    """
+    tech, sep, rest = interface.partition("/")
+    if sep and tech.lower() == "local" and "/" in rest:
+        return f"{tech}/{rest.partition('/')[0]}"
+    return interface

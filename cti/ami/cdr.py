@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _FIXED = 16  # accountcode … amaflags
 AgentOf = Callable[[str], str | None]
 _TIME = "%Y-%m-%d %H:%M:%S"
+ANSWERED = "ANSWERED"  # a CDR's disposition when its destination answered (NO ANSWER, BUSY, FAILED: not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +157,23 @@ def figures_of(book: CdrBook, caller_uid: str, agent_of: AgentOf) -> CallFigures
     caller (Originate + Bridge). `agent_of` says which channels are agent legs.
     When the agent leg is a Local channel, its other half's CDR holds the moment
     the agent answered and the talk time (`billsec`).
+
+    Only ANSWERED CDRs bridge: app_queue writes one CDR per member it rang, and a ring
+    nobody took (`NO ANSWER`) still carries an AnswerTime and billsec, the Local
+    channel's own (the queue answered its half), not the agent's.
     """
     own = book.of(caller_uid)
     if not own:
         return None
     channel, began, ended = own[0].channel, min(c.start for c in own), max(c.end for c in own)
-    legs = [c.dstchannel for c in own if c.dstchannel and agent_of(c.dstchannel)]
-    legs += [c.channel for c in book.bridged_to(channel) if agent_of(c.channel) and began <= c.start <= ended]
+    legs = [
+        c.dstchannel for c in own if c.dstchannel and c.disposition == ANSWERED and agent_of(c.dstchannel)
+    ]
+    legs += [
+        c.channel
+        for c in book.bridged_to(channel)
+        if agent_of(c.channel) and c.disposition == ANSWERED and began <= c.start <= ended
+    ]
     agent = agent_of(legs[0]) if legs else None
     answered_at, talk = None, None
     if legs:
@@ -170,7 +181,10 @@ def figures_of(book: CdrBook, caller_uid: str, agent_of: AgentOf) -> CallFigures
         side = [
             c
             for c in book.records
-            if c.channel in (leg, _other_half(leg)) and c.answer is not None and began <= c.start <= ended
+            if c.channel in (leg, _other_half(leg))
+            and c.answer is not None
+            and c.disposition == ANSWERED
+            and began <= c.start <= ended
         ]  # channel names repeat (a restarted PBX counts from 0 again): the leg lived within the call
         if side:
             best = max(side, key=lambda c: (c.channel != leg, c.billsec))

@@ -204,6 +204,12 @@ class _Link(asyncio.Protocol):
             self.transport.abort()
 
 
+RECONNECT_BACKOFF = (0.5, 3.0)
+"""(first, cap) seconds between reconnects, times a jitter of 0.5-1. A PBX link is on a LAN:
+the cap is low, so a 25 s outage is over for Hotline within ~3 s of the PBX being back
+(a cap of 30 s once made it 32 s: calls answered meanwhile had no pop)."""
+
+
 class AmiClient:
     """An AMI connection that stays up. See the module docstring for the guarantees."""
 
@@ -217,7 +223,7 @@ class AmiClient:
         action_timeout: float = 5.0,
         ping_interval: float = 20.0,
         ping_timeout: float = 5.0,
-        backoff: tuple[float, float] = (0.5, 30.0),
+        backoff: tuple[float, float] = RECONNECT_BACKOFF,
         auth: Literal["plain", "md5"] = "plain",
         events: str = "on",
         connect_timeout: float = 10.0,

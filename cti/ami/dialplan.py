@@ -14,10 +14,13 @@ WAIT_EXTEN = "wait"  # the entry: announces the caller (WAITING_USEREVENT), then
 REWAIT_EXTEN = "rewait"  # back to the music after a ring that was not answered or was cancelled
 CONNECT_CONTEXT = "hotline-connect"  # a Redirect here dials the agent named by AGENT_VARIABLE
 CONNECT_EXTEN = "agent"
-AGENT_VARIABLE = "HOTLINE_AGENT"  # Setvar before the Redirect: whom [hotline-connect] dials
+AGENT_VARIABLE = "HOTLINE_AGENT"  # Setvar before the Redirect: which agent [hotline-connect] dials
+DIAL_VARIABLE = "HOTLINE_DIAL"  # Setvar: the agent's interface (call-center file), the Dial() string
 RING_TIMEOUT_VARIABLE = "HOTLINE_RING_TIMEOUT"  # Setvar: the Dial() timeout, the router's ring timeout
-WAITING_USEREVENT = "HotlineWaiting"  # a caller waits (Queue:, CallerNum:)
+WAITING_USEREVENT = "HotlineWaiting"  # a caller waits (Queue:, CallerNum:, IvrChoice:)
+IVR_VARIABLE = "HOTLINE_IVR"  # the dialplan IVR's choice (ivr.options[].choice): its skills, its category
 WAIT_TIMEOUT_USEREVENT = "HotlineWaitTimeout"  # it waited HOTLINE_MAX_WAIT and goes to the fallback
+DIAL_END_USEREVENT = "HotlineDialEnd"  # [hotline-connect]'s Dial() did not answer (Agent:, DialStatus:)
 WAITING_CONTEXTS = (WAIT_CONTEXT, CONNECT_CONTEXT)  # a caller in these still waits for an agent
 
 # ------------------------------------------------------------------ observe mode, and after

@@ -102,7 +102,8 @@ def masked(message: Mapping[str, str]) -> dict[str, str]:
 class FrameSplitter:
     """Incremental splitter: feed bytes, get complete frames (as bytes).
 
-    Handles the banner line (no blank line after it), CRLF CRLF terminators, and
+    Handles the banner line (no blank line after it; also one before a later frame, as in a
+    capture spanning a reconnect), CRLF CRLF terminators, and
     old-style `Response: Follows` frames whose body ends at `--END COMMAND--`.
     A buffer growing past MAX_FRAME_BYTES without a terminator is dropped and
     reported through `oversized`, so a peer spewing garbage cannot exhaust memory.
@@ -148,6 +149,8 @@ class FrameSplitter:
             start = end + 4
             if frame[:1] in (b"\r", b"\n"):  # stray line ends between frames
                 frame = frame.lstrip(b"\r\n")
+            if frame.startswith(BANNER_PREFIX):  # a capture of a reconnect: the next link's banner
+                _, _, frame = frame.partition(b"\r\n")
             if frame:
                 frames.append(frame)
         if start:

@@ -28,10 +28,12 @@ Publish = Callable[[list[Event]], Awaitable[None]]
 
 async def resync(client: AmiClient, translator: AmiTranslator) -> list[Event]:
     """Ask for the PBX's current state and return the events the translator had missed."""
-    channels = await client.action_list("CoreShowChannels", within=15.0)
+    # QueueStatus first: members (who is in, paused) and their LastCall, the end of a call
+    # that ended while the link was down, which the channels' reconciliation then uses.
     queues = await client.action_list("QueueStatus", within=15.0)
-    events = translator.apply_channels(channels)
-    events += translator.apply_queue_status(queues)
+    channels = await client.action_list("CoreShowChannels", within=15.0)
+    events = translator.apply_queue_status(queues)
+    events += translator.apply_channels(channels)  # no await between: live events wait behind the snapshot
     events += await _device_states(client, translator)
     log.info(
         "AMI resync: %d channels, %d queue items, %d missed events", len(channels), len(queues), len(events)

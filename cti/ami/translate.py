@@ -18,10 +18,20 @@ Asterisk facts this relies on (see tests/fixtures/ami/README.md):
   channel's next step tells them apart (VarSet QUEUESTATUS=TIMEOUT vs Hangup),
   so the decision waits for it.
 * `AgentComplete` may lack the caller fields (08) or the Dest* fields (07c), and
-  may come after the caller's Hangup (08): the call's HUNG_UP then waits for it
-  or for the agent leg's Hangup, so AGENT_COMPLETED keeps its TalkTime.
+  may come after the caller's Hangup (08) and even after the agent leg's (a
+  loaded 22.10.1, tests/fixtures/ami/22.10.1/): when an app_queue agent leg
+  hangs up, its AGENT_COMPLETED waits for AgentComplete (it has the TalkTime)
+  unless the caller goes on elsewhere (a Dial: Redirect, 07c); a call whose
+  caller and agent are both gone waits for it too, until the agent's next
+  QueueMemberStatus or `COMPLETE_WAIT` more messages.
 * `MixMonitorStart` has no file name: it is in the VarSet MIXMONITOR_FILENAME
-  just before it, which precedes the caller's QueueCallerJoin.
+  just before it, which precedes the caller's QueueCallerJoin. Asterisk before
+  16.17 / 18.3 sends no MixMonitorStart at all, and a manager.conf may filter
+  VarSet: a recording starts from whichever of VarSet MIXMONITOR_FILENAME,
+  MixMonitorStart or the MixMonitor application's Newexten comes, once per
+  channel and file.
+* Older Asterisk lines name some events and fields differently; they are
+  rewritten into this vocabulary first (cti.ami.normalise).
 """
 
 from __future__ import annotations
@@ -32,16 +42,18 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cti.ami.agents import AgentMap, agent_mapper
-from cti.ami.dialplan import WAIT_TIMEOUT_USEREVENT, WAITING_CONTEXTS, WAITING_USEREVENT
+from cti.ami.dialplan import DIAL_END_USEREVENT, WAIT_TIMEOUT_USEREVENT, WAITING_CONTEXTS, WAITING_USEREVENT
+from cti.ami.normalise import LEGACY_EVENTS, Normaliser
 from cti.ami.protocol import AmiMessage
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
 
 SOURCE = "asterisk"
+COMPLETE_WAIT = 200  # messages a finished queue call waits for a late AgentComplete
 Clock = Callable[[], datetime]
 
 # Events the translator reads. Anything else can be skipped before parsing.
@@ -83,6 +95,7 @@ HANDLED_EVENTS = frozenset(
     }
 )
 _HANDLED_BYTES = frozenset(name.encode() for name in HANDLED_EVENTS)
+_LEGACY_BYTES = frozenset(name.encode() for name in LEGACY_EVENTS) - {b"Newchannel"}
 
 # DeviceStateChange `State` (ast_devstate_str) → AgentEvent DEVICE_STATE detail; UNKNOWN is dropped
 _DEVICE_STATE_NAMES = {
@@ -116,7 +129,9 @@ def wanted_frame(name: bytes, frame: bytes) -> bool:
         return True
     if name == b"VarSet":
         return b"Variable: MIXMONITOR_FILENAME\r\n" in frame or b"Variable: QUEUESTATUS\r\n" in frame
-    return False
+    if name == b"Newexten":
+        return b"Application: MixMonitor\r\n" in frame
+    return name in _LEGACY_BYTES
 
 
 def _utc_now() -> datetime:
@@ -145,6 +160,7 @@ class _Call:
     dialed: str | None
     mode: str  # "observe" | "control"
     queue: str | None = None
+    ivr_choice: str | None = None  # control mode: the dialplan IVR's HOTLINE_IVR (HotlineWaiting IvrChoice)
     in_queue: bool = False
     legs: dict[str, str] = field(default_factory=dict)  # agent leg uid → agent id
     answered_leg: str | None = None
@@ -152,6 +168,11 @@ class _Call:
     pending_abandon: tuple[str, str] | None = None  # (queue, hold time) until the next step
     ending: str | None = None  # hangup cause, when HUNG_UP waits for AgentComplete
     transferred: bool = False
+    queue_answered: bool = False  # answered by app_queue (AgentConnect): an AgentComplete will follow
+    gone_legs: set[str] = field(default_factory=set)  # agent legs hung up, AgentComplete not seen yet
+    dial_reported: bool = False  # control mode: this Dial()'s end was told (DialEnd) before HotlineDialEnd
+    offered_at: datetime | None = None
+    answered_at: datetime | None = None
     held: bool = False
     recordings: dict[str, str] = field(default_factory=dict)  # channel uid → file
     ended: bool = False
@@ -200,6 +221,8 @@ class AmiTranslator:
         self._names: dict[str, str] = {}  # channel name → uid (live channels)
         self._uid_names: dict[str, str] = {}  # uid → channel name
         self._files: dict[str, str] = {}  # channel uid → MIXMONITOR_FILENAME
+        self._app_files: dict[str, str] = {}  # channel uid → MixMonitor() file of its Newexten, not started
+        self.normaliser = Normaliser()  # older Asterisk's names → this vocabulary
         self._early_recording: dict[str, str] = {}  # uid → file, started before the call existed
         self._bridges: dict[str, set[str]] = {}  # bridge uid → channel uids
         self._optimised: set[str] = set()
@@ -209,6 +232,11 @@ class AmiTranslator:
         self._snapshot_members: list[AmiMessage] = []
         self._snapshot_entries: list[AmiMessage] = []
         self._snapshot_channels: list[AmiMessage] = []
+        self._last_calls: dict[str, datetime] = {}  # agent -> QueueMember LastCall (end of their last call)
+        # caller uid -> when the PBX's CDRs say the call ended (the link sets it before a resync)
+        self.cdr_end: Callable[[str], datetime | None] | None = None
+        self._fed = 0
+        self._awaiting: dict[str, int] = {}  # call_id → message count until which it waits for AgentComplete
 
     # ------------------------------------------------------------------ queries
 
@@ -234,15 +262,23 @@ class AmiTranslator:
     # --------------------------------------------------------------------- feed
 
     def feed(self, msg: AmiMessage) -> list[Event]:
+        msg = self.normaliser.feed(msg)
         name = msg.event
         if name is None:
             return []
+        out: list[Event] = []
+        self._fed += 1
+        if self._awaiting:
+            self._end_overdue(out)
+        if self._app_files and name not in ("VarSet", "MixMonitorStart", "Newexten"):
+            self._flush_app_file(msg, out)  # a MixMonitor() seen only as Newexten: started now
         handler = _HANDLERS.get(name)
         if handler is None:
             if name == "VarSet":
-                return self._var_set(msg)
-            return []
-        out: list[Event] = []
+                return out + self._var_set(msg)
+            if name == "Newexten":
+                self._newexten(msg, out)
+            return out
         try:
             handler(self, msg, out)
         except (KeyError, ValueError, IndexError) as exc:  # a malformed message must not stop the link
@@ -312,6 +348,7 @@ class AmiTranslator:
                 source_refs=(call.caller_uid,),
                 hold_s=hold_s,
                 talk_s=talk_s,
+                ivr_choice=call.ivr_choice if kind is CallEventKind.OFFERED else None,
             )
         )
 
@@ -329,6 +366,7 @@ class AmiTranslator:
         if name is not None and self._names.get(name) == uid:
             del self._names[name]
         self._files.pop(uid, None)
+        self._app_files.pop(uid, None)
         self._early_recording.pop(uid, None)
         self._optimised.discard(uid)
 
@@ -355,6 +393,8 @@ class AmiTranslator:
     def _offer(self, call: _Call, queue: str, at: datetime, out: list[Event]) -> None:
         call.queue = queue
         call.in_queue = True
+        if call.offered_at is None:
+            call.offered_at = at
         self._emit(out, call, CallEventKind.OFFERED, at, key=queue)
         early = self._early_recording.pop(call.caller_uid, None)
         if early is not None:
@@ -371,14 +411,28 @@ class AmiTranslator:
             self._name_channel(leg_name, leg_uid)
 
     def _answer(
-        self, call: _Call, leg: str, at: datetime, out: list[Event], hold_s: int | None = None
+        self,
+        call: _Call,
+        leg: str,
+        at: datetime,
+        out: list[Event],
+        hold_s: int | None = None,
+        detail: str | None = None,
     ) -> None:
+        """`hold_s`: Asterisk's HoldTime when it gives one (AgentConnect); else the seconds since
+        the offer on the events' clock (exact with `timestampevents = yes`)."""
         current = call.answered_leg
         if current is not None and current != leg and current not in call.completed_legs:
             return  # already talking to another agent leg (ringall loser's late event)
         call.answered_leg = leg
         call.in_queue = False
-        self._emit(out, call, CallEventKind.ANSWERED, at, key=leg, agent=call.legs[leg], hold_s=hold_s)
+        if call.answered_at is None:
+            call.answered_at = at
+        if hold_s is None and call.offered_at is not None:
+            hold_s = _between(call.offered_at, at)
+        self._emit(
+            out, call, CallEventKind.ANSWERED, at, key=leg, agent=call.legs[leg], hold_s=hold_s, detail=detail
+        )
 
     def _complete(
         self,
@@ -392,6 +446,9 @@ class AmiTranslator:
         if leg in call.completed_legs or leg not in call.legs:
             return
         call.completed_legs.add(leg)
+        if talk_s is None and leg == call.answered_leg and call.answered_at is not None:
+            # no AgentComplete TalkTime (control mode, or it came after both channels were gone)
+            talk_s = _between(call.answered_at, at)
         self._emit(
             out,
             call,
@@ -402,6 +459,26 @@ class AmiTranslator:
             hold_s=hold_s,
             talk_s=talk_s,
         )
+
+    def _settle_gone(self, call: _Call, at: datetime, out: list[Event]) -> None:
+        """Agent legs that hung up without an AgentComplete yet: completed without a talk time."""
+        for leg in sorted(call.gone_legs):
+            self._complete(call, leg, at, out)
+        call.gone_legs.clear()
+
+    def _wait_for_complete(self, call: _Call) -> None:
+        self._awaiting[call.call_id] = self._fed + COMPLETE_WAIT
+
+    def _end_overdue(self, out: list[Event], agent: str | None = None, queue: str | None = None) -> None:
+        """End the calls that waited long enough (or whose agent's member state says the call is over)."""
+        for call_id, until in list(self._awaiting.items()):
+            call = self._by_id.get(call_id)
+            if call is None or call.ended or call.ending is None:
+                del self._awaiting[call_id]
+                continue
+            if self._fed > until or (agent is not None and agent == call.agent and queue == call.queue):
+                del self._awaiting[call_id]
+                self._hang_up(call, call.ending, self.clock(), out)
 
     def _open_leg(self, call: _Call) -> str | None:
         leg = call.answered_leg
@@ -429,6 +506,8 @@ class AmiTranslator:
         leg = self._open_leg(call)
         if leg is not None:
             self._complete(call, leg, at, out)
+        call.gone_legs.clear()
+        self._awaiting.pop(call.call_id, None)
         for uid, file in call.recordings.items():
             self._emit(out, call, CallEventKind.RECORDING_READY, at, key=f"{uid}|{file}", detail=file)
         call.ended = True
@@ -471,12 +550,40 @@ class AmiTranslator:
                 at = self._at(msg)
                 self._emit(out, call, CallEventKind.LEFT_QUEUE, at, key=call.queue or "", detail="timeout")
             return
+        if name == DIAL_END_USEREVENT:
+            self._dial_failed(msg, out)
+            return
         if name != WAITING_USEREVENT or not msg.get("Uniqueid"):
             return
         self._remember(msg)
         queue = msg.get("Queue") or self.default_queue
         call = self._call_of(msg) or self._new_call(msg, "control", queue)
+        call.ivr_choice = _clean(msg.get("IvrChoice")) or call.ivr_choice
         self._offer(call, queue, self._at(msg), out)
+
+    def _dial_failed(self, msg: AmiMessage, out: list[Event]) -> None:
+        """[hotline-connect]'s Dial() ended unanswered. When it failed before any agent leg
+        existed (`PJSIP/1001` unregistered: no DialBegin, no DialEnd), this is the only word.
+        CHANUNAVAIL/CONGESTION: the router pauses the agent as "phone-unreachable"."""
+        call = self._call_of(msg)
+        if call is None or call.mode != "control" or call.answered_leg is not None or call.ended:
+            return
+        status = (msg.get("DialStatus") or "").lower()
+        agent = _clean(msg.get("Agent"))
+        if call.dial_reported:
+            call.dial_reported = False
+        elif agent is not None:
+            at = self._at(msg)
+            self._emit(
+                out,
+                call,
+                CallEventKind.RING_NO_ANSWER,
+                at,
+                key="dial",
+                once=False,
+                agent=agent,
+                detail=status,
+            )
 
     def _queue_caller_abandon(self, msg: AmiMessage, out: list[Event]) -> None:
         call = self._call_of(msg)
@@ -494,8 +601,12 @@ class AmiTranslator:
         if not uid:
             return []
         if variable == "MIXMONITOR_FILENAME":
-            self._files[uid] = msg.get("Value", "")
-            return []
+            file = msg.get("Value", "")
+            self._files[uid] = file
+            self._app_files.pop(uid, None)
+            started: list[Event] = []
+            self._start_file(uid, file, self._at(msg), started)
+            return started
         if variable == "QUEUESTATUS":
             call = self._calls.get(uid)
             value = msg.get("Value", "")
@@ -535,6 +646,7 @@ class AmiTranslator:
             if agent is None:
                 return
             self._add_leg(call, leg, agent, msg.get("DestChannel"))
+        call.queue_answered = True
         self._answer(call, leg, self._at(msg), out, _seconds(msg.get("HoldTime")))
 
     def _agent_complete(self, msg: AmiMessage, out: list[Event]) -> None:
@@ -543,6 +655,7 @@ class AmiTranslator:
             return
         at = self._at(msg)
         self._complete(call, leg, at, out, _seconds(msg.get("HoldTime")), _seconds(msg.get("TalkTime")))
+        call.gone_legs.discard(leg)
         if call.ending is not None:
             self._hang_up(call, call.ending, at, out)
 
@@ -580,6 +693,7 @@ class AmiTranslator:
                     self._emit(out, originated, CallEventKind.RINGING, at, key=leg, agent=agent)
             return
         if call.answered_leg is not None:
+            self._settle_gone(call, at, out)  # the caller goes on (Redirect): the agent's part is over
             if self._open_leg(call) is None and not call.transferred:
                 call.transferred = True
                 target = self.agent_of(dest) or dest
@@ -609,6 +723,7 @@ class AmiTranslator:
         if status == "ANSWER":
             self._answer(call, leg, at, out)
         elif status and call.answered_leg is None:
+            call.dial_reported = True
             self._emit(
                 out,
                 call,
@@ -667,11 +782,19 @@ class AmiTranslator:
             cause = msg.get("Cause-txt") or msg.get("Cause") or "unknown"
             if call.mode == "observe" and self._open_leg(call) is not None:
                 call.ending = cause  # AgentComplete (with TalkTime) or the leg's Hangup follows
+                if call.answered_leg in call.gone_legs:
+                    self._wait_for_complete(call)  # both gone: only AgentComplete is left to come
                 return
             self._hang_up(call, cause, at, out)
             return
         leg_call = self._legs.get(uid)
         if leg_call is not None and uid not in self._optimised:
+            waits = leg_call.queue_answered and uid not in leg_call.completed_legs
+            if uid == leg_call.answered_leg and waits:
+                leg_call.gone_legs.add(uid)  # AgentComplete (TalkTime) is still to come
+                if leg_call.ending is not None:
+                    self._wait_for_complete(leg_call)
+                return
             if uid == leg_call.answered_leg:
                 self._complete(leg_call, uid, at, out)
             if leg_call.ending is not None:
@@ -733,12 +856,36 @@ class AmiTranslator:
         uid = msg.get("Uniqueid")
         if not uid:
             return
-        file = self._files.get(uid, "")
+        file = self._files.get(uid) or self._app_files.pop(uid, None) or ""
+        self._start_file(uid, file, self._at(msg), out)
+
+    def _start_file(self, uid: str, file: str, at: datetime, out: list[Event]) -> None:
+        """A recording of channel `uid` began (VarSet, MixMonitorStart or Newexten: once)."""
         call = self._calls.get(uid) or self._legs.get(uid)
         if call is None:
             self._early_recording[uid] = file
             return
-        self._recording_started(call, uid, file, self._at(msg), out)
+        if call.recordings.get(uid) == file:
+            return  # the same recording told twice (VarSet, then MixMonitorStart)
+        self._recording_started(call, uid, file, at, out)
+
+    def _newexten(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("Uniqueid")
+        if not uid:
+            return
+        if msg.get("Application") == "MixMonitor":
+            data = msg.get("AppData") or ""
+            file = data.split(",")[0].strip()
+            if file:
+                self._app_files[uid] = file  # VarSet MIXMONITOR_FILENAME, if it comes, has the full name
+            return
+        self._flush_app_file(msg, out)
+
+    def _flush_app_file(self, msg: AmiMessage, out: list[Event]) -> None:
+        uid = msg.get("Uniqueid")
+        file = self._app_files.pop(uid, None) if uid else None
+        if uid and file is not None:
+            self._start_file(uid, file, self._at(msg), out)
 
     def _mixmonitor_stop(self, msg: AmiMessage, out: list[Event]) -> None:
         uid = msg.get("Uniqueid", "")
@@ -846,6 +993,8 @@ class AmiTranslator:
 
     def _member_update(self, msg: AmiMessage, out: list[Event]) -> None:
         self._member(msg, out)
+        if self._awaiting and msg.event == "QueueMemberStatus":  # the agent is free: the call is over
+            self._end_overdue(out, self.agent_of(msg.get("Interface") or ""), msg.get("Queue"))
 
     def _member_removed(self, msg: AmiMessage, out: list[Event]) -> None:
         self._member(msg, out, present=False)
@@ -881,6 +1030,12 @@ class AmiTranslator:
         for item in items:
             if item.event == "QueueMember":
                 self._member(item, out)
+                agent = self.agent_of(item.get("Location") or item.get("Interface") or "")
+                last = _seconds(item.get("LastCall"))
+                if agent is not None and last:
+                    stamp = datetime.fromtimestamp(last, UTC)
+                    if stamp > self._last_calls.get(agent, stamp - timedelta(seconds=1)):
+                        self._last_calls[agent] = stamp
             elif item.event == "QueueEntry":
                 call = self._calls.get(item.get("Uniqueid", ""))
                 queue = item.get("Queue")
@@ -891,18 +1046,48 @@ class AmiTranslator:
                     and call.answered_leg is None
                     and (call.queue != queue or not call.in_queue)
                 ):
-                    self._offer(call, queue, at, out)
+                    self._offer(call, queue, at - timedelta(seconds=_seconds(item.get("Wait")) or 0), out)
         return out
 
-    def apply_channels(self, channels: list[AmiMessage], at: datetime | None = None) -> list[Event]:
+    def _ended_at(self, call: _Call, at: datetime) -> datetime:
+        """When a call that ended while the link was down ended, as far as Asterisk says: the
+        CDRs (`cdr_end`, when the link reads Master.csv), else its agent's QueueMember `LastCall`
+        (a QueueStatus before this; observe mode), else `at` (now)."""
+        if self.cdr_end is not None and (ended := self.cdr_end(call.caller_uid)) is not None:
+            return min(max(ended, call.answered_at or ended), at)
+        agent, answered = call.agent, call.answered_at
+        last = self._last_calls.get(agent) if agent is not None else None
+        if last is None or answered is None or last < answered - timedelta(seconds=1):
+            return at
+        return max(last, answered)
+
+    def apply_channels(
+        self,
+        channels: list[AmiMessage],
+        at: datetime | None = None,
+        hold_times: Mapping[str, int] | None = None,
+    ) -> list[Event]:
         """Reconcile with a CoreShowChannels (or Status) snapshot taken after a (re)connect.
 
         Calls we knew that are gone ended while the link was down: they get the
         missing AGENT_COMPLETED/HUNG_UP. Callers we did not know (in a Queue,
         or in a control-mode waiting context) are offered; a caller bridged with
         a known agent leg is answered. Already-emitted events are not repeated.
+
+        Times are Asterisk's: a caller found here was offered `Duration` ago (its channel's
+        age), and answered after `hold_times[caller uid]` seconds of that (app_queue's
+        QEHOLDTIME, when the caller knows it), else when its agent leg was made (so up to the
+        ring time early); the ANSWERED says `detail="resync"` (answered while Hotline was
+        reconnecting: the agent gets a pop). A call gone meanwhile ended at its agent's
+        QueueMember `LastCall` (apply_queue_status first), else now.
         """
         at = at or self.clock()
+        holds = hold_times or {}
+        ages = {
+            c["Uniqueid"]: d
+            for c in channels
+            if c.get("Uniqueid") and (d := _duration(c.get("Duration") or c.get("Seconds"))) is not None
+        }
         out: list[Event] = []
         by_uid = {c["Uniqueid"]: c for c in channels if c.get("Uniqueid")}
         for item in channels:
@@ -912,7 +1097,7 @@ class AmiTranslator:
             if call.ended or call.caller_uid in by_uid:
                 continue
             self._settle_abandon(call, at, out, None)
-            self._hang_up(call, "ended while the AMI link was down", at, out)
+            self._hang_up(call, "ended while the AMI link was down", self._ended_at(call, at), out)
         bridges: dict[str, list[AmiMessage]] = {}
         for item in channels:
             bridge = item.get("BridgeId") or item.get("BridgeID")
@@ -929,7 +1114,8 @@ class AmiTranslator:
                 data = item.get("ApplicationData") or item.get("Data") or ""
                 queue = data.split(",")[0] if app == "Queue" else ""
                 call = self._new_call(item, "observe" if app == "Queue" else "control", None)
-                self._offer(call, queue or self.default_queue, at, out)
+                age = ages.get(uid)
+                self._offer(call, queue or self.default_queue, at - timedelta(seconds=age or 0), out)
             elif known.ended:
                 continue
             else:
@@ -948,7 +1134,13 @@ class AmiTranslator:
                     self._add_leg(call, leg, agent, peer.get("Channel"))
                 if call.answered_leg is None:
                     call.pending_abandon = None
-                    self._answer(call, leg, at, out)
+                    call.queue_answered = app == "Queue"  # app_queue's AgentComplete will follow
+                    answered = at
+                    if uid in holds and call.offered_at is not None:
+                        answered = call.offered_at + timedelta(seconds=holds[uid])
+                    elif leg in ages:
+                        answered = at - timedelta(seconds=ages[leg])
+                    self._answer(call, leg, min(answered, at), out, detail="resync")
         return out
 
 
@@ -987,6 +1179,23 @@ _HANDLERS: dict[str, Handler] = {
     "CoreShowChannel": AmiTranslator._core_show_channel,
     "CoreShowChannelsComplete": AmiTranslator._core_show_channels_complete,
 }
+
+
+def _between(start: datetime, end: datetime) -> int:
+    """Whole seconds from `start` to `end`, as Asterisk counts HoldTime/TalkTime (never negative)."""
+    return max(0, round((end - start).total_seconds()))
+
+
+def _duration(value: str | None) -> int | None:
+    """CoreShowChannel `Duration` (HH:MM:SS) or Status `Seconds` → seconds; None if absent."""
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    parts = value.split(":")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2])
+    return None
 
 
 def _seconds(value: str | None) -> int | None:

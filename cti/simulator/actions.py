@@ -16,6 +16,7 @@ import time
 from cti.ami.dialplan import (
     CONNECT_CONTEXT,
     MONITOR_DIR,
+    OBSERVE_CONTEXT,
     QUEUE_CONTEXT,
     TRANSFER_TARGETS_CONTEXT,
     WAIT_CONTEXT,
@@ -71,11 +72,30 @@ class PbxActions:
             spied = fields.get("Data", "").split(",", 1)[0]
             self.core.spawn(self._spy(exten, context, spied, fields.get("ActionID")), f"spy-{exten}")
             return
-        observe = context == QUEUE_CONTEXT and exten in self.core.queues
-        if not target.startswith("Local/") or not (observe or context == WAIT_CONTEXT):
+        observe = context in (QUEUE_CONTEXT, OBSERVE_CONTEXT) and exten in self.core.queues
+        if not target.startswith("Local/"):
             session.respond(fields, "Error", Message="Originate failed")
             return
         session.respond(fields, "Success", Message="Originate successfully queued")
+        if not (observe or context == WAIT_CONTEXT):  # as Asterisk: taken, then failed (no such exten)
+            self.core.send_event(
+                "OriginateResponse",
+                "call,all",
+                {
+                    **({"ActionID": fields["ActionID"]} if fields.get("ActionID") else {}),
+                    "Response": "Failure",
+                    "Channel": target,
+                    "Context": fields.get("Context", ""),
+                    "Exten": fields.get("Exten", ""),
+                    "Application": "",
+                    "Data": "",
+                    "Reason": "0",
+                    "Uniqueid": "<null>",
+                    "CallerIDNum": "<unknown>",
+                    "CallerIDName": "<unknown>",
+                },
+            )
+            return
         number, name = parse_caller_id(fields.get("CallerID", ""))
         handset = fields.get("Exten", "talk-60")
         action_id = fields.get("ActionID")

@@ -17,8 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from cti.ami.protocol import FrameSplitter
+from cti.simulator.dialect import Dialect
 
-BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"  # Asterisk 22 (the default dialect)
 
 Spawn = Callable[[Awaitable[None], str], None]
 
@@ -32,8 +33,9 @@ def encode_message(first_key: str, first_value: str, fields: dict[str, str]) -> 
 class AmiSession:
     """One client connection."""
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, dialect: Dialect | None = None) -> None:
         self.writer = writer
+        self.dialect = dialect or Dialect()
         self.authenticated = False
         self.events = True
         self.challenge: str | None = None
@@ -52,7 +54,8 @@ class AmiSession:
 
     def send_event(self, event: str, fields: dict[str, str]) -> None:
         """An event to this session only (the items of a list action)."""
-        self.send(encode_message("Event", event, fields))
+        for name, out in self.dialect.rewrite(event, fields):
+            self.send(encode_message("Event", name, out))
 
 
 ActionHandler = Callable[[AmiSession, dict[str, str]], None]
@@ -68,6 +71,7 @@ class AmiServer:
         secret: str,
         actions: Mapping[str, ActionHandler],
         booted_at: int,
+        dialect: Dialect | None = None,
     ) -> None:
         """`actions` maps the lower-case action name to its handler (login and logoff are the server's)."""
         self.host = host
@@ -77,6 +81,7 @@ class AmiServer:
         self._secret = secret
         self._actions = dict(actions)
         self._booted_at = booted_at
+        self.dialect = dialect or Dialect()
         self.actions_received: list[dict[str, str]] = []
         self._sessions: set[AmiSession] = set()
 
@@ -96,7 +101,9 @@ class AmiServer:
 
     def emit(self, event: str, fields: dict[str, str]) -> None:
         """Send an event to every logged-in session that asked for events."""
-        data = encode_message("Event", event, fields)
+        data = b"".join(encode_message("Event", n, f) for n, f in self.dialect.rewrite(event, fields))
+        if not data:
+            return
         for session in list(self._sessions):
             if session.authenticated and session.events:
                 session.send(data)
@@ -108,11 +115,11 @@ class AmiServer:
                 session.send(data)
 
     async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = AmiSession(writer)
+        session = AmiSession(writer, self.dialect)
         self._sessions.add(session)
         splitter = FrameSplitter()
         splitter.banner = ""  # we are the server: no banner comes from the client
-        writer.write(BANNER)
+        writer.write(self.dialect.banner)
         try:
             while not writer.is_closing():
                 data = await reader.read(65536)
@@ -151,6 +158,9 @@ class AmiServer:
             return
         if not session.authenticated:
             session.respond(fields, "Error", Message="Permission denied")
+            return
+        if action == "coresettings":
+            session.respond(fields, "Success", **self.dialect.core_settings())
             return
         handler = self._actions.get(action)
         if handler is None:

@@ -17,6 +17,9 @@ from cti.ami.dialplan import (
     AGENTS_CONTEXT,
     CONNECT_CONTEXT,
     CONNECT_EXTEN,
+    DIAL_END_USEREVENT,
+    DIAL_VARIABLE,
+    IVR_VARIABLE,
     RING_TIMEOUT_VARIABLE,
     WAIT_CONTEXT,
     WAIT_EXTEN,
@@ -58,6 +61,7 @@ class ControlCall:
                 "CallerNum": number,
                 "WaitUniqueid": caller.uniqueid,
                 "Queue": queue,
+                "IvrChoice": caller.variables.get(IVR_VARIABLE, ""),
             },
         )
         caller.priority, caller.application, caller.app_data = 6, "MusicOnHold", "default,300"
@@ -91,20 +95,20 @@ class ControlCall:
             await self._finish_call(handset_leg, caller, agent_legs, started)
 
     async def _dial_agent(self, caller: Channel, agent: str) -> tuple[Channel, Channel] | None:
-        """`Dial(Local/${HOTLINE_AGENT}@agents/n,${HOTLINE_RING_TIMEOUT})`: ring, bridge on answer.
+        """`Dial(${HOTLINE_DIAL},${HOTLINE_RING_TIMEOUT})` (default `Local/${HOTLINE_AGENT}@agents/n`):
+        ring, bridge on answer.
 
         Not answered in time (DialEnd NOANSWER) or cancelled by a Redirect of the
         caller or a Hangup of the agent leg (DialEnd CANCEL): the agent legs hang up
-        and the caller goes back to waiting (`rewait` in the sample dialplan).
+        and the caller goes back to waiting (`rewait` in the sample dialplan), after
+        `UserEvent HotlineDialEnd`. An agent without a phone (`reachable=False`):
+        `[agents]` answers Congestion at once (DialEnd CONGESTION).
         """
         core = self.core
         timeout = seconds_or(caller.variables.get(RING_TIMEOUT_VARIABLE), 30.0)
+        dial = caller.variables.get(DIAL_VARIABLE) or f"Local/{agent}@{AGENTS_CONTEXT}/n"
         caller.context, caller.exten = CONNECT_CONTEXT, CONNECT_EXTEN
-        caller.priority, caller.application, caller.app_data = (
-            2,
-            "Dial",
-            f"Local/{agent}@{AGENTS_CONTEXT}/n,{timeout:g}",
-        )
+        caller.priority, caller.application, caller.app_data = (4, "Dial", f"{dial},{timeout:g}")
         agent_one, agent_two = core.local_pair(agent, AGENTS_CONTEXT, linkedid=caller.linkedid)
         core.send_event(
             "DialBegin",
@@ -112,10 +116,12 @@ class ControlCall:
             {**caller.fields(), **agent_one.fields("Dest"), "DialString": f"{agent}@{AGENTS_CONTEXT}/n"},
         )
         core.set_state(agent_one, 5)
-        ring_s = core.agent_behaviour(agent).ring_s
+        behaviour = core.agent_behaviour(agent)
+        ring_s = behaviour.ring_s
         began = time.monotonic()
         status = "ANSWER"
-        while True:
+        caller_left = False
+        while behaviour.reachable:
             rang = (time.monotonic() - began) * core.speed
             caller_left = bool(caller.variables.get("__hangup") or caller.variables.get("__redirect"))
             agent_hung_up = any(leg.variables.pop("__hangup", None) for leg in (agent_one, agent_two))
@@ -129,13 +135,26 @@ class ControlCall:
                 await asyncio.sleep(0.01)
                 continue
             break
+        else:
+            status = "CONGESTION"
         if status != "ANSWER":
             core.send_event(
                 "DialEnd", "call,all", {**caller.fields(), **agent_one.fields("Dest"), "DialStatus": status}
             )
-            cause = (19, "No user responding") if status == "NOANSWER" else (16, "Normal Clearing")
-            core.hangup(agent_one, *cause)
-            core.hangup(agent_two, *cause)
+            cause = {"NOANSWER": (19, "No user responding"), "CONGESTION": (34, "Circuit/channel congestion")}
+            core.hangup(agent_one, *cause.get(status, (16, "Normal Clearing")))
+            core.hangup(agent_two, *cause.get(status, (16, "Normal Clearing")))
+            if not caller_left:  # a Redirect or hangup takes the caller out of the dialplan: no UserEvent
+                core.send_event(
+                    "UserEvent",
+                    "user,all",
+                    {
+                        **caller.fields(),
+                        "UserEvent": DIAL_END_USEREVENT,
+                        "Agent": agent,
+                        "DialStatus": status,
+                    },
+                )
             caller.context, caller.exten, caller.priority = WAIT_CONTEXT, WAIT_EXTEN, 6
             caller.application, caller.app_data = "MusicOnHold", "default,300"
             return None

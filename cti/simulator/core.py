@@ -48,6 +48,7 @@ class AgentBehaviour:
     talk_s: float = 90.0  # agent hangs up after this long, unless the caller hangs up first
     dtmf: str = ""  # digits the agent's dialplan sends after answering (1012: "42#")
     dtmf_after_s: float = 2.0
+    reachable: bool = True  # False: no phone behind the interface ([agents] answers Congestion at once)
 
 
 class PbxCore:

@@ -23,6 +23,7 @@ from cti.simulator.ami_server import AmiServer
 from cti.simulator.cdr import CdrWriter
 from cti.simulator.channels import Channel
 from cti.simulator.core import AgentBehaviour, PbxCore
+from cti.simulator.dialect import DEFAULT_VERSION, Dialect
 from cti.simulator.queues import SimQueue
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,11 @@ class SimulatedPbx:
         recordings_dir: Path | None = None,
         queues: list[SimQueue] | None = None,
         cdr_file: Path | None = None,
+        asterisk_version: str = DEFAULT_VERSION,
     ) -> None:
-        """`cdr_file`: a cdr_csv line per channel is appended there (as Asterisk writes Master.csv)."""
+        """`cdr_file`: a cdr_csv line per channel is appended there (as Asterisk writes Master.csv).
+        `asterisk_version`: the Asterisk whose AMI dialect is spoken (cti.simulator.dialect)."""
+        self.dialect = Dialect(asterisk_version)
         self.core = PbxCore(
             emit=self._emit,
             agents=agents,
@@ -58,6 +62,7 @@ class SimulatedPbx:
             secret=secret,
             actions=PbxActions(self.core).table(),
             booted_at=self.core.epoch,
+            dialect=self.dialect,
         )
         self._ready = asyncio.Event()
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from config.callcenter import CallCenter, CallCenterError, load_callcenter
 from config.settings import SAMPLE_CALLCENTER
+from cti.simulator.dialect import DEFAULT_VERSION, KNOWN_LINES, Dialect
 from cti.simulator.pbx import AgentBehaviour, SimulatedPbx
 from cti.simulator.queues import SimMember, SimQueue
 
@@ -35,7 +36,7 @@ _SIM_STRATEGY = {"linear": "linear", "ring-all": "ringall"}
 
 
 def simulated_queues(center: CallCenter) -> list[SimQueue]:
-    """The PBX's queues.conf from the call-center file (members by penalty, then file order)."""
+    """The PBX's queues.conf from the call-center file (static members by penalty, then file order)."""
     return [
         SimQueue(
             name=queue.name,
@@ -43,10 +44,11 @@ def simulated_queues(center: CallCenter) -> list[SimQueue]:
             timeout_s=queue.ring_timeout_s,
             wrapup_s=queue.wrapup_s,
             members=[
-                SimMember(interface=f"{agent.pbx_interface()}/n", name=agent.name)
+                SimMember(interface=agent.pbx_interface(), name=agent.name)
                 for agent in sorted(
                     (a for a in center.agents if queue.name in a.queues), key=lambda a: a.queues[queue.name]
                 )
+                if queue.pbx_members == "static"  # dynamic members are QueueAdd'ed at sign-in
             ],
         )
         for queue in center.queues
@@ -84,8 +86,22 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--agent", type=parse_agent, action="append", default=[], help="e.g. 1001=ring:2,talk:90"
     )
+    parser.add_argument(
+        "--asterisk-version",
+        type=asterisk_version,
+        default=DEFAULT_VERSION,
+        help=f"whose AMI to speak: {', '.join(str(n) for n in KNOWN_LINES)} (e.g. 18.26.4)",
+    )
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
+
+
+def asterisk_version(text: str) -> str:
+    try:
+        Dialect(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 async def serve(options: argparse.Namespace, center: CallCenter) -> None:
@@ -99,6 +115,7 @@ async def serve(options: argparse.Namespace, center: CallCenter) -> None:
         recordings_dir=options.recordings_dir,
         queues=simulated_queues(center),
         cdr_file=options.cdr_file,
+        asterisk_version=options.asterisk_version,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

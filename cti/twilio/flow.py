@@ -24,8 +24,9 @@ from email.utils import parsedate_to_datetime
 from config.ivr import IvrOption, IvrSpec
 from cti.twilio import urls as u
 from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
+from cti.twilio.ports import KnownIncident
 from cti.twilio.twiml import Twiml
-from routing.commands import BusCommand, RecordSurveyScore, RequestCallback
+from routing.commands import BusCommand, RecordSmsReply, RecordSurveyScore, RequestCallback
 from routing.config import QueueConfig
 from routing.events import CallEvent, CallEventKind, Event
 
@@ -75,7 +76,14 @@ class CallFlow:
         self.clock = clock
         self.position = position
 
+    def reconfigure(self, ivr: IvrSpec, queues: Mapping[str, QueueConfig]) -> None:
+        """The admin pages' IVR and queues (TwilioLink.reconfigure)."""
+        self.ivr = ivr
+        self.queues = dict(queues)
+        self.first_queue = next(iter(self.queues))
+
     # ------------------------------------------------------------------ helpers
+
     def _event(
         self,
         call_id: str,
@@ -119,17 +127,27 @@ class CallFlow:
             form.get("CallSid", ""), form.get("From"), form.get("To"), self._language(query)
         )
 
-    def _hold(self, call: TwilioCall, *, first: bool = False) -> str:
-        return self.twiml.hold(call.language, call.next_loop(), self.position(call.sid), first=first)
+    def _hold(self, call: TwilioCall, *, first: bool = False, notice: str | None = None) -> str:
+        position = self.position(call.sid)
+        return self.twiml.hold(call.language, call.next_loop(), position, first=first, notice=notice)
 
     # ------------------------------------------------------------------ inbound: IVR
-    def voice(self, form: Form, language_hint: str | None) -> Reply:
-        """A call comes in: greeting and menu in the caller's language (their record's, else the default)."""
+    def voice(self, form: Form, language_hint: str | None, incident: KnownIncident | None = None) -> Reply:
+        """A call comes in: greeting and menu in the caller's language (their record's, else the
+        default); a caller affected by a known incident hears so first, with the expected time."""
         language = self.ivr.language_for(language_hint) or self.ivr.default_language
         call = self.book.open(form.get("CallSid", ""), form.get("From"), form.get("To"), language)
+        notice = self._incident_text(incident, call.language) if incident is not None else None
         if not self.ivr.options:
-            return self._enter(call, self.first_queue, None, form)
-        return Reply(self.twiml.menu(call.language, 1, greet=True))
+            return self._enter(call, self.first_queue, None, form, notice=notice)
+        return Reply(self.twiml.menu(call.language, 1, greet=True, notice=notice))
+
+    def _incident_text(self, incident: KnownIncident, language: str) -> str:
+        description = incident.description.get(language) or next(iter(incident.description.values()), "")
+        expected = incident.expected.get(language, "")
+        if expected:
+            return self.ivr.text("incident_known", language, description=description, expected=expected)
+        return self.ivr.text("incident_known_no_time", language, description=description)
 
     def menu(self, form: Form, query: Form) -> Reply:
         call = self._call(form, query)
@@ -146,8 +164,11 @@ class CallFlow:
             option = self.ivr.options[0]  # no usable answer: the first entry rather than a hang-up
         return self._enter(call, option.queue, option, form)
 
-    def _enter(self, call: TwilioCall, queue: str, option: IvrOption | None, form: Form) -> Reply:
-        """Into `queue`: the router gets OFFERED; the caller waits, or hears it is closed."""
+    def _enter(
+        self, call: TwilioCall, queue: str, option: IvrOption | None, form: Form, *, notice: str | None = None
+    ) -> Reply:
+        """Into `queue`: the router gets OFFERED; the caller waits (hearing `notice` first, if
+        given), or hears it is closed."""
         if call.phase is not Phase.MENU:  # a second menu answer for a call already placed
             return Reply(self._hold(call) if call.phase is Phase.WAITING else self.twiml.empty())
         call.queue = queue
@@ -160,6 +181,8 @@ class CallFlow:
             dialed=call.dialed,
             queue=queue,
             source_refs=(call.sid,),
+            # On the offer itself: the router's skills for this choice, the desk's category.
+            ivr_choice=option.choice_name if option is not None else None,
         )
         events: list[Event] = [offered]
         if option is not None:
@@ -177,7 +200,7 @@ class CallFlow:
             self.book.move(call, Phase.VOICEMAIL)
             return Reply(self._closed_twiml(call, closed), tuple(events))
         self.book.move(call, Phase.WAITING)
-        return Reply(self._hold(call, first=True), tuple(events))
+        return Reply(self._hold(call, first=True, notice=notice), tuple(events))
 
     def _closed(self, queue: str) -> QueueConfig | None:
         """The queue that finally refuses the call after hours (following after_hours_queue), or None."""
@@ -240,10 +263,12 @@ class CallFlow:
             )
             return Reply(self.twiml.goodbye(call.language), (done,) if agent else ())
         if attempt != call.attempt or call.phase is not Phase.RINGING:
-            # An older Dial, or the router already moved on (REST redirect): say nothing new.
-            return Reply(
-                self._hold(call) if call.phase is Phase.WAITING else self.twiml.goodbye(call.language)
-            )
+            # An older Dial, or the router already moved on (REST redirect): say nothing new. The
+            # leg's status callback often beats this action, and the router may have rung again
+            # already (a newer attempt, RINGING): the caller is still ours and waiting, as in the
+            # hold loop's own answer; a goodbye here would hang up a caller about to be connected.
+            waiting = call.phase in (Phase.WAITING, Phase.RINGING)
+            return Reply(self._hold(call) if waiting else self.twiml.goodbye(call.language))
         missed = tuple(self._no_answer(call, agent, attempt, status) for agent in call.ringing)
         call.ringing = []
         self.book.move(call, Phase.WAITING)
@@ -405,6 +430,15 @@ class CallFlow:
             return Reply(self.twiml.survey(ticket, language, attempt + 1))
         return Reply(self.twiml.goodbye(language))
 
+    def sms_reply(self, form: Form, query: Form) -> Reply:
+        """A text to the number: the desk reads it as a survey answer if it is one; no reply SMS."""
+        sid, sender, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")
+        if not (sid and sender and body.strip()):
+            return Reply(self.twiml.empty())
+        return Reply(
+            self.twiml.empty(), commands=(RecordSmsReply(call_id=sid, sender=sender, body=body[:500]),)
+        )
+
     def survey_status(self, form: Form, query: Form) -> Reply:
         status = form.get("CallStatus", "")
         if status in _NOT_REACHED:
@@ -427,6 +461,7 @@ ROUTES: Mapping[str, Callable[[CallFlow, Form, Form], Reply]] = {
     u.SURVEY: CallFlow.survey,
     u.SURVEY_SCORE: CallFlow.survey_score,
     u.SURVEY_STATUS: CallFlow.survey_status,
+    u.SMS_REPLY: CallFlow.sms_reply,
 }
 """Webhook path -> handler. VOICE is apart: it first asks the desk for the caller's language."""
 

@@ -41,7 +41,7 @@ from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
 from cti.twilio.flow import ROUTES, CallFlow, Form, Position, Reply
 from cti.twilio.http import HttpxTwilioClient
 from cti.twilio.media import TwilioMedia
-from cti.twilio.ports import DeskPort, ReplayLedger
+from cti.twilio.ports import DeskPort, KnownIncident, ReplayLedger
 from cti.twilio.reconcile import CallStatus, close_ended
 from cti.twilio.replay import ReplayCache
 from cti.twilio.signature import SignatureChecker
@@ -128,7 +128,21 @@ class TwilioLink(ControlsNotOffered):
         self._group: asyncio.TaskGroup | None = None
         self._running = asyncio.Event()
 
+    def reconfigure(self, callcenter: CallCenter, queues: Sequence[QueueConfig]) -> None:
+        """An admin change, live: the IVR (menu, prompts, survey), the agents' Twilio identities
+        and languages, the queues' hours. Calls keep their state; the next webhook answers with
+        the new configuration (a caller in the menu hears the new menu at their next step)."""
+        ivr = callcenter.ivr
+        self.twiml.ivr = ivr
+        self.queues = {q.name: q for q in queues}
+        self.agents = {
+            a.id: AgentLine(a.twilio_target(), ivr.language_for(a.language) or ivr.default_language)
+            for a in callcenter.agents
+        }
+        self.flow.reconfigure(ivr, self.queues)
+
     # ------------------------------------------------------------------ tasks
+
     async def run(self) -> None:
         """Background work (survey calls, slow lookups) until cancelled; closes the HTTP client after."""
         try:
@@ -172,7 +186,8 @@ class TwilioLink(ControlsNotOffered):
     async def answer_webhook(self, path: str, form: Form, query: Form) -> str:
         """The TwiML for one (verified, first-time) webhook; its events are on the bus when this returns."""
         if path == u.VOICE:
-            reply = self.flow.voice(form, await self._language_hint(form.get("From")))
+            language, incident = await self._caller_facts(form.get("From"))
+            reply = self.flow.voice(form, language, incident)
         else:
             handler = ROUTES.get(path)
             if handler is None:
@@ -199,16 +214,23 @@ class TwilioLink(ControlsNotOffered):
         except RoutingError as exc:  # a callback for a call connected meanwhile, or already gone
             log.warning("%s not carried out: %s", type(command).__name__, exc)
 
-    async def _language_hint(self, caller: str | None) -> str | None:
-        """The caller's language from their customer record, if the desk answers within the budget."""
+    async def _caller_facts(self, caller: str | None) -> tuple[str | None, KnownIncident | None]:
+        """The caller's language (their customer record) and a known incident affecting them,
+        asked of the desk side by side; whatever is not answered within the budget is done
+        without (the default language, no incident message)."""
         if self.desk is None or not caller or self._group is None:
-            return None
-        task = self._spawn(self.desk.language_of(caller))
-        done, _ = await asyncio.wait({task}, timeout=self.lookup_budget_s)
-        if task not in done:
+            return None, None
+        language = self._spawn(self.desk.language_of(caller))
+        incident = self._spawn(self.desk.known_incident(caller))
+        done, _ = await asyncio.wait({language, incident}, timeout=self.lookup_budget_s)
+        if language not in done:
             log.info("customer language lookup slower than %.1fs: default language", self.lookup_budget_s)
-            return None
-        return task.result()
+        if incident not in done:
+            log.info("known-incident lookup slower than %.1fs: not announced", self.lookup_budget_s)
+        return (
+            language.result() if language in done else None,
+            incident.result() if incident in done else None,
+        )
 
     # ------------------------------------------------------------------ after a restart (Reconciler)
     async def reconcile(

@@ -8,12 +8,31 @@ webhook beyond a small budget.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
+
+
+class KnownIncident(Protocol):
+    """An open incident (mass fault) that affects the caller, in the IVR's languages."""
+
+    @property
+    def description(self) -> Mapping[str, str]:
+        """Language ("zh-CN", "en") -> what is wrong, as the supervisor wrote it."""
+        ...
+
+    @property
+    def expected(self) -> Mapping[str, str]:
+        """Language -> the expected restoration as said ("12月1日 18:00", "on Dec 1 at 18:00"); "" unknown."""
+        ...
 
 
 class DeskPort(Protocol):
     async def language_of(self, caller: str) -> str | None:
         """The language on the caller's customer record ("en", "zh-CN"), if one is known."""
+        ...
+
+    async def known_incident(self, caller: str) -> KnownIncident | None:
+        """An open incident affecting this caller, if any: the IVR says it is known."""
         ...
 
     async def survey_target(self, ticket_id: int) -> tuple[str, str | None] | None:

@@ -1,4 +1,5 @@
-"""A local stand-in for the part of Twilio's REST API Hotline uses: Calls create/update, recording media.
+"""A local stand-in for the part of Twilio's REST API Hotline uses: Calls create/update, recording media,
+Messages create/fetch (customer texts).
 
 Runs on 127.0.0.1 (uvicorn, ephemeral port) in the caller's event loop. The
 real `twilio` SDK is pointed at it (`HOTLINE_TWILIO_API_BASE_URL`, see
@@ -11,7 +12,10 @@ GET of a call resource (status, start_time, end_time, duration) as Hotline's
 reconciliation after a restart reads it.
 
 It does not place calls or call webhooks back: whoever drives it (a test, the
-demo) plays Twilio's part by sending the signed webhooks.
+demo) plays Twilio's part by sending the signed webhooks. Messages: a created
+message is `queued`; fetching it moves it on to `delivered` (or whatever
+`message_status` says; `set_message_status` for an undelivered one);
+`fail_messages(n, status)` answers the next n creates with that error status.
 """
 
 from __future__ import annotations
@@ -66,6 +70,9 @@ class TwilioStandIn:
         self.host, self.port = host, port
         self.calls: dict[str, dict[str, Any]] = {}
         self.recordings: dict[str, bytes] = {}
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.message_status = "delivered"  # what a fetched message has become
+        self._message_failures: list[int] = []
         self.requests: list[ApiRequest] = []
         self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
@@ -95,6 +102,17 @@ class TwilioStandIn:
         sid = _sid("RE")
         self.recordings[sid] = wav
         return sid, f"{PUBLIC_API}/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{sid}"
+
+    def set_message_status(self, sid: str, status: str) -> None:
+        self.messages[sid]["_next_status"] = status
+
+    def fail_messages(self, count: int, status: int = 503) -> None:
+        """The next `count` message creates are answered with HTTP `status` (and nothing sent)."""
+        self._message_failures += [status] * count
+
+    def texts_to(self, number: str) -> list[str]:
+        """The bodies of the messages sent to `number`, oldest first."""
+        return [m["body"] for m in self.messages.values() if m["to"] == number]
 
     async def wait_for(
         self,
@@ -172,6 +190,54 @@ class TwilioStandIn:
             if call is None:
                 return await self._log(request, (), _api_error(404, 20404, f"Call {sid} was not found"))
             return await self._log(request, (), JSONResponse(_public(call)))
+
+        @app.post(base + "/Messages.json")
+        async def create_message(account: str, request: Request) -> Response:
+            items, refused = await self._admit(account, request)
+            if refused is not None:
+                return await self._log(request, items, refused)
+            if self._message_failures:
+                status = self._message_failures.pop(0)
+                error = _api_error(status, 20429 if status == 429 else 20500, "Service unavailable")
+                return await self._log(request, items, error)
+            form = dict(items)
+            if not form.get("To") or not (form.get("From") or form.get("MessagingServiceSid")):
+                return await self._log(
+                    request, items, _api_error(400, 21604, "A 'To' and 'From' are required")
+                )
+            if not form.get("Body"):
+                return await self._log(request, items, _api_error(400, 21602, "Message body is required"))
+            if not form["To"].startswith("+"):
+                return await self._log(request, items, _api_error(400, 21211, "Invalid 'To' Phone Number"))
+            sid = _sid("SM")
+            now = format_datetime(datetime.now(UTC), usegmt=True)
+            self.messages[sid] = {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": form["To"],
+                "from": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "body": form["Body"],
+                "status": "queued",
+                "direction": "outbound-api",
+                "num_segments": "1",
+                "date_created": now,
+                "date_updated": now,
+                "api_version": API_VERSION,
+                "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json",
+            }
+            return await self._log(request, items, JSONResponse(_public(self.messages[sid]), status_code=201))
+
+        @app.get(base + "/Messages/{sid}.json")
+        async def fetch_message(account: str, sid: str, request: Request) -> Response:
+            _, refused = await self._admit(account, request)
+            if refused is not None:
+                return await self._log(request, (), refused)
+            message = self.messages.get(sid)
+            if message is None:
+                return await self._log(request, (), _api_error(404, 20404, f"Message {sid} was not found"))
+            message["status"] = message.pop("_next_status", None) or self.message_status
+            return await self._log(request, (), JSONResponse(_public(message)))
 
         @app.get(base + "/Recordings/{name}")
         async def recording_media(account: str, name: str, request: Request) -> Response:

@@ -53,8 +53,11 @@ class Twiml:
         return str(response)
 
     # ------------------------------------------------------------------ inbound
-    def menu(self, language: str, attempt: int, *, greet: bool, retry: bool = False) -> str:
-        """Greeting (first time), the options, the other language's offer; no input re-prompts."""
+    def menu(
+        self, language: str, attempt: int, *, greet: bool, retry: bool = False, notice: str | None = None
+    ) -> str:
+        """Greeting (first time), `notice` (a known incident), the options, the other language's
+        offer; no input re-prompts."""
         ivr = self.ivr
         voice = ivr.languages[language]
         speech = bool(ivr.speech and voice.speech_language)
@@ -74,6 +77,8 @@ class Twiml:
             self._say(gather, language, self._text("menu_retry", language))
         if greet:
             self._say(gather, language, self._text("greeting", language))
+        if notice:
+            self._say(gather, language, notice)
         for option in ivr.options:
             self._say(gather, language, option.prompt[language])
         other = ivr.next_language(language)
@@ -82,7 +87,15 @@ class Twiml:
         response.redirect(self.urls(u.MENU, lang=language, attempt=attempt, silent=1), method="POST")
         return str(response)
 
-    def hold(self, language: str, n: int, position: tuple[int, float] | None, *, first: bool) -> str:
+    def hold(
+        self,
+        language: str,
+        n: int,
+        position: tuple[int, float] | None,
+        *,
+        first: bool,
+        notice: str | None = None,
+    ) -> str:
         """One turn of the waiting loop: position and wait, the callback offer, music, then again."""
         ivr = self.ivr
         response = VoiceResponse()
@@ -95,6 +108,8 @@ class Twiml:
         )
         if first:
             self._say(gather, language, self._text("hold", language))
+        if first and notice:
+            self._say(gather, language, notice)
         if position is not None:
             pos, wait_s = position
             text = self._text("position", language, position=pos, minutes=minutes(wait_s))

@@ -28,6 +28,7 @@ CALLBACK_DIAL_DONE = "/callback-dial-done"  # <Dial> action of the callback's cu
 SURVEY = "/survey"  # TwiML of the survey call, and its prompt again
 SURVEY_SCORE = "/survey-score"  # <Gather> action of the survey
 SURVEY_STATUS = "/survey-status"  # status callbacks of the survey call
+SMS_REPLY = "/sms-reply"  # the number's "A message comes in" webhook: a customer's text
 
 
 class Urls:

@@ -43,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ CONCURRENCY = 32
 ROUND_S = 2.0
 PAIRS = 8
 N_TICKETS = 1_000
+LIST_LIMIT = 50
+PG_SERVER = os.environ.get("HOTLINE_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def mobile(i: int) -> str:
@@ -217,6 +220,7 @@ def serve(database_url: str, port: int) -> None:
         await container.engine.dispose()
 
     asyncio.run(prepare())
+    list_body = asyncio.run(_list_page(container))
     app = create_app(settings, container=container)
     bare_body = {
         "id": 1, "subject": "电梯故障 1", "description": "三号楼电梯停在 5 楼", "category": "general",
@@ -231,16 +235,30 @@ def serve(database_url: str, port: int) -> None:
     async def bare() -> dict[str, object]:
         return bare_body
 
+    async def bare_list() -> dict[str, object]:
+        return list_body
+
     # Matched where the desk's routes are: FastAPI tries the app's routes in order, so an
     # endpoint added last pays for matching every route before it (~75 regexes), more than
     # the ticket route does. Right before the desk router, it pays what the ticket route pays
     # to get there (the pages, auth, console, supervisor and reports routers) and no more.
-    app.add_api_route("/bench/bare", bare, methods=["GET"])
-    routes = app.router.routes
-    desk_at = next(i for i, r in enumerate(routes) if getattr(r, "original_router", None) is desk_api.router)
-    routes.insert(desk_at, routes.pop())
+    for path, endpoint in (("/bench/bare", bare), ("/bench/bare-list", bare_list)):
+        app.add_api_route(path, endpoint, methods=["GET"])
+        routes = app.router.routes
+        desk_at = next(
+            i for i, r in enumerate(routes) if getattr(r, "original_router", None) is desk_api.router
+        )
+        routes.insert(desk_at, routes.pop())
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+async def _list_page(container: Any) -> dict[str, object]:
+    """The first page of `GET /api/tickets` (50 tickets) as plain data: what bare-list returns."""
+    page = await container.desk.timeline.search(limit=LIST_LIMIT)
+    body: dict[str, object] = json.loads(page.model_dump_json())
+    await container.engine.dispose()
+    return body
 
 
 def free_port() -> int:
@@ -395,7 +413,7 @@ def http_call(port: int, method: str, path: str, body: dict[str, str] | None = N
         conn.close()
 
 
-def wait_up(port: int, server: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+def wait_up(port: int, server: subprocess.Popen[bytes], timeout: float = 900.0) -> None:
     deadline = time.perf_counter() + timeout
     while True:
         try:
@@ -416,24 +434,32 @@ def sign_in(port: int) -> str:
     return cookie
 
 
-def measure_api() -> list[dict[str, Any]]:
-    """Interleaved rounds, ABBA order (bare ticket, ticket bare, ...) so a drift in machine
-    load weighs on both; one warm-up round of each first (not reported)."""
-    API_DB.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{API_DB}{suffix}").unlink(missing_ok=True)
+PATHS = {
+    "bare": ["/bench/bare"],
+    "ticket": [f"/api/tickets/{i}" for i in range(1, N_TICKETS + 1)],
+    "bare-list": ["/bench/bare-list"],
+    "list": [f"/api/tickets?limit={LIST_LIMIT}"],
+}
+
+
+def measure_api(database_url: str, comparisons: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """For each (baseline, endpoint): interleaved rounds, ABBA order (bare ticket, ticket bare,
+    ...) so a drift in machine load weighs on both; one warm-up round of each first (not reported)."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    code = f"from tests.bench.bench_tickets import serve; serve({f'sqlite+aiosqlite:///{API_DB}'!r}, {port})"
+    code = f"from tests.bench.bench_tickets import serve; serve({database_url!r}, {port})"
     server = subprocess.Popen([sys.executable, "-c", code], env=env)
     try:
         wait_up(port, server)
         cookie = sign_in(port)
-        paths = {"bare": ["/bench/bare"], "ticket": [f"/api/tickets/{i}" for i in range(1, N_TICKETS + 1)]}
-        order = [("bare", "ticket"), ("ticket", "bare")]
-        schedule = [(name, paths[name], 1.0) for name in order[0]]  # warm-up
-        for pair in range(PAIRS):
-            schedule += [(name, paths[name], ROUND_S) for name in order[pair % 2]]
+        schedule: list[tuple[str, list[str], float]] = []
+        warmups = 0
+        for base, name in comparisons:
+            order = [(base, name), (name, base)]
+            schedule += [(n, PATHS[n], 1.0) for n in order[0]]  # warm-up
+            warmups += 2
+            for pair in range(PAIRS):
+                schedule += [(n, PATHS[n], ROUND_S) for n in order[pair % 2]]
         spec = {"port": port, "server_pid": server.pid, "cookie": cookie, "schedule": schedule}
         code = "from tests.bench.bench_tickets import loadgen; loadgen()"
         gen = subprocess.run(
@@ -441,7 +467,8 @@ def measure_api() -> list[dict[str, Any]]:
         )
         if gen.returncode:
             raise RuntimeError(f"load generator failed:\n{gen.stderr}")
-        rows = [json.loads(line) for line in gen.stdout.splitlines()][2:]
+        rows = [json.loads(line) for line in gen.stdout.splitlines()]
+        rows = [r for r, (_, _, seconds) in zip(rows, schedule, strict=True) if seconds == ROUND_S]
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -451,11 +478,13 @@ def measure_api() -> list[dict[str, Any]]:
     return rows
 
 
-def api_summary(rows: list[dict[str, Any]]) -> tuple[float, float, float]:
+def api_summary(
+    rows: list[dict[str, Any]], base: str = "bare", name: str = "ticket"
+) -> tuple[float, float, float]:
     """(ticket/bare of the median rates, median of the per-pair ratios, bare/ticket server CPU
     per request): the last is what the ratio would be if the server had a core to itself."""
-    bare = [r for r in rows if r["name"] == "bare"]
-    ticket = [r for r in rows if r["name"] == "ticket"]
+    bare = [r for r in rows if r["name"] == base]
+    ticket = [r for r in rows if r["name"] == name]
     of_medians = statistics.median(r["rate"] for r in ticket) / statistics.median(r["rate"] for r in bare)
     pairs = statistics.median(t["rate"] / b["rate"] for b, t in zip(bare, ticket, strict=True))
     cpu = statistics.median(r["server_cpu_us"] for r in bare) / statistics.median(
@@ -476,24 +505,67 @@ def main() -> None:
     p99 = results["match"][1]
     print(f"match p99 {p99:.3f} ms: {'OK' if p99 <= 1.0 else 'ABOVE'} the 1 ms goal")
 
-    print(f"\nread API: load average {os.getloadavg()[0]:.1f}")
-    rows = measure_api()
-    print(
-        f"{'endpoint':<8} {'req/s':>7} {'p99 ms':>7} {'server µs/req':>13} {'server cpu':>10}"
-        f" {'client cpu':>10}   ({CONCURRENCY} connections, {PAIRS} pairs of {ROUND_S:.0f} s rounds)"
-    )
-    for r in rows:
+    ratios: dict[str, float] = {}
+    for backend, url, cleanup in _api_databases():
+        try:
+            print(f"\nread API on {backend}: load average {os.getloadavg()[0]:.1f}")
+            rows = measure_api(url, COMPARISONS)
+        finally:
+            cleanup()
         print(
-            f"{r['name']:<8} {r['rate']:7.0f} {r['p99_ms']:7.1f} {r['server_cpu_us']:13.0f}"
-            f" {r['server_share']:10.0%} {r['client_share']:10.0%}"
+            f"{'endpoint':<9} {'req/s':>7} {'p99 ms':>7} {'server µs/req':>13} {'server cpu':>10}"
+            f" {'client cpu':>10}   ({CONCURRENCY} connections, {PAIRS} pairs of {ROUND_S:.0f} s rounds)"
         )
-    ratio, pairs, cpu = api_summary(rows)
-    print(
-        f"ticket / bare: {ratio:.2f}x (medians), {pairs:.2f}x (median of pairs), {cpu:.2f}x (server CPU"
-        f" per request): {'OK' if min(ratio, pairs) >= 0.5 else 'BELOW'} the 0.5x goal"
-    )
+        for r in rows:
+            print(
+                f"{r['name']:<9} {r['rate']:7.0f} {r['p99_ms']:7.1f} {r['server_cpu_us']:13.0f}"
+                f" {r['server_share']:10.0%} {r['client_share']:10.0%}"
+            )
+        for base, name in COMPARISONS:
+            ratio, pairs, cpu = api_summary(rows, base, name)
+            goal = GOALS[name]
+            verdict = "OK" if min(ratio, pairs) >= goal else "BELOW"
+            print(
+                f"{backend} {name} / {base}: {ratio:.2f}x (medians), {pairs:.2f}x (median of pairs),"
+                f" {cpu:.2f}x (server CPU per request): {verdict} the {goal}x goal"
+            )
+            ratios[f"{backend}_{name}"] = round(ratio, 2)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
-    print(json.dumps({"match_p99_ms": round(p99, 3), "api_ratio": round(ratio, 2)}))
+    print(json.dumps({"match_p99_ms": round(p99, 3), **ratios}))
+
+
+COMPARISONS = [("bare", "ticket"), ("bare-list", "list")]
+GOALS = {"ticket": 0.8, "list": 0.5}  # #18
+
+
+def _api_databases() -> Iterator[tuple[str, str, Callable[[], None]]]:
+    """(backend, URL, cleanup) of an empty database per backend: SQLite under var/bench/, and
+    a PostgreSQL database of its own (`HOTLINE_BENCH_PG_URL`; skipped when it does not answer)."""
+    API_DB.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{API_DB}{suffix}").unlink(missing_ok=True)
+    yield "SQLite", f"sqlite+aiosqlite:///{API_DB}", lambda: None
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(PG_SERVER)
+    name = f"hotline_bench_api_{os.getpid()}"
+
+    def libpq(database: str | None) -> str:
+        return server.set(drivername="postgresql", database=database).render_as_string(hide_password=False)
+
+    try:
+        with psycopg.connect(libpq(server.database), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        print(f"\nread API on PostgreSQL: skipped ({exc})")
+        return
+
+    def drop() -> None:
+        with psycopg.connect(libpq(server.database), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    yield "PostgreSQL", server.set(database=name).render_as_string(hide_password=False), drop
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ class AmiPeer:
         chunk: int = 1021,
         answer_pings: bool = True,
         stream_after: str | None = None,
+        banner: bytes = BANNER,
     ) -> None:
         self.username = username
         self.secret = secret
@@ -67,6 +68,7 @@ class AmiPeer:
         self.streams = list(streams) if streams else ([stream] if stream else [])
         self.chunk = chunk
         self.answer_pings = answer_pings
+        self.banner = banner  # e.g. b"Asterisk Call Manager/1.3\r\n" for an Asterisk 11
         self.stream_after = stream_after  # start streaming once this action was answered (resync done)
         self.replies: dict[str, Reply] = {}
         self.received: list[AmiMessage] = []
@@ -110,7 +112,7 @@ class AmiPeer:
         self._handlers += 1
         self._idle.clear()
         self.writers.append(writer)
-        writer.write(BANNER)
+        writer.write(self.banner)
         splitter = FrameSplitter()
         challenge = "123456789"
         try:

@@ -3,8 +3,9 @@
 The expected values are taken from the traces by hand (see the fixture README
 and the raw frames quoted in the comments), not from this code's output:
 agent = the `Interface` of AgentConnect (control mode: the Dial/Bridge peer),
-wait_s = AgentConnect/QueueCallerAbandon `HoldTime`, talk_s = AgentComplete
-`TalkTime`, recording = VarSet MIXMONITOR_FILENAME on the caller channel,
+wait_s = AgentConnect/QueueCallerAbandon `HoldTime` (else AgentComplete's), talk_s = AgentComplete
+`TalkTime` (where there is none, control mode and a Redirect: from the trace's CDR times, within
+1 s of their BillableSeconds), recording = VarSet MIXMONITOR_FILENAME on the caller channel,
 hangup_cause = `Cause-txt` of the caller channel's Hangup.
 """
 
@@ -18,7 +19,7 @@ import pytest
 
 from cti.ami.client import AmiClient
 from cti.ami.translate import AmiTranslator, wanted_frame
-from cti.replay import CallSummary, replay, summarize
+from cti.replay import CallSummary, replay, summarize, trace_clock
 from routing.events import CallEvent, CallEventKind, Event
 from tests.cti.peer import FIXTURES, AmiPeer, trace_body
 
@@ -65,7 +66,8 @@ EXPECTED: dict[str, list[dict[str, object]]] = {
     # Both MixMonitors started before the CTI connected: no file name is known.
     "06-resync-status.ami": [
         s("1795342519.4", "0406000008", "support", "answered", "1002", 8, 18, None),
-        s("1795342515.0", "0406000007", "support", "answered", "1001", None, 28, None),
+        # answered before the CTI connected: wait from AgentComplete HoldTime 2
+        s("1795342515.0", "0406000007", "support", "answered", "1001", 2, 28, None),
     ],
     # BlindTransfer to 2001 after 3 s (AgentComplete Reason transfer TalkTime 3)
     "07a-blind-transfer.ami": [
@@ -78,7 +80,8 @@ EXPECTED: dict[str, list[dict[str, object]]] = {
     # Redirect to 2003: the agent leg is hung up; the late AgentComplete has no Dest* and a TalkTime (18)
     # that includes the time with 2003, so the agent's talk time is unknown.
     "07c-redirect.ami": [
-        s("1795342607.0", "0407000011", "support", "transferred", "1001", 2, None, "1795342607.1.wav")
+        # talk until the Redirect: the agent leg's CDR AnswerTime 10:16:49, EndTime 10:16:52 (Billable 3)
+        s("1795342607.0", "0407000011", "support", "transferred", "1001", 2, 3, "1795342607.1.wav")
     ],
     "07d-dtmf-userevent.ami": [
         s("1795342632.0", "0407000012", "support", "answered", "1001", 2, 12, "1795342632.1.wav")
@@ -94,8 +97,11 @@ EXPECTED: dict[str, list[dict[str, object]]] = {
     ],
     # control mode: no queue events, so no HoldTime/TalkTime; queue from the configured default
     "07g-control-mode.ami": [
-        s("1795342697.0", "+8613800138000", "default", "answered", "1002", None, None, "1795342697.1.wav"),
-        s("1795342699.4", "+4930123456", "default", "answered", "1001", None, None, "1795342699.5.wav"),
+        # no queue figures in control mode: the CDRs' times. Caller start 10:18:17, the agent's
+        # Bridge leg answered 10:18:22, end 10:18:37 (Billable 14) -> 5 / 15;
+        # caller start 10:18:19, agent ;2 answered 10:18:23, end 10:18:34 (Billable 10) -> 4 / 11
+        s("1795342697.0", "+8613800138000", "default", "answered", "1002", 5, 15, "1795342697.1.wav"),
+        s("1795342699.4", "+4930123456", "default", "answered", "1001", 4, 11, "1795342699.5.wav"),
     ],
     # callers 3 and 4 wait 15 and 17 s; caller 3's AgentComplete (TalkTime 9) has no caller fields and
     # comes after the caller's Hangup
@@ -104,6 +110,42 @@ EXPECTED: dict[str, list[dict[str, object]]] = {
         s("1795342842.4", "0408000002", "support", "answered", "1002", 3, 9, "1795342842.5.wav"),
         s("1795342842.8", "0408000003", "support", "answered", "1001", 15, 9, "1795342842.9.wav"),
         s("1795342842.10", "0408000004", "support", "answered", "1002", 17, 3, "1795342842.11.wav"),
+    ],
+    # ---- Hotline itself against the shipped config/asterisk/ on Asterisk 22.10.1 (README: 09-12) ----
+    # 1001 paused from the console (QueuePause sent): Bob gets call 1 (AgentConnect HoldTime 1,
+    # AgentComplete TalkTime 7); 1001 ready, 1002 paused: Alice gets call 2 (HoldTime 2, TalkTime 6)
+    "09-live-pause-from-console.ami": [
+        s("1796141516.0", "0405000005", "support", "answered", "1002", 1, 7, "1796141516.1.wav"),
+        s("1796141529.4", "0405000006", "support", "answered", "1001", 2, 6, "1796141529.5.wav"),
+    ],
+    # control: 1004's phone cannot be rung (DialEnd CONGESTION at once), 1002 answers. CDRs: caller
+    # start 16:15:04, 1002's ;2 answered 16:15:05, end 16:15:18 -> 1 / 13
+    "10-live-failed-dial-control.ami": [
+        s("1796141704.0", "0403000004", "sales", "answered", "1002", 1, 13, "1796141704.1.wav"),
+    ],
+    # control: the link is down when 1001 presses Ready; offered once it is back. CDRs: caller start
+    # 16:18:28, 1001's ;2 answered 16:18:45, end 16:19:13 (billsec 27) -> 17 (18 here, the offer
+    # is timed by the HotlineWaiting UserEvent) / 28 (27: TalkTime-like whole seconds)
+    "11-live-link-down-while-waiting.ami": [
+        s("1796141908.0", "0409000009", "support", "answered", "1001", 18, 27, "1796141908.1.wav"),
+    ],
+    # 25 s outage: call 1 ends during it (answered 1796142163.8, QueueMember LastCall 1796142181 ->
+    # 17; CDR billsec 17),
+    # call 2 is answered during it and its AgentComplete (HoldTime 1, TalkTime 29) comes after both
+    # channels hung up, with no channel fields at all
+    "12-live-outage-late-agentcomplete.ami": [
+        s(
+            "1796142161.0",
+            "0407000007",
+            "support",
+            "answered",
+            "1001",
+            2,
+            17,
+            "1796142161.1.wav",
+            "ended while the AMI link was down",
+        ),
+        s("1796142169.4", "0407000008", "support", "answered", "1002", 1, 29, None),
     ],
 }
 
@@ -125,16 +167,23 @@ async def test_trace_over_tcp_through_the_client_gives_the_same_summary(name: st
     async with AmiPeer(stream=body) as peer:
         client = AmiClient("127.0.0.1", peer.port, "hotline", "hotline-secret", frame_filter=wanted_frame)
         events = client.subscribe(maxsize=10_000)
-        translator = AmiTranslator()
+        clock = trace_clock((FIXTURES / name).read_bytes())  # the trace's own times, as `replay`
+        translator = AmiTranslator(clock=clock)
         out: list[Event] = []
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(client.run())
             async with asyncio.timeout(20):
                 async for msg in events:
+                    clock.observe(msg)
                     out.extend(translator.feed(msg))
                     if msg.get("Response") == "Goodbye":
                         break
-                    if msg.event == "Hangup" and not translator.live_calls() and _all_done(out, name):
+                    # (not only on a Hangup: an AgentComplete may end the last call, 12)
+                    if (
+                        msg.event in ("Hangup", "AgentComplete")
+                        and not translator.live_calls()
+                        and _all_done(out, name)
+                    ):
                         break
             task.cancel()
     assert client.stats.bad_frames == 0 and events.dropped == 0

@@ -26,8 +26,9 @@ async def test_link_cut_mid_call_reconnects_and_the_call_ends_with_one_record_on
         assert link is not None
         alice, ws, _ = await hotline.console(stack, "1001")
 
-        await hotline.place_call("+8613800138000", name="王小明", talk=30)  # 3 s at speed 10
-        pop = await next_message(ws, "pop", timeout=5)
+        # 6 s at speed 10: routing on a loaded machine took 3 s, and the caller was gone
+        await hotline.place_call("+8613800138000", name="王小明", talk=60)
+        pop = await next_message(ws, "pop", timeout=10)
         call_id = pop["call_id"]
         update = await next_message(ws, "call", timeout=5)
         while update["event"] != "answered":

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from cti.ami.agents import default_agent_id
-from cti.ami.cdr import CdrBook, read_master_csv
+from cti.ami.cdr import CdrBook, figures_of, read_master_csv
 from cti.ami.reconcile import Dialplan, close_gone, missed_calls
 from cti.replay import CallSummary, first_epoch, read_messages, summarize, translate
 from cti.telephony import OpenCall
@@ -135,3 +135,15 @@ def test_calls_hotline_never_saw_are_told_whole_from_the_cdrs_with_the_live_call
     assert offered == {e.event_id for e in scenario.events if _kind(e) is CallEventKind.OFFERED}
     known = frozenset(ref for e in missed for ref in e.source_refs)
     assert missed_calls(scenario.book(), Dialplan(default_queue="support"), known, agent_of) == []
+
+
+def test_a_member_rung_without_answer_is_not_the_calls_agent() -> None:
+    """Scenario 02 of the lab run (billing): app_queue rang 1009, who did not answer (its CDR:
+    NO ANSWER, yet with an AnswerTime and 5 billable seconds, the Local half's own), then 1003
+    answered. The CDRs' agent is 1003 with 1003's answer and talk, not 1009."""
+    book = read_master_csv(LAB / "Master.csv")
+    figures = figures_of(book, "1796127654.1", agent_of)  # the caller's queue channel
+    assert figures is not None
+    assert figures.agent == "1003"
+    assert figures.agent_answered_at == datetime(2026, 12, 1, 12, 21, 1, tzinfo=UTC)
+    assert figures.talk_s == 14

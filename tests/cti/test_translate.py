@@ -39,6 +39,26 @@ def test_control_mode_no_answer_goes_back_to_the_router_and_a_second_agent_can_a
     assert t.caller_channel("1.1") is None  # ended
 
 
+def test_control_mode_dial_that_fails_without_a_channel_is_told_by_the_dialplans_userevent() -> None:
+    """`Dial(PJSIP/1001)` to an unregistered phone: no DialBegin, no DialEnd; the sample
+    dialplan's `UserEvent HotlineDialEnd` is the only word, and it is not lost."""
+    t = AmiTranslator(clock=lambda: T0)
+    feed(t, Event="UserEvent", UserEvent="HotlineWaiting", **CALLER)
+    failed = {"UserEvent": "HotlineDialEnd", "Agent": "1001", "DialStatus": "CHANUNAVAIL"}
+    [event] = t.feed(AmiMessage.of(Event="UserEvent", **failed, **CALLER))
+    assert isinstance(event, CallEvent)
+    assert (event.kind.value, event.agent, event.detail) == ("ring_no_answer", "1001", "chanunavail")
+    # with a channel (Local): DialEnd said it already; the UserEvent that follows adds nothing
+    leg = {"DestChannel": "Local/1002@agents-0000000b;1", "DestUniqueid": "1.3"}
+    assert feed(t, Event="DialBegin", **CALLER, **leg) == ["ringing"]
+    assert feed(t, Event="DialEnd", DialStatus="CONGESTION", **CALLER, **leg) == ["ring_no_answer"]
+    assert (
+        feed(t, Event="UserEvent", **{**failed, "Agent": "1002", "DialStatus": "CONGESTION"}, **CALLER) == []
+    )
+    # the next failure without a channel is told again
+    assert feed(t, Event="UserEvent", **failed, **CALLER) == ["ring_no_answer"]
+
+
 def test_control_mode_caller_hanging_up_while_waiting_is_an_abandon() -> None:
     t = AmiTranslator(clock=lambda: T0)
     feed(t, Event="UserEvent", UserEvent="HotlineWaiting", **CALLER)

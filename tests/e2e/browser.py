@@ -12,7 +12,15 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from tests.harness import PASSWORD
 
@@ -51,9 +59,9 @@ class Tabs:
         self.contexts: list[BrowserContext] = []
         self.csp_violations: list[str] = []  # what the Content-Security-Policy refused, if anything
 
-    async def context(self) -> BrowserContext:
+    async def context(self, viewport: ViewportSize | None = None) -> BrowserContext:
         context = await self.browser.new_context(
-            base_url=self.base_url, viewport={"width": 1280, "height": 900}
+            base_url=self.base_url, viewport=viewport or {"width": 1280, "height": 900}
         )
         context.on("console", self._console)
         self.contexts.append(context)
@@ -63,9 +71,12 @@ class Tabs:
         if "Content Security Policy" in message.text:
             self.csp_violations.append(message.text)
 
-    async def signed_in(self, login: str, password: str = PASSWORD) -> Page:
-        """A new person signed in through the login form (whatever the page's language)."""
-        page = await (await self.context()).new_page()
+    async def signed_in(
+        self, login: str, password: str = PASSWORD, viewport: ViewportSize | None = None
+    ) -> Page:
+        """A new person signed in through the login form (whatever the page's language);
+        `viewport` for a phone, e.g. {"width": 375, "height": 667}."""
+        page = await (await self.context(viewport)).new_page()
         await page.goto("/login")
         await page.locator("#login").fill(login)
         await page.locator("#password").fill(password)

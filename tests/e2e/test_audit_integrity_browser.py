@@ -84,7 +84,9 @@ async def test_the_auditor_sees_checkpoints_hold_and_then_the_swapped_recording(
         played = await page.request.get(f"/api/recordings/{recording.id}/audio")
         assert played.status == 409 and (await played.json())["error_id"] == "recording_tampered"
         await page.goto("/audit")
-        await expect(page.locator("#entries")).to_contain_text("recording.tampered")
+        await expect(page.locator('#entries tr[data-action="recording.tampered"]')).to_contain_text(
+            "Tampered recording refused"
+        )
         await page.locator("#verify").click()
         await expect(page.locator("#verify-result")).to_have_class("error")
         await screenshot(page, "audit-verify-swapped-recording")

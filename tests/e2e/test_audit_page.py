@@ -30,7 +30,8 @@ async def test_auditor_lists_plays_and_verifies_while_agents_are_kept_out(
         assert played.status_code == 206 and played.content == b"RIFF"
 
         verified = await post_form(auditor, "/audit/verify", page="/audit")
-        assert verified.status_code == 200
+        assert verified.status_code == 303
+        verified = await auditor.get(verified.headers["location"])
         assert 'id="verify-result"' in verified.text and 'class="ok"' in verified.text
         trail = (await auditor.get("/api/audit/entries", params={"limit": 3})).json()
         assert [e["action"] for e in trail[:2]] == ["audit.verify", "recording.play"]

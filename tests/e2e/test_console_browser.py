@@ -101,7 +101,7 @@ async def test_agent_works_a_call_from_pop_to_wrap_up_while_the_wallboard_follow
         await expect(row).to_have_attribute("data-state", "wrap_up", timeout=2000)
         await agent.get_by_label("小结代码").select_option("follow_up")
         await agent.get_by_label("小结备注").fill("明天回访")
-        await agent.get_by_role("button", name="完成话后处理").click()
+        await agent.get_by_role("button", name="完成", exact=True).click()
         await expect(agent.locator("#pop")).to_be_hidden()
         await expect(agent.locator("#state")).to_have_attribute("data-state", "available")
         await expect(row).to_have_attribute("data-state", "available", timeout=2000)

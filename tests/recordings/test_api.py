@@ -270,3 +270,29 @@ async def test_a_tampered_file_is_409_not_200_and_the_attempt_is_audited(api: Ap
         assert "integrity check" in reply.json()["message"] and WAV[:4] not in reply.content
     entries = [(e.action, e.outcome) for e in await api.audit() if not e.action.startswith("auth.")][1:]
     assert entries == [("recording.tampered", "tampered")] * 3
+
+
+async def test_one_listening_is_one_entry_however_many_ranges_the_player_asks_for(api: Api) -> None:
+    """A player fetches the start, then seeks: those ranges continue the listening the first one logged."""
+
+    async def plays() -> list[AuditEntry]:
+        return [e for e in await api.audit() if e.action == "recording.play"]
+
+    async with api.client("ann") as ann, api.client("sue") as sue:
+        for ranges in ("bytes=0-", "bytes=50000-", "bytes=100000-100999", f"bytes={SIZE - 10}-"):
+            reply = await ann.get("/api/recordings/1/audio", headers={"Range": ranges})
+            assert reply.status_code == 206
+        assert [(e.actor, e.detail["range"]) for e in await plays()] == [("auditor:ann", "bytes=0-")]
+
+        # playing it again from the start is a second listening
+        assert (await ann.get("/api/recordings/1/audio", headers={"Range": "bytes=0-"})).status_code == 206
+        # someone else's seek, with no listening of their own to continue, is logged as theirs
+        assert (await sue.get("/api/recordings/1/audio", headers={"Range": "bytes=5000-"})).status_code == 206
+        # a download is always its own entry
+        assert (await ann.get("/api/recordings/1/download")).status_code == 200
+    assert [(e.actor, e.detail["range"]) for e in await plays()] == [
+        ("auditor:ann", "bytes=0-"),
+        ("auditor:ann", "bytes=0-"),
+        ("supervisor:sue", "bytes=5000-"),
+    ]
+    assert [e.action for e in await api.audit()][-1] == "recording.download"

@@ -114,3 +114,17 @@ async def test_the_file_of_a_live_call_is_registered_and_taken_in_at_its_hangup(
     assert [r.status for r in await _rows(sessions)] == [RecordingStatus.PENDING]
     await service.handle(call_event("live", CallEventKind.HUNG_UP, clock))
     assert [r.status for r in await _rows(sessions)] == [RecordingStatus.STORED]
+
+
+async def test_a_file_the_live_path_took_under_another_folder_name_is_not_registered_again(
+    service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
+) -> None:
+    """The dialplan records to a folder of its own (RECDIR): MixMonitor reports that path, the
+    scan names the same file by the configured PBX folder. One recording, not two."""
+    since = clock() - timedelta(minutes=5)
+    await _offered(service, clock, "1795342409.0", UID)
+    reported = f"/srv/pbx/recordings/{UID}.wav"
+    await service.handle(call_event("1795342409.0", CallEventKind.RECORDING_STARTED, clock, detail=reported))
+    report = await _recovery(sessions, service, pbx_dir).scan(since)
+    assert (report.files, report.registered) == (1, 0)
+    assert [r.source_ref for r in await _rows(sessions)] == [reported]

@@ -7,7 +7,7 @@ import pytest
 from routing import AgentConfig, AgentState, InvalidTransition, QueueConfig
 from routing.agent_state import TRANSITIONS, Trigger
 from routing.commands import LoginAgent, LogoutAgent, PauseAgent, SetAgentReady
-from routing.decisions import AgentStateChanged
+from routing.decisions import AgentStateChanged, PendingPauseChanged
 from routing.errors import UnknownAgent
 
 from .helpers import answer, hang_up, make_router, offer, states
@@ -127,3 +127,36 @@ def test_agent_ends_wrap_up_early_by_saying_ready() -> None:
 def test_every_transition_in_the_table_leads_somewhere_reachable() -> None:
     targets = set(TRANSITIONS.values())
     assert targets == set(AgentState)
+
+
+def test_a_pause_asked_during_a_call_takes_effect_after_it_as_app_queue_does() -> None:
+    router = make_router(agents=1)
+    router.on_command(LoginAgent("a1"), 0)
+    offer(router, "c1", 1)
+    answer(router, "c1", "a1", 2)
+    # Accepted; no state moves yet, but the kept pause is said (the wallboard shows it).
+    kept = router.on_command(PauseAgent("a1", "supervisor"), 3)
+    assert kept == [PendingPauseChanged("a1", "supervisor", 3)]
+    assert router.on_command(PauseAgent("a1", "supervisor"), 4) == []  # a repeat changes nothing
+    assert router.snapshot(3).agent("a1").pending_pause == "supervisor"
+    assert router.agent_state("a1") is AgentState.ON_CALL
+    hang_up(router, "c1", 10)
+    router.tick(10 + 60)  # past any wrap-up
+    assert router.agent_state("a1") is AgentState.PAUSED
+    assert router.snapshot(70).agent("a1").reason == "supervisor"
+    assert router.snapshot(70).agent("a1").pending_pause is None
+
+
+def test_an_agent_who_makes_themselves_ready_during_the_call_drops_the_kept_pause() -> None:
+    router = make_router(agents=1)
+    router.on_command(LoginAgent("a1"), 0)
+    offer(router, "c1", 1)
+    answer(router, "c1", "a1", 2)
+    router.on_command(PauseAgent("a1", "break"), 3)
+    assert router.on_command(SetAgentReady("a1"), 4) == [PendingPauseChanged("a1", None, 4)]
+    with pytest.raises(InvalidTransition):  # nothing kept: ready while on a call is refused as before
+        router.on_command(SetAgentReady("a1"), 5)
+    assert router.snapshot(4).agent("a1").pending_pause is None
+    hang_up(router, "c1", 10)
+    router.tick(10 + 60)
+    assert router.agent_state("a1") is AgentState.AVAILABLE

@@ -10,7 +10,7 @@ from routing import QueueConfig
 from routing.erlang import agents_needed, average_speed_of_answer, erlang_c, service_level
 from routing.events import CallEventKind
 
-from .helpers import answer, call_event, hang_up, login_all, make_router, offer
+from .helpers import answer, call_event, connects, hang_up, login_all, make_router, offer
 
 
 def scenario():
@@ -127,3 +127,42 @@ def test_no_staffing_forecast_until_five_minutes_have_been_observed() -> None:
     assert router.kpis(299).queue("support").staffing is None
     forecast = router.kpis(300).queue("support").staffing
     assert forecast is not None and forecast.traffic_erlangs == pytest.approx(1 / 300 * 180)
+
+
+def test_a_burst_against_busy_agents_asks_for_more_agents_not_fewer() -> None:
+    """Five callers in one minute, two agents: the tile must not say "1 needed (2 staffed)".
+
+    The router has run an hour with short calls, so the window's steady-state forecast
+    is one agent; the burst leaves three callers waiting behind two busy agents.
+    """
+    router = make_router(queues=[QueueConfig(name="support", wrapup_s=0, service_level_s=20)])
+    login_all(router, 0)
+    for i in range(4):  # a quiet hour: a 20 s call every 15 minutes
+        offer(router, f"q{i}", 600 + i * 900)
+        answer(router, f"q{i}", "a1", 601 + i * 900)
+        hang_up(router, f"q{i}", 621 + i * 900)
+    quiet = router.kpis(3600).queue("support")
+    assert quiet.staffing is not None and quiet.staffing.agents == 1
+    assert quiet.agents_needed_now == 1
+    rung = []
+    for i, at in enumerate((3600, 3612, 3624, 3636, 3648)):
+        rung += connects(offer(router, f"b{i}", at))
+    assert len(rung) == 2  # one per agent; three callers wait
+    for call_id, agent_id in rung:
+        answer(router, call_id, agent_id, 3650)
+    burst = router.kpis(3660).queue("support")
+    assert (burst.waiting, burst.agents_busy, burst.agents_staffed) == (3, 2, 2)
+    assert burst.agents_needed_now is not None and burst.agents_needed_now > 2
+    assert burst.agents_needed_now == 5  # the two busy agents and one for each waiting caller
+    assert (
+        burst.staffed_service_level is not None and burst.staffed_service_level < quiet.staffed_service_level
+    )  # type: ignore[operator]
+    assert burst.forecast_window_s == 900
+
+
+def test_the_service_level_the_staffed_agents_reach_is_erlang_c_at_the_window_traffic() -> None:
+    q = scenario().kpis(400).queue("support")
+    assert q.staffing is not None and q.agents_staffed == 2
+    expected = service_level(2, q.staffing.traffic_erlangs, q.staffing.aht_s, 20)
+    assert q.staffed_service_level == pytest.approx(expected)
+    assert q.forecast_window_s == 400  # observed for less than the window: the rate is over what was seen

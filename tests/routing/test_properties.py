@@ -105,6 +105,14 @@ def check_invariants(
             assert world.ring_all and world.queue_of.get(call_id) == "sales", f"{call_id} offered to {agents}"
     deadline = router.next_deadline()
     assert deadline is None or deadline > now
+    # Ticket owners and last agents are preferred only within the call's queue (owner_routing
+    # "queue", the default): no call is offered to an agent who is not a member of its queue.
+    members = {a.id: set(a.queues) for a in router.config.agents}  # configured, and joined at the PBX:
+    for view in snap.agents:
+        members[view.agent_id] |= {q for q, _ in view.queues}
+    for d in decisions:
+        if isinstance(d, ConnectCall) and d.call_id in world.queue_of:
+            assert world.queue_of[d.call_id] in members[d.agent_id], f"{d} outside the queue"
     # FIFO within a priority: a connected call had no older waiting call of the same queue,
     # priority and skills that is still waiting now.
     still_waiting = {
@@ -168,6 +176,7 @@ def step(world: World, data: st.DataObject) -> None:
             tier=data.draw(st.sampled_from(["vip", "ordinary", "ordinary"])),
             required_skills=dict(skills),
             last_agent=data.draw(st.none() | st.sampled_from(AGENTS)),
+            ticket_owner=data.draw(st.none() | st.sampled_from(AGENTS)),
         )
         decisions = router.on_command(command, world.now)
     elif op == "event" and world.queue_of:

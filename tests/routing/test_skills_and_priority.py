@@ -140,3 +140,37 @@ def test_agents_of_higher_penalty_join_only_after_the_widening_step_allows_them(
     router.on_command(LoginAgent("backup"), 0)
     assert connects(offer(router, "c1", 1)) == []
     assert connects(router.tick(21)) == [("c1", "backup")]
+
+
+def test_a_queue_that_requires_a_skill_offers_its_calls_only_to_agents_who_have_it() -> None:
+    queue = QueueConfig(name="support", strategy="linear", required_skills={"network": 70})
+    agents = [
+        AgentConfig(id="first", queues={"support": 0}, skills={"network": 40}),  # linear's pick otherwise
+        AgentConfig(id="skilled", queues={"support": 0}, skills={"network": 75}),
+    ]
+    router = make_router(queues=[queue], agents=agents)
+    login_all(router)
+    assert connects(offer(router, "c1", 1)) == [("c1", "skilled")]
+
+
+def test_the_higher_minimum_wins_between_the_offer_the_queue_and_the_ivr_choice() -> None:
+    queue = QueueConfig(name="support", required_skills={"network": 50})
+    agents = [
+        AgentConfig(id="net60", queues={"support": 0}, skills={"network": 60, "billing": 90}),
+        AgentConfig(id="net90", queues={"support": 0}, skills={"network": 90}),
+        AgentConfig(id="both", queues={"support": 0}, skills={"network": 95, "billing": 60}),
+    ]
+    router = make_router(
+        queues=[queue], agents=agents, choice_skills={"fibre": {"network": 80}, "invoice": {"billing": 50}}
+    )
+    router.on_command(LoginAgent("net60"), 0)
+    router.on_command(LoginAgent("net90"), 1)
+    router.on_command(LoginAgent("both"), 2)
+    # The offer asks network 30; the queue 50, the choice 80: only agents with >= 80 will do.
+    assert connects(offer(router, "c1", 5, required_skills={"network": 30}, ivr_choice="fibre")) == [
+        ("c1", "net90")
+    ]
+    # The queue's network 50 and the choice's billing 50, both: net60 (idle longest) has them.
+    assert connects(offer(router, "c2", 6, ivr_choice="invoice")) == [("c2", "net60")]
+    # An unknown choice adds nothing.
+    assert connects(offer(router, "c3", 7, ivr_choice="nothing-configured")) == [("c3", "both")]

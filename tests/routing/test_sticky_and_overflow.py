@@ -17,6 +17,37 @@ def test_a_caller_with_an_open_ticket_goes_first_to_the_ticket_owner() -> None:
     assert connects(offer(router, "c1", 10, ticket_owner="a3")) == [("c1", "a3")]
 
 
+def _two_queues(owner_routing: str = "queue"):  # type: ignore[no-untyped-def]
+    queues = [QueueConfig(name="support"), QueueConfig(name="billing", owner_routing=owner_routing)]
+    agents = [AgentConfig(id="sup", queues={"support": 0}), AgentConfig(id="bil", queues={"billing": 0})]
+    router = make_router(queues=queues, agents=agents)
+    login_all(router)
+    return router
+
+
+def test_a_ticket_owner_outside_the_calls_queue_is_not_preferred_by_default() -> None:
+    """A billing call from a customer whose open ticket belongs to a support-only agent goes to
+    billing's agents (issue #15, item 8); so does a repeat caller's last agent."""
+    router = _two_queues()
+    assert connects(offer(router, "c1", 10, queue="billing", ticket_owner="sup")) == [("c1", "bil")]
+    assert connects(offer(router, "c2", 11, queue="billing", last_agent="sup")) == []  # bil is busy
+    assert router.snapshot(11).queue("billing").waiting[0].preferred_agent is None
+
+
+def test_owner_routing_any_queue_opts_in_to_the_owner_whatever_their_queues() -> None:
+    router = _two_queues("any_queue")
+    assert connects(offer(router, "c1", 10, queue="billing", ticket_owner="sup")) == [("c1", "sup")]
+
+
+def test_owner_routing_takes_only_the_two_known_values() -> None:
+    import pytest
+
+    from routing.config import ConfigError
+
+    with pytest.raises(ConfigError, match="owner_routing"):
+        make_router(queues=[QueueConfig(name="support", owner_routing="anywhere")])
+
+
 def test_the_call_waits_for_a_busy_ticket_owner_then_falls_back_to_the_queue() -> None:
     router = make_router(queues=[QueueConfig(name="support", ticket_owner_wait_s=30)], agents=2)
     login_all(router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -83,6 +84,10 @@ AGENTS = {
 }
 
 
+ARRIVED: dict[int, float] = {}
+"""id(message) -> when the Recorder read it (monotonic): the simulator's times, for the translator."""
+
+
 class Recorder:
     """A CTI client that logs in and records everything, like the recorded one did."""
 
@@ -105,6 +110,7 @@ class Recorder:
                 while self._pending:
                     message = self._pending.pop(0)
                     self.messages.append(message)
+                    ARRIVED[id(message)] = time.monotonic()
                     if done(message):
                         return
                 data = await self.reader.read(65536)

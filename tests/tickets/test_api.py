@@ -58,6 +58,8 @@ async def test_a_ticket_goes_report_accept_dispatch_resolve_close_over_http(
         ]
         page = (await agent.get("/api/tickets", params={"q": "漏水", "state": ["closed"]})).json()
         assert page["total"] == 1
+        below = (await agent.get("/api/tickets", params={"before_id": tid})).json()
+        assert all(t["id"] < tid for t in below["items"]) and below["total"] >= 1
 
 
 async def test_invalid_input_is_422_naming_the_field(database_url: str, tmp_path: Path) -> None:

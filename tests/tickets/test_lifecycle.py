@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.tickets.conftest import AGENT, SUPERVISOR, call_event
-from tickets.errors import Forbidden, InvalidTransition, TicketConflict, WorkOrdersOpen
+from tickets.errors import Forbidden, InvalidTransition, RuleViolation, TicketConflict, WorkOrdersOpen
 from tickets.lifecycle import (
     TICKET_TRANSITIONS,
     WORK_ORDER_TRANSITIONS,
@@ -19,7 +19,7 @@ from tickets.lifecycle import (
     next_work_order_state,
 )
 from tickets.models import TicketState, WorkOrderState
-from tickets.schemas import TicketCreate, WorkOrderCreate
+from tickets.schemas import MergeIn, TicketCreate, WorkOrderCreate
 from tickets.service import ServiceDesk
 
 S = TicketState
@@ -36,6 +36,7 @@ PATH_TO = {
     S.CLOSED: [S.ACCEPTED, S.RESOLVED, S.CLOSED],
     S.REOPENED: [S.ACCEPTED, S.RESOLVED, S.REOPENED],
     S.CANCELLED: [S.CANCELLED],
+    S.MERGED: [S.MERGED],  # by a merge into another ticket (`_ticket_in`)
 }
 
 
@@ -101,7 +102,9 @@ async def _ticket_in(desk: ServiceDesk, state: TicketState) -> tuple[int, int]:
     assert ticket.id is not None
     version = ticket.version
     for step in PATH_TO[state]:
-        if step is S.DISPATCHED:
+        if step is S.MERGED:
+            version = await _merge(desk, ticket.id, version)
+        elif step is S.DISPATCHED:
             await desk.work_orders.dispatch(ticket.id, WorkOrderCreate(version=version), AGENT)
             version = (await desk.tickets.get(ticket.id)).version
         else:
@@ -109,11 +112,29 @@ async def _ticket_in(desk: ServiceDesk, state: TicketState) -> tuple[int, int]:
     return ticket.id, version
 
 
+async def _merge(desk: ServiceDesk, ticket_id: int, version: int, note: str = "") -> int:
+    """Merge the ticket into a fresh one (the only way to `merged`); its version after."""
+    survivor = await desk.tickets.create(TicketCreate(subject="同一漏水 same leak"), AGENT)
+    survivor = await desk.tickets.accept(survivor.id, version=survivor.version, actor=AGENT)
+    data = MergeIn(version=version, into=survivor.id, into_version=survivor.version, note=note)
+    await desk.ticket_merges.merge(ticket_id, data, AGENT)
+    return (await desk.tickets.get(ticket_id)).version
+
+
 @pytest.mark.parametrize(("current", "attempted"), LEGAL)
 async def test_each_legal_transition_is_written_with_actor_time_and_note(
     desk: ServiceDesk, current: TicketState, attempted: TicketState
 ) -> None:
     ticket_id, version = await _ticket_in(desk, current)
+    if attempted is S.MERGED:
+        with pytest.raises(RuleViolation):  # never a bare step: a merge names the survivor
+            await desk.tickets.transition(ticket_id, attempted, version=version, actor=SUPERVISOR)
+        assert await _merge(desk, ticket_id, version, note="why") == version + 1
+        after = await desk.tickets.get(ticket_id)
+        assert after.state is S.MERGED and after.merged_into_id is not None
+        last = [e for e in await desk.timeline.for_ticket(ticket_id) if e.kind == "transition"][-1]
+        assert (last.from_state, last.to_state, last.actor) == (current, attempted, AGENT.id)
+        return
     if attempted is S.RESOLVED and current is S.DISPATCHED:
         for order in await desk.work_orders.for_ticket(ticket_id):
             from tickets.schemas import WorkOrderReport

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+
 import pytest
 
 from tickets.errors import InvalidPhoneNumber
 from tickets.lifecycle import Actor
-from tickets.phones import PhoneParts, lookup_variants, normalize, split_numbers
+from tickets.phones import PhoneParts, fast_e164, lookup_variants, normalize, normalize_fast, split_numbers
 from tickets.schemas import CustomerCreate, PhoneIn
 from tickets.service import ServiceDesk
 
@@ -132,3 +135,75 @@ def test_a_local_caller_id_is_read_with_the_call_centers_area_code() -> None:
     assert lookup_variants("13800138000", "CN", area_code="10") == ["+8613800138000"]
     assert lookup_variants("02087654321", "CN", area_code="10") == ["+862087654321"]
     assert lookup_variants("+4930123456", "CN", area_code="10") == ["+4930123456"]
+
+
+def _outcome(fn: Callable[[str, str], PhoneParts], raw: str, region: str) -> object:
+    try:
+        return fn(raw, region)
+    except InvalidPhoneNumber as exc:
+        return ("refused", str(exc))
+
+
+def _random_inputs(rng: random.Random, count: int) -> list[str]:
+    starts = [
+        "1",
+        "13",
+        "139",
+        "15",
+        "17",
+        "179",
+        "1790",
+        "18",
+        "19",
+        "14",
+        "16",
+        "12",
+        "11",
+        "10",
+        "2",
+        "21",
+        "4",
+        "400",
+        "8",
+        "86",
+        "861",
+        "9",
+        "3",
+        "5",
+        "6",
+        "7",
+        "755",
+        "0",
+        "00",
+        "+86",
+        "+49",
+    ]
+    out = []
+    for _ in range(count):
+        digits = rng.choice(starts) + "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 14)))
+        if rng.random() < 0.3:  # punctuation as people type it
+            at = rng.randint(1, max(1, len(digits) - 1))
+            digits = digits[:at] + rng.choice([" ", "-", " - ", "(", ")", "."]) + digits[at:]
+        out.append(digits)
+    return out
+
+
+@pytest.mark.parametrize("region", ["CN", "DE", "FR", "JP", "IN", "GB", "US"])
+def test_the_fast_normaliser_answers_exactly_as_normalize(region: str) -> None:
+    """`normalize_fast` must never differ from `normalize` (same number, same refusal)."""
+    rng = random.Random(f"phones-{region}")
+    inputs = _random_inputs(rng, 20_000)
+    inputs += ["13800138000", "138 0013 8000", "139-0001-2345", "(139) 0001 2345", "4930123456", "65529988"]
+    normalize_fast.cache_clear()
+    differ = [
+        (raw, _outcome(normalize, raw, region), _outcome(normalize_fast, raw, region))
+        for raw in inputs
+        if _outcome(normalize, raw, region) != _outcome(normalize_fast, raw, region)
+    ]
+    assert differ == []
+    valid = [raw for raw in inputs if not isinstance(_outcome(normalize, raw, region), tuple)]
+    taken = [raw for raw in valid if fast_e164(raw, region) is not None]
+    if region in ("GB", "US"):  # country codes shared by several regions: always phonenumbers
+        assert taken == []
+    else:  # the fast lane is not a no-op
+        assert len(taken) > len(valid) / 4, (len(taken), len(valid))

@@ -63,3 +63,20 @@ async def test_search_by_text_filters_and_phone(desk: ServiceDesk) -> None:
     assert await ids(sla_status=SlaStatus.NONE) == [lift.id, leak.id]
     page = await desk.timeline.search(limit=1)
     assert page.total == 2 and len(page.items) == 1
+
+
+async def test_keyset_pages_walk_every_ticket_once_newest_first(desk: ServiceDesk) -> None:
+    made = [(await desk.tickets.create(TicketCreate(subject=f"第 {n} 单"), AGENT)).id for n in range(7)]
+    seen: list[int] = []
+    before: int | None = None
+    while True:
+        page = await desk.timeline.search(limit=3, before_id=before)
+        assert page.total == 7  # the count is of every match, whatever the page
+        if not page.items:
+            break
+        seen += [t.id for t in page.items]
+        before = page.items[-1].id
+    assert seen == sorted(made, reverse=True)
+    by_offset = await desk.timeline.search(limit=3, offset=3)
+    assert [t.id for t in by_offset.items] == seen[3:6]
+    assert by_offset.items[0] == await desk.tickets.get(seen[3])  # the same model as a single read

@@ -6,12 +6,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import yaml
 from sqlmodel import select
 
 from calls.models import CallRecord
 from recordings.models import Recording, RecordingStatus
 from routing import AgentState
-from tests.twilio.harness import FIXTURE_WAV, TwilioHotline, spoken, twilio_hotline
+from tests.twilio.harness import CALLCENTER, FIXTURE_WAV, TwilioHotline, spoken, twilio_hotline
 
 
 def _redirect(element: ET.Element) -> str:
@@ -29,6 +30,25 @@ def _dial_of(twiml: str) -> ET.Element:
     dial = ET.fromstring(twiml).find("Dial")
     assert dial is not None, twiml
     return dial
+
+
+def _misses(hotline: TwilioHotline) -> dict[str, int]:
+    return {a.agent_id: a.missed for a in hotline.container.router.snapshot(hotline.clock()).agents}
+
+
+async def _agent_leg_not_answered(
+    hotline: TwilioHotline, caller: str, leg_sid: str
+) -> tuple[str, ET.Element]:
+    """1002 signs in, `caller` waits and is dialled to 1002, whose leg reports no-answer.
+    Returns the caller's CallSid and the <Dial> Twilio was given."""
+    await hotline.login("1002")
+    sid, _ = await hotline.waiting(caller)
+    dial = _dial_of((await hotline.rest_update(sid, "<Dial")).get("Twiml") or "")
+    sip = dial.find("Sip")
+    assert sip is not None and sip.text == "sip:1002@hotline.sip.twilio.com"
+    leg = {"CallSid": leg_sid, "ParentCallSid": sid, "AccountSid": hotline.standin.account_sid}
+    await hotline.post(sip.attrib["statusCallback"], {**leg, "CallStatus": "no-answer"})
+    return sid, dial
 
 
 async def test_waiting_callers_hear_their_position_and_estimated_wait(
@@ -116,7 +136,7 @@ async def test_a_ring_timeout_returns_the_call_to_the_router_which_rings_again(
                 and "<Dial" in (r.get("Twiml") or "")
             )
         )
-        missed = {a.agent_id: a.missed for a in hotline.container.router.snapshot(hotline.clock()).agents}
+        missed = _misses(hotline)
     assert "attempt=1" in first.attrib["action"]
     assert ET.fromstring(back.get("Twiml") or "").find("Redirect") is not None
     assert hotline.standin.requests.index(back) < hotline.standin.requests.index(second)
@@ -128,13 +148,7 @@ async def test_an_agent_leg_that_is_not_answered_goes_back_to_the_router_once(
 ) -> None:
     caller = "+8613900000014"
     async with twilio_hotline(database_url, tmp_path) as hotline:
-        await hotline.login("1002")
-        sid, _ = await hotline.waiting(caller)
-        dial = _dial_of((await hotline.rest_update(sid, "<Dial")).get("Twiml") or "")
-        sip = dial.find("Sip")
-        assert sip is not None and sip.text == "sip:1002@hotline.sip.twilio.com"
-        leg = {"CallSid": "CA" + "2" * 32, "ParentCallSid": sid, "AccountSid": hotline.standin.account_sid}
-        await hotline.post(sip.attrib["statusCallback"], {**leg, "CallStatus": "no-answer"})
+        sid, dial = await _agent_leg_not_answered(hotline, caller, "CA" + "2" * 32)
         # Twilio reports the same outcome twice: the leg's status callback and the Dial's action.
         held = await hotline.twiml(
             dial.attrib["action"], hotline.call_params(sid, caller, DialCallStatus="no-answer")
@@ -147,10 +161,34 @@ async def test_an_agent_leg_that_is_not_answered_goes_back_to_the_router_once(
                 and "<Dial" in (r.get("Twiml") or "")
             )
         )
-        missed = {a.agent_id: a.missed for a in hotline.container.router.snapshot(hotline.clock()).agents}
+        missed = _misses(hotline)
     assert held.find("Gather") is not None  # the caller is back in the hold loop meanwhile
     assert missed["1002"] == 1  # one miss, not two
     assert again.status == 200
+
+
+async def test_a_dial_action_that_comes_after_the_router_rang_again_keeps_the_caller_waiting(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The order the bus's front lane makes usual: the leg's no-answer reaches the router, which
+    rings again (attempt 2), before Twilio asks the first Dial's action what next. That answer
+    must not hang the caller up, nor count the miss twice."""
+    caller = "+8613900000017"
+    async with twilio_hotline(database_url, tmp_path) as hotline:
+        sid, dial = await _agent_leg_not_answered(hotline, caller, "CA" + "3" * 32)
+        again = await hotline.standin.wait_for(
+            lambda r: r.call_sid == sid and "attempt=2" in (r.get("Twiml") or "")
+        )
+        held = await hotline.twiml(
+            dial.attrib["action"], hotline.call_params(sid, caller, DialCallStatus="no-answer")
+        )
+        await hotline.settle()
+        missed = _misses(hotline)
+        state = hotline.container.router.agent_state("1002")
+    assert held.find("Gather") is not None and held.find("Hangup") is None
+    assert "<Dial" in (again.get("Twiml") or "")
+    assert missed["1002"] == 1
+    assert state is AgentState.RESERVED  # the second Dial still rings: the stale answer changed nothing
 
 
 async def test_the_callback_key_keeps_the_callers_place(database_url: str, tmp_path: Path) -> None:
@@ -196,3 +234,44 @@ async def test_the_callback_key_keeps_the_callers_place(database_url: str, tmp_p
     assert dial.attrib["record"] == "record-from-answer-dual"
     assert "回拨排队客户" in spoken(answer)  # told to the agent in their language
     assert served_next.status == 200  # after the callback, the next caller is connected
+
+
+async def test_a_menu_entry_that_requires_a_skill_connects_the_agent_who_has_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    center = yaml.safe_load(CALLCENTER.read_text(encoding="utf-8"))
+    center["ivr"]["options"][0]["skills"] = {"network": 50}  # key 1, support
+    for agent in center["agents"]:
+        if agent["id"] == "1002":  # penalty 1 in support: 1001 (penalty 0) would be first
+            agent["skills"] = {"network": 60}
+    path = tmp_path / "callcenter.yaml"
+    path.write_text(yaml.safe_dump(center, allow_unicode=True), encoding="utf-8")
+    async with twilio_hotline(database_url, tmp_path, callcenter_file=path) as hotline:
+        await hotline.login("1001", "1002")
+        sid, _ = await hotline.waiting("+8613900000021", key="1")
+        dial = _dial_of((await hotline.rest_update(sid, "<Dial")).get("Twiml") or "")
+    sip = dial.find("Sip")
+    assert dial.find("Client") is None and sip is not None and (sip.text or "").startswith("sip:1002@")
+
+
+async def test_an_admin_change_of_the_ivr_and_an_agents_twilio_identity_applies_without_a_restart(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with twilio_hotline(database_url, tmp_path) as hotline:
+        admin = hotline.container.center_admin
+        assert admin is not None
+        raw = admin.current.model_dump(mode="json")
+        raw["ivr"]["messages"]["greeting"] = {
+            "zh-CN": "您好，这里是新的问候语。",
+            "en": "Hello, a new greeting.",
+        }
+        raw["agents"][0]["twilio"] = "sip:lina@desk.sip.twilio.com"  # 1001
+        await admin.save(raw, actor="admin", role="admin", change="ivr", before=None, after=None)
+
+        _sid, menu = await hotline.incoming("+8613900000041")
+        assert "这里是新的问候语" in spoken(menu)
+        await hotline.login("1001")
+        sid, _ = await hotline.waiting("+8613900000042")
+        dial = _dial_of((await hotline.rest_update(sid, "<Dial")).get("Twiml") or "")
+    sip = dial.find("Sip")
+    assert sip is not None and (sip.text or "").startswith("sip:lina@desk.sip.twilio.com")

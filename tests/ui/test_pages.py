@@ -66,9 +66,10 @@ async def test_reports_show_the_days_calls_with_definitions_and_export_csv(
         async with await hotline.agent_socket(alice) as ws:
             await next_message(ws, "hello")
             await hotline.place_call("+8613800138000", name="王小明", talk=20)
-            ended = await next_message(ws, "call")
+            # Bounds, not timing goals: on a loaded CI machine routing and the 2 s call may take longer.
+            ended = await next_message(ws, "call", timeout=15)
             while ended["event"] != "hung_up":
-                ended = await next_message(ws, "call")
+                ended = await next_message(ws, "call", timeout=15)
         await hotline.container.bus.join()
         sup = await hotline.sign_in("sup")
         page = await sup.get("/reports")
@@ -81,7 +82,18 @@ async def test_reports_show_the_days_calls_with_definitions_and_export_csv(
         exported = await sup.get("/api/reports/queues.csv")
         assert exported.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
-        assert rows[0][0] == "queue" and rows[1][:3] == ["support", "1", "1"]
+        assert rows[0][:4] == ["from", "to", "queue_title", "queue"]
+        assert rows[1][2:6] == ["技术支持", "support", "1", "1"]  # the reader's language
+        assert rows[1][0].endswith("T00:00+08:00")  # today from local midnight, center time
+        assert re.fullmatch(
+            r'attachment; filename="hotline-queues_\d{8}T0000-\d{8}T\d{4}\.csv"',
+            exported.headers["content-disposition"],
+        )
+        by_agent = list(
+            csv.reader(io.StringIO((await sup.get("/api/reports/agents.csv")).text.lstrip("\ufeff")))
+        )
+        assert by_agent[0][:4] == ["from", "to", "agent_name", "agent_id"]
+        assert by_agent[1][2:5] == ["李娜 Li Na", "1001", "1"]
         empty = await sup.get(
             "/api/reports/queues", params={"from": "2020-01-01T00:00", "to": "2020-01-02T00:00"}
         )

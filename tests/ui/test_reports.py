@@ -13,8 +13,17 @@ T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def call(
-    n: int, *, queue: str = "support", wait: float, talk: float | None = None, agent: str | None = "1001"
+    n: int,
+    *,
+    queue: str = "support",
+    wait: float,
+    talk: float | None = None,
+    agent: str | None = "1001",
+    hold: float = 0.0,
+    wrap: float | None = 0.0,
 ) -> CallRecord:
+    """An answered call (`talk` given) is handled: talk, hold and wrap-up on the row, as the
+    router leaves them when the wrap-up ends; `wrap=None`: a wrap-up Hotline did not see end."""
     offered = T0 + timedelta(minutes=n)
     answered = offered + timedelta(seconds=wait) if talk is not None else None
     ended = (
@@ -30,6 +39,9 @@ def call(
         answered_at=answered,
         ended_at=ended,
         outcome="answered" if talk is not None else "abandoned",
+        talk_s=talk if talk is not None and wrap is not None else None,
+        hold_s=hold if talk is not None and wrap is not None else None,
+        wrap_s=wrap if talk is not None else None,
     )
 
 
@@ -76,3 +88,32 @@ def test_csv_has_a_header_and_quotes_cells_a_spreadsheet_would_run_as_formulas()
     assert rows[0][:3] == ["queue", "offered", "answered"]
     assert rows[1][0].startswith("'=")
     assert rows[1][1] == "1"
+
+
+def test_aht_is_talk_plus_hold_plus_wrap_up_of_the_handlings_that_ended() -> None:
+    calls = [
+        call(1, wait=5, talk=100, hold=20, wrap=30),  # 150
+        call(2, wait=5, talk=40, wrap=10),  # 50
+        call(3, wait=5, talk=500, wrap=None),  # wrap-up never seen to end: in no AHT
+    ]
+    [row] = by_queue(calls, {})
+    assert (row.answered, row.handled, row.aht_s) == (3, 2, 100)
+    [agent] = by_agent(calls)
+    assert (agent.handled, agent.hold_s, agent.wrap_s, agent.aht_s) == (2, 20, 40, 100)
+    # talk: the router's where recorded, answer → hang-up for the unhandled call
+    assert agent.talk_s == 100 + 40 + 500
+
+
+def test_asterisk_service_levels_are_given_beside_hotlines_named_as_asterisk_names_them() -> None:
+    calls = [
+        call(1, wait=5, talk=60),  # answered within 20 s
+        call(2, wait=30, talk=60),  # answered late
+        call(3, wait=10),  # abandoned within 20 s
+        call(4, wait=40),  # abandoned late
+    ]
+    [row] = by_queue(calls, {"support": Thresholds(service_level_s=20, short_abandon_s=5)})
+    assert row.service_level == 1 / 4  # Hotline: abandons count against the queue
+    assert row.service_level_asterisk == 1 / 2  # ServicelevelPerf: abandons left out
+    assert row.service_level_asterisk_sl2 == 2 / 4  # ServicelevelPerf2: abandons within SL served
+    header = next(csv.reader(io.StringIO(csv_text([row]))))
+    assert {"service_level", "service_level_asterisk", "service_level_asterisk_sl2", "aht_s"} <= set(header)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import yaml
@@ -25,23 +26,33 @@ async def test_supervisor_sees_agents_and_queues_change_within_a_second(
         alice, alice_ws, _ = await hotline.console(stack, "1001")
         await view_until(board, lambda v: agent_state(v, "1001") == "available")
 
-        await hotline.place_call("+8613800138000", name="王小明", talk=30)
+        await hotline.place_call("+8613800138000", name="王小明", talk=600)  # the test hangs up itself
         await next_message(alice_ws, "pop")
         answered = await view_until(board, lambda v: agent_state(v, "1001") == "on_call", timeout=2)
         support = answered["queues"][0]
         assert support["agents_by_state"]["on_call"] == 1
         assert support["offered"] + support["waiting"] >= 0  # figures present
 
-        # Force pause a talking agent: refused, nothing changes. Hang up, then pause: the agent sees it.
-        refused = await sup.post("/api/supervisor/agents/1001/pause", json={"reason": "supervisor"})
-        assert refused.status_code == 409 and refused.json()["error_id"] == "invalid_transition"
+        # Force pause a talking agent: accepted and kept for after the call (as app_queue does),
+        # shown on the wallboard; nothing changes until the call and its wrap-up end.
+        deferred = await sup.post("/api/supervisor/agents/1001/pause", json={"reason": "supervisor"})
+        assert deferred.status_code == 204
+        pending = await view_until(
+            board, lambda v: any(a["id"] == "1001" and a["pending_pause"] for a in v["agents"]), timeout=2
+        )
+        assert agent_state(pending, "1001") == "on_call"
+        told = await next_message(alice_ws, "pending_pause")  # the agent's console says so too
+        assert told["reason"] == "supervisor"
+        talking = next(a for a in pending["agents"] if a["id"] == "1001")
+        assert talking["caller"]["number"] == "+8613800138000" and talking["caller"]["queue"] == "support"
         hung = await alice.post(
             f"/api/console/calls/{answered['agents'][0]['call_id']}/control/hangup", json={}
         )
         assert hung.status_code == 204
-        await view_until(board, lambda v: agent_state(v, "1001") == "wrap_up", timeout=2)
-        assert (await sup.post("/api/supervisor/agents/1001/pause", json={})).status_code == 204
         state = await next_message(alice_ws, "state")
+        while state["state"] != "wrap_up":
+            state = await next_message(alice_ws, "state")
+        await alice_ws.send(json.dumps({"type": "ready"}))  # the agent's "Done" ends wrap-up: then the pause
         while state["state"] != "paused":
             state = await next_message(alice_ws, "state")
         assert state["reason"] == "supervisor"

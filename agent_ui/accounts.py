@@ -1,0 +1,319 @@
+"""Sign-in accounts: create, set a password, disable, list — one service for the CLI, the API and the
+admin page, so the rules hold however an account is made.
+
+Password rules (`check_password`): at least `MIN_PASSWORD_LENGTH` characters, not the login (in any
+case), not one character repeated. A password an admin chose (a new account, a reset, the first
+admin's generated password) must be changed at the first sign-in: `User.must_change_password`; until
+then that session answers only the password page (`agent_ui.auth.connection_user`).
+
+Every change is on the hash-chained audit log (`admin.user_create`, `admin.user_update` with before
+and after, `admin.password_set`, `auth.password_changed`); no password or hash ever goes there.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from agent_ui.models import Role, User, WebSession
+from agent_ui.passwords import hash_password
+from agent_ui.trail import AuditTrail
+from config.database import utcnow
+
+MIN_PASSWORD_LENGTH = 10
+LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,40}$")
+FIRST_ADMIN = "admin"
+
+Hasher = Callable[[str], Awaitable[str]]
+
+
+class AccountError(Exception):
+    """An account change refused; `error_id` is stable, `field` names the input at fault."""
+
+    def __init__(self, status: int, error_id: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_id = error_id
+        self.message = message
+        self.field = field
+
+
+def password_problem(login: str, password: str) -> str | None:
+    """Why `password` is refused for `login`, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"the password needs at least {MIN_PASSWORD_LENGTH} characters"
+    if password.strip().casefold() == login.strip().casefold():
+        return "the password may not be the login"
+    if len(set(password)) == 1:
+        return "the password may not be one character repeated"
+    return None
+
+
+def check_password(login: str, password: str) -> None:
+    problem = password_problem(login, password)
+    if problem is not None:
+        raise AccountError(422, "weak_password", problem, "password")
+
+
+def generate_password() -> str:
+    """A one-time password to hand over (16 URL-safe characters, ~96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+async def _blocking_hash(password: str) -> str:
+    return hash_password(password)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    login: str
+    name: str
+    role: Role
+    active: bool
+    language: str
+    must_change_password: bool
+
+
+def _view(user: User) -> AccountView:
+    return AccountView(
+        user.login, user.name, Role(user.role), user.active, user.language, user.must_change_password
+    )
+
+
+class Accounts:
+    """The account rules over the database; `hasher` runs Argon2 (off the loop in the web app)."""
+
+    def __init__(
+        self, db: async_sessionmaker[AsyncSession], trail: AuditTrail, hasher: Hasher = _blocking_hash
+    ) -> None:
+        self._db = db
+        self._trail = trail
+        self._hash = hasher
+
+    async def list(self) -> list[AccountView]:
+        async with self._db() as session:
+            users = (await session.exec(select(User).order_by(col(User.login)))).all()
+        return [_view(u) for u in users]
+
+    async def get(self, login: str) -> AccountView | None:
+        async with self._db() as session:
+            user = await _find(session, login)
+        return _view(user) if user else None
+
+    async def password_hash(self, login: str) -> str | None:
+        async with self._db() as session:
+            user = await _find(session, login)
+        return user.password_hash if user and user.active else None
+
+    async def user_id(self, login: str) -> int | None:
+        async with self._db() as session:
+            user = await _find(session, login)
+        return user.id if user else None
+
+    async def add(
+        self,
+        *,
+        login: str,
+        name: str,
+        role: Role,
+        password: str,
+        actor: str,
+        actor_role: str = "admin",
+        language: str = "zh-CN",
+        must_change: bool = True,
+        source_ip: str | None = None,
+    ) -> AccountView:
+        login = login.strip()
+        if not LOGIN_PATTERN.match(login):
+            raise AccountError(422, "invalid_login", "a login is 1-40 letters, digits or _ . @ -", "login")
+        if not name.strip():
+            raise AccountError(422, "invalid_name", "a name is required", "name")
+        check_password(login, password)
+        hashed = await self._hash(password)
+        async with self._db() as session:
+            if await _find(session, login) is not None:
+                raise AccountError(409, "login_taken", f"an account {login!r} exists already", "login")
+            user = User(
+                login=login,
+                name=name.strip()[:200],
+                role=role,
+                password_hash=hashed,
+                language=language,
+                must_change_password=must_change,
+            )
+            session.add(user)
+            await self._trail.append(
+                session,
+                actor=actor,
+                action="admin.user_create",
+                subject=f"user:{login}",
+                role=actor_role,
+                source_ip=source_ip,
+                after={"name": user.name, "role": str(role), "active": True, "language": language},
+            )
+            await session.commit()
+            return _view(user)
+
+    async def set_password(
+        self,
+        *,
+        login: str,
+        password: str,
+        actor: str,
+        actor_role: str = "admin",
+        must_change: bool = True,
+        source_ip: str | None = None,
+    ) -> tuple[AccountView, int]:
+        """An admin sets someone's password (or the CLI does). Ends the account's sessions:
+        returns (account, sessions ended); the caller closes their websockets."""
+        check_password(login, password)
+        hashed = await self._hash(password)
+        async with self._db() as session:
+            user = await _require(session, login)
+            user.password_hash = hashed
+            user.must_change_password = must_change
+            session.add(user)
+            ended = await _revoke(session, user)
+            await self._trail.append(
+                session,
+                actor=actor,
+                action="admin.password_set",
+                subject=f"user:{login}",
+                role=actor_role,
+                source_ip=source_ip,
+                must_change=must_change,
+                sessions_ended=ended,
+            )
+            await session.commit()
+            return _view(user), ended
+
+    async def change_own_password(
+        self, *, login: str, new_password: str, source_ip: str | None = None
+    ) -> AccountView:
+        """The person picks their own password (the current one was checked by the caller)."""
+        check_password(login, new_password)
+        hashed = await self._hash(new_password)
+        async with self._db() as session:
+            user = await _require(session, login)
+            user.password_hash = hashed
+            user.must_change_password = False
+            session.add(user)
+            await self._trail.append(
+                session,
+                actor=login,
+                action="auth.password_changed",
+                subject=f"user:{login}",
+                role=str(user.role),
+                source_ip=source_ip,
+            )
+            await session.commit()
+            return _view(user)
+
+    async def update(
+        self,
+        *,
+        login: str,
+        actor: str,
+        actor_id: int | None = None,
+        actor_role: str = "admin",
+        role: Role | None = None,
+        active: bool | None = None,
+        name: str | None = None,
+        source_ip: str | None = None,
+    ) -> tuple[AccountView, int, int | None]:
+        """Change role, active or name. A role or active change ends the account's sessions.
+        Returns (account, sessions ended, user id). An admin cannot demote or disable themself."""
+        async with self._db() as session:
+            user = await _require(session, login)
+            before = {"name": user.name, "role": str(user.role), "active": user.active}
+            after = {
+                "name": name.strip()[:200] if name and name.strip() else before["name"],
+                "role": str(role) if role is not None else before["role"],
+                "active": active if active is not None else before["active"],
+            }
+            if after == before:
+                return _view(user), 0, user.id
+            security = after["role"] != before["role"] or after["active"] != before["active"]
+            if security and actor_id is not None and user.id == actor_id:
+                raise AccountError(
+                    409, "own_account", "you cannot change your own role or disable your own account"
+                )
+            user.name = str(after["name"])
+            user.role = Role(str(after["role"]))
+            user.active = bool(after["active"])
+            session.add(user)
+            ended = await _revoke(session, user) if security else 0
+            await self._trail.append(
+                session,
+                actor=actor,
+                action="admin.user_update",
+                subject=f"user:{login}",
+                role=actor_role,
+                source_ip=source_ip,
+                before=before,
+                after=after,
+                sessions_ended=ended,
+            )
+            await session.commit()
+            return _view(user), ended, user.id
+
+    async def ensure_first_admin(self, password: str | None) -> tuple[str, str | None] | None:
+        """At `db upgrade`: when no active admin exists, create `admin` with `password`
+        (HOTLINE_ADMIN_PASSWORD) or a generated one that must be changed at first sign-in.
+        Returns (login, generated password or None), or None when an admin exists."""
+        async with self._db() as session:
+            admins = (
+                await session.exec(
+                    select(User.id).where(col(User.role) == Role.ADMIN.value, col(User.active).is_(True))
+                )
+            ).first()
+            existing = await _find(session, FIRST_ADMIN)
+        if admins is not None:
+            return None
+        if existing is not None:  # an `admin` login that is no admin (or disabled): do not touch it
+            raise AccountError(
+                409,
+                "no_admin",
+                "no active admin account, and the login 'admin' is taken: "
+                "use `hotline users add <login> --role admin`",
+            )
+        generated = None if password else generate_password()
+        await self.add(
+            login=FIRST_ADMIN,
+            name="Administrator",
+            role=Role.ADMIN,
+            password=password or str(generated),
+            actor="hotline db upgrade",
+            actor_role="system",
+            language="zh-CN",
+            must_change=generated is not None,
+        )
+        return FIRST_ADMIN, generated
+
+
+async def _find(session: AsyncSession, login: str) -> User | None:
+    return (await session.exec(select(User).where(User.login == login))).first()
+
+
+async def _require(session: AsyncSession, login: str) -> User:
+    user = await _find(session, login)
+    if user is None:
+        raise AccountError(404, "unknown_user", f"no account {login!r}", "login")
+    return user
+
+
+async def _revoke(session: AsyncSession, user: User) -> int:
+    """End every live session of the account in this transaction (as SessionStore.revoke_user)."""
+    result = await session.exec(
+        update(WebSession)
+        .where(col(WebSession.user_id) == user.id, col(WebSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount or 0)

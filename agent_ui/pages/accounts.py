@@ -1,0 +1,184 @@
+"""Accounts in the browser: your own password (/account/password), and for admins /admin/users —
+create an account, reset a password (shown once), change role, disable or enable.
+
+Every change goes through `agent_ui.accounts.Accounts` (the CLI's service): the same password rules,
+the same audit entries. A one-time password is shown on the response to the form that made it,
+never stored in clear and never put in a URL.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from agent_ui.accounts import AccountError, check_password, generate_password
+from agent_ui.auth import SessionUser, authenticator, client_ip, session_user
+from agent_ui.deps import AccountsDep
+from agent_ui.i18n import translator
+from agent_ui.models import Role
+from agent_ui.pages.common import gate, page_language, render
+from agent_ui.pages.nav import ADMIN_USERS, HOME_BY_ROLE
+
+router = APIRouter(include_in_schema=False)
+
+PASSWORD_PAGE = "/account/password"
+Text = Annotated[str, Form(max_length=200)]
+
+
+@router.get(PASSWORD_PAGE, response_class=HTMLResponse)
+async def password_page(request: Request) -> Response:
+    user = await session_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "password.html", user, error=None, forced=user.must_change_password)
+
+
+@router.post(PASSWORD_PAGE, response_class=HTMLResponse)
+async def password_submit(
+    request: Request, accounts: AccountsDep, current: Text, new: Text, again: Text
+) -> Response:
+    user = await session_user(request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    t = translator(page_language(request, user))
+
+    def refuse(message: str) -> Response:
+        return render(
+            request, "password.html", user, status_code=422, error=message, forced=user.must_change_password
+        )
+
+    if new != again:
+        return refuse(t("password.mismatch"))
+    if new == current:
+        return refuse(t("password.same"))
+    auth = authenticator(request)
+    hashed = await _hash_of(accounts, user)
+    if hashed is None or not await auth.passwords.verify(current, hashed):
+        return refuse(t("password.wrong_current"))
+    try:
+        await accounts.change_own_password(login=user.login, new_password=new, source_ip=client_ip(request))
+    except AccountError as exc:
+        return refuse(t("password.weak", reason=exc.message))
+    return RedirectResponse(HOME_BY_ROLE.get(user.role, "/"), status_code=303)
+
+
+async def _hash_of(accounts: AccountsDep, user: SessionUser) -> str | None:
+    return await accounts.password_hash(user.login)
+
+
+# ------------------------------------------------------------------ admins
+
+
+async def _admin_page(
+    request: Request,
+    accounts: AccountsDep,
+    user: SessionUser,
+    status_code: int = 200,
+    error: str | None = None,
+    issued: tuple[str, str] | None = None,
+) -> Response:
+    rows = await accounts.list()
+    return render(
+        request,
+        "admin_users.html",
+        user,
+        status_code=status_code,
+        accounts=rows,
+        roles=[str(r) for r in Role],
+        error=error,
+        issued=issued,
+    )
+
+
+@router.get(ADMIN_USERS.path, response_class=HTMLResponse)
+async def users_page(request: Request, accounts: AccountsDep) -> Response:
+    user, refusal = await gate(request, ADMIN_USERS)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    return await _admin_page(request, accounts, user)
+
+
+@router.post(ADMIN_USERS.path, response_class=HTMLResponse)
+async def users_create(
+    request: Request,
+    accounts: AccountsDep,
+    login: Annotated[str, Form(max_length=40)],
+    name: Text,
+    role: Annotated[str, Form(max_length=20)],
+    language: Annotated[str, Form(max_length=10)] = "zh-CN",
+) -> Response:
+    user, refusal = await gate(request, ADMIN_USERS)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    try:
+        chosen = Role(role)
+    except ValueError:
+        return await _admin_page(request, accounts, user, 422, error=f"unknown role {role!r}")
+    password = generate_password()
+    try:
+        await accounts.add(
+            login=login,
+            name=name,
+            role=chosen,
+            password=password,
+            actor=user.login,
+            actor_role=str(user.role),
+            language=language if language in ("zh-CN", "en") else "zh-CN",
+            source_ip=client_ip(request),
+        )
+    except AccountError as exc:
+        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+    return await _admin_page(request, accounts, user, issued=(login.strip(), password))
+
+
+@router.post(ADMIN_USERS.path + "/{login}/password", response_class=HTMLResponse)
+async def users_reset_password(request: Request, accounts: AccountsDep, login: str) -> Response:
+    user, refusal = await gate(request, ADMIN_USERS)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    password = generate_password()
+    try:
+        check_password(login, password)
+        _, _ended = await accounts.set_password(
+            login=login, password=password, actor=user.login, source_ip=client_ip(request)
+        )
+    except AccountError as exc:
+        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+    target = await accounts.user_id(login)
+    if target is not None:
+        authenticator(request).sockets.end_user(target)
+    return await _admin_page(request, accounts, user, issued=(login, password))
+
+
+@router.post(ADMIN_USERS.path + "/{login}", response_class=HTMLResponse)
+async def users_update(
+    request: Request,
+    accounts: AccountsDep,
+    login: str,
+    role: Annotated[str | None, Form(max_length=20)] = None,
+    active: Annotated[str | None, Form(max_length=5)] = None,
+) -> Response:
+    user, refusal = await gate(request, ADMIN_USERS)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    try:
+        chosen = Role(role) if role else None
+    except ValueError:
+        return await _admin_page(request, accounts, user, 422, error=f"unknown role {role!r}")
+    try:
+        _, ended, target = await accounts.update(
+            login=login,
+            actor=user.login,
+            actor_id=user.id,
+            actor_role=str(user.role),
+            role=chosen,
+            active=None if active is None else active == "1",
+            source_ip=client_ip(request),
+        )
+    except AccountError as exc:
+        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+    if ended and target is not None:
+        authenticator(request).sockets.end_user(target)
+    return RedirectResponse(ADMIN_USERS.path, status_code=303)

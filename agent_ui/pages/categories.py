@@ -1,0 +1,93 @@
+"""Categories and their dispatch rules (supervisors, admins): department, SLA policy, auto-dispatch.
+
+    GET  /desk/categories    the list, one form per category, and a form for a new one
+    POST /desk/categories    save one (by code; version-checked; on the audit log)
+
+The rules are applied by the desk whenever a ticket's category is set (tickets.categories).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from agent_ui.api.desk_common import actor_of
+from agent_ui.auth import SessionUser
+from agent_ui.deps import Desk
+from agent_ui.i18n import supported, translator
+from agent_ui.pages.common import gate, render
+from agent_ui.pages.nav import CATEGORIES
+from tickets.categories import CategoryIn
+from tickets.errors import DeskError, TicketConflict
+from tickets.service import ServiceDesk
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _page(
+    request: Request,
+    user: SessionUser,
+    desk: ServiceDesk,
+    *,
+    status_code: int = 200,
+    message: str | None = None,
+) -> Response:
+    lang = supported(user.language)
+    rules = await desk.categories.all(include_inactive=True)
+    saved = request.query_params.get("saved", "")
+    return render(
+        request,
+        "categories.html",
+        user,
+        status_code=status_code,
+        message=message,
+        saved=saved if saved in {r.code for r in rules} else "",
+        rules=[{"rule": r, "title": r.title(lang)} for r in rules],
+        departments=await desk.work_orders.departments(),
+        technicians=await desk.work_orders.technicians(),
+        policies=[p.name for p in desk.ctx.sla.policies],
+    )
+
+
+@router.get("/desk/categories", response_class=HTMLResponse)
+async def categories_page(request: Request, desk: Desk) -> Response:
+    user, refusal = await gate(request, CATEGORIES)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    return await _page(request, user, desk)
+
+
+def _id(raw: object) -> int | None:
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9 else None
+
+
+@router.post("/desk/categories", response_class=HTMLResponse)
+async def save_category(request: Request, desk: Desk) -> Response:
+    user, refusal = await gate(request, CATEGORIES)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    t = translator(supported(user.language))
+    form = await request.form()
+    version = form.get("version")
+    try:
+        data = CategoryIn(
+            code=str(form.get("code", "")).strip(),
+            name_zh=str(form.get("name_zh", "")),
+            name_en=str(form.get("name_en", "")),
+            department_id=_id(form.get("department_id")),
+            sla_policy=str(form.get("sla_policy") or "") or None,
+            auto_dispatch=form.get("auto_dispatch") == "on",
+            technician_id=_id(form.get("technician_id")),
+            active=form.get("active") == "on",
+            version=_id(version),
+        )
+        await desk.categories.save(data, actor_of(user, request))
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
+        return await _page(request, user, desk, status_code=422, message=t("tk.err.invalid", fields=fields))
+    except TicketConflict:
+        return await _page(request, user, desk, status_code=409, message=t("cat.conflict"))
+    except DeskError as exc:
+        return await _page(request, user, desk, status_code=409, message=t("tk.err.refused", why=str(exc)))
+    return RedirectResponse(f"/desk/categories?saved={data.code}", status_code=303)

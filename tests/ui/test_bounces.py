@@ -1,0 +1,81 @@
+"""Refusal and arbitration over HTTP: invalid input is 422 naming the field and changes nothing;
+roles are enforced; the dispatcher records a department's refusal from the board."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.forms import post_form
+from tests.harness import running_hotline
+from tests.ui.test_field import _dispatch_to, technicians
+
+
+async def test_refusing_needs_a_known_reason_and_a_note_and_only_a_supervisor_decides(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline:
+        sup = await hotline.sign_in("sup")
+        li, zhang = await technicians(sup)
+        order = await _dispatch_to(sup, "空调不制冷", li)
+        path = f"/api/work-orders/{order['id']}/refuse"
+        for body, field in (
+            ({"version": 1, "note": "不归我们"}, "body.reason"),
+            ({"version": 1, "reason": "not_ours"}, "body.note"),
+            ({"version": 1, "reason": "not_ours", "note": "   "}, "body.note"),
+        ):
+            reply = await sup.post(path, json=body)
+            assert reply.status_code == 422, reply.text
+            assert reply.json()["details"][0]["field"] == field
+        unknown = await sup.post(path, json={"version": 1, "reason": "lazy", "note": "x"})
+        assert unknown.status_code == 422 and "reason" in unknown.json()["message"]
+        assert (await sup.get(f"/api/work-orders/{order['id']}")).json()["state"] == "assigned"
+
+        tech = await hotline.sign_in("tech")
+        returned = await tech.post(path, json={"version": 1, "reason": "wrong_address", "note": "门牌不存在"})
+        assert returned.status_code == 200 and returned.json()["state"] == "returned"
+        moved = await sup.put(
+            f"/api/work-orders/{order['id']}/technician", json={"version": 2, "technician_id": zhang}
+        )
+        assert moved.status_code == 200
+        tech2 = await hotline.sign_in("tech2")
+        again = await tech2.post(path, json={"version": 3, "reason": "not_ours", "note": "不是空调问题"})
+        assert again.json()["state"] == "arbitration"
+
+        decide = f"/api/work-orders/{order['id']}/arbitration"
+        agent = await hotline.sign_in("1001")
+        assert (
+            await agent.post(decide, json={"version": 4, "technician_id": li, "note": "x"})
+        ).status_code == 403
+        assert (await agent.get("/arbitration", follow_redirects=False)).status_code in (303, 403)
+        no_note = await sup.post(decide, json={"version": 4, "technician_id": li})
+        assert no_note.status_code == 422 and no_note.json()["details"][0]["field"] == "body.note"
+        final = await sup.post(decide, json={"version": 4, "technician_id": li, "note": "归维修部"})
+        assert final.status_code == 200 and final.json()["final"] is True
+        refused = await tech.post(path, json={"version": 5, "reason": "not_ours", "note": "还是不归我们"})
+        assert refused.status_code == 409 and refused.json()["error_id"] == "refusal_not_allowed"
+        for client in (sup, tech, tech2, agent):
+            await client.aclose()
+
+
+async def test_the_dispatcher_records_a_department_refusal_on_the_board(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline:
+        sup = await hotline.sign_in("sup")
+        li, _zhang = await technicians(sup)
+        order = await _dispatch_to(sup, "水管漏水", li)
+        page = await sup.get("/dispatch")
+        assert f'id="bo-{order["id"]}-refuse"' in page.text
+        action = f"/dispatch/orders/{order['id']}/refuse"
+        blank = await post_form(sup, action, {"version": "1", "reason": "needs_parts"}, page="/dispatch")
+        assert blank.status_code == 422 and "说明" in blank.text
+        fields = {"version": "1", "reason": "needs_parts", "note": "维修部电话：缺阀门"}
+        done = await post_form(sup, action, fields, page="/dispatch")
+        assert done.status_code == 303
+        board = await sup.get("/dispatch")
+        assert (
+            'id="returned"' in board.text and "维修部电话：缺阀门" in board.text and "需先备件" in board.text
+        )
+        csv_reply = await sup.get("/responsibility.csv")
+        assert csv_reply.status_code == 200 and csv_reply.text.startswith("\ufeff")
+        await sup.aclose()
