@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
@@ -91,6 +93,10 @@ class SqliteStatement:
             for key, proc, value in zip(self.keys, self.processors, row, strict=True)
         }
 
+    def all(self, conn: sqlite3.Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        rows = conn.execute(self.sql, [params[name] for name in self.params]).fetchall()
+        return _converted(self.processors, rows)
+
 
 class PgStatement:
     """A Core select compiled once for PostgreSQL (psycopg, `%(name)s` parameters) with one
@@ -108,6 +114,9 @@ class PgStatement:
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
                 raise ValueError(f"parameter {name!r} needs a bind processor; use Reads.run")
 
+    def rows(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        return _converted(self.processors, rows)
+
     def row(self, values: Sequence[Any] | None) -> dict[str, Any] | None:
         if values is None:
             return None
@@ -117,6 +126,23 @@ class PgStatement:
         }
 
 
+def _converted(processors: list[Any], rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Rows as tuples with each column's result processor applied (only the columns that have one)."""
+    procs = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+    if not procs:
+        return [tuple(r) for r in rows]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, proc in procs:
+            value = values[i]
+            if value is not None:
+                values[i] = proc(value)
+        out.append(tuple(values))
+    return out
+
+
+READ_THREADS = 2  # SQLite list reads at once (2-core hosts; each holds one sqlite3 connection)
 PG_READERS = 4  # concurrent one-round-trip reads on PostgreSQL; more waits its turn
 
 
@@ -139,13 +165,22 @@ class PgReaders:
         self._open: set[psycopg.AsyncConnection[Any]] = set()
 
     async def fetchone(self, sql: str, params: dict[str, Any]) -> Sequence[Any] | None:
+        rows = await self.fetch(sql, params, one=True)
+        return rows[0] if rows else None
+
+    async def fetch(self, sql: str, params: dict[str, Any], *, one: bool = False) -> list[Sequence[Any]]:
+        """The first row (`one`) or every row of one read, in one round trip."""
         async with self._slots:
             while True:
                 reused = bool(self._idle)
                 conn = self._idle.pop() if reused else await self._connect()
                 try:
                     cursor = await conn.execute(sql, params)
-                    row = await cursor.fetchone()
+                    if one:
+                        row = await cursor.fetchone()
+                        rows: list[Sequence[Any]] = [] if row is None else [row]
+                    else:
+                        rows = await cursor.fetchall()
                 except psycopg.OperationalError:
                     self._drop(conn)
                     if reused:
@@ -158,7 +193,7 @@ class PgReaders:
                     self._drop(conn)
                     raise
                 self._idle.append(conn)
-                return row
+                return rows
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
@@ -190,6 +225,10 @@ class Reads:
         if url is not None and url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
             self._pg = PgReaders(url.set(drivername="postgresql").render_as_string(hide_password=False))
         self._pg_compiled: dict[Select[Any], PgStatement] = {}
+        self._threads: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._thread_conns: list[sqlite3.Connection] = []
+        self._thread_lock = threading.Lock()
 
     @property
     def sqlite(self) -> sqlite3.Connection | None:
@@ -204,21 +243,57 @@ class Reads:
             _read_only_pragmas(self._raw, None)
         return self._raw
 
+    def _sqlite_statement(self, stmt: Select[Any]) -> SqliteStatement:
+        compiled = self._compiled.get(stmt)
+        if compiled is None:
+            assert self._sync is not None
+            compiled = self._compiled[stmt] = SqliteStatement(stmt, self._sync)
+        return compiled
+
+    def _pg_statement(self, stmt: Select[Any]) -> PgStatement:
+        assert self._engine is not None
+        pg = self._pg_compiled.get(stmt)
+        if pg is None:
+            pg = self._pg_compiled[stmt] = PgStatement(stmt, self._engine.sync_engine)
+        return pg
+
+    async def all(self, stmt: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row of a select that may scan (a list page with its count), each column
+        converted, in one read: on SQLite in one hop to a worker thread with a plain sqlite3
+        connection of its own (the event loop carries calls: a count over 10^6 tickets must not
+        block it), on PostgreSQL one round trip on `PgReaders`. Statements are compiled once
+        (cache keyed by the select object: build each shape once)."""
+        if self._sync is not None:
+            compiled = self._sqlite_statement(stmt)
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="hotline-reads")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._threads, self._all_in_thread, compiled, params)
+        if self._pg is not None and self._engine is not None:
+            pg = self._pg_statement(stmt)
+            return pg.rows(await self._pg.fetch(pg.sql, params))
+        return await self.run(_all_rows, stmt, params)
+
+    def _all_in_thread(self, compiled: SqliteStatement, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            assert self._sync is not None and self._sync.url.database is not None
+            conn = sqlite3.connect(self._sync.url.database, check_same_thread=False, isolation_level=None)
+            _read_only_pragmas(conn, None)
+            self._local.conn = conn
+            with self._thread_lock:
+                self._thread_conns.append(conn)
+        return compiled.all(conn, params)
+
     async def first(self, stmt: Select[Any], params: dict[str, Any]) -> dict[str, Any] | None:
         """The first row of a select, as a dict of converted column values, or None. On SQLite:
         the plain sqlite3 connection and a statement compiled once (cache keyed by the select
         object: pass a module-level constant). Elsewhere: Core through `run`."""
         conn = self.sqlite
         if conn is not None:
-            compiled = self._compiled.get(stmt)
-            if compiled is None:
-                assert self._sync is not None
-                compiled = self._compiled[stmt] = SqliteStatement(stmt, self._sync)
-            return compiled.first(conn, params)
+            return self._sqlite_statement(stmt).first(conn, params)
         if self._pg is not None and self._engine is not None:
-            pg = self._pg_compiled.get(stmt)
-            if pg is None:
-                pg = self._pg_compiled[stmt] = PgStatement(stmt, self._engine.sync_engine)
+            pg = self._pg_statement(stmt)
             return pg.row(await self._pg.fetchone(pg.sql, params))
         return await self.run(_first_row, stmt, params)
 
@@ -230,6 +305,14 @@ class Reads:
             return await session.run_sync(fn, *args, **kwargs)
 
     def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)  # a read in flight finishes before its connection closes
+            self._threads = None
+        with self._thread_lock:
+            for conn in self._thread_conns:
+                conn.close()
+            self._thread_conns.clear()
+        self._local = threading.local()
         if self._pg is not None:
             self._pg.close()
         if self._raw is not None:
@@ -242,3 +325,7 @@ class Reads:
 def _first_row(session: Session, stmt: Select[Any], params: dict[str, Any]) -> dict[str, Any] | None:
     row = session.connection().execute(stmt, params).mappings().first()
     return None if row is None else dict(row)
+
+
+def _all_rows(session: Session, stmt: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in session.connection().execute(stmt, params).all()]

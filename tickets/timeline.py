@@ -9,16 +9,19 @@ description and notes through the FTS5 / pg_trgm indexes), then applies the filt
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
+import pydantic_core
 from pydantic import TypeAdapter
-from sqlalchemy import false, func
+from sqlalchemy import Integer, Select, String, bindparam, false, func, true, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from tickets.access import Viewer
 from tickets.errors import NotFound
-from tickets.models import SlaStatus, Ticket, TicketCall, TicketEvent, TicketState
+from tickets.models import EnumText, SlaStatus, Ticket, TicketCall, TicketEvent, TicketState
 from tickets.schemas import TicketPage, TicketPublic, TimelineEntry
 from tickets.scope import scope_condition
 from tickets.search import candidate_ids
@@ -26,6 +29,93 @@ from tickets.uow import DeskContext
 
 _TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 _PAGE = TypeAdapter(list[TicketPublic])
+# The list's columns are the response model's fields, in its order (the JSON keeps it). Enum
+# columns are read as their text: the JSON is the same, and serialising 150 enum members cost
+# more than the rest of the page (pydantic_core infers each one's type).
+_PUBLIC_NAMES: tuple[str, ...] = tuple(TicketPublic.model_fields)
+_PUBLIC_COLUMNS = tuple(
+    type_coerce(c, String()).label(c.key) if isinstance(c.type, EnumText) else c
+    for c in (_TICKETS.c[name] for name in _PUBLIC_NAMES)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilters:
+    """What `GET /api/tickets` filters and pages on."""
+
+    q: str | None = None
+    state: list[TicketState] | None = None
+    category: str | None = None
+    assignee: str | None = None
+    customer_id: int | None = None
+    sla_status: SlaStatus | None = None
+    flagged: bool | None = None
+    limit: int = 50
+    offset: int = 0
+    before_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _ListShape:
+    """Which filters a list has (their values are parameters): the cache key of its statement."""
+
+    states: int
+    category: bool
+    assignee: bool
+    customer: bool
+    sla_status: bool
+    flagged: bool | None
+    before: bool
+
+
+def _conditions(shape: _ListShape) -> list[Any]:
+    t = _TICKETS.c
+    conditions: list[Any] = []
+    if shape.states:
+        conditions.append(t.state.in_([bindparam(f"state_{i}", type_=String()) for i in range(shape.states)]))
+    if shape.category:
+        conditions.append(t.category == bindparam("category", type_=String()))
+    if shape.assignee:
+        conditions.append(t.owner_agent_id == bindparam("assignee", type_=String()))
+    if shape.customer:
+        conditions.append(t.customer_id == bindparam("customer_id", type_=Integer()))
+    if shape.sla_status:
+        conditions.append(t.sla_status == bindparam("sla_status", type_=String()))
+    if shape.flagged is not None:
+        conditions.append(t.flagged == (true() if shape.flagged else false()))
+    return conditions
+
+
+def _page_statement(shape: _ListShape, extra: tuple[Any, ...] = ()) -> Select[Any]:
+    """The page's columns and, on every row, the filtered total (a scalar subquery, not
+    correlated: it counts the table, not the row). `extra` conditions (a viewer's scope, a
+    text search's candidates) carry their own values: such a statement is built per request."""
+    conditions = [*_conditions(shape), *extra]
+    total = sa_select(func.count()).select_from(_TICKETS).where(*conditions).correlate(None)
+    paged = list(conditions)
+    if shape.before:  # keyset: a deep page costs what the first one does
+        paged.append(_TICKETS.c.id < bindparam("before_id", type_=Integer()))
+    return (
+        sa_select(*_PUBLIC_COLUMNS, total.scalar_subquery().label("total"))
+        .where(*paged)
+        .order_by(_TICKETS.c.id.desc())
+        .limit(bindparam("page_limit", type_=Integer()))
+        .offset(bindparam("page_offset", type_=Integer()))
+    )
+
+
+def _count_statement(shape: _ListShape, extra: tuple[Any, ...] = ()) -> Select[Any]:
+    return sa_select(func.count()).select_from(_TICKETS).where(*_conditions(shape), *extra)
+
+
+# One statement object per shape (a few hundred at most): `Reads` caches its compiled form by it.
+_shape_page = functools.lru_cache(maxsize=512)(_page_statement)
+_shape_count = functools.lru_cache(maxsize=512)(_count_statement)
+
+
+def _as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(_PUBLIC_NAMES, row, strict=False))  # the last column is the total
+
 
 RECORDING_LINK = "/api/recordings?call_id={call_id}"  # the recordings API lists by call
 
@@ -97,40 +187,68 @@ class Timeline:
 
         `before_id` (the last id of the previous page) pages by key: `total` still counts every
         match, `items` start below that id."""
-        conditions: list[Any] = []
-        scoped = scope_condition(self._ctx.config.access, viewer) if viewer is not None else None
-        if scoped is not None:
-            conditions.append(scoped)
-        if state:
-            conditions.append(col(Ticket.state).in_(state))
-        if category:
-            conditions.append(Ticket.category == category)
-        if assignee:
-            conditions.append(Ticket.owner_agent_id == assignee)
-        if customer_id is not None:
-            conditions.append(Ticket.customer_id == customer_id)
-        if sla_status is not None:
-            conditions.append(Ticket.sla_status == sla_status)
-        if flagged is not None:
-            conditions.append(Ticket.flagged == flagged)
-        async with self._ctx.sessions() as session:
-            if q and q.strip():
-                conditions.append(await self._text_condition(session, q.strip()))
-            total = (await session.exec(select(func.count()).select_from(Ticket).where(*conditions))).one()
-            if before_id is not None:  # keyset: a deep page costs what the first one does
-                conditions.append(col(Ticket.id) < before_id)
-            page = (
-                sa_select(_TICKETS)
-                .where(*conditions)
-                .order_by(_TICKETS.c.id.desc())
-                .offset(offset)
-                .limit(limit)
-            )
-            rows = (await (await session.connection()).execute(page)).mappings().all()
+        filters = ListFilters(
+            q, state, category, assignee, customer_id, sla_status, flagged, limit, offset, before_id
+        )
+        rows, total = await self._page_rows(filters, viewer)
         # Plain rows validated into the response models in one call: no ORM object per row.
         return TicketPage.model_construct(
-            items=_PAGE.validate_python([dict(r) for r in rows]), total=int(total)
+            items=_PAGE.validate_python([_as_dict(r) for r in rows]), total=total
         )
+
+    async def search_json(self, filters: ListFilters, viewer: Viewer | None = None) -> bytes:
+        """`search` as the JSON of a `TicketPage`, written straight from the rows: the columns are
+        the response model's fields, typed by the table (aware UTC datetimes, enums), so
+        validating 50 models only to serialise them again cost ~1 ms a page. A test holds the
+        bytes equal to `TicketPage`'s own JSON."""
+        rows, total = await self._page_rows(filters, viewer)
+        return pydantic_core.to_json({"items": [_as_dict(r) for r in rows], "total": total})
+
+    async def _page_rows(self, f: ListFilters, viewer: Viewer | None) -> tuple[list[tuple[Any, ...]], int]:
+        """The page and the filtered total in one statement (the count as a scalar subquery);
+        a second one only for a page past the end (no row carries the total)."""
+        scoped = scope_condition(self._ctx.config.access, viewer) if viewer is not None else None
+        text = f.q.strip() if f.q else ""
+        states = tuple(dict.fromkeys(f.state or ()))
+        shape = _ListShape(
+            len(states),
+            bool(f.category),
+            bool(f.assignee),
+            f.customer_id is not None,
+            f.sla_status is not None,
+            f.flagged,
+            f.before_id is not None,
+        )
+        params: dict[str, Any] = {"page_limit": f.limit, "page_offset": f.offset}
+        params.update({f"state_{i}": str(s) for i, s in enumerate(states)})
+        if f.category:
+            params["category"] = f.category
+        if f.assignee:
+            params["assignee"] = f.assignee
+        if f.customer_id is not None:
+            params["customer_id"] = f.customer_id
+        if f.sla_status is not None:
+            params["sla_status"] = str(f.sla_status)
+        if f.before_id is not None:
+            params["before_id"] = f.before_id
+        reads = self._ctx.reads
+        if scoped is None and not text:  # the common case: a statement built and compiled once
+            rows = await reads.all(_shape_page(shape), params)
+            if not rows and (f.offset or f.before_id is not None):
+                counted = await reads.all(_shape_count(shape), params)
+                return [], int(counted[0][0])
+            return rows, int(rows[0][-1]) if rows else 0
+        extra: list[Any] = [] if scoped is None else [scoped]
+        async with self._ctx.sessions() as session:
+            if text:
+                extra.append(await self._text_condition(session, text))
+            conn = await session.connection()
+            result = await conn.execute(_page_statement(shape, tuple(extra)), params)
+            rows = [tuple(r) for r in result.all()]
+            if not rows and (f.offset or f.before_id is not None):
+                counted = await conn.execute(_count_statement(shape, tuple(extra)), params)
+                return [], int(counted.scalar_one())
+        return rows, int(rows[0][-1]) if rows else 0
 
     async def _text_condition(self, session: Any, q: str) -> Any:
         """The index-backed candidates of `tickets.search` (number, phone, name, text)."""

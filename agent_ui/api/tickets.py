@@ -29,6 +29,7 @@ from tickets.schemas import (
     WorkOrderCreate,
     WorkOrderPublic,
 )
+from tickets.timeline import ListFilters
 from tickets.views import SlaStatus, TicketState
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -83,20 +84,10 @@ async def search_tickets(
         Query(description="Keyset paging: the last id of the previous page (deep pages stay fast)"),
     ] = None,
 ) -> Response:
-    page = await desk.timeline.search(
-        q,
-        state=state,
-        category=category,
-        assignee=assignee,
-        customer_id=customer_id,
-        sla_status=sla_status,
-        flagged=flagged,
-        limit=limit,
-        offset=offset,
-        viewer=viewer,
-        before_id=before_id,
+    filters = ListFilters(
+        q, state, category, assignee, customer_id, sla_status, flagged, limit, offset, before_id
     )
-    return json_response(page)
+    return Response(await desk.timeline.search_json(filters, viewer), media_type="application/json")
 
 
 @router.post("", response_model=TicketPublic, status_code=201)

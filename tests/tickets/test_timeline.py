@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from routing.events import CallEventKind
-from tests.tickets.conftest import AGENT, AGENT2, T0, FakeClock, call_event
+from tests.tickets.conftest import AGENT, AGENT2, SUPERVISOR, T0, FakeClock, call_event
 from tickets.models import SlaStatus, TicketState
-from tickets.schemas import CustomerCreate, PhoneIn, TicketCreate, WorkOrderCreate
+from tickets.schemas import CustomerCreate, PhoneIn, TicketCreate, TicketPage, WorkOrderCreate
 from tickets.service import ServiceDesk
+from tickets.timeline import ListFilters
 
 
 async def test_the_timeline_shows_calls_transitions_notes_and_orders_in_time_order(
@@ -80,3 +82,43 @@ async def test_keyset_pages_walk_every_ticket_once_newest_first(desk: ServiceDes
     by_offset = await desk.timeline.search(limit=3, offset=3)
     assert [t.id for t in by_offset.items] == seen[3:6]
     assert by_offset.items[0] == await desk.tickets.get(seen[3])  # the same model as a single read
+
+
+async def test_the_list_json_is_the_page_model_json_byte_for_byte(
+    desk: ServiceDesk, clock: FakeClock
+) -> None:
+    """`search_json` writes the page from rows without validating models: it must be exactly
+    what `TicketPage` would send (field order, UTC datetimes, enums as text, booleans, nulls)."""
+    plain = await desk.tickets.create(TicketCreate(subject="电梯 lift"), AGENT)
+    clock.advance(seconds=1.25)  # a datetime with microseconds
+    done = await desk.tickets.create(TicketCreate(subject="漏水", category="repair"), AGENT)
+    await desk.tickets.accept(done.id, version=1, actor=AGENT2)
+    await desk.tickets.flag(done.id, "complaint", version=2, actor=SUPERVISOR)
+    await desk.tickets.resolve(done.id, version=3, actor=AGENT2)
+    filters = [
+        ListFilters(),
+        ListFilters(limit=1),
+        ListFilters(state=[TicketState.RESOLVED, TicketState.RESOLVED], flagged=True),
+        ListFilters(category="repair", assignee="1002", sla_status=SlaStatus.NONE),
+        ListFilters(q="电梯"),
+        ListFilters(offset=5),
+        ListFilters(before_id=plain.id),
+    ]
+    for f in filters:
+        page = await desk.timeline.search(
+            f.q,
+            state=f.state,
+            category=f.category,
+            assignee=f.assignee,
+            sla_status=f.sla_status,
+            flagged=f.flagged,
+            limit=f.limit,
+            offset=f.offset,
+            before_id=f.before_id,
+        )
+        expected = TicketPage.model_validate(page.model_dump()).model_dump_json().encode()
+        assert await desk.timeline.search_json(f) == expected, f
+    assert (
+        json.loads(await desk.timeline.search_json(ListFilters(flagged=True)))["items"][0]["state"]
+        == "resolved"
+    )
