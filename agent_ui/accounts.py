@@ -91,11 +91,18 @@ class Accounts:
     """The account rules over the database; `hasher` runs Argon2 (off the loop in the web app)."""
 
     def __init__(
-        self, db: async_sessionmaker[AsyncSession], trail: AuditTrail, hasher: Hasher = _blocking_hash
+        self,
+        db: async_sessionmaker[AsyncSession],
+        trail: AuditTrail,
+        hasher: Hasher = _blocking_hash,
+        changed: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
         self._trail = trail
         self._hash = hasher
+        # After each committed change to an account: the web process's session store forgets
+        # the sessions it keeps (agent_ui.sessions), so the change holds from the next request.
+        self._changed = changed or (lambda: None)
 
     async def list(self) -> list[AccountView]:
         async with self._db() as session:
@@ -192,6 +199,7 @@ class Accounts:
                 sessions_ended=ended,
             )
             await session.commit()
+            self._changed()
             return _view(user), ended
 
     async def change_own_password(
@@ -214,6 +222,7 @@ class Accounts:
                 source_ip=source_ip,
             )
             await session.commit()
+            self._changed()
             return _view(user)
 
     async def update(
@@ -262,6 +271,7 @@ class Accounts:
                 sessions_ended=ended,
             )
             await session.commit()
+            self._changed()
             return _view(user), ended, user.id
 
     async def ensure_first_admin(self, password: str | None) -> tuple[str, str | None] | None:

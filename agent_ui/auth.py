@@ -105,7 +105,7 @@ class Authenticator:
         self.throttle = throttle
         self.passwords = passwords
         self.trail = trail
-        self.sockets = sockets or SocketRegistry()
+        self.sockets = sockets or SocketRegistry(on_end=store.forget)
         self.recheck_s = RECHECK_S  # how often an open websocket looks its session up again
         self._reported: dict[Key, float] = {}  # keys whose lockout is on the audit log already
         self.in_flight = 0  # sign-in requests being answered (counted by agent_ui.middleware.SignInGate)

@@ -227,7 +227,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         recordings=recordings,
         views=views,
         auth=auth,
-        accounts=Accounts(sessions, auth.trail, hasher=auth.passwords.hash),
+        accounts=Accounts(sessions, auth.trail, hasher=auth.passwords.hash, changed=auth.store.forget),
         presence=Presence(acd, grace_s=settings.presence_grace_s, clock=clock),
         recovery=StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
         replay_ledger=ledger,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import websockets
 from sqlmodel import col, select, update
 
 from agent_ui.models import Role, User, WebSession
+from agent_ui.sessions import SESSION_CACHE_S
 from audit.models import AuditEntry
 from tests.forms import post_form
 from tests.harness import Hotline, next_message, running_hotline
@@ -96,10 +98,11 @@ async def test_an_admin_disabling_or_changing_a_role_ends_that_users_sessions_an
             await client.aclose()
 
 
-async def test_a_role_changed_in_the_database_holds_on_the_next_request_and_closes_the_socket(
+async def test_a_role_changed_in_the_database_holds_within_the_session_cache_time_and_closes_the_socket(
     database_url: str, tmp_path: Path
 ) -> None:
-    """Another process (the CLI, a second worker) changes the row: no in-process signal."""
+    """Another process (the CLI, a second worker) changes the row: no in-process signal, so
+    the session this process keeps holds at most SESSION_CACHE_S (agent_ui.sessions)."""
     async with running_hotline(database_url, tmp_path) as hotline:
         hotline.container.auth.recheck_s = 0.2
         sup = await hotline.sign_in("sup")
@@ -109,9 +112,26 @@ async def test_a_role_changed_in_the_database_holds_on_the_next_request_and_clos
             async with hotline.container.sessions() as session:
                 await session.exec(update(User).where(col(User.login) == "sup").values(role=Role.AUDITOR))
                 await session.commit()
-            denied = await sup.get("/api/supervisor/wallboard")
+            changed = time.monotonic()
+            while (denied := await sup.get("/api/supervisor/wallboard")).status_code == 200:
+                assert time.monotonic() - changed < SESSION_CACHE_S + 0.5, "the old role still holds"
+                await asyncio.sleep(0.05)
             assert denied.status_code == 403  # the role of the row, not of the sign-in
             assert await closed_with(ws) == 4401
+        await sup.aclose()
+
+
+async def test_a_role_changed_by_another_process_holds_on_the_next_request_without_the_cache(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline:
+        hotline.container.auth.store.cache_s = 0.0  # every request looks its session up
+        sup = await hotline.sign_in("sup")
+        assert (await sup.get("/api/supervisor/wallboard")).status_code == 200
+        async with hotline.container.sessions() as session:
+            await session.exec(update(User).where(col(User.login) == "sup").values(role=Role.AUDITOR))
+            await session.commit()
+        assert (await sup.get("/api/supervisor/wallboard")).status_code == 403
         await sup.aclose()
 
 
@@ -150,4 +170,27 @@ async def test_the_cookie_holds_a_random_token_and_the_database_only_its_hash(
             [row] = (await session.exec(select(WebSession))).all()
         assert len(token) >= 40 and token not in row.id and row.id != token
         assert "1001" not in token
+        await alice.aclose()
+
+
+async def test_a_password_changed_on_the_password_page_lets_the_user_in_on_the_next_request(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The kept session (must change its password) is forgotten when the change commits."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        admin = await hotline.sign_in("admin")
+        issued = await admin.post("/api/admin/users/1001/password")
+        assert issued.status_code == 200
+        alice = await hotline.sign_in("1001", issued.json()["password"])
+        assert (await alice.get("/api/auth/me")).status_code == 401  # must pick their own first
+        fresh = "Kx7-violet-harbour-92"
+        changed = await post_form(
+            alice,
+            "/account/password",
+            {"current": issued.json()["password"], "new": fresh, "again": fresh},
+            page="/account/password",
+        )
+        assert changed.status_code == 303, changed.text
+        assert (await alice.get("/api/auth/me")).status_code == 200
+        await admin.aclose()
         await alice.aclose()
