@@ -13,15 +13,15 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
 from pydantic import TypeAdapter
-from sqlalchemy import Integer, Select, String, bindparam, false, func, true, type_coerce
+from sqlalchemy import Integer, Select, String, bindparam, false, func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from tickets.access import Viewer
 from tickets.errors import NotFound
-from tickets.models import EnumText, SlaStatus, Ticket, TicketCall, TicketEvent, TicketState
+from tickets.models import SlaStatus, Ticket, TicketCall, TicketEvent, TicketState
+from tickets.public_rows import PUBLIC_COLUMNS, as_dict, to_json
 from tickets.schemas import TicketPage, TicketPublic, TimelineEntry
 from tickets.scope import scope_condition
 from tickets.search import candidate_ids
@@ -29,14 +29,6 @@ from tickets.uow import DeskContext
 
 _TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 _PAGE = TypeAdapter(list[TicketPublic])
-# The list's columns are the response model's fields, in its order (the JSON keeps it). Enum
-# columns are read as their text: the JSON is the same, and serialising 150 enum members cost
-# more than the rest of the page (pydantic_core infers each one's type).
-_PUBLIC_NAMES: tuple[str, ...] = tuple(TicketPublic.model_fields)
-_PUBLIC_COLUMNS = tuple(
-    type_coerce(c, String()).label(c.key) if isinstance(c.type, EnumText) else c
-    for c in (_TICKETS.c[name] for name in _PUBLIC_NAMES)
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +88,7 @@ def _page_statement(shape: _ListShape, extra: tuple[Any, ...] = ()) -> Select[An
     if shape.before:  # keyset: a deep page costs what the first one does
         paged.append(_TICKETS.c.id < bindparam("before_id", type_=Integer()))
     return (
-        sa_select(*_PUBLIC_COLUMNS, total.scalar_subquery().label("total"))
+        sa_select(*PUBLIC_COLUMNS, total.scalar_subquery().label("total"))
         .where(*paged)
         .order_by(_TICKETS.c.id.desc())
         .limit(bindparam("page_limit", type_=Integer()))
@@ -111,10 +103,6 @@ def _count_statement(shape: _ListShape, extra: tuple[Any, ...] = ()) -> Select[A
 # One statement object per shape (a few hundred at most): `Reads` caches its compiled form by it.
 _shape_page = functools.lru_cache(maxsize=512)(_page_statement)
 _shape_count = functools.lru_cache(maxsize=512)(_count_statement)
-
-
-def _as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
-    return dict(zip(_PUBLIC_NAMES, row, strict=False))  # the last column is the total
 
 
 RECORDING_LINK = "/api/recordings?call_id={call_id}"  # the recordings API lists by call
@@ -193,7 +181,7 @@ class Timeline:
         rows, total = await self._page_rows(filters, viewer)
         # Plain rows validated into the response models in one call: no ORM object per row.
         return TicketPage.model_construct(
-            items=_PAGE.validate_python([_as_dict(r) for r in rows]), total=total
+            items=_PAGE.validate_python([as_dict(r) for r in rows]), total=total
         )
 
     async def search_json(self, filters: ListFilters, viewer: Viewer | None = None) -> bytes:
@@ -202,7 +190,7 @@ class Timeline:
         validating 50 models only to serialise them again cost ~1 ms a page. A test holds the
         bytes equal to `TicketPage`'s own JSON."""
         rows, total = await self._page_rows(filters, viewer)
-        return pydantic_core.to_json({"items": [_as_dict(r) for r in rows], "total": total})
+        return to_json({"items": [as_dict(r) for r in rows], "total": total})
 
     async def _page_rows(self, f: ListFilters, viewer: Viewer | None) -> tuple[list[tuple[Any, ...]], int]:
         """The page and the filtered total in one statement (the count as a scalar subquery);

@@ -49,6 +49,7 @@ from tickets.models import (
     WorkOrderState,
 )
 from tickets.phones import normalize
+from tickets.public_rows import PUBLIC_COLUMNS, to_json
 from tickets.schemas import TicketCreate, TicketPublic, TicketUpdate
 from tickets.uow import DeskContext, Tx
 
@@ -428,6 +429,7 @@ _TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 # (half the cost; the column types still convert, e.g. UTC datetimes and enums). On SQLite
 # `Reads.first` runs it on the plain sqlite3 connection (compiled once): no Session at all.
 _BY_ID = sa_select(_TICKETS).where(_TICKETS.c.id == bindparam("id"))
+_PUBLIC_BY_ID = sa_select(*PUBLIC_COLUMNS).where(_TICKETS.c.id == bindparam("id"))
 
 
 class TicketWorkflow:
@@ -463,6 +465,13 @@ class TicketWorkflow:
         if row is None:
             raise NotFound("ticket", ticket_id)
         return TicketPublic.model_validate(row)
+
+    async def get_json(self, ticket_id: int) -> bytes:
+        """`get` as the JSON of its `TicketPublic`, written from the row (`tickets.public_rows`)."""
+        row = await self._ctx.reads.first(_PUBLIC_BY_ID, {"id": ticket_id})
+        if row is None:
+            raise NotFound("ticket", ticket_id)
+        return to_json(row)
 
     async def update(self, ticket_id: int, data: TicketUpdate, actor: Actor) -> TicketPublic:
         changes = data.model_dump(exclude_unset=True, exclude={"version"})

@@ -122,3 +122,14 @@ async def test_the_list_json_is_the_page_model_json_byte_for_byte(
         json.loads(await desk.timeline.search_json(ListFilters(flagged=True)))["items"][0]["state"]
         == "resolved"
     )
+
+
+async def test_a_ticket_read_as_json_is_its_model_json_byte_for_byte(
+    desk: ServiceDesk, clock: FakeClock
+) -> None:
+    clock.advance(seconds=0.5)
+    made = await desk.tickets.create(TicketCreate(subject="电梯 lift", category="repair"), AGENT)
+    await desk.tickets.accept(made.id, version=1, actor=AGENT2)
+    await desk.tickets.flag(made.id, "complaint", version=2, actor=SUPERVISOR)
+    model = await desk.tickets.get(made.id)
+    assert await desk.tickets.get_json(made.id) == model.model_dump_json().encode()
