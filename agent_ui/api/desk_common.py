@@ -155,10 +155,11 @@ async def visible_ticket_ids(desk: ServiceDesk, viewer: Viewer, ticket_ids: set[
         return await visible_ids(session, desk.config.access, viewer, ticket_ids)
 
 
-async def readable_ticket(ticket_id: RowId, user: DeskReaderUser, conn: HTTPConnection) -> int:
-    """`Reader` and `VisibleTicket` in one dependency level, for the hottest read (GET a
-    ticket): each level is a `solve_dependencies` pass, and the viewer, the desk and the
-    scope check cost three. The role check is still `require_roles`'s (through DeskReaderUser)."""
+async def readable_ticket(ticket_id: RowId, user: CurrentUser, conn: HTTPConnection) -> int:
+    """`VisibleTicket` in one dependency level, for the hottest read (GET a ticket): each level
+    is a `solve_dependencies` pass, and the viewer, the desk and the scope check cost three.
+    Declare it before `Reader`, as `VisibleTicket` is: a ticket outside a technician's scope
+    is 404 (it does not exist for them) before their role is refused (403)."""
     await _check_ticket(conn.app.state.container.desk, _viewer(user, conn), ticket_id)
     return ticket_id
 

@@ -97,7 +97,7 @@ async def create_ticket(body: TicketCreate, desk: Desk, actor: StaffActor) -> Ti
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-async def get_ticket(ticket_id: ReadableTicket, desk: Desk) -> Response:
+async def get_ticket(ticket_id: ReadableTicket, desk: Desk, _user: Reader) -> Response:
     return Response(await desk.tickets.get_json(ticket_id), media_type="application/json")
 
 

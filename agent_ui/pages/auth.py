@@ -105,4 +105,5 @@ async def switch_language(
             row.language = language
             session.add(row)
             await session.commit()
+    authenticator(request).store.forget()  # the kept session carries the language (agent_ui.sessions)
     return response
