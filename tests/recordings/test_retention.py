@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -26,11 +27,17 @@ from tests.recordings.conftest import PBX_MONITOR, VirtualClock, record_call
 
 ADMIN = Principal("root", "admin")
 
+# Each recording gets a tone of its own, so no two WAVs are byte-identical and none shares a
+# content-addressed blob by accident. (A tone derived from `hash(name)` collided for about one
+# process in a hundred under hash randomisation: the blob was then kept, rightly, and the test
+# failed.)
+_TONES = itertools.count(300, 7)
+
 
 async def _record(
     service: RecordingService, clock: VirtualClock, pbx_dir: Path, name: str, queue: str
 ) -> None:
-    write_call_wav(pbx_dir / f"{name}.wav", 1.0, tone_hz=300 + len(name) * 10 + hash(name) % 200)
+    write_call_wav(pbx_dir / f"{name}.wav", 1.0, tone_hz=next(_TONES))
     await record_call(service, clock, call_id=name, queue=queue, location=f"{PBX_MONITOR}/{name}.wav")
 
 
