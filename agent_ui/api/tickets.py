@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from agent_ui.api.desk_common import (
@@ -22,6 +22,7 @@ from agent_ui.api.desk_common import (
     VisibleTicket,
     _check_ticket,
 )
+from agent_ui.deps import container_of
 from config.database import MAX_ID, RowId, Version
 from tickets.schemas import (
     FollowUpPublic,
@@ -97,7 +98,10 @@ async def create_ticket(body: TicketCreate, desk: Desk, actor: StaffActor) -> Ti
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-async def get_ticket(ticket_id: ReadableTicket, desk: Desk, _user: Reader) -> Response:
+async def get_ticket(ticket_id: ReadableTicket, _user: Reader, request: Request) -> Response:
+    # Three dependency levels, not five (each is a solve_dependencies pass): the desk is taken
+    # from the request rather than declared as `Desk`, the user resolved inside ReadableTicket.
+    desk = container_of(request).desk
     return Response(await desk.tickets.get_json(ticket_id), media_type="application/json")
 
 
