@@ -29,6 +29,10 @@ from tickets.uow import DeskContext
 
 CODE_PATTERN = r"^[a-z0-9_.-]{1,60}$"
 
+BUILT_IN_NAMES: dict[str, tuple[str, str]] = {"general": ("一般", "General")}
+"""(zh, en) names of the desk's built-in default category (DeskConfig.default_category), shown
+while no row names it: the stored code stays "general", users read 一般 / General, not the code."""
+
 
 class CategoryIn(SQLModel):
     """A category and its rule as a supervisor sets it (a page form or the API)."""
@@ -57,8 +61,15 @@ class CategoryRule:
     version: int | None  # None: from the call-center file only, no row yet
 
     def title(self, language: str) -> str:
+        """The name in `language`, else the other one; a built-in category unnamed by its row
+        has its built-in names; the code only when there is no name at all."""
+        zh, en = (self.name_zh, self.name_en) if self.name_zh or self.name_en else _built_in(self.code)
         chinese = language.lower().startswith("zh")
-        return (self.name_zh if chinese and self.name_zh else self.name_en or self.name_zh) or self.code
+        return (zh if chinese and zh else en or zh) or self.code
+
+
+def _built_in(code: str) -> tuple[str, str]:
+    return BUILT_IN_NAMES.get(code, ("", ""))
 
 
 def _rule(row: Category) -> CategoryRule:

@@ -303,7 +303,13 @@ class CallFlow:
                 self._event(call.sid, CallEventKind.AGENT_COMPLETED, key, agent=agent, queue=call.queue)
             )
         elif status in _ENDED and attempt == call.attempt and agent in call.ringing:
-            events.append(self._no_answer(call, agent, attempt, status))  # the Dial's action says so too
+            # This agent's leg is over: off the ringing set at once, so a retried callback reports
+            # nothing new and the router's next offer (connect_call) does not ring them again. The
+            # Dial's action reports only those still ringing (the same event ids either way).
+            call.ringing.remove(agent)
+            if not call.ringing:
+                self.book.move(call, Phase.WAITING)
+            events.append(self._no_answer(call, agent, attempt, status))
         return Reply(self.twiml.empty(), tuple(events))
 
     def _no_answer(self, call: TwilioCall, agent: str, attempt: int, status: str) -> CallEvent:

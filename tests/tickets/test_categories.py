@@ -30,7 +30,15 @@ async def test_the_list_holds_rows_and_the_files_categories_without_duplicates(d
     rules = await desk.categories.all()
     assert [r.code for r in rules] == ["water", "general", "complaint"]
     assert rules[0].title("zh-CN") == "漏水" and rules[0].title("en") == "Water leak"
-    assert rules[1].title("en") == "general" and rules[1].version is None
+    assert rules[1].code == "general" and rules[1].version is None
+    assert rules[1].title("zh-CN") == "一般" and rules[1].title("en") == "General"  # built-in names
+    assert rules[2].title("en") == "complaint"  # a file-only code without built-in names: as is
+
+
+async def test_a_row_that_names_the_built_in_default_wins(desk: ServiceDesk) -> None:
+    await desk.categories.save(CategoryIn(code="general", name_en="Other"), SUPERVISOR)
+    (general,) = [r for r in await desk.categories.all() if r.code == "general"]
+    assert general.title("zh-CN") == "Other" and general.title("en") == "Other"
 
 
 async def test_a_rule_sets_department_and_sla_when_the_category_is_set(desk: ServiceDesk) -> None:

@@ -191,6 +191,47 @@ async def test_a_dial_action_that_comes_after_the_router_rang_again_keeps_the_ca
     assert state is AgentState.RESERVED  # the second Dial still rings: the stale answer changed nothing
 
 
+async def test_an_agent_whose_leg_is_busy_stops_ringing_and_is_not_rung_again_with_the_next(
+    database_url: str, tmp_path: Path
+) -> None:
+    """1001's leg reports busy (twice, as a retried callback with a new SequenceNumber would):
+    1001 leaves the link's ringing set and the router counts one miss; the router offers the
+    call to 1002 (1001 is paused after one miss here), and that Dial rings 1002 alone, not the
+    paused 1001 again beside them."""
+    caller = "+8613900000018"
+    center = yaml.safe_load(CALLCENTER.read_text(encoding="utf-8"))
+    center["queues"][0]["routing"] = {"max_misses": 1}  # support: one miss pauses the agent
+    path = tmp_path / "callcenter.yaml"
+    path.write_text(yaml.safe_dump(center, allow_unicode=True), encoding="utf-8")
+    async with twilio_hotline(database_url, tmp_path, callcenter_file=path) as hotline:
+        await hotline.login("1001", "1002")
+        sid, _ = await hotline.waiting(caller)
+        first = _dial_of((await hotline.rest_update(sid, "<Dial")).get("Twiml") or "")
+        client = first.find("Client")
+        assert client is not None and client.text == "1001"
+        leg = {"CallSid": "CA" + "4" * 32, "ParentCallSid": sid, "AccountSid": hotline.standin.account_sid}
+        for sequence in ("2", "3"):
+            reply = await hotline.post(
+                client.attrib["statusCallback"], {**leg, "CallStatus": "busy", "SequenceNumber": sequence}
+            )
+            assert reply.status_code == 200
+        second = await hotline.standin.wait_for(
+            lambda r: r.call_sid == sid and "attempt=2" in (r.get("Twiml") or "")
+        )
+        await hotline.twiml(first.attrib["action"], hotline.call_params(sid, caller, DialCallStatus="busy"))
+        await hotline.settle()
+        missed = _misses(hotline)
+        call = hotline.link.book.get(sid)
+        states = [hotline.container.router.agent_state(agent) for agent in ("1001", "1002")]
+    dial = _dial_of(second.get("Twiml") or "")
+    assert dial.find("Client") is None  # 1001 missed this call: not rung again
+    sip = dial.find("Sip")
+    assert sip is not None and (sip.text or "").startswith("sip:1002@")
+    assert call is not None and call.ringing == ["1002"]
+    assert missed["1001"] == 1 and missed["1002"] == 0  # the repeated callback: still one miss
+    assert states == [AgentState.PAUSED, AgentState.RESERVED]
+
+
 async def test_the_callback_key_keeps_the_callers_place(database_url: str, tmp_path: Path) -> None:
     first, second = "+8613900000015", "+8613900000016"
     async with twilio_hotline(database_url, tmp_path) as hotline:

@@ -108,3 +108,35 @@ async def test_reports_show_the_days_calls_with_definitions_and_export_csv(
         assert charts.headers["content-type"].startswith("image/svg+xml") and "<svg" in charts.text
         await alice.aclose()
         await sup.aclose()
+
+
+async def test_the_built_in_default_category_is_shown_by_its_name_in_both_languages(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A ticket in the built-in default category keeps the code "general"; every page that shows a
+    category name (ticket, list, categories, the console's pop) says 一般 / General instead."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        sup = await hotline.sign_in("sup")
+        ticket = (await sup.post("/api/tickets", json={"subject": "打印机卡纸"})).json()
+        assert ticket["category"] == "general"
+        agent = await hotline.sign_in("1001")  # the pop is the agent console's ticket form
+        shown: dict[str, dict[str, str]] = {}
+        for language in ("zh-CN", "en"):
+            for client in (sup, agent):
+                switched = await post_form(client, "/language", {"language": language, "next": "/tickets"})
+                assert switched.status_code == 303
+            shown[language] = {
+                "ticket": (await sup.get(f"/tickets/{ticket['id']}")).text,
+                "list": (await sup.get("/tickets")).text,
+                "categories": (await sup.get("/desk/categories")).text,
+                "pop": (await agent.get("/agent")).text,
+            }
+        await sup.aclose()
+        await agent.aclose()
+    for language, name in (("zh-CN", "一般"), ("en", "General")):
+        pages = shown[language]
+        assert f'<dd id="category" data-category="general">{name}</dd>' in pages["ticket"]
+        assert f'<td data-category="general">{name}</td>' in pages["list"]
+        assert f'<code>general</code> <span class="cat-title">{name}</span>' in pages["categories"]
+        assert f'<option value="general">{name}</option>' in pages["pop"]
+        assert ">general<" not in pages["ticket"] + pages["list"] + pages["pop"]
