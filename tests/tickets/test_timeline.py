@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pydantic_core
 
 from routing.events import CallEventKind
 from tests.tickets.conftest import AGENT, AGENT2, SUPERVISOR, T0, FakeClock, call_event
 from tickets.models import SlaStatus, TicketState
+from tickets.public_rows import sqlite_utc_text
 from tickets.schemas import CustomerCreate, PhoneIn, TicketCreate, TicketPage, WorkOrderCreate
 from tickets.service import ServiceDesk
 from tickets.timeline import ListFilters
@@ -133,3 +136,14 @@ async def test_a_ticket_read_as_json_is_its_model_json_byte_for_byte(
     await desk.tickets.flag(made.id, "complaint", version=2, actor=SUPERVISOR)
     model = await desk.tickets.get(made.id)
     assert await desk.tickets.get_json(made.id) == model.model_dump_json().encode()
+
+
+def test_sqlite_datetimes_read_as_text_are_what_pydantic_writes() -> None:
+    for stored, moment in [
+        ("2026-12-01 01:00:00.000000", datetime(2026, 12, 1, 1, tzinfo=UTC)),
+        ("2026-12-01 01:00:00.250000", datetime(2026, 12, 1, 1, 0, 0, 250000, tzinfo=UTC)),
+        ("2026-12-01 01:00:00.000120", datetime(2026, 12, 1, 1, 0, 0, 120, tzinfo=UTC)),
+        ("2026-12-01 01:00:00", datetime(2026, 12, 1, 1, tzinfo=UTC)),  # written by another tool
+        ("2026-12-01T09:00:00+08:00", datetime(2026, 12, 1, 1, tzinfo=UTC)),  # parsed, then formatted
+    ]:
+        assert pydantic_core.to_json(sqlite_utc_text(stored)) == pydantic_core.to_json(moment), stored
