@@ -29,9 +29,13 @@ from tickets.uow import DeskContext
 
 CODE_PATTERN = r"^[a-z0-9_.-]{1,60}$"
 
-BUILT_IN_NAMES: dict[str, tuple[str, str]] = {"general": ("一般", "General")}
-"""(zh, en) names of the desk's built-in default category (DeskConfig.default_category), shown
-while no row names it: the stored code stays "general", users read 一般 / General, not the code."""
+BUILT_IN_NAMES: dict[str, tuple[str, str]] = {
+    "general": ("一般", "General"),
+    "complaint": ("投诉", "Complaint"),
+}
+"""(zh, en) names of the desk's built-in categories (DeskConfig.default_category and the default
+of DeskConfig.complaint_categories), shown while no row names them: the stored codes stay
+"general" and "complaint", users read 一般 / General and 投诉 / Complaint, not the codes."""
 
 
 class CategoryIn(SQLModel):

@@ -46,9 +46,11 @@ def _local(value: str, offset: int) -> datetime | None:
     return naive.replace(tzinfo=timezone(timedelta(seconds=offset))) if naive.tzinfo is None else naive
 
 
-def _row(incident: IncidentPublic, lang: str, offset: int) -> dict[str, object]:
+def _row(incident: IncidentPublic, lang: str, offset: int, titles: dict[str, str]) -> dict[str, object]:
+    """`titles`: category code -> name in the page's language (a code without a name as is)."""
     return {
         "i": incident,
+        "category": titles.get(incident.category, incident.category),
         "description": incident.description(lang),
         "expected": fmt_datetime(incident.expected_at, lang, offset) if incident.expected_at else "—",
         "declared": fmt_datetime(incident.declared_at, lang, offset),
@@ -68,6 +70,8 @@ async def _list_page(
 ) -> Response:
     lang, offset = supported(user.language), _offset(acd)
     incidents = await desk.incidents.listing(limit=100)
+    categories = await categories_of(desk, lang)
+    titles = {c["code"]: c["title"] for c in categories}
     now_local = datetime.fromtimestamp(acd.clock(), UTC) + timedelta(seconds=offset)
     return render(
         request,
@@ -76,9 +80,9 @@ async def _list_page(
         status_code=status_code,
         message=message,
         form=form or {},
-        open_rows=[_row(i, lang, offset) for i in incidents if i.state.value == "open"],
-        past_rows=[_row(i, lang, offset) for i in incidents if i.state.value != "open"],
-        categories=await categories_of(desk, lang),
+        open_rows=[_row(i, lang, offset, titles) for i in incidents if i.state.value == "open"],
+        past_rows=[_row(i, lang, offset, titles) for i in incidents if i.state.value != "open"],
+        categories=categories,
         default_expected=(now_local + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
     )
 
@@ -149,7 +153,7 @@ async def _incident_page(
         status_code=status_code,
         message=message,
         done=done if done in ("declare", "resolve") else "",
-        row=_row(incident, lang, offset),
+        row=_row(incident, lang, offset, {c["code"]: c["title"] for c in await categories_of(desk, lang)}),
         children=children,
     )
 

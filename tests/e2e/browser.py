@@ -35,6 +35,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# Playwright's `expect` gives up after 5 s by default. That is a bound, not a goal: on a loaded
+# 2-core CI runner (load 6-15 beside other jobs) a server round trip plus a page update took
+# longer than 5 s once in a full run (the desk walk's "accepted" badge), so it failed a correct
+# change. A real defect never shows the state at all and still fails, after 15 s.
+expect.set_options(timeout=15_000)
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 

@@ -69,7 +69,7 @@ async def test_the_console_enables_what_the_call_allows_and_explains_refusals(
         await expect(page.locator("#ctl-hangup")).to_be_enabled()
         await expect(page.locator("#ctl-transfer_blind")).to_be_disabled()
 
-        await expect(page.locator("#pop")).to_have_attribute("data-status", "answered", timeout=5000)
+        await expect(page.locator("#pop")).to_have_attribute("data-status", "answered")
         await expect(page.locator("#wrapup")).to_be_visible()
         await expect(page.locator("#ctl-transfer_blind")).to_be_enabled()
         await expect(page.locator("#ctl-hangup")).to_be_enabled()
@@ -120,7 +120,7 @@ async def test_a_caller_name_of_290_characters_opens_a_ticket_and_wraps_in_the_p
         page = await people.signed_in("1001")
         await expect(page.locator("#state")).to_have_attribute("data-state", "available")
         await hotline.place_call("+8613711112222", name=long_name, talk=600)
-        await expect(page.locator("#ticket-no")).to_have_text("#1", timeout=5000)
+        await expect(page.locator("#ticket-no")).to_have_text("#1")
         await expect(page.locator("#t-subject")).to_have_value(re.compile("^来电：超长来电姓名"))
         subject = await page.locator("#t-subject").input_value()
         assert subject.startswith("来电：超长来电姓名") and subject.endswith("…") and len(subject) <= 300

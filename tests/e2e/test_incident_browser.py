@@ -67,6 +67,7 @@ async def test_a_supervisor_declares_an_outage_the_pop_says_it_is_known_and_reso
         await sup.locator("#do-declare").click()
         await expect(sup.locator("#done")).to_contain_text("已发布")
         await expect(sup.locator("#inc-who")).to_contain_text("1 位客户")
+        await expect(sup.locator("#inc-category-name")).to_have_text("停电")  # its name, not the code
         incident_id = int(await sup.locator("#incident").get_attribute("data-incident-id") or 0)
 
         # 2. The affected customer calls: the pop says it is known, with the expected time.
@@ -100,8 +101,12 @@ async def test_a_supervisor_declares_an_outage_the_pop_says_it_is_known_and_reso
 
         # 5. Resolved by the supervisor, now in English: the child resolves, the caller gets one text.
         await switch_language(sup, "en")
+        await sup.goto("/incidents")
+        open_row = sup.locator(f'tr[data-incident="{incident_id}"]').first
+        await expect(open_row.locator(".badge")).to_have_text("Power cut")
         await sup.goto(f"/incidents/{incident_id}")
         await expect(sup.locator("#inc-expected")).to_contain_text("18:30")
+        await expect(sup.locator("#inc-category-name")).to_have_text("Power cut")
         await screenshot(sup, "incident-open-en")
         await sup.locator("#resolve-note").fill("Power is back")
         await sup.locator("#do-resolve").click()

@@ -32,7 +32,7 @@ async def test_the_list_holds_rows_and_the_files_categories_without_duplicates(d
     assert rules[0].title("zh-CN") == "漏水" and rules[0].title("en") == "Water leak"
     assert rules[1].code == "general" and rules[1].version is None
     assert rules[1].title("zh-CN") == "一般" and rules[1].title("en") == "General"  # built-in names
-    assert rules[2].title("en") == "complaint"  # a file-only code without built-in names: as is
+    assert rules[2].title("zh-CN") == "投诉" and rules[2].title("en") == "Complaint"
 
 
 async def test_a_row_that_names_the_built_in_default_wins(desk: ServiceDesk) -> None:
