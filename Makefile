@@ -32,8 +32,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null) \
 	  || echo "WARNING: could not install fonts-wqy-zenhei"; }
 
+# One pytest worker per core (at most 4), tests handed out as workers free up: the suite is
+# mostly waiting on servers, browsers and the simulated PBX, so two workers on two cores halve
+# its wall time. Each worker has its own SQLite files and PostgreSQL database (tests/conftest.py);
+# every server binds port 0. `make test WORKERS=0` runs it in one process.
+WORKERS ?= auto
 test: $(STAMP) browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --maxprocesses 4 --dist worksteal) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
