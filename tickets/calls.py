@@ -223,7 +223,8 @@ class CallDesk:
         ticket = await load_ticket(tx.session, link.ticket_id)
         if ticket.owner_agent_id is None and ticket.state in OPEN_TICKET_STATES:
             agent = Actor(event.agent, "agent")
-            await write_ticket(tx, ticket, ticket.version, {"owner_agent_id": event.agent})
+            # No new version: the agent may already have the ticket open from the ringing pop.
+            await write_ticket(tx, ticket, ticket.version, {"owner_agent_id": event.agent}, bump=False)
             tx.audit(agent, "ticket.assign", f"ticket:{ticket.id}", owner=event.agent, call_id=link.call_id)
 
     async def _ivr_choice(self, tx: Tx, link: TicketCall, event: CallEvent) -> None:

@@ -76,6 +76,20 @@ async def test_answer_records_the_agent_who_then_is_the_last_agent_for_the_calle
     assert second.last_agent_id == "1001" and second.ticket_owner_agent_id == "1001"
 
 
+async def test_the_answer_does_not_make_the_ticket_opened_from_the_ringing_pop_stale(
+    desk: ServiceDesk,
+) -> None:
+    """The pop shows the ticket while the phone rings; the agent opens it, answers, accepts. The
+    answer makes the agent the owner, but must not refuse that accept as "changed since"."""
+    offered = await desk.on_call_offered(call_event(call_id="a"))
+    seen = (await desk.tickets.get(offered.ticket_id)).version
+    await desk.handle(
+        call_event(CallEventKind.ANSWERED, call_id="a", agent="1001", at=T0 + timedelta(seconds=5))
+    )
+    accepted = await desk.tickets.accept(offered.ticket_id, version=seen, actor=AGENT)
+    assert accepted.state is TicketState.ACCEPTED and accepted.owner_agent_id == "1001"
+
+
 async def test_with_ivr_category_matching_another_category_opens_a_new_ticket(
     sessions: Any, clock: FakeClock
 ) -> None:
