@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -220,12 +220,25 @@ class CallDesk:
             return
         link.agent_id, link.answered_at, link.outcome = event.agent, event.at, "answered"
         tx.journal(link.ticket_id, "call_answered", event.agent, "", at=event.at, call_id=link.call_id)
-        ticket = await load_ticket(tx.session, link.ticket_id)
-        if ticket.owner_agent_id is None and ticket.state in OPEN_TICKET_STATES:
+        # The answering agent becomes the owner of an unowned open ticket. Not a versioned write:
+        # the version tells a person "changed since you looked", and the agent may have opened
+        # this ticket from the ringing pop a moment ago; their first click must not be refused
+        # for the system's bookkeeping. The condition is in the statement, so an owner a person
+        # set meanwhile is never overwritten.
+        claimed = await tx.session.exec(
+            update(Ticket)
+            .where(
+                col(Ticket.id) == link.ticket_id,
+                col(Ticket.owner_agent_id).is_(None),
+                col(Ticket.state).in_(OPEN_TICKET_STATES),
+            )
+            .values(owner_agent_id=event.agent, updated_at=tx.now)
+        )
+        if claimed.rowcount == 1:
             agent = Actor(event.agent, "agent")
-            # No new version: the agent may already have the ticket open from the ringing pop.
-            await write_ticket(tx, ticket, ticket.version, {"owner_agent_id": event.agent}, bump=False)
-            tx.audit(agent, "ticket.assign", f"ticket:{ticket.id}", owner=event.agent, call_id=link.call_id)
+            tx.audit(
+                agent, "ticket.assign", f"ticket:{link.ticket_id}", owner=event.agent, call_id=link.call_id
+            )
 
     async def _ivr_choice(self, tx: Tx, link: TicketCall, event: CallEvent) -> None:
         if link.ivr_choice is not None or not event.detail:

@@ -61,23 +61,15 @@ async def load_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
     return ticket
 
 
-async def write_ticket(
-    tx: Tx, ticket: Ticket, expected: int, values: dict[str, Any], *, bump: bool = True
-) -> Ticket:
-    """Compare-and-set on the version; returns the reloaded row.
-
-    `bump=False` is for the system's own bookkeeping that no person's open page can be at odds
-    with (the answering agent becoming the owner of an unowned ticket): the version tells a
-    person "someone changed this ticket since you looked", and that would refuse the agent's
-    first click on the ticket they opened from the ringing pop. The row is still written under
-    the compare-and-set, and the change is on the journal and the audit log as before."""
+async def write_ticket(tx: Tx, ticket: Ticket, expected: int, values: dict[str, Any]) -> Ticket:
+    """Compare-and-set on the version; returns the reloaded row."""
     assert ticket.id is not None
     if ticket.version != expected:
         raise TicketConflict(f"ticket {ticket.id}", expected, ticket.version)
     result = await tx.session.exec(
         update(Ticket)
         .where(col(Ticket.id) == ticket.id, col(Ticket.version) == expected)
-        .values(**values, version=expected + 1 if bump else expected, updated_at=tx.now)
+        .values(**values, version=expected + 1, updated_at=tx.now)
     )
     if result.rowcount != 1:
         actual = (await tx.session.exec(select(Ticket.version).where(Ticket.id == ticket.id))).first()
