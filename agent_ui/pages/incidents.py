@@ -46,6 +46,11 @@ def _local(value: str, offset: int) -> datetime | None:
     return naive.replace(tzinfo=timezone(timedelta(seconds=offset))) if naive.tzinfo is None else naive
 
 
+def _titles(categories: list[dict[str, str]]) -> dict[str, str]:
+    """Category code -> its name in the page's language, from `categories_of`."""
+    return {c["code"]: c["title"] for c in categories}
+
+
 def _row(incident: IncidentPublic, lang: str, offset: int, titles: dict[str, str]) -> dict[str, object]:
     """`titles`: category code -> name in the page's language (a code without a name as is)."""
     return {
@@ -71,7 +76,7 @@ async def _list_page(
     lang, offset = supported(user.language), _offset(acd)
     incidents = await desk.incidents.listing(limit=100)
     categories = await categories_of(desk, lang)
-    titles = {c["code"]: c["title"] for c in categories}
+    titles = _titles(categories)
     now_local = datetime.fromtimestamp(acd.clock(), UTC) + timedelta(seconds=offset)
     return render(
         request,
@@ -153,7 +158,7 @@ async def _incident_page(
         status_code=status_code,
         message=message,
         done=done if done in ("declare", "resolve") else "",
-        row=_row(incident, lang, offset, {c["code"]: c["title"] for c in await categories_of(desk, lang)}),
+        row=_row(incident, lang, offset, _titles(await categories_of(desk, lang))),
         children=children,
     )
 
