@@ -40,7 +40,7 @@ async def test_a_reported_fault_is_walked_from_the_pop_to_closed_by_agent_techni
         console = await people.signed_in("1001")
         await expect(console.locator("#state")).to_have_attribute("data-state", "available")
         await hotline.place_call(CALLER, name="王小明", talk=120)
-        await expect(console.locator("#pop")).to_be_visible(timeout=15_000)
+        await expect(console.locator("#pop")).to_be_visible()
         await expect(console.locator("#ticket-no")).to_have_text(re.compile(r"#\d+"))
         ticket_id = int((await console.locator("#ticket-no").inner_text()).lstrip("#"))
 

@@ -74,7 +74,7 @@ async def test_a_supervisor_declares_an_outage_the_pop_says_it_is_known_and_reso
         console = await people.signed_in("1001")
         await expect(console.locator("#state")).to_have_attribute("data-state", "available")
         await hotline.place_call(CALLER, name="赵住户", talk=120)
-        await expect(console.locator("#pop")).to_be_visible(timeout=15_000)
+        await expect(console.locator("#pop")).to_be_visible()
         await expect(console.locator("#pop-incident")).to_be_visible()
         await expect(console.locator("#pop-incident")).to_contain_text("已知故障事件")
         await expect(console.locator("#pop-incident")).to_contain_text("6月1日 18:30")
