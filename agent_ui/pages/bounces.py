@@ -27,11 +27,11 @@ from agent_ui.api.reports import parse_moment
 from agent_ui.deps import Acd, DeskViewsDep
 from agent_ui.errors import ApiError
 from agent_ui.i18n import Translate, fmt_datetime, fmt_duration, fmt_percent, supported, translator
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, render, work_order_refusal
 from agent_ui.pages.nav import ARBITRATION, RESPONSIBILITY
 from config.database import RowId, Version
 from cti.acd import AcdService
-from tickets.errors import DeskError, InvalidTransition, NotFound, TicketConflict
+from tickets.errors import DeskError
 from tickets.figures import STAGES, Responsibility
 from tickets.schemas import ArbitrationDecision, TimelineEntry
 from tickets.service import ServiceDesk
@@ -113,14 +113,9 @@ async def decide(
     decision = ArbitrationDecision(version=version, technician_id=int(technician_id), note=note.strip())
     try:
         await desk.work_orders.decide(work_order_id, decision, actor_of(user, request))
-    except TicketConflict:
-        return await _arbitration(request, desk, views, acd, t("arb.conflict"), 409)
-    except InvalidTransition:
-        return await _arbitration(request, desk, views, acd, t("arb.illegal"), 409)
-    except NotFound:
-        return await _arbitration(request, desk, views, acd, t("arb.not_found"), 404)
-    except DeskError:
-        return await _arbitration(request, desk, views, acd, t("arb.failed"), 409)
+    except DeskError as exc:
+        key, status = work_order_refusal(exc, "arb")
+        return await _arbitration(request, desk, views, acd, t(key), status)
     return RedirectResponse("/arbitration?done=decided", status_code=303)
 
 

@@ -22,6 +22,7 @@ from agent_ui.auth import SessionUser, session_user
 from agent_ui.i18n import LANGUAGE_NAMES, messages, negotiate, supported, translator
 from agent_ui.pages.nav import NavEntry, entries_for
 from config.callcenter import QueueSpec
+from tickets.errors import DeskError, InvalidTransition, NotFound, RefusalNotAllowed, TicketConflict
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
@@ -90,3 +91,21 @@ async def gate(request: Request, entry: NavEntry) -> tuple[SessionUser | None, R
     if user.role not in entry.roles:
         return None, render(request, "forbidden.html", user, status_code=403, page=entry.path)
     return user, None
+
+
+def work_order_refusal(exc: DeskError, prefix: str) -> tuple[str, int]:
+    """The message key and status a work-order page answers a refused step with.
+
+    The dispatch board, the technician's page and arbitration refuse the same way: someone
+    changed the order since the page was read (409), the order's state does not allow the step
+    (409), it is gone or not the user's (404), a refusal past the last allowed one (409), anything
+    else the desk refused (409). `prefix` picks the page's wording (`dsp`, `fld`, `arb`)."""
+    if isinstance(exc, TicketConflict):
+        return f"{prefix}.conflict", 409
+    if isinstance(exc, RefusalNotAllowed):
+        return "fld.final", 409
+    if isinstance(exc, InvalidTransition):
+        return f"{prefix}.illegal", 409
+    if isinstance(exc, NotFound):
+        return f"{prefix}.not_found", 404
+    return f"{prefix}.failed", 409

@@ -20,10 +20,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from agent_ui.api.desk_common import Desk, actor_of
 from agent_ui.deps import Acd, DeskViewsDep
 from agent_ui.i18n import Translate, fmt_datetime, supported, translator
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, render, work_order_refusal
 from agent_ui.pages.nav import DISPATCH
 from config.database import RowId, Version
-from tickets.errors import DeskError, InvalidTransition, NotFound, RefusalNotAllowed, TicketConflict
+from tickets.errors import DeskError
 from tickets.schemas import WorkOrderReassign, WorkOrderRefuse
 from tickets.service import ServiceDesk
 from tickets.views import BoardOrder, Refusal, SlaStatus, WorkOrderState
@@ -150,14 +150,9 @@ async def reassign(
     body = WorkOrderReassign(version=version, technician_id=technician_id)
     try:
         await desk.work_orders.reassign(work_order_id, body, actor_of(user, request))
-    except TicketConflict:
-        return await _board(request, desk, views, acd, t("dsp.conflict"), 409)
-    except InvalidTransition:
-        return await _board(request, desk, views, acd, t("dsp.illegal"), 409)
-    except NotFound:
-        return await _board(request, desk, views, acd, t("dsp.not_found"), 404)
-    except DeskError:
-        return await _board(request, desk, views, acd, t("dsp.failed"), 409)
+    except DeskError as exc:
+        key, status = work_order_refusal(exc, "dsp")
+        return await _board(request, desk, views, acd, t(key), status)
     return RedirectResponse("/dispatch", status_code=303)
 
 
@@ -187,14 +182,7 @@ async def refuse(
     body = WorkOrderRefuse(version=version, reason=reason, note=note.strip())
     try:
         await desk.work_orders.refuse(work_order_id, body, actor_of(user, request))
-    except TicketConflict:
-        return await _board(request, desk, views, acd, t("dsp.conflict"), 409)
-    except RefusalNotAllowed:
-        return await _board(request, desk, views, acd, t("fld.final"), 409)
-    except InvalidTransition:
-        return await _board(request, desk, views, acd, t("dsp.illegal"), 409)
-    except NotFound:
-        return await _board(request, desk, views, acd, t("dsp.not_found"), 404)
-    except DeskError:
-        return await _board(request, desk, views, acd, t("dsp.failed"), 409)
+    except DeskError as exc:
+        key, status = work_order_refusal(exc, "dsp")
+        return await _board(request, desk, views, acd, t(key), status)
     return RedirectResponse("/dispatch", status_code=303)

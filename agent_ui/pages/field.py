@@ -23,11 +23,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from agent_ui.api.desk_common import Desk, actor_of
 from agent_ui.deps import Acd, DeskViewsDep
 from agent_ui.i18n import fmt_datetime, supported, translator
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, render, work_order_refusal
 from agent_ui.pages.nav import FIELD
 from config.database import RowId, Version
 from tickets.access import Viewer
-from tickets.errors import DeskError, InvalidTransition, NotFound, RefusalNotAllowed, TicketConflict
+from tickets.errors import DeskError
 from tickets.lifecycle import WORK_ORDER_TRANSITIONS
 from tickets.schemas import WorkOrderRefuse, WorkOrderReport
 from tickets.scope import work_order_is_mine
@@ -125,14 +125,9 @@ async def field_refuse(
     body = WorkOrderRefuse(version=version, reason=reason, note=note.strip())
     try:
         await desk.work_orders.refuse(work_order_id, body, actor_of(user, request))
-    except TicketConflict:
-        return await _page(request, desk, views, acd, t("fld.conflict"), 409)
-    except RefusalNotAllowed:
-        return await _page(request, desk, views, acd, t("fld.final"), 409)
-    except InvalidTransition:
-        return await _page(request, desk, views, acd, t("fld.illegal"), 409)
-    except DeskError:
-        return await _page(request, desk, views, acd, t("fld.failed"), 409)
+    except DeskError as exc:
+        key, status = work_order_refusal(exc, "fld")
+        return await _page(request, desk, views, acd, t(key), status)
     return RedirectResponse("/field?done=refused", status_code=303)
 
 
@@ -165,12 +160,7 @@ async def field_step(
     }
     try:
         await steps[step](work_order_id, report, actor)
-    except TicketConflict:
-        return await _page(request, desk, views, acd, t("fld.conflict"), 409)
-    except InvalidTransition:
-        return await _page(request, desk, views, acd, t("fld.illegal"), 409)
-    except NotFound:
-        return await _page(request, desk, views, acd, t("fld.not_found"), 404)
-    except DeskError:
-        return await _page(request, desk, views, acd, t("fld.failed"), 409)
+    except DeskError as exc:
+        key, status = work_order_refusal(exc, "fld")
+        return await _page(request, desk, views, acd, t(key), status)
     return RedirectResponse("/field", status_code=303)

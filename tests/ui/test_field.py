@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from agent_ui.i18n import translator
 from tests.forms import form_token, post_form
 from tests.harness import running_hotline
 
@@ -183,3 +184,55 @@ async def test_a_supervisor_reassigns_an_open_order_and_it_moves_to_the_other_te
         assert f'id="wo-{order["id"]}"' in (await zhang_client.get("/field")).text
         for client in (sup, agent, li_client, zhang_client):
             await client.aclose()
+
+
+def _said(page: str, key: str) -> bool:
+    """The page carries `key`'s message in one of the two languages (the user's own)."""
+    return any(translator(lang)(key) in page for lang in ("en", "zh-CN"))
+
+
+async def test_the_dispatch_board_says_why_a_reassignment_or_refusal_was_refused(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A stale version is a conflict (409), an order that does not exist a 404, a refusal of an
+    order already done an illegal step (409): each with the board's own words, nothing changed."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        sup = await hotline.sign_in("sup")
+        tech = await hotline.sign_in("tech")
+        try:
+            await _refusals_on_the_board(sup, tech)
+        finally:
+            await sup.aclose()
+            await tech.aclose()
+
+
+async def _refusals_on_the_board(sup: httpx.AsyncClient, tech: httpx.AsyncClient) -> None:
+    """The board's refusals, as `test_the_dispatch_board_says_why...` describes them."""
+    li, zhang = await technicians(sup)
+    order = await _dispatch_to(sup, "门锁坏了", li)
+    token = form_token((await sup.get("/dispatch")).text)
+
+    stale = await sup.post(
+        f"/dispatch/orders/{order['id']}/technician",
+        data={"version": str(order["version"] + 5), "technician_id": str(zhang), "csrf_token": token},
+    )
+    assert stale.status_code == 409 and _said(stale.text, "dsp.conflict")
+    missing = await sup.post(
+        "/dispatch/orders/999999/technician",
+        data={"version": "1", "technician_id": str(zhang), "csrf_token": token},
+    )
+    assert missing.status_code == 404 and _said(missing.text, "dsp.not_found")
+    fresh = (await sup.get(f"/api/work-orders/{order['id']}")).json()
+    assert fresh["technician_id"] == li and fresh["version"] == order["version"]
+
+    version = fresh["version"]
+    for step in ("accept", "on-the-way", "arrive", "complete"):
+        done = await tech.post(f"/api/work-orders/{order['id']}/{step}", json={"version": version})
+        assert done.status_code == 200, (step, done.text)
+        version = done.json()["version"]
+    late = await sup.post(
+        f"/dispatch/orders/{order['id']}/refuse",
+        data={"version": str(version), "reason": "not_ours", "note": "打错了", "csrf_token": token},
+    )
+    assert late.status_code == 409, late.text
+    assert _said(late.text, "dsp.illegal") or _said(late.text, "fld.final")
