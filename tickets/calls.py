@@ -164,8 +164,7 @@ class CallDesk:
             ivr_choice=event.ivr_choice,
             offered_at=event.at,
         )
-        tx.session.add(link)
-        await tx.session.flush()  # a duplicate call_id fails here, before any audit entry
+        tx.session.add(link)  # a duplicate call_id fails at the flush, before any audit entry
         # The system did this, for this call (the call id is in the entry): not the IVR, which
         # a plain AMI call never went through.
         tx.journal(ticket_id, "call", SYSTEM, "", at=event.at, call_id=event.call_id, caller=e164, new=is_new)
