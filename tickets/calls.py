@@ -13,12 +13,13 @@ override from the pop (`attach_call`, `choose_customer`, `new_customer_from_call
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Select, bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col, func, select
@@ -105,7 +106,7 @@ class CallDesk:
             )
         language = None
         if len(customer_ids) == 1:
-            tags = session.execute(select(Customer.tags).where(col(Customer.id) == customer_ids[0])).first()
+            tags = session.execute(_TAGS, {"customer": customer_ids[0]}).first()
             language = language_tag(tags[0] if tags and tags[0] else [])
         return _Found(
             e164=e164,
@@ -492,12 +493,37 @@ class _Found:
     language: str | None  # of the one matched customer, for the subject
 
 
-_LINK = select(TicketCall.call_id, TicketCall.ticket_id, TicketCall.opened_ticket, TicketCall.caller_e164)
+_LINK = select(
+    TicketCall.call_id, TicketCall.ticket_id, TicketCall.opened_ticket, TicketCall.caller_e164
+).where(col(TicketCall.call_id) == bindparam("call"))
+_TAGS = select(Customer.tags).where(col(Customer.id) == bindparam("customer"))
 
 
 def _link_of(session: Session, call_id: str) -> _Link | None:
-    row = session.execute(_LINK.where(col(TicketCall.call_id) == call_id)).first()
+    row = session.execute(_LINK, {"call": call_id}).first()
     return None if row is None else _Link(row[0], row[1], bool(row[2]), row[3])
+
+
+def _open_ticket_stmt(by_customer: bool, by_number: bool, by_category: bool) -> Select[Any]:
+    who: list[Any] = []
+    if by_customer:
+        who.append(col(Ticket.customer_id).in_(bindparam("customers", expanding=True)))
+    if by_number:
+        who.append(col(Ticket.caller_e164) == bindparam("e164"))
+    stmt = select(Ticket).where(
+        or_(*who), col(Ticket.state).in_(OPEN_TICKET_STATES), col(Ticket.created_at) >= bindparam("since")
+    )
+    if by_category:
+        stmt = stmt.where(col(Ticket.category) == bindparam("category"))
+    return stmt.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc()).limit(1)
+
+
+# Every shape built once (asked on every offered call; building one costs more than running it).
+_OPEN_TICKET = {
+    shape: _open_ticket_stmt(*shape)
+    for shape in itertools.product((False, True), repeat=3)
+    if shape[0] or shape[1]
+}
 
 
 def find_open_ticket(
@@ -505,35 +531,28 @@ def find_open_ticket(
 ) -> Ticket | None:
     if not customer_ids and e164 is None:
         return None
-    who: list[Any] = []
-    if customer_ids:
-        who.append(col(Ticket.customer_id).in_(customer_ids))
-    if e164 is not None:
-        who.append(col(Ticket.caller_e164) == e164)
-    stmt = select(Ticket).where(
-        or_(*who), col(Ticket.state).in_(OPEN_TICKET_STATES), col(Ticket.created_at) >= since
+    stmt = _OPEN_TICKET[(bool(customer_ids), e164 is not None, category is not None)]
+    params = {"customers": customer_ids, "e164": e164, "since": since, "category": category}
+    return session.execute(stmt, params).scalars().first()
+
+
+_LAST_AGENT = (
+    select(TicketCall.agent_id)
+    .where(
+        col(TicketCall.caller_e164) == bindparam("e164"),
+        col(TicketCall.agent_id).is_not(None),
+        col(TicketCall.call_id) != bindparam("call"),
     )
-    if category is not None:
-        stmt = stmt.where(Ticket.category == category)
-    stmt = stmt.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc()).limit(1)
-    return session.execute(stmt).scalars().first()
+    .order_by(col(TicketCall.answered_at).desc())
+    .limit(1)
+)
 
 
 def last_agent(session: Session, link: _Link) -> str | None:
     """The agent who last answered this caller (sticky routing), other than on this call."""
     if link.caller_e164 is None:
         return None
-    stmt = (
-        select(TicketCall.agent_id)
-        .where(
-            TicketCall.caller_e164 == link.caller_e164,
-            col(TicketCall.agent_id).is_not(None),
-            TicketCall.call_id != link.call_id,
-        )
-        .order_by(col(TicketCall.answered_at).desc())
-        .limit(1)
-    )
-    return session.execute(stmt).scalars().first()
+    return session.execute(_LAST_AGENT, {"e164": link.caller_e164, "call": link.call_id}).scalars().first()
 
 
 def _tier(ticket: Ticket, cards: list[CustomerCard]) -> CustomerTier | None:
