@@ -83,17 +83,15 @@ class _RegionRules:
     general: _Desc
     local_only: frozenset[int]  # lengths phonenumbers would not strip a trunk prefix down to
     types: tuple[_Desc, ...]
-    # Per length, one alternation of the patterns of every type that allows that length: it
-    # fullmatches exactly when one of them would (the same answer, one regex call).
+    # Per length, the general pattern as a lookahead and one alternation of the patterns of every
+    # type that allows that length: it fullmatches exactly when the general pattern and one of
+    # them would (the same answer, one regex call); None when the length is not possible.
     by_length: dict[int, re.Pattern[str] | None]
 
     def valid(self, national: str) -> bool:
-        if not _matches(self.general, national):
-            return False
-        size = len(national)
-        combined = self.by_length.get(size, _UNSET)
+        combined = self.by_length.get(len(national), _UNSET)
         if combined is _UNSET:
-            return any(_matches(d, national) for d in self.types)
+            return _matches(self.general, national) and any(_matches(d, national) for d in self.types)
         return combined is not None and combined.fullmatch(national) is not None
 
 
@@ -133,7 +131,11 @@ def _rules(region: str) -> _RegionRules | None:
     by_length: dict[int, re.Pattern[str] | None] = {}
     for size in range(2, 18):
         allowed = [p.pattern for lengths, p in types if not lengths or size in lengths]
-        by_length[size] = re.compile("|".join(f"(?:{p})" for p in allowed)) if allowed else None
+        possible = not general[0] or size in general[0]
+        alternation = "|".join(f"(?:{p})" for p in allowed)
+        by_length[size] = (
+            re.compile(f"(?=(?:{general[1].pattern})\\Z)(?:{alternation})") if allowed and possible else None
+        )
     return _RegionRules(
         country_code=str(meta.country_code),
         idd=compiled(meta.international_prefix),
@@ -249,7 +251,10 @@ def split_numbers(text: str) -> list[str]:
     tail after `/` is an extension and stays with its number.
     """
     if "/" not in text:  # the common cell: the loop below would keep each stripped chunk
-        return [part for part in map(str.strip, _LIST_SPLIT.split(text)) if part]
+        chunks = _LIST_SPLIT.split(text)
+        if len(chunks) == 1:
+            return [text.strip()] if text.strip() else []
+        return [part for part in map(str.strip, chunks) if part]
     parts: list[str] = []
     for chunk in _LIST_SPLIT.split(text):
         pieces = [p.strip() for p in chunk.split("/")]
