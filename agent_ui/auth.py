@@ -301,14 +301,20 @@ async def current_user(conn: HTTPConnection) -> SessionUser:
     return user
 
 
+def check_role(user: SessionUser, allowed: frozenset[Role]) -> SessionUser:
+    """The one role check: 403 unless the user's role is allowed. `require_roles` makes it a
+    dependency; a dependency that must also resolve something else in the same level (the
+    ticket GET's `readable_ticket`) calls it and carries `hotline_roles` itself."""
+    if user.role not in allowed:
+        raise ApiError(403, "forbidden", f"role {user.role} may not do this")
+    return user
+
+
 def require_roles(*roles: Role) -> Callable[[HTTPConnection], Coroutine[Any, Any, SessionUser]]:
     allowed = frozenset(roles)
 
     async def dependency(conn: HTTPConnection) -> SessionUser:
-        user = await current_user(conn)
-        if user.role not in allowed:
-            raise ApiError(403, "forbidden", f"role {user.role} may not do this")
-        return user
+        return check_role(await current_user(conn), allowed)
 
     dependency.hotline_roles = allowed  # type: ignore[attr-defined]  # read by agent_ui.openapi
     return dependency
@@ -324,9 +330,8 @@ AdminUser = Annotated[SessionUser, Depends(require_roles(Role.ADMIN))]
 StaffUser = Annotated[SessionUser, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.ADMIN))]
 # Who reads the desk's directory (customers, departments, tickets): everyone but technicians,
 # who see their own work orders only (tickets.access).
-DeskReaderUser = Annotated[
-    SessionUser, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN))
-]
+DESK_READERS = frozenset((Role.AGENT, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN))
+DeskReaderUser = Annotated[SessionUser, Depends(require_roles(*DESK_READERS))]
 TechnicianUser = Annotated[SessionUser, Depends(require_roles(Role.TECHNICIAN))]
 # Who reports a work order's steps: the technician, or an agent / supervisor on their behalf.
 FieldUser = Annotated[

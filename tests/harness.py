@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -50,6 +50,8 @@ class Hotline:
     container: Container
     pbx: SimulatedPbx
     base_url: str
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+    """Every client `sign_in` made, closed when the Hotline stops (a test need not close its own)."""
 
     @property
     def ws_url(self) -> str:
@@ -57,6 +59,7 @@ class Hotline:
 
     async def sign_in(self, login: str, password: str = PASSWORD) -> httpx.AsyncClient:
         client = httpx.AsyncClient(base_url=self.base_url, timeout=10)
+        self.clients.append(client)
         reply = await client.post("/api/auth/login", json={"login": login, "password": password})
         reply.raise_for_status()
         return client
@@ -194,6 +197,11 @@ async def running_hotline(
                 await container.link.wait_connected(timeout=5)
                 # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
                 await asyncio.wait_for(container.recovered.wait(), 15)
-                yield Hotline(settings, container, pbx, base_url)
+                hotline = Hotline(settings, container, pbx, base_url)
+                try:
+                    yield hotline
+                finally:  # before the server stops, so no keep-alive socket outlives it unclosed
+                    for client in hotline.clients:
+                        await client.aclose()
         finally:
             pbx_task.cancel()

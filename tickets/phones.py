@@ -78,19 +78,20 @@ class _RegionRules:
     country_code: str
     idd: re.Pattern[str] | None
     national_prefix: re.Pattern[str] | None
+    # a trunk prefix (`0` in `010-6552 9988`) phonenumbers just drops: no transform rule for it
+    trunk: re.Pattern[str] | None
     general: _Desc
+    local_only: frozenset[int]  # lengths phonenumbers would not strip a trunk prefix down to
     types: tuple[_Desc, ...]
-    # Per length, one alternation of the patterns of every type that allows that length: it
-    # fullmatches exactly when one of them would (the same answer, one regex call).
+    # Per length, the general pattern as a lookahead and one alternation of the patterns of every
+    # type that allows that length: it fullmatches exactly when the general pattern and one of
+    # them would (the same answer, one regex call); None when the length is not possible.
     by_length: dict[int, re.Pattern[str] | None]
 
     def valid(self, national: str) -> bool:
-        if not _matches(self.general, national):
-            return False
-        size = len(national)
-        combined = self.by_length.get(size, _UNSET)
+        combined = self.by_length.get(len(national), _UNSET)
         if combined is _UNSET:
-            return any(_matches(d, national) for d in self.types)
+            return _matches(self.general, national) and any(_matches(d, national) for d in self.types)
         return combined is not None and combined.fullmatch(national) is not None
 
 
@@ -130,12 +131,18 @@ def _rules(region: str) -> _RegionRules | None:
     by_length: dict[int, re.Pattern[str] | None] = {}
     for size in range(2, 18):
         allowed = [p.pattern for lengths, p in types if not lengths or size in lengths]
-        by_length[size] = re.compile("|".join(f"(?:{p})" for p in allowed)) if allowed else None
+        possible = not general[0] or size in general[0]
+        alternation = "|".join(f"(?:{p})" for p in allowed)
+        by_length[size] = (
+            re.compile(f"(?=(?:{general[1].pattern})\\Z)(?:{alternation})") if allowed and possible else None
+        )
     return _RegionRules(
         country_code=str(meta.country_code),
         idd=compiled(meta.international_prefix),
         national_prefix=compiled(meta.national_prefix_for_parsing),
+        trunk=None if meta.national_prefix_transform_rule else compiled(meta.national_prefix_for_parsing),
         general=general,
+        local_only=frozenset(getattr(meta.general_desc, "possible_length_local_only", ()) or ()),
         types=types,
         by_length=by_length,
     )
@@ -157,7 +164,8 @@ def normalize_fast(raw: str, region: str) -> PhoneParts:
 
 
 def fast_e164(raw: str, region: str) -> str | None:
-    """The E.164 form of a plain, valid national number of `region`; None for anything else."""
+    """The E.164 form of a plain, valid national number of `region`, typed with or without its
+    trunk prefix; None for anything else."""
     rules = _rules(region)
     digits = raw.strip().translate(_PUNCTUATION)
     if (
@@ -165,15 +173,34 @@ def fast_e164(raw: str, region: str) -> str | None:
         or not (2 <= len(digits) <= 17)
         or not digits.isascii()
         or not digits.isdigit()
-        or digits[0] == "0"
-        or digits.startswith(rules.country_code)
-        or (rules.idd is not None and rules.idd.match(digits))
-        or (rules.national_prefix is not None and rules.national_prefix.match(digits))
         or len(raw.strip()) > _MAX_RAW
-        or not rules.valid(digits)
+        or (rules.idd is not None and rules.idd.match(digits))
     ):
         return None
-    return "+" + rules.country_code + digits
+    if digits[0] == "0":
+        national = _without_trunk(rules, digits)
+    elif digits.startswith(rules.country_code) or (
+        rules.national_prefix is not None and rules.national_prefix.match(digits)
+    ):
+        return None
+    else:
+        national = digits
+    if national is None or not rules.valid(national):
+        return None
+    return "+" + rules.country_code + national
+
+
+def _without_trunk(rules: _RegionRules, digits: str) -> str | None:
+    """The national number phonenumbers parses `digits` (leading `0`) to, when it just strips a
+    trunk prefix: the prefix has no transform rule, what remains is not cut to a local-only
+    length and keeps no leading zero (phonenumbers' "Italian" zeros). None otherwise."""
+    found = rules.trunk.match(digits) if rules.trunk is not None else None
+    if found is None or not rules.general[0]:
+        return None
+    national = digits[found.end() :]
+    if not national or national[0] == "0" or len(national) in rules.local_only:
+        return None
+    return national
 
 
 def lookup_variants(raw: str, region: str, area_code: str | None = None) -> list[str]:
@@ -223,6 +250,11 @@ def split_numbers(text: str) -> list[str]:
     two complete numbers (`138 0013 8000 / 139 0013 9000`) also separates; a short
     tail after `/` is an extension and stays with its number.
     """
+    if "/" not in text:  # the common cell: the loop below would keep each stripped chunk
+        chunks = _LIST_SPLIT.split(text)
+        if len(chunks) == 1:
+            return [text.strip()] if text.strip() else []
+        return [part for part in map(str.strip, chunks) if part]
     parts: list[str] = []
     for chunk in _LIST_SPLIT.split(text):
         pieces = [p.strip() for p in chunk.split("/")]

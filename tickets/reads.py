@@ -25,6 +25,7 @@ connection cost ~4x the query itself.
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -32,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import psycopg
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import Engine, Select, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -99,13 +102,27 @@ class SqliteStatement:
 
 
 class PgStatement:
-    """A Core select compiled once for PostgreSQL (psycopg, `%(name)s` parameters) with one
-    result processor per column, run on the desk's own autocommit psycopg connection."""
+    """A Core select compiled once for PostgreSQL with one result processor per column, run by
+    `PgReaders` as a prepared statement: the SQL with `$n` parameters (psycopg's `%(name)s`
+    rewritten once; SQLAlchemy's psycopg dialect casts every parameter, `%(id)s::INTEGER`, so
+    the server never has to guess a type) and the parameter names in `$n` order."""
 
     def __init__(self, stmt: Select[Any], engine: Engine) -> None:
         dialect = engine.dialect
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
+        names: list[str] = []
+
+        def numbered(match: re.Match[str]) -> str:
+            if match.group(0) == "%%":
+                return "%"
+            name = match.group(1)
+            if name not in names:
+                names.append(name)
+            return f"${names.index(name) + 1}"
+
+        self.raw_sql = _PYFORMAT.sub(numbered, self.sql).encode()
+        self.params = names
         self.keys = list(stmt.selected_columns.keys())
         self.processors = [
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in stmt.selected_columns
@@ -113,6 +130,9 @@ class PgStatement:
         for name, bind in compiled.binds.items():
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
                 raise ValueError(f"parameter {name!r} needs a bind processor; use Reads.run")
+
+    def values(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.params]
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         return _converted(self.processors, rows)
@@ -124,6 +144,9 @@ class PgStatement:
             key: (value if proc is None else proc(value))
             for key, proc, value in zip(self.keys, self.processors, values, strict=True)
         }
+
+
+_PYFORMAT = re.compile(r"%%|%\(([^)]+)\)s")
 
 
 def _converted(processors: list[Any], rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
@@ -147,47 +170,52 @@ PG_READERS = 4  # concurrent one-round-trip reads on PostgreSQL; more waits its 
 
 
 class PgReaders:
-    """Up to `size` autocommit psycopg connections for `Reads.first`, one round trip per read.
+    """Up to `size` autocommit psycopg connections for `Reads.first` / `Reads.all`, one round
+    trip per read, each statement prepared once per connection.
 
-    A pooled SQLAlchemy checkout cost four (pre-ping, BEGIN, the select, ROLLBACK on return):
-    ~30 ms on a loaded host. One shared connection behind a lock made 32 concurrent readers
-    queue for it. psycopg_pool would serve, but its close is a coroutine and the desk is
-    closed from synchronous code too, and its worker tasks are more than a handful of idle
-    connections need; so this keeps a stack of idle connections under a semaphore. A
-    connection that broke (OperationalError) or was cancelled mid-round-trip is dropped; a
-    read that failed on an idle one (the server restarted) is retried on a new one. Any other
-    error leaves an autocommit connection usable."""
+    A pooled SQLAlchemy checkout cost four round trips (pre-ping, BEGIN, the select, ROLLBACK
+    on return); one shared connection behind a lock made 32 concurrent readers queue for it.
+    So this keeps a stack of idle connections under a semaphore. And a read runs at the libpq
+    level (`_PqReader`), not through a psycopg cursor: the cursor's machinery (query
+    conversion, the prepare bookkeeping, a reader added to and removed from the event loop on
+    every wait) cost ~150 µs of CPU per read here, the libpq calls ~25 µs (docs/BENCHMARKS.md,
+    #18); values are dumped and loaded by psycopg's own adapters (`Transformer`), so rows are
+    what a cursor returns. A connection that broke (OperationalError) or was cancelled
+    mid-round-trip is dropped; a read that failed on an idle one (the server restarted) is
+    retried on a new one. Any other error (a statement the server refused) leaves an autocommit
+    connection usable."""
 
     def __init__(self, dsn: str, size: int = PG_READERS) -> None:
         self._dsn = dsn
         self._slots = asyncio.Semaphore(size)
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
-        self._open: set[psycopg.AsyncConnection[Any]] = set()
+        self._idle: list[_PqReader] = []
+        self._open: set[_PqReader] = set()
 
-    async def fetchone(self, sql: str, params: dict[str, Any]) -> Sequence[Any] | None:
-        rows = await self.fetch(sql, params, one=True)
+    async def fetchone(self, sql: bytes, params: Sequence[Any]) -> Sequence[Any] | None:
+        rows = await self.fetch(sql, params)
         return rows[0] if rows else None
 
-    async def fetch(self, sql: str, params: dict[str, Any], *, one: bool = False) -> list[Sequence[Any]]:
-        """The first row (`one`) or every row of one read, in one round trip."""
+    async def fetch(self, sql: bytes, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Every row of one read (`$n` parameters, in order), in one round trip."""
         async with self._slots:
             while True:
                 reused = bool(self._idle)
                 conn = self._idle.pop() if reused else await self._connect()
+                if conn.loop is not asyncio.get_running_loop():  # opened under an earlier loop
+                    self._drop(conn)
+                    continue
                 try:
-                    cursor = await conn.execute(sql, params)
-                    if one:
-                        row = await cursor.fetchone()
-                        rows: list[Sequence[Any]] = [] if row is None else [row]
-                    else:
-                        rows = await cursor.fetchall()
+                    rows = await conn.fetch(sql, params)
                 except psycopg.OperationalError:
                     self._drop(conn)
                     if reused:
                         continue  # an idle one the server closed (a restart): a read may be retried
                     raise
                 except psycopg.Error:
-                    self._idle.append(conn)
+                    if conn.broken:
+                        self._drop(conn)
+                    else:
+                        self._idle.append(conn)
                     raise
                 except BaseException:  # cancelled mid-round-trip: its state is unknown
                     self._drop(conn)
@@ -195,21 +223,132 @@ class PgReaders:
                 self._idle.append(conn)
                 return rows
 
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
+    async def _connect(self) -> _PqReader:
+        conn = _PqReader(await psycopg.AsyncConnection.connect(self._dsn, autocommit=True))
         self._open.add(conn)
         return conn
 
-    def _drop(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    def _drop(self, conn: _PqReader) -> None:
         self._open.discard(conn)
-        conn.pgconn.finish()
+        conn.close()
 
     def close(self) -> None:
         """Synchronous libpq close of every connection: callers close from sync code too."""
         for conn in self._open:
-            conn.pgconn.finish()
+            conn.close()
         self._open.clear()
         self._idle.clear()
+
+
+class _PqReader:
+    """One autocommit connection read through libpq's asynchronous calls, one read at a time
+    (`PgReaders` hands it to one reader at a time).
+
+    The socket stays registered with the event loop for the connection's life: while a read
+    waits, readability wakes it; while idle, whatever the server sends (a notice, the error
+    of a terminated backend, end of file) is consumed, so the loop never spins on it, and a
+    closed connection is marked broken for the next read."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._conn = conn
+        self._pg = conn.pgconn
+        self._pg.nonblocking = 1
+        self._tx = Transformer(conn)
+        self._encoding = conn.info.encoding
+        self._prepared: dict[bytes, bytes] = {}  # SQL -> statement name, on this connection
+        self.loop = self._loop = asyncio.get_running_loop()
+        self._fd = self._pg.socket
+        self._waiter: asyncio.Future[None] | None = None
+        self.broken = False
+        self._loop.add_reader(self._fd, self._readable)
+
+    def _readable(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(None)
+            return
+        try:
+            self._pg.consume_input()  # idle: drain it (a notice, a terminated backend's goodbye)
+        except psycopg.OperationalError:
+            self._broke()
+        else:
+            if self._pg.status != pq.ConnStatus.OK:
+                self._broke()
+
+    def _broke(self) -> None:
+        if not self.broken:
+            self.broken = True
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._fd)
+
+    async def fetch(self, sql: bytes, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if self.broken:
+            raise psycopg.OperationalError("the connection was closed by the server")
+        name = self._prepared.get(sql)
+        if name is None:
+            name = b"hotline_%d" % len(self._prepared)
+            self._pg.send_prepare(name, sql)
+            self._check(await self._result(), pq.ExecStatus.COMMAND_OK)
+            self._prepared[sql] = name
+        values = self._tx.dump_sequence(params, [PyFormat.TEXT] * len(params)) if params else None
+        self._pg.send_query_prepared(name, values)
+        result = self._check(await self._result(), pq.ExecStatus.TUPLES_OK)
+        self._tx.set_pgresult(result)
+        return self._tx.load_rows(0, result.ntuples, tuple)
+
+    async def _result(self) -> pq.abc.PGresult | None:
+        """The last result of the query just sent (flushing what libpq could not write yet)."""
+        pg = self._pg
+        try:
+            while pg.flush():  # the socket buffer is full: rare for a short read
+                await self._writable()
+            last = None
+            while True:
+                pg.consume_input()
+                while not pg.is_busy():
+                    result = pg.get_result()
+                    if result is None:
+                        return last
+                    last = result
+                self._waiter = self._loop.create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+        except psycopg.OperationalError:
+            self._broke()
+            raise
+
+    async def _writable(self) -> None:
+        ready: asyncio.Future[None] = self._loop.create_future()
+
+        def writable() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        self._loop.add_writer(self._fd, writable)
+        try:
+            await ready
+        finally:
+            self._loop.remove_writer(self._fd)
+
+    def _check(self, result: pq.abc.PGresult | None, expected: pq.ExecStatus) -> pq.abc.PGresult:
+        if result is not None and result.status == expected:
+            return result
+        if self._pg.status != pq.ConnStatus.OK:
+            self._broke()
+        if result is None:
+            raise psycopg.OperationalError("no result from the server")
+        error = psycopg.errors.error_from_result(result, encoding=self._encoding)
+        if isinstance(error, psycopg.OperationalError):
+            self._broke()
+        raise error
+
+    def close(self) -> None:
+        if not self.broken:
+            self._broke()
+        self._pg.finish()
 
 
 class Reads:
@@ -271,7 +410,7 @@ class Reads:
             return await loop.run_in_executor(self._threads, self._all_in_thread, compiled, params)
         if self._pg is not None and self._engine is not None:
             pg = self._pg_statement(stmt)
-            return pg.rows(await self._pg.fetch(pg.sql, params))
+            return pg.rows(await self._pg.fetch(pg.raw_sql, pg.values(params)))
         return await self.run(_all_rows, stmt, params)
 
     def _all_in_thread(self, compiled: SqliteStatement, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -294,7 +433,7 @@ class Reads:
             return self._sqlite_statement(stmt).first(conn, params)
         if self._pg is not None and self._engine is not None:
             pg = self._pg_statement(stmt)
-            return pg.row(await self._pg.fetchone(pg.sql, params))
+            return pg.row(await self._pg.fetchone(pg.raw_sql, pg.values(params)))
         return await self.run(_first_row, stmt, params)
 
     async def run(self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -20,7 +20,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from agent_ui.auth import CurrentUser, DeskReaderUser, FieldUser, SessionUser, StaffUser, current_user
+from agent_ui.auth import (
+    DESK_READERS,
+    DeskReaderUser,
+    FieldUser,
+    SessionUser,
+    StaffUser,
+    check_role,
+    current_user,
+)
 from agent_ui.errors import ApiError, register
 from config.database import RowId
 from tickets import errors as desk_errors
@@ -91,11 +99,20 @@ def _viewer(user: SessionUser, conn: HTTPConnection) -> Viewer:
     return Viewer(user.login, str(user.role), frozenset(spec.queues) if spec else frozenset())
 
 
-async def viewer_of(user: CurrentUser, conn: HTTPConnection) -> Viewer:
+async def viewer_of(user: SessionUser, conn: HTTPConnection) -> Viewer:
     return _viewer(user, conn)
 
 
-ViewerDep = Annotated[Viewer, Depends(viewer_of)]
+async def signed_in_viewer(conn: HTTPConnection) -> Viewer:
+    """The signed-in user (any role; 401 if none) as the desk's `Viewer`, in one dependency
+    level: the user is resolved by a plain call, as `require_roles` does (once per request:
+    `session_user` keeps it in the scope), not as a `CurrentUser` level of its own."""
+    return _viewer(await current_user(conn), conn)
+
+
+signed_in_viewer.hotline_roles = current_user.hotline_roles  # type: ignore[attr-defined]  # agent_ui.openapi
+
+ViewerDep = Annotated[Viewer, Depends(signed_in_viewer)]
 
 
 def _hidden(kind: str, ident: int) -> ApiError:
@@ -156,15 +173,20 @@ async def visible_ticket_ids(desk: ServiceDesk, viewer: Viewer, ticket_ids: set[
 
 
 async def readable_ticket(ticket_id: RowId, conn: HTTPConnection) -> int:
-    """`VisibleTicket` in one dependency level, for the hottest read (GET a ticket): each level
-    is a `solve_dependencies` pass (~50 µs), and the user, the viewer, the desk and the scope
-    check took four. The user is resolved by a plain call, as `require_roles` does (once per
-    request: `session_user` keeps it in the scope). Declare it before `Reader`, as
-    `VisibleTicket` is: a ticket outside a technician's scope is 404 (it does not exist for
-    them) before their role is refused (403)."""
+    """`VisibleTicket` and `Reader` in one dependency level, for the hottest read (GET a
+    ticket): each level is a `solve_dependencies` pass (~50 µs), and the user, the viewer, the
+    desk, the scope check and the role check took five. The user is resolved by a plain call,
+    as `require_roles` does (once per request: `session_user` keeps it in the scope). The
+    scope is checked before the role, as declaring `VisibleTicket` before `Reader` does: a
+    ticket outside a technician's scope is 404 (it does not exist for them) before their role
+    is refused (403)."""
     user = await current_user(conn)
     await _check_ticket(conn.app.state.container.desk, _viewer(user, conn), ticket_id)
+    check_role(user, DESK_READERS)
     return ticket_id
+
+
+readable_ticket.hotline_roles = DESK_READERS  # type: ignore[attr-defined]  # agent_ui.openapi
 
 
 VisibleTicket = Annotated[int, Depends(visible_ticket)]

@@ -130,3 +130,42 @@ async def test_openapi_documents_the_desk_models(database_url: str, tmp_path: Pa
     assert all(
         f"/api/tickets/{{ticket_id}}/{step}" in schema["paths"] for step in ("accept", "resolve", "close")
     )
+
+
+async def test_a_bad_list_query_is_422_naming_the_parameter(database_url: str, tmp_path: Path) -> None:
+    async with running_api(database_url, tmp_path) as api:
+        agent = await api.client("1001")
+        for query, field in (
+            ({"limit": "0"}, "query.limit"),
+            ({"limit": "x"}, "query.limit"),
+            ({"state": ["closed", "teleported"]}, "query.state.1"),
+            ({"before_id": "0"}, "query.before_id"),
+            ({"flagged": "maybe"}, "query.flagged"),
+            ({"q": "x" * 201}, "query.q"),
+        ):
+            reply = await agent.get("/api/tickets", params=query)
+            assert reply.status_code == 422, (query, reply.text)
+            body = reply.json()
+            assert body["error_id"] == "invalid_input" and [d["field"] for d in body["details"]] == [field]
+        ok = await agent.get(
+            "/api/tickets", params={"state": ["closed", "reported"], "flagged": "false", "x": "1"}
+        )
+        assert ok.status_code == 200, ok.text  # repeated states, a lax boolean, an unknown parameter ignored
+        anonymous = await api.client()
+        assert (await anonymous.get("/api/tickets", params={"limit": "0"})).status_code == 401
+
+
+async def test_openapi_lists_the_ticket_list_query_parameters(database_url: str, tmp_path: Path) -> None:
+    async with running_api(database_url, tmp_path) as api:
+        schema = (await (await api.client()).get("/openapi.json")).json()
+    operation = schema["paths"]["/api/tickets"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert list(params) == [
+        "q", "state", "category", "assignee", "customer_id",
+        "sla_status", "flagged", "limit", "offset", "before_id",
+    ]  # fmt: skip
+    assert all(p["in"] == "query" and not p["required"] for p in params.values())
+    assert params["limit"]["schema"]["maximum"] == 200 and params["limit"]["schema"]["default"] == 50
+    assert params["state"]["schema"]["anyOf"][0]["items"] == {"$ref": "#/components/schemas/TicketState"}
+    assert "SlaStatus" in schema["components"]["schemas"] and "TicketState" in schema["components"]["schemas"]
+    assert "422" in operation["responses"] and "401" in operation["responses"]

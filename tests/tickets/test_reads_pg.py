@@ -40,3 +40,20 @@ async def test_concurrent_reads_share_a_few_connections_and_survive_a_server_tha
         assert all(row is not None and row["pid"] not in pids for row in after)
     finally:
         reads.close()
+
+
+async def test_a_read_the_server_refuses_raises_its_error_and_the_next_read_works(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's read connections")
+    reads = Reads(sessions)
+    try:
+        bad = select(literal_column("1 / 0").label("x"))
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await reads.first(bad, {})
+        ok = select(literal_column("'电梯'::text").label("t"), func.now().label("at"))
+        row = await reads.first(ok, {})
+        assert row is not None and row["t"] == "电梯" and row["at"].tzinfo is not None
+    finally:
+        reads.close()

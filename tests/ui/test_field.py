@@ -199,40 +199,31 @@ async def test_the_dispatch_board_says_why_a_reassignment_or_refusal_was_refused
     async with running_hotline(database_url, tmp_path) as hotline:
         sup = await hotline.sign_in("sup")
         tech = await hotline.sign_in("tech")
-        try:
-            await _refusals_on_the_board(sup, tech)
-        finally:
-            await sup.aclose()
-            await tech.aclose()
+        li, zhang = await technicians(sup)
+        order = await _dispatch_to(sup, "门锁坏了", li)
+        token = form_token((await sup.get("/dispatch")).text)
 
+        stale = await sup.post(
+            f"/dispatch/orders/{order['id']}/technician",
+            data={"version": str(order["version"] + 5), "technician_id": str(zhang), "csrf_token": token},
+        )
+        assert stale.status_code == 409 and _said(stale.text, "dsp.conflict")
+        missing = await sup.post(
+            "/dispatch/orders/999999/technician",
+            data={"version": "1", "technician_id": str(zhang), "csrf_token": token},
+        )
+        assert missing.status_code == 404 and _said(missing.text, "dsp.not_found")
+        fresh = (await sup.get(f"/api/work-orders/{order['id']}")).json()
+        assert fresh["technician_id"] == li and fresh["version"] == order["version"]
 
-async def _refusals_on_the_board(sup: httpx.AsyncClient, tech: httpx.AsyncClient) -> None:
-    """The board's refusals, as `test_the_dispatch_board_says_why...` describes them."""
-    li, zhang = await technicians(sup)
-    order = await _dispatch_to(sup, "门锁坏了", li)
-    token = form_token((await sup.get("/dispatch")).text)
-
-    stale = await sup.post(
-        f"/dispatch/orders/{order['id']}/technician",
-        data={"version": str(order["version"] + 5), "technician_id": str(zhang), "csrf_token": token},
-    )
-    assert stale.status_code == 409 and _said(stale.text, "dsp.conflict")
-    missing = await sup.post(
-        "/dispatch/orders/999999/technician",
-        data={"version": "1", "technician_id": str(zhang), "csrf_token": token},
-    )
-    assert missing.status_code == 404 and _said(missing.text, "dsp.not_found")
-    fresh = (await sup.get(f"/api/work-orders/{order['id']}")).json()
-    assert fresh["technician_id"] == li and fresh["version"] == order["version"]
-
-    version = fresh["version"]
-    for step in ("accept", "on-the-way", "arrive", "complete"):
-        done = await tech.post(f"/api/work-orders/{order['id']}/{step}", json={"version": version})
-        assert done.status_code == 200, (step, done.text)
-        version = done.json()["version"]
-    late = await sup.post(
-        f"/dispatch/orders/{order['id']}/refuse",
-        data={"version": str(version), "reason": "not_ours", "note": "打错了", "csrf_token": token},
-    )
-    assert late.status_code == 409, late.text
-    assert _said(late.text, "dsp.illegal") or _said(late.text, "fld.final")
+        version = fresh["version"]
+        for step in ("accept", "on-the-way", "arrive", "complete"):
+            done = await tech.post(f"/api/work-orders/{order['id']}/{step}", json={"version": version})
+            assert done.status_code == 200, (step, done.text)
+            version = done.json()["version"]
+        late = await sup.post(
+            f"/dispatch/orders/{order['id']}/refuse",
+            data={"version": str(version), "reason": "not_ours", "note": "打错了", "csrf_token": token},
+        )
+        assert late.status_code == 409, late.text
+        assert _said(late.text, "dsp.illegal") or _said(late.text, "fld.final")
