@@ -249,9 +249,10 @@ def _subscribe(c: Container, ivr: IvrDesk) -> None:
     c.bus.subscribe("console", c.console.handle)
     c.bus.subscribe("wallboard", c.wallboard.on_event)
     # persistence: on the lane behind, so no pop or routing decision waits for a transaction
-    c.bus.subscribe("calllog", c.calllog.handle, behind=True)
-    c.bus.subscribe("service-desk", c.intake.on_other, behind=True)
-    c.bus.subscribe("recordings", c.recordings.service.handle, behind=True)
+    # and in batches: what queued meanwhile, across calls, in one transaction per subscriber
+    c.bus.subscribe_batch("calllog", c.calllog.handle_batch)
+    c.bus.subscribe_batch("service-desk", c.intake.on_other_batch)
+    c.bus.subscribe_batch("recordings", c.recordings.service.handle_batch)
     c.bus.handle(RequestCallback, c.acd.command)
     c.bus.handle(RecordSurveyScore, ivr.record_score)
     c.bus.handle(RecordSmsReply, ivr.record_sms_reply)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -124,6 +124,17 @@ class CallLog:
                     self._waiting[:0] = [(e, f) for e, f in batch if f is not done and not f.done()]
                     raise
         done.result()
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        """Bus handler behind (`subscribe_batch`): the events queued meanwhile, from every call,
+        in one transaction. Raises if it failed; the bus then hands them again one by one."""
+        calls = [event for event in events if isinstance(event, CallEvent)]
+        if not calls:
+            return
+        async with self._turn:
+            await self._write(calls)
+        self.batches += 1
+        self.batched_events += len(calls)
 
     async def _write_batch(self, batch: list[tuple[CallEvent, asyncio.Future[None]]]) -> None:
         try:

@@ -26,6 +26,15 @@ reader, and callers wait in the PBX's queue, so new work is never accepted faste
 than it is written. `depths()` counts both lanes (the backlog on the wallboard,
 /api/health and /metrics).
 
+Group commit behind. The lane behind has `writers_behind` workers (SQLite: one, its
+single writer; default: one per shard), each fed by the front shards by call key, so
+each call's events still reach one worker in order. A worker takes everything queued
+for it (at most BATCH_MAX events, across calls) and hands the batch to each subscriber
+behind in turn: a subscriber registered with `subscribe_batch` writes it in one
+transaction instead of one per event ("fewer, bigger transactions"); idle, a batch is
+one event. A batch that fails is delivered again event by event (subscribers are
+idempotent), so one bad event is logged and counted alone and the others are kept.
+
 A subscriber that raises is logged with the event and counted; the other
 subscribers and later events still run (one broken consumer must not stop
 screen pops). The exception is not swallowed silently: it is in the log and in
@@ -38,7 +47,7 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -48,6 +57,8 @@ from routing.events import AgentEvent, CallEvent, Event
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
+BATCH_MAX = 256  # events per batch behind: one transaction's worth, not a whole backlog
 C = TypeVar("C", bound=BusCommand)
 _Run = Callable[[BusCommand], Awaitable[object]]
 
@@ -75,20 +86,20 @@ class _Order:
 
 class EventBus:
     def __init__(self, *, shards: int = 8, maxsize: int = 1000, writers_behind: int | None = None) -> None:
-        """`writers_behind`: how many shards' lanes behind may deliver at once (None: all). A
+        """`writers_behind`: how many workers deliver the lane behind (None: one per shard). A
         database with one writer (SQLite) is given 1: its transactions then take turns here, in
-        order, instead of polling its file lock (busy_timeout sleeps of up to 100 ms each).
-        PostgreSQL keeps all (taking turns there made the start-up recovery, which waits for
-        every replayed event to be written, too slow for the crash test on a loaded machine)."""
+        order, each carrying every event queued meanwhile, instead of polling its file lock
+        (busy_timeout sleeps of up to 100 ms each)."""
         if shards < 1:
             raise ValueError("shards must be >= 1")
-        self._writers = asyncio.Semaphore(writers_behind) if writers_behind else None
+        lanes = writers_behind or shards
         self._queues: list[asyncio.Queue[Event | _Order]] = [asyncio.Queue(maxsize) for _ in range(shards)]
-        self._behind: list[asyncio.Queue[Event]] = [asyncio.Queue(maxsize) for _ in range(shards)]
+        self._behind: list[asyncio.Queue[Event]] = [asyncio.Queue(maxsize) for _ in range(lanes)]
         self._handlers: list[tuple[str, Handler]] = []
-        self._behind_handlers: list[tuple[str, Handler]] = []
+        self._behind_handlers: list[tuple[str, BatchHandler]] = []
         self._commands: dict[type[object], _Run] = {}
         self.stats = BusStats()
+        self.batches_behind = 0  # batches delivered behind (events / batches: the group-commit factor)
 
     def subscribe(self, name: str, handler: Handler, *, behind: bool = False) -> None:
         """Register an event subscriber; call before `run()`. Subscribers must be idempotent.
@@ -96,7 +107,21 @@ class EventBus:
         `behind=True`: the subscriber runs on the lane behind (persistence), after every
         subscriber in front has had the event; nothing in front waits for it.
         """
-        (self._behind_handlers if behind else self._handlers).append((name, handler))
+        if not behind:
+            self._handlers.append((name, handler))
+            return
+
+        async def one_by_one(events: Sequence[Event]) -> None:
+            for event in events:
+                await handler(event)
+
+        self._behind_handlers.append((name, one_by_one))
+
+    def subscribe_batch(self, name: str, handler: BatchHandler) -> None:
+        """Register a subscriber behind that takes the events queued meanwhile together, in
+        order (per call as published), and should write them in one transaction. Idempotent:
+        after a failure the same events come again, one at a time."""
+        self._behind_handlers.append((name, handler))
 
     def handle(self, kind: type[C], handler: Callable[[C], Awaitable[object]]) -> None:
         """Make `handler` the one handler of commands of `kind`. A second handler is a wiring error."""
@@ -113,17 +138,23 @@ class EventBus:
     def _shard(self, key: str) -> asyncio.Queue[Event | _Order]:
         return self._queues[zlib.crc32(key.encode()) % len(self._queues)]
 
+    def _lane_behind(self, key: str) -> asyncio.Queue[Event]:
+        return self._behind[zlib.crc32(key.encode()) % len(self._behind)]
+
     def depths(self) -> list[int]:
-        """How many events and commands wait in each shard, both lanes (health, metrics)."""
-        return [front.qsize() + back.qsize() for front, back in zip(self._queues, self._behind, strict=True)]
+        """How many events and commands wait in each shard, the lane behind counted with the shard
+        of the same number (health, metrics, the wallboard's backlog)."""
+        count = max(len(self._queues), len(self._behind))
+        front = [q.qsize() for q in self._queues] + [0] * (count - len(self._queues))
+        back = [q.qsize() for q in self._behind] + [0] * (count - len(self._behind))
+        return [a + b for a, b in zip(front, back, strict=True)]
 
     @property
     def capacity(self) -> int:
         return self._queues[0].maxsize
 
     async def publish(self, event: Event) -> None:
-        key = event.call_id if isinstance(event, CallEvent) else f"agent:{event.agent}"
-        await self._shard(key).put(event)
+        await self._shard(_key(event)).put(event)
         self.stats.published += 1
 
     async def send(self, command: BusCommand) -> asyncio.Future[object]:
@@ -147,11 +178,12 @@ class EventBus:
     async def run(self) -> None:
         """Deliver until cancelled. Run it as a task of the app's TaskGroup."""
         async with asyncio.TaskGroup() as group:
-            for index, (queue, behind) in enumerate(zip(self._queues, self._behind, strict=True)):
-                group.create_task(self._worker(queue, behind), name=f"bus-shard-{index}")
-                group.create_task(self._worker_behind(behind), name=f"bus-shard-{index}-behind")
+            for index, queue in enumerate(self._queues):
+                group.create_task(self._worker(queue), name=f"bus-shard-{index}")
+            for index, behind in enumerate(self._behind):
+                group.create_task(self._worker_behind(behind), name=f"bus-behind-{index}")
 
-    async def _worker(self, queue: asyncio.Queue[Event | _Order], behind: asyncio.Queue[Event]) -> None:
+    async def _worker(self, queue: asyncio.Queue[Event | _Order]) -> None:
         while True:
             item = await queue.get()
             try:
@@ -160,7 +192,8 @@ class EventBus:
                 else:
                     await self._deliver(item, self._handlers)
                     if self._behind_handlers:
-                        await behind.put(item)  # waits while persistence is `maxsize` behind
+                        # waits while persistence is `maxsize` behind
+                        await self._lane_behind(_key(item)).put(item)
                     else:
                         self.stats.delivered += 1
             finally:
@@ -168,16 +201,37 @@ class EventBus:
 
     async def _worker_behind(self, behind: asyncio.Queue[Event]) -> None:
         while True:
-            event = await behind.get()
+            batch = [await behind.get()]
+            while len(batch) < BATCH_MAX and not behind.empty():
+                batch.append(behind.get_nowait())
             try:
-                if self._writers is None:
-                    await self._deliver(event, self._behind_handlers)
-                else:
-                    async with self._writers:
-                        await self._deliver(event, self._behind_handlers)
-                self.stats.delivered += 1
+                await self._deliver_batch(batch)
+                self.stats.delivered += len(batch)
+                self.batches_behind += 1
             finally:
-                behind.task_done()
+                for _ in batch:
+                    behind.task_done()
+
+    async def _deliver_batch(self, batch: list[Event]) -> None:
+        stats = self.stats
+        for name, handler in self._behind_handlers:
+            began = time.perf_counter()
+            try:
+                await handler(batch)
+            except Exception:
+                if len(batch) == 1:
+                    stats.handler_errors[name] = stats.handler_errors.get(name, 0) + 1
+                    log.exception("handler %s failed on %s", name, _describe(batch[0]))
+                else:  # one bad event must not cost the others: each again, alone (idempotent)
+                    log.warning("handler %s failed on a batch of %d: again one by one", name, len(batch))
+                    for event in batch:
+                        try:
+                            await handler([event])
+                        except Exception:
+                            stats.handler_errors[name] = stats.handler_errors.get(name, 0) + 1
+                            log.exception("handler %s failed on %s", name, _describe(event))
+            stats.handled[name] = stats.handled.get(name, 0) + len(batch)
+            stats.handler_seconds[name] = stats.handler_seconds.get(name, 0.0) + time.perf_counter() - began
 
     async def _deliver(self, event: Event, handlers: list[tuple[str, Handler]]) -> None:
         stats = self.stats
@@ -203,6 +257,10 @@ class EventBus:
             return
         if not order.reply.done():
             order.reply.set_result(result)
+
+
+def _key(event: Event) -> str:
+    return event.call_id if isinstance(event, CallEvent) else f"agent:{event.agent}"
 
 
 def _describe(event: Event) -> str:

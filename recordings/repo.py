@@ -8,6 +8,7 @@ serialised anyway).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,6 +53,25 @@ async def call_for_update(session: AsyncSession, call_id: str, now: datetime) ->
     return (await session.exec(query)).one()
 
 
+async def calls_for_update(
+    session: AsyncSession, call_ids: Sequence[str], now: datetime
+) -> dict[str, RecordedCall]:
+    """`call_for_update` for many calls: one INSERT of the missing rows, one SELECT of them all."""
+    if not call_ids:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{"call_id": c, "updated_at": now, "legs": [], "pauses": []} for c in call_ids]
+    await session.exec(insert(RecordedCall).values(rows).on_conflict_do_nothing())
+    query = (
+        select(RecordedCall)
+        .where(col(RecordedCall.call_id).in_(call_ids))
+        .order_by(col(RecordedCall.call_id))  # one lock order
+        .with_for_update()
+    )
+    return {call.call_id: call for call in (await session.exec(query)).all()}
+
+
 async def add_agent(session: AsyncSession, call_id: str, agent_id: str) -> bool:
     """Note an agent of the call; True if they were not noted before."""
     return await inserted(session, CallAgent, CallAgent.agent_id, call_id=call_id, agent_id=agent_id)
@@ -62,6 +82,19 @@ async def agents_of(session: AsyncSession, call_id: str) -> list[str]:
         select(CallAgent.agent_id).where(col(CallAgent.call_id) == call_id).order_by(col(CallAgent.agent_id))
     )
     return list((await session.exec(query)).all())
+
+
+async def agents_of_calls(session: AsyncSession, call_ids: Sequence[str]) -> dict[str, list[str]]:
+    """`agents_of` for many calls, one statement."""
+    query = (
+        select(CallAgent.call_id, CallAgent.agent_id)
+        .where(col(CallAgent.call_id).in_(call_ids))
+        .order_by(col(CallAgent.call_id), col(CallAgent.agent_id))
+    )
+    found: dict[str, list[str]] = {}
+    for call_id, agent_id in (await session.exec(query)).all():
+        found.setdefault(call_id, []).append(agent_id)
+    return found
 
 
 async def facts_of(session: AsyncSession, recording: Recording) -> RecordingFacts:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,7 +45,9 @@ from recordings.models import RecordedCall, Recording, RecordingStatus
 from recordings.repo import (
     add_agent,
     agents_of,
+    agents_of_calls,
     call_for_update,
+    calls_for_update,
     first_time,
     gaps_within,
     insert_ignoring_conflicts,
@@ -61,7 +63,17 @@ log = logging.getLogger(__name__)
 INGEST_ACTOR = "system:recordings"
 _CONTEXT_KINDS = frozenset({CallEventKind.OFFERED, CallEventKind.ANSWERED, CallEventKind.TRANSFERRED})
 _PAUSE_KINDS = frozenset({CallEventKind.RECORDING_PAUSED, CallEventKind.RECORDING_RESUMED})
+_BOOKED = (
+    _CONTEXT_KINDS
+    | _PAUSE_KINDS
+    | {
+        CallEventKind.RECORDING_STARTED,
+        CallEventKind.RECORDING_READY,
+        CallEventKind.HUNG_UP,
+    }
+)
 _LEASE = timedelta(minutes=10)
+INGESTS_AT_ONCE = 4  # files fetched, hashed and stored side by side (threads: fsync waits overlap)
 
 
 class RecordingService:
@@ -92,29 +104,51 @@ class RecordingService:
     # -- the bus handler -------------------------------------------------
 
     async def handle(self, event: Event) -> None:
-        if not isinstance(event, CallEvent):
+        await self.handle_batch([event])
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        """The bus handler behind (`subscribe_batch`): the events queued meanwhile, in order.
+
+        Their rows are written in one transaction (the calls read with one statement), then the
+        files that became ready are fetched and stored, and the stored rows and their audit
+        entries written in one more. Idempotent, as per event: the bus hands the events again
+        one by one if the batch fails.
+        """
+        calls = [e for e in events if isinstance(e, CallEvent) and e.kind in _BOOKED]
+        if not calls:
             return
-        if event.kind in _CONTEXT_KINDS:
-            await self._note_call(event)
-        elif event.kind is CallEventKind.RECORDING_STARTED:
-            await self._started(event)
-        elif event.kind in _PAUSE_KINDS:
-            await self._pause_or_resume(event)
-        elif event.kind is CallEventKind.RECORDING_READY:
-            rec_id = await self._ready(event)
-            if rec_id is not None:
-                await self.ingest(rec_id)
-        elif event.kind is CallEventKind.HUNG_UP:
-            await self._ended(event)
-            for rec_id in await self._pending_of(event.call_id):
-                await self.ingest(rec_id)
-
-    async def _note_call(self, event: CallEvent) -> RecordedCall:
+        ready: list[int] = []
         async with self._sessions.begin() as session:
-            return await self._apply_context(session, event)
+            rows = await calls_for_update(session, sorted({e.call_id for e in calls}), self._clock())
+            for event in calls:
+                rec_id = await self._book(session, rows[event.call_id], event)
+                if rec_id is not None:
+                    ready.append(rec_id)
+        ended = [e.call_id for e in calls if e.kind is CallEventKind.HUNG_UP]
+        if ended:
+            ready += await self._pending_of(ended)
+        if ready:
+            await self.ingest_many(list(dict.fromkeys(ready)))
 
-    async def _apply_context(self, session: AsyncSession, event: CallEvent) -> RecordedCall:
-        call = await call_for_update(session, event.call_id, self._clock())
+    async def _book(self, session: AsyncSession, call: RecordedCall, event: CallEvent) -> int | None:
+        """One event's rows, in the batch's transaction; the id of a recording now ready to take in."""
+        if event.kind in _CONTEXT_KINDS:
+            await self._apply_context(session, event, call)
+        elif event.kind is CallEventKind.RECORDING_STARTED:
+            await self._started(session, event, call)
+        elif event.kind in _PAUSE_KINDS:
+            await self._pause_or_resume(session, event, call)
+        elif event.kind is CallEventKind.RECORDING_READY:
+            return await self._ready(session, event, call)
+        elif event.kind is CallEventKind.HUNG_UP:
+            await self._ended(session, event, call)
+        return None
+
+    async def _apply_context(
+        self, session: AsyncSession, event: CallEvent, call: RecordedCall | None = None
+    ) -> RecordedCall:
+        if call is None:
+            call = await call_for_update(session, event.call_id, self._clock())
         changed = False
         if event.queue and call.queue is None:
             call.queue, changed = event.queue, True
@@ -156,42 +190,39 @@ class RecordingService:
                 detail={"call_id": call_id, "added": agent, "agents": agents},
             )
 
-    async def _ended(self, event: CallEvent) -> None:
+    async def _ended(self, session: AsyncSession, event: CallEvent, call: RecordedCall) -> None:
         """The call is over: its files are complete (recovery may take them in from now on)."""
-        async with self._sessions.begin() as session:
-            call = await self._apply_context(session, event)
-            if call.ended_at is None:
-                call.ended_at, call.updated_at = event.at, self._clock()
-                session.add(call)
+        await self._apply_context(session, event, call)
+        if call.ended_at is None:
+            call.ended_at, call.updated_at = event.at, self._clock()
+            session.add(call)
 
-    async def _started(self, event: CallEvent) -> None:
-        async with self._sessions.begin() as session:
-            await self._apply_context(session, event)
-            if event.detail:
-                await self._recording_row(session, event, started_at=_started_at(event) or event.at)
+    async def _started(self, session: AsyncSession, event: CallEvent, call: RecordedCall) -> None:
+        await self._apply_context(session, event, call)
+        if event.detail:
+            await self._recording_row(session, event, started_at=_started_at(event) or event.at)
 
-    async def _ready(self, event: CallEvent) -> int | None:
+    async def _ready(self, session: AsyncSession, event: CallEvent, call: RecordedCall) -> int | None:
         if not event.detail:
             log.warning("RECORDING_READY without a location for call %s: ignored", event.call_id)
             return None
-        async with self._sessions.begin() as session:
-            await self._apply_context(session, event)
-            recording = await self._recording_row(session, event, started_at=_started_at(event))
-            if recording.call_id != event.call_id:
-                log.warning(
-                    "%s %s was already taken in for call %s, not %s: ignored",
-                    event.source,
-                    event.detail,
-                    recording.call_id,
-                    event.call_id,
-                )
-                return None
-            if recording.ended_at is None:
-                recording.ended_at = event.at
-                session.add(recording)
-            if recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
-                return None
-            return recording.id
+        await self._apply_context(session, event, call)
+        recording = await self._recording_row(session, event, started_at=_started_at(event))
+        if recording.call_id != event.call_id:
+            log.warning(
+                "%s %s was already taken in for call %s, not %s: ignored",
+                event.source,
+                event.detail,
+                recording.call_id,
+                event.call_id,
+            )
+            return None
+        if recording.ended_at is None:
+            recording.ended_at = event.at
+            session.add(recording)
+        if recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
+            return None
+        return recording.id
 
     async def _recording_row(
         self, session: AsyncSession, event: CallEvent, *, started_at: datetime | None
@@ -222,46 +253,43 @@ class RecordingService:
             session.add(recording)
         return recording
 
-    async def _pause_or_resume(self, event: CallEvent) -> None:
-        async with self._sessions.begin() as session:
-            if not await first_time(session, event.event_id, event.call_id, self._clock()):
-                return
-            call = await self._apply_context(session, event)
-            pauses = [dict(p) for p in call.pauses]
-            open_pause = next(
-                (
-                    p
-                    for p in reversed(pauses)
-                    if p.get("file") == event.detail and p.get("resumed_at") is None
-                ),
-                None,
+    async def _pause_or_resume(self, session: AsyncSession, event: CallEvent, call: RecordedCall) -> None:
+        if not await first_time(session, event.event_id, event.call_id, self._clock()):
+            return
+        await self._apply_context(session, event, call)
+        pauses = [dict(p) for p in call.pauses]
+        open_pause = next(
+            (p for p in reversed(pauses) if p.get("file") == event.detail and p.get("resumed_at") is None),
+            None,
+        )
+        when = event.at.isoformat()
+        if event.kind is CallEventKind.RECORDING_PAUSED and open_pause is None:
+            pauses.append({"paused_at": when, "resumed_at": None, "file": event.detail})
+        elif event.kind is CallEventKind.RECORDING_RESUMED and open_pause is not None:
+            open_pause["resumed_at"] = when
+        else:
+            return  # a pause while paused, or a resume while not: nothing to mark
+        call.pauses = pauses
+        session.add(call)
+        stored = await session.exec(
+            select(Recording).where(
+                col(Recording.call_id) == event.call_id,
+                col(Recording.status) == RecordingStatus.STORED,
             )
-            when = event.at.isoformat()
-            if event.kind is CallEventKind.RECORDING_PAUSED and open_pause is None:
-                pauses.append({"paused_at": when, "resumed_at": None, "file": event.detail})
-            elif event.kind is CallEventKind.RECORDING_RESUMED and open_pause is not None:
-                open_pause["resumed_at"] = when
-            else:
-                return  # a pause while paused, or a resume while not: nothing to mark
-            call.pauses = pauses
-            session.add(call)
-            stored = await session.exec(
-                select(Recording).where(
-                    col(Recording.call_id) == event.call_id,
-                    col(Recording.status) == RecordingStatus.STORED,
+        )
+        for recording in stored.all():  # a resume after the file was already taken in
+            if recording.started_at is not None and recording.duration_s is not None:
+                recording.gaps = gaps_within(
+                    pauses, recording.started_at, recording.duration_s, recording.source_ref
                 )
-            )
-            for recording in stored.all():  # a resume after the file was already taken in
-                if recording.started_at is not None and recording.duration_s is not None:
-                    recording.gaps = gaps_within(
-                        pauses, recording.started_at, recording.duration_s, recording.source_ref
-                    )
-                    session.add(recording)
+                session.add(recording)
 
-    async def _pending_of(self, call_id: str) -> list[int]:
+    async def _pending_of(self, call_ids: Sequence[str]) -> list[int]:
         async with self._sessions() as session:
-            query = select(Recording.id).where(
-                col(Recording.call_id) == call_id, col(Recording.status) == RecordingStatus.PENDING
+            query = (
+                select(Recording.id)
+                .where(col(Recording.call_id).in_(call_ids), col(Recording.status) == RecordingStatus.PENDING)
+                .order_by(col(Recording.id))
             )
             return [int(i) for i in (await session.exec(query)).all() if i is not None]
 
@@ -273,31 +301,50 @@ class RecordingService:
         Failures (source not there yet, unreadable WAV, store down) mark the row
         FAILED with a next attempt time; `retry_failed` picks it up.
         """
+        return await self.ingest_many([rec_id]) == 1
+
+    async def ingest_many(self, rec_ids: Sequence[int]) -> int:
+        """`ingest` for several recordings: the files fetched and stored side by side (at most
+        INGESTS_AT_ONCE), then every stored row and its audit entry in one transaction.
+        Returns how many this call stored."""
         async with self._sessions() as session:
-            recording = await session.get(Recording, rec_id)
-            if recording is None or recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
-                return False
-            source, location = recording.source, recording.source_ref
-        fetcher = self._fetchers.get(source) or self._fetchers.get("*")
-        if fetcher is None:
-            await self._failed(rec_id, f"no fetcher configured for source {source!r}")
-            return False
-        try:
-            taken = await self._take_in(fetcher, location)
-        except (IngestError, StorageError) as exc:
-            await self._failed(rec_id, str(exc))
-            return False
-        if taken.repaired is not None:
-            log.warning("recording %s: WAV header repaired (%s)", rec_id, taken.repaired.damage.reason)
-        return await self._stored(
-            rec_id,
-            taken.key,
-            taken.blob.sha256,
-            taken.blob.size,
-            taken.info.duration_s,
-            taken.info.format,
-            taken.repaired,
-        )
+            query = select(Recording.id, Recording.source, Recording.source_ref, Recording.status).where(
+                col(Recording.id).in_(rec_ids)
+            )
+            rows = (await session.exec(query)).all()
+        todo = [
+            (int(rec_id), source, location)
+            for rec_id, source, location, status in rows
+            if rec_id is not None and status not in (RecordingStatus.STORED, RecordingStatus.DELETED)
+        ]
+        failed: list[tuple[int, str]] = []
+        gate = asyncio.Semaphore(INGESTS_AT_ONCE)
+
+        async def take(rec_id: int, source: str, location: str) -> tuple[int, _TakenIn] | None:
+            fetcher = self._fetchers.get(source) or self._fetchers.get("*")
+            if fetcher is None:
+                failed.append((rec_id, f"no fetcher configured for source {source!r}"))
+                return None
+            try:
+                async with gate:
+                    taken = await self._take_in(fetcher, location)
+            except (IngestError, StorageError) as exc:
+                failed.append((rec_id, str(exc)))
+                return None
+            if taken.repaired is not None:
+                log.warning("recording %s: WAV header repaired (%s)", rec_id, taken.repaired.damage.reason)
+            return rec_id, taken
+
+        if len(todo) == 1:
+            results = [await take(*todo[0])]
+        else:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(take(*item)) for item in todo]
+            results = [task.result() for task in tasks]
+        for rec_id, problem in sorted(failed):
+            await self._failed(rec_id, problem)
+        taken = [result for result in results if result is not None]
+        return await self._stored(taken) if taken else 0
 
     async def _take_in(self, fetcher: RecordingFetcher, location: str) -> _TakenIn:
         """Fetch, check and publish one file, repairing a header a killed PBX left unfinished."""
@@ -324,61 +371,95 @@ class RecordingService:
         idle = await fetcher.idle_s(location)
         return idle is None or idle >= self._settle_s
 
-    async def _stored(
-        self,
-        rec_id: int,
-        key: str,
-        sha256: str,
-        size: int,
-        duration_s: float,
-        audio_format: str,
-        repaired: Repaired | None = None,
-    ) -> bool:
+    async def _stored(self, taken: Sequence[tuple[int, _TakenIn]]) -> int:
+        """Mark the recordings stored and append their `recording.ingest` entries, one
+        transaction; returns how many it marked (a row another worker stored first is left:
+        its blob is the same bytes)."""
         now = self._clock()
+        stored: list[Recording] = []
         async with self._sessions.begin() as session:
-            recording = await session.get(Recording, rec_id, with_for_update=True, populate_existing=True)
-            if recording is None or recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
-                return False  # another worker got there first; the blob is the same bytes
-            call = await session.get(RecordedCall, recording.call_id)
-            started_at = recording.started_at or (recording.ended_at or now) - timedelta(seconds=duration_s)
-            agents = await agents_of(session, recording.call_id)
-            recording.status = RecordingStatus.STORED
-            recording.storage_key, recording.sha256, recording.size_bytes = key, sha256, size
-            recording.duration_s, recording.format = duration_s, audio_format
-            recording.started_at, recording.ingested_at = started_at, now
-            recording.queue = recording.queue or (call.queue if call else None)
-            recording.agent_id = recording.agent_id or (agents[0] if agents else None)
-            recording.gaps = gaps_within(
-                call.pauses if call else [], started_at, duration_s, recording.source_ref
+            query = (
+                select(Recording)
+                .where(col(Recording.id).in_([rec_id for rec_id, _ in taken]))
+                .order_by(col(Recording.id))
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
-            recording.purge_after = self._retention.purge_after(
-                started_at, recording.queue, call.category if call else None
+            recordings = {r.id: r for r in (await session.exec(query)).all()}
+            call_ids = sorted({r.call_id for r in recordings.values()})
+            found = await session.exec(select(RecordedCall).where(col(RecordedCall.call_id).in_(call_ids)))
+            calls = {call.call_id: call for call in found.all()}
+            agents = await agents_of_calls(session, call_ids)
+            for rec_id, took in taken:
+                recording = recordings.get(rec_id)
+                if recording is None or recording.status in (RecordingStatus.STORED, RecordingStatus.DELETED):
+                    continue
+                await self._mark_stored(
+                    session,
+                    recording,
+                    took,
+                    calls.get(recording.call_id),
+                    agents.get(recording.call_id, []),
+                    now,
+                )
+                stored.append(recording)
+        for recording in stored:
+            log.info(
+                "stored recording %s of call %s (%d bytes)",
+                recording.id,
+                recording.call_id,
+                recording.size_bytes,
             )
-            recording.next_attempt_at, recording.last_error = None, None
-            session.add(recording)
-            await self._audit.append(
-                session,
-                actor=INGEST_ACTOR,
-                action=INGEST,
-                subject=subject_of(rec_id),
-                detail={
-                    "call_id": recording.call_id,
-                    "source": recording.source,
-                    "source_ref": recording.source_ref,
-                    "sha256": sha256,
-                    "size_bytes": size,
-                    "storage_key": key,
-                    "duration_s": duration_s,
-                    "format": audio_format,
-                    # who may listen, as archived: `audit verify` and playback compare the row with it
-                    "agent_id": recording.agent_id,
-                    "agents": agents,
-                    "queue": recording.queue,
-                    **({"repaired": repaired.detail()} if repaired is not None else {}),
-                },
-            )
-        log.info("stored recording %s of call %s (%d bytes)", rec_id, recording.call_id, size)
-        return True
+        return len(stored)
+
+    async def _mark_stored(
+        self,
+        session: AsyncSession,
+        recording: Recording,
+        taken: _TakenIn,
+        call: RecordedCall | None,
+        agents: list[str],
+        now: datetime,
+    ) -> None:
+        key, sha256, size = taken.key, taken.blob.sha256, taken.blob.size
+        duration_s, audio_format, repaired = taken.info.duration_s, taken.info.format, taken.repaired
+        assert recording.id is not None
+        started_at = recording.started_at or (recording.ended_at or now) - timedelta(seconds=duration_s)
+        recording.status = RecordingStatus.STORED
+        recording.storage_key, recording.sha256, recording.size_bytes = key, sha256, size
+        recording.duration_s, recording.format = duration_s, audio_format
+        recording.started_at, recording.ingested_at = started_at, now
+        recording.queue = recording.queue or (call.queue if call else None)
+        recording.agent_id = recording.agent_id or (agents[0] if agents else None)
+        recording.gaps = gaps_within(
+            call.pauses if call else [], started_at, duration_s, recording.source_ref
+        )
+        recording.purge_after = self._retention.purge_after(
+            started_at, recording.queue, call.category if call else None
+        )
+        recording.next_attempt_at, recording.last_error = None, None
+        session.add(recording)
+        await self._audit.append(
+            session,
+            actor=INGEST_ACTOR,
+            action=INGEST,
+            subject=subject_of(recording.id),
+            detail={
+                "call_id": recording.call_id,
+                "source": recording.source,
+                "source_ref": recording.source_ref,
+                "sha256": sha256,
+                "size_bytes": size,
+                "storage_key": key,
+                "duration_s": duration_s,
+                "format": audio_format,
+                # who may listen, as archived: `audit verify` and playback compare the row with it
+                "agent_id": recording.agent_id,
+                "agents": agents,
+                "queue": recording.queue,
+                **({"repaired": repaired.detail()} if repaired is not None else {}),
+            },
+        )
 
     async def _failed(self, rec_id: int, problem: str) -> None:
         now = self._clock()

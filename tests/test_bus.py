@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -255,3 +256,65 @@ async def test_one_writer_behind_means_persistence_takes_turns_across_shards(wri
     task.cancel()
     assert most == 1 if writers == 1 else most > 1
     assert bus.stats.handled["persist"] == 16
+
+
+async def test_a_batch_subscriber_behind_gets_what_queued_meanwhile_in_each_calls_order() -> None:
+    """Group commit: while one batch is being written, the events of every call queue up and come
+    next as one batch (one transaction), each call's events still in order."""
+    bus = EventBus(shards=4, writers_behind=1)
+    batches: list[list[str]] = []
+    first = asyncio.Event()
+
+    async def persist(events: Sequence[Event]) -> None:
+        batches.append([e.event_id for e in events])
+        if len(batches) == 1:
+            await first.wait()
+
+    bus.subscribe_batch("persist", persist)
+    task = await _running(bus)
+    await bus.publish(_event("c0", CallEventKind.OFFERED, 0))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    for call in ("c1", "c2", "c3"):
+        for n, kind in enumerate(KINDS):
+            await bus.publish(_event(call, kind, n))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    first.set()
+    await bus.join()
+    task.cancel()
+    assert batches[0] == ["c0:0"]
+    assert len(batches) == 2 and sorted(batches[1]) == sorted(
+        f"{c}:{n}" for c in ("c1", "c2", "c3") for n in range(4)
+    )
+    for call in ("c1", "c2", "c3"):
+        assert [e for e in batches[1] if e.startswith(call)] == [f"{call}:{n}" for n in range(4)]
+    assert bus.stats.handled["persist"] == 13 and bus.batches_behind == 2
+
+
+async def test_a_failing_batch_is_delivered_again_one_by_one_and_only_the_bad_event_counts() -> None:
+    bus = EventBus(shards=2, writers_behind=1)
+    kept: list[str] = []
+    hold = asyncio.Event()
+
+    async def persist(events: Sequence[Event]) -> None:
+        if not hold.is_set():
+            await hold.wait()
+        if any(e.event_id == "bad:0" for e in events):
+            raise RuntimeError("refused")
+        kept.extend(e.event_id for e in events)
+
+    bus.subscribe_batch("persist", persist)
+    task = await _running(bus)
+    await bus.publish(_event("c0", CallEventKind.OFFERED, 0))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    for call in ("c1", "bad", "c2"):
+        await bus.publish(_event(call, CallEventKind.OFFERED, 0))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    hold.set()
+    await bus.join()
+    task.cancel()
+    assert sorted(kept) == ["c0:0", "c1:0", "c2:0"]
+    assert bus.stats.handler_errors == {"persist": 1}

@@ -13,6 +13,7 @@ and `on_other` after it (the desk's bookkeeping need not delay routing).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from routing.commands import OfferCall
 from routing.events import CallEvent, CallEventKind, Event
@@ -48,6 +49,12 @@ class CallIntake:
         """Bus subscriber after the ACD: every other event goes to the desk's bookkeeping."""
         if not (isinstance(event, CallEvent) and event.kind is CallEventKind.OFFERED):
             await self.desk.handle(event)
+
+    async def on_other_batch(self, events: Sequence[Event]) -> None:
+        """The same, the events queued meanwhile together (the bus's `subscribe_batch`)."""
+        await self.desk.handle_batch(
+            [e for e in events if not (isinstance(e, CallEvent) and e.kind is CallEventKind.OFFERED)]
+        )
 
     async def offer(self, event: CallEvent) -> OfferCall | None:
         """The router's OfferCall for an offered call, with the customer's tier and owners."""

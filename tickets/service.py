@@ -16,6 +16,8 @@ sink is given) inside the same transaction as the change it records.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -93,6 +95,10 @@ class ServiceDesk:
     async def handle(self, event: Event) -> None:
         """Event-bus handler: OFFERED opens/updates, ANSWERED records the agent, and so on."""
         await self.calls.handle(event)
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        """The same for the events queued meanwhile (the bus's lane behind): one transaction."""
+        await self.calls.handle_batch(events)
 
     async def card(self, customer_id: int) -> CustomerCard:
         return await self.customers.card(customer_id)

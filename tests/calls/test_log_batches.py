@@ -78,3 +78,20 @@ async def test_an_event_delivered_twice_in_one_batch_changes_nothing(
     async with sessions() as session:
         row = (await session.exec(select(CallRecord))).one()
     assert (row.offered_at, row.queue) == (T0 + timedelta(seconds=1), "support")
+
+
+async def test_a_batch_from_the_bus_is_one_transaction_and_the_same_batch_again_changes_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    calllog = CallLog(sessions)
+    batch = [_event(call, step) for step in range(len(LIFE)) for call in range(10)]
+    await calllog.handle_batch(batch)
+    assert (calllog.batches, calllog.batched_events) == (1, 40)
+    await calllog.handle_batch(batch)  # the bus hands a failed batch again: idempotent
+    async with sessions() as session:
+        rows = {r.call_id: r for r in (await session.exec(select(CallRecord))).all()}
+    assert len(rows) == 10
+    for n in range(10):
+        row = rows[f"call-{n}"]
+        assert (row.offered_at, row.ended_at) == (T0 + timedelta(seconds=n), T0 + timedelta(seconds=n + 3))
+        assert (row.agent_id, row.outcome) == ("1001", "answered")

@@ -306,3 +306,33 @@ async def test_a_pause_on_one_leg_marks_only_that_legs_file(
     await service.handle(call_event("p3", CallEventKind.HUNG_UP, clock))
     gaps = {r.source_ref: [(g["from_s"], g["to_s"]) for g in r.gaps] for r in await _recordings(sessions)}
     assert gaps == {caller: [(2.0, 5.0)], agent: []}
+
+
+async def test_a_batch_of_many_calls_stores_each_recording_once_in_a_verifiable_chain(
+    service: RecordingService,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: VirtualClock,
+    pbx_dir: Path,
+    audit: AuditLog,
+) -> None:
+    """The bus's lane behind hands the events of many calls together: one transaction for their
+    rows, the files side by side, one for the stored rows and their audit entries."""
+    calls = [f"1795500000.{n}" for n in range(6)]
+    for call_id in calls:
+        write_call_wav(pbx_dir / f"{call_id}.wav", seconds=1.0)
+    batch = []
+    for kind in (CallEventKind.OFFERED, CallEventKind.RECORDING_STARTED, CallEventKind.ANSWERED):
+        for call_id in calls:
+            location = f"{PBX_MONITOR}/{call_id}.wav"
+            detail = location if kind is CallEventKind.RECORDING_STARTED else None
+            batch.append(call_event(call_id, kind, clock, queue="support", agent="1001", detail=detail))
+    clock.advance(seconds=2)
+    batch += [call_event(call_id, CallEventKind.HUNG_UP, clock) for call_id in calls]
+    await service.handle_batch(batch)
+    await service.handle_batch(batch)  # again, as after a failure: nothing twice
+    recordings = await _recordings(sessions)
+    assert sorted(r.call_id for r in recordings) == calls
+    assert all(r.status == RecordingStatus.STORED and r.agent_id == "1001" for r in recordings)
+    assert await _audit_actions(sessions) == ["recording.ingest"] * len(calls)
+    async with sessions() as session:
+        assert (await audit.verify(session)).ok

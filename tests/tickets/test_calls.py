@@ -281,3 +281,34 @@ async def test_the_pop_card_shows_the_call_before_this_one_as_the_last_call(
     clock.advance(hours=2)
     second = await desk.on_call_offered(call_event(call_id="b", at=T0 + timedelta(hours=2)))
     assert second.customers[0].last_call_at == earlier
+
+
+async def test_a_batch_of_many_calls_is_booked_as_each_event_alone_and_again_changes_nothing(
+    desk: ServiceDesk,
+) -> None:
+    """The bus's lane behind hands the desk the events of many calls together (one transaction):
+    each ticket's timeline is what one event at a time gives, and the batch again adds nothing."""
+    calls = [f"batch-{n}" for n in range(4)]
+    contexts = [
+        await desk.on_call_offered(call_event(call_id=c, caller=f"1380013{n:04d}"))
+        for n, c in enumerate(calls)
+    ]
+    batch = [
+        call_event(CallEventKind.ANSWERED, call_id=c, agent="1001", at=T0 + timedelta(seconds=5))
+        for c in calls
+    ]
+    batch += [
+        call_event(
+            CallEventKind.RECORDING_READY, call_id=c, detail=f"/var/{c}.wav", at=T0 + timedelta(minutes=3)
+        )
+        for c in calls
+    ]
+    batch += [call_event(CallEventKind.HUNG_UP, call_id=c, at=T0 + timedelta(minutes=3)) for c in calls]
+    batch.append(call_event(CallEventKind.ANSWERED, call_id="batch-late", agent="1002"))  # never offered
+    for _ in range(2):
+        await desk.handle_batch(batch)
+    for context in contexts:
+        timeline = await desk.timeline.for_ticket(context.ticket_id)
+        assert [e.kind for e in timeline] == ["created", "call", "call_answered", "recording"]
+        assert (await desk.tickets.get(context.ticket_id)).owner_agent_id == "1001"
+    assert (await desk.calls.context("batch-late")).ticket_owner_agent_id == "1002"
