@@ -155,6 +155,24 @@ class IncidentOpen(RuleViolation):
         )
 
 
+class MergedTicketsCarried(RuleViolation):
+    """Tickets were merged into this one: cancelling it would leave their callers' reports
+    pointing at a ticket nobody works on. It is resolved or closed instead."""
+
+    error_id = "merged_tickets_carried"
+
+    def __init__(self, ticket_id: int, merged_ids: list[int]) -> None:
+        super().__init__(ticket_id, merged_ids)
+        self.ticket_id = ticket_id
+        self.merged_ids = merged_ids
+
+    def __str__(self) -> str:
+        return (
+            f"ticket {self.ticket_id} carries tickets {self.merged_ids} merged into it: "
+            "it is resolved or closed, not cancelled"
+        )
+
+
 class AlreadyExists(DeskError):
     error_id = "already_exists"
 

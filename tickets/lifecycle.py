@@ -31,6 +31,7 @@ from tickets.errors import (
     Forbidden,
     IncidentOpen,
     InvalidTransition,
+    MergedTicketsCarried,
     RefusalNotAllowed,
     RuleViolation,
     WorkOrdersOpen,
@@ -159,6 +160,7 @@ class TicketFacts:
     open_incident_id: int | None = None  # a child of this open incident
     needs_confirmation: bool = False  # its category closes only on the customer's confirmation
     confirmed: bool = False  # the customer confirmed the current resolve (follow-up, IVR, SMS)
+    merged_from: tuple[int, ...] = ()  # tickets merged into this one (it carries their calls)
 
 
 def check_ticket_transition(
@@ -171,6 +173,8 @@ def check_ticket_transition(
     target = next_ticket_state(facts.state, attempted)
     if target is T.MERGED and (merge_into is None or merge_into == facts.ticket_id):
         raise RuleViolation(f"ticket {facts.ticket_id} can only be merged into another ticket")
+    if target is T.CANCELLED and facts.merged_from:
+        raise MergedTicketsCarried(facts.ticket_id, list(facts.merged_from))
     if target is T.DISPATCHED and facts.open_incident_id is not None:
         raise IncidentOpen(facts.ticket_id, facts.open_incident_id)
     if target is T.RESOLVED and facts.open_work_order_ids:

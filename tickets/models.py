@@ -346,7 +346,7 @@ class Ticket(TicketBase, table=True):
     # A child of a mass fault: resolved with it, never dispatched on its own (tickets.incidents).
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     # Merged (state `merged`): the ticket that carries on with its calls, notes and orders.
-    merged_into_id: int | None = Field(default=None, foreign_key="ticket.id")
+    merged_into_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
 
 
 class TicketCall(SQLModel, table=True):

@@ -254,6 +254,12 @@ async def open_work_order_ids(session: AsyncSession, ticket_id: int) -> tuple[in
     return tuple(i for i in rows.all() if i is not None)
 
 
+async def merged_from(session: AsyncSession, ticket_id: int) -> tuple[int, ...]:
+    """The tickets merged into this one (indexed: `ticket.merged_into_id`)."""
+    rows = await session.exec(select(Ticket.id).where(Ticket.merged_into_id == ticket_id))
+    return tuple(i for i in rows.all() if i is not None)
+
+
 async def open_incident_of(session: AsyncSession, ticket: Ticket) -> int | None:
     """The ticket's incident while it is open (its children are not dispatched on their own)."""
     if ticket.incident_id is None:
@@ -295,6 +301,7 @@ async def ticket_facts(session: AsyncSession, ctx: DeskContext, ticket: Ticket) 
         await open_incident_of(session, ticket),
         needs_confirmation=needs,
         confirmed=needs and ticket.state is TicketState.RESOLVED and await is_confirmed(session, ctx, ticket),
+        merged_from=await merged_from(session, ticket.id),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.tickets.conftest import AGENT, SUPERVISOR, call_event
-from tickets.errors import InvalidTransition, RuleViolation, TicketConflict
+from tickets.errors import InvalidTransition, MergedTicketsCarried, RuleViolation, TicketConflict
 from tickets.models import TicketState, WorkOrderState
 from tickets.schemas import MergeIn, TicketCreate, WorkOrderCreate
 from tickets.service import ServiceDesk
@@ -111,3 +111,25 @@ async def test_open_orders_do_not_move_onto_a_ticket_nobody_accepted(desk: Servi
     # the other way round works: the reported one goes into the dispatched one
     await desk.ticket_merges.merge(b.id, MergeIn(version=1, into=a.id, into_version=current.version), AGENT)
     assert (await desk.tickets.get(b.id)).merged_into_id == a.id
+
+
+async def test_a_survivor_that_carries_merged_tickets_is_not_cancelled(desk: ServiceDesk) -> None:
+    """Cancelling the survivor would leave the merged tickets' callers pointing at a ticket
+    nobody works on (found by test_merge_incident_properties): refused, nothing changes; it is
+    resolved instead, and a ticket nobody merged into is still cancelled."""
+    duplicate = await desk.tickets.create(TicketCreate(subject="停水 no water"), AGENT)
+    survivor = await desk.tickets.create(TicketCreate(subject="整栋楼停水 the block has no water"), AGENT)
+    data = MergeIn(version=duplicate.version, into=survivor.id, into_version=survivor.version)
+    survivor = await desk.ticket_merges.merge(duplicate.id, data, AGENT)
+
+    with pytest.raises(MergedTicketsCarried) as refused:
+        await desk.tickets.cancel(survivor.id, version=survivor.version, actor=SUPERVISOR)
+    assert refused.value.merged_ids == [duplicate.id]
+    assert await desk.tickets.get(survivor.id) == survivor
+    accepted = await desk.tickets.accept(survivor.id, version=survivor.version, actor=AGENT)
+    resolved = await desk.tickets.resolve(accepted.id, version=accepted.version, actor=AGENT)
+    assert resolved.state is TicketState.RESOLVED
+
+    alone = await desk.tickets.create(TicketCreate(subject="误报 opened by mistake"), AGENT)
+    cancelled = await desk.tickets.cancel(alone.id, version=alone.version, actor=SUPERVISOR)
+    assert cancelled.state is TicketState.CANCELLED
