@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -87,6 +87,18 @@ def _rehash(entry: AuditEntry) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditIn:
+    """One entry to append (`AuditLog.append_many`)."""
+
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, object] | None = None
+    source_ip: str | None = None
+    outcome: str = "ok"
+
+
+@dataclass(frozen=True, slots=True)
 class ChainBreak:
     """The first place where the chain does not hold.
 
@@ -134,37 +146,58 @@ class AuditLog:
         audit entry exists exactly when the thing it records was committed.
         Raises TypeError/ValueError if `detail` is not plain JSON.
         """
-        _check_lengths(actor=actor, action=action, subject=subject, outcome=outcome, source_ip=source_ip)
-        detail_json = canonical_json(detail or {})
-        seq, prev_hash = await _advance_head(session)
-        at = self._clock()
-        digest = entry_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            detail_json=detail_json,
-            source_ip=source_ip,
-            outcome=outcome,
-            prev_hash=prev_hash,
-        )
-        await session.exec(update(AuditHead).where(col(AuditHead.id) == 1).values(hash=digest))
-        entry = AuditEntry(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            detail_json=detail_json,
-            source_ip=source_ip,
-            outcome=outcome,
-            prev_hash=prev_hash,
-            hash=digest,
-        )
-        session.add(entry)
+        entry = AuditIn(actor, action, subject, detail, source_ip, outcome)
+        return (await self.append_many(session, [entry]))[0]
+
+    async def append_many(self, session: AsyncSession, entries: Sequence[AuditIn]) -> list[AuditEntry]:
+        """Add several entries inside the caller's transaction with one head bump.
+
+        The same chain as appending them one by one (consecutive seqs, each linked to the one
+        before), in three statements whatever their number: the head advanced by n, the rows
+        inserted, the head's hash set. Same errors as `append`, raised before any statement.
+        """
+        if not entries:
+            return []
+        prepared = []
+        for e in entries:
+            _check_lengths(
+                actor=e.actor, action=e.action, subject=e.subject, outcome=e.outcome, source_ip=e.source_ip
+            )
+            prepared.append((e, canonical_json(e.detail or {})))
+        last_seq, prev_hash = await _advance_head(session, len(entries))
+        rows = []
+        for offset, (e, detail_json) in enumerate(prepared):
+            seq, at = last_seq - len(prepared) + 1 + offset, self._clock()
+            digest = entry_hash(
+                seq=seq,
+                at=at,
+                actor=e.actor,
+                action=e.action,
+                subject=e.subject,
+                detail_json=detail_json,
+                source_ip=e.source_ip,
+                outcome=e.outcome,
+                prev_hash=prev_hash,
+            )
+            rows.append(
+                AuditEntry(
+                    seq=seq,
+                    at=at,
+                    actor=e.actor,
+                    action=e.action,
+                    subject=e.subject,
+                    detail_json=detail_json,
+                    source_ip=e.source_ip,
+                    outcome=e.outcome,
+                    prev_hash=prev_hash,
+                    hash=digest,
+                )
+            )
+            prev_hash = digest
+        await session.exec(update(AuditHead).where(col(AuditHead.id) == 1).values(hash=prev_hash))
+        session.add_all(rows)
         await session.flush()
-        return entry
+        return rows
 
     async def verify(self, session: AsyncSession) -> VerifyReport:
         """Re-hash every entry in order and compare with the head row. Reads in pages."""
@@ -234,12 +267,12 @@ def _check(entry: AuditEntry, expected_seq: int, last_hash: str) -> ChainBreak |
     return None
 
 
-async def _advance_head(session: AsyncSession) -> tuple[int, str]:
-    """Take the head lock and return (new seq, previous hash)."""
+async def _advance_head(session: AsyncSession, n: int = 1) -> tuple[int, str]:
+    """Take the head lock, advance it by n and return (its new seq, the previous hash)."""
     bump = (
         update(AuditHead)
         .where(col(AuditHead.id) == 1)
-        .values(seq=col(AuditHead.seq) + 1)
+        .values(seq=col(AuditHead.seq) + n)
         .returning(col(AuditHead.seq), col(AuditHead.hash))
     )
     row = (await session.exec(bump)).one_or_none()

@@ -13,24 +13,20 @@ override from the pop (`attach_call`, `choose_customer`, `new_customer_from_call
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Select, bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from routing.events import CallEvent, CallEventKind, Event
-from tickets.customers import (
-    add_customer,
-    customer_ids_for_caller,
-    language_tag,
-    load_cards,
-    match_caller,
-    phone_rows,
-)
+from tickets.customers import add_customer, caller_customer_ids, cards_sync, language_tag, phone_rows
 from tickets.errors import NotFound, RuleViolation, TicketConflict
 from tickets.events import CallAttached
 from tickets.incidents import notice_of, open_child_ticket, open_incident_for
@@ -72,23 +68,60 @@ class CallDesk:
         raise RuleViolation(f"call {event.call_id} could not be attached (kept colliding)")
 
     async def _offer_once(self, event: CallEvent) -> CallContext:
-        async with self._ctx.tx() as tx:
-            existing = await tx.session.get(TicketCall, event.call_id)
-            if existing is not None:
-                return await self._context(tx.session, existing)
-            link = await self._attach_new_call(tx, event)
-            context = await self._context(tx.session, link)
-        return context
+        """Reads on the desk's read connection, one write transaction, reads again after it.
 
-    async def _default_subject(self, tx: Tx, event: CallEvent, customer_ids: list[int]) -> str:
-        """'来电：王小明' or 'Call from Anna': in the customer's language (their `lang:` tag), else
-        Chinese; the caller's name cut to fit the subject, whatever the PBX sent."""
+        What the transaction needs to decide (the caller's customers, their open incident and
+        open ticket, the subject's language) is committed data read before it begins, so on
+        SQLite none of it costs a hop to aiosqlite's thread; the pop's context is read after
+        the commit the same way. A duplicate offer finds the committed link first; two
+        workers racing on one call still collide on the link's primary key in the write.
+        """
+        reads = self._ctx.reads
+        link = await reads.run(_link_of, event.call_id)
+        if link is None:
+            found = await reads.run(self._find, event)
+            async with self._ctx.tx() as tx:
+                link = _Link.of(await self._attach_new_call(tx, event, found))
+        return await reads.run(self._context_sync, link)
+
+    def _find(self, session: Session, event: CallEvent) -> _Found:
+        """Who is calling and where the call goes, from committed rows (synchronous: `Reads.run`)."""
+        config = self._ctx.config
+        variants = lookup_variants(event.caller, config.region, config.area_code) if event.caller else []
+        e164 = variants[0] if variants else None
+        customer_ids = caller_customer_ids(session, event.caller, config.region, config.area_code)
+        chosen = self.category_of(event)
+        # An affected caller of an open incident: their call goes on their child ticket of it.
+        incident = open_incident_for(session, customer_ids)
+        if incident is not None:
+            assert incident.id is not None
+            ticket = open_child_ticket(session, incident.id, customer_ids, e164)
+        else:
+            ticket = find_open_ticket(
+                session,
+                customer_ids,
+                e164,
+                category=chosen if config.match_ivr_category else None,
+                since=event.at - config.open_ticket_window,
+            )
         language = None
         if len(customer_ids) == 1:
-            tags = (
-                await tx.session.exec(select(Customer.tags).where(col(Customer.id) == customer_ids[0]))
-            ).first()
-            language = language_tag(tags or [])
+            tags = session.execute(_TAGS, {"customer": customer_ids[0]}).first()
+            language = language_tag(tags[0] if tags and tags[0] else [])
+        return _Found(
+            e164=e164,
+            customer_ids=customer_ids,
+            category=chosen,
+            incident_id=incident.id if incident else None,
+            incident_category=incident.category if incident else None,
+            ticket_id=ticket.id if ticket else None,
+            language=language,
+        )
+
+    @staticmethod
+    def _default_subject(event: CallEvent, language: str | None) -> str:
+        """'来电：王小明' or 'Call from Anna': in the customer's language (their `lang:` tag), else
+        Chinese; the caller's name cut to fit the subject, whatever the PBX sent."""
         who = (event.caller_name or event.caller or "").strip()
         if len(who) > SUBJECT_NAME_MAX:
             who = who[: SUBJECT_NAME_MAX - 1] + "…"
@@ -100,44 +133,31 @@ class CallDesk:
         choice = event.ivr_choice or (event.detail if event.kind is CallEventKind.IVR_CHOICE else None)
         return self._ctx.config.ivr_categories.get(choice) if choice else None
 
-    async def _attach_new_call(self, tx: Tx, event: CallEvent) -> TicketCall:
+    async def _attach_new_call(self, tx: Tx, event: CallEvent, found: _Found) -> TicketCall:
         config = self._ctx.config
-        variants = lookup_variants(event.caller, config.region, config.area_code) if event.caller else []
-        e164 = variants[0] if variants else None
-        customer_ids = await match_caller(self._ctx.reads, event.caller, config.region, config.area_code)
-        chosen = self.category_of(event)
-        # An affected caller of an open incident: their call goes on their child ticket of it.
-        incident = await open_incident_for(tx.session, customer_ids)
-        if incident is not None:
-            assert incident.id is not None
-            ticket = await open_child_ticket(tx.session, incident.id, customer_ids, e164)
-        else:
-            ticket = await find_open_ticket(
-                tx.session,
-                customer_ids,
-                e164,
-                category=chosen if config.match_ivr_category else None,
-                since=event.at - config.open_ticket_window,
-            )
-        if ticket is None or (incident is None and config.open_ticket_window.total_seconds() == 0):
+        e164, customer_ids, incident_id = found.e164, found.customer_ids, found.incident_id
+        ticket_id = found.ticket_id
+        if incident_id is None and config.open_ticket_window.total_seconds() == 0:
+            ticket_id = None
+        if ticket_id is None:
             fields: dict[str, Any] = {
                 "customer_id": customer_ids[0] if len(customer_ids) == 1 else None,
                 "caller_e164": e164,
-                "category": incident.category if incident else (chosen or config.default_category),
+                "category": found.incident_category or found.category or config.default_category,
                 "queue": event.queue,
-                "subject": await self._default_subject(tx, event, customer_ids),
-                "incident_id": incident.id if incident else None,
+                "subject": self._default_subject(event, found.language),
+                "incident_id": incident_id,
             }
             ticket = await open_ticket(
                 tx, self._ctx, actor=SYSTEM, fields=fields, reported_at=event.at, call_id=event.call_id
             )
-            is_new = True
+            assert ticket.id is not None
+            ticket_id, is_new = ticket.id, True
         else:
             is_new = False
-        assert ticket.id is not None
         link = TicketCall(
             call_id=event.call_id,
-            ticket_id=ticket.id,
+            ticket_id=ticket_id,
             attached_at=tx.now,
             opened_ticket=is_new,
             caller_e164=e164,
@@ -145,23 +165,28 @@ class CallDesk:
             ivr_choice=event.ivr_choice,
             offered_at=event.at,
         )
-        tx.session.add(link)
-        await tx.session.flush()  # a duplicate call_id fails here, before any audit entry
+        tx.session.add(link)  # a duplicate call_id fails at the flush, before any audit entry
         # The system did this, for this call (the call id is in the entry): not the IVR, which
         # a plain AMI call never went through.
-        tx.journal(ticket.id, "call", SYSTEM, "", at=event.at, call_id=event.call_id, caller=e164, new=is_new)
+        tx.journal(ticket_id, "call", SYSTEM, "", at=event.at, call_id=event.call_id, caller=e164, new=is_new)
         tx.audit(
-            SYSTEM, "ticket.call_attached", f"ticket:{ticket.id}", call_id=event.call_id, new_ticket=is_new
+            SYSTEM, "ticket.call_attached", f"ticket:{ticket_id}", call_id=event.call_id, new_ticket=is_new
         )
-        tx.publish(CallAttached(ticket.id, event.call_id, tx.now, is_new))
+        tx.publish(CallAttached(ticket_id, event.call_id, tx.now, is_new))
         return link
 
     async def _context(self, session: AsyncSession, link: TicketCall) -> CallContext:
-        ticket = await load_ticket(session, link.ticket_id)
-        ids = await customer_ids_for_caller(session, link.caller_e164, self._ctx.config.region)
+        """The context inside a transaction (it sees the transaction's own rows)."""
+        return await session.run_sync(self._context_sync, _Link.of(link))
+
+    def _context_sync(self, session: Session, link: _Link) -> CallContext:
+        ticket = session.get(Ticket, link.ticket_id, populate_existing=True)
+        if ticket is None:
+            raise NotFound("ticket", link.ticket_id)
+        ids = caller_customer_ids(session, link.caller_e164, self._ctx.config.region)
         if ticket.customer_id is not None:
             ids = [ticket.customer_id, *(i for i in ids if i != ticket.customer_id)]
-        cards = await load_cards(session, ids, current_call=link.call_id)
+        cards = cards_sync(session, ids, current_call=link.call_id)
         return CallContext(
             call_id=link.call_id,
             customers=tuple(cards),
@@ -169,16 +194,16 @@ class CallDesk:
             ticket_is_new=link.opened_ticket,
             tier=_tier(ticket, cards),
             ticket_owner_agent_id=ticket.owner_agent_id,
-            last_agent_id=await last_agent(session, link),
+            last_agent_id=last_agent(session, link),
             caller_e164=link.caller_e164,
             category=ticket.category,
-            incident=await self._incident_note(session, ticket),
+            incident=self._incident_note(session, ticket),
         )
 
-    async def _incident_note(self, session: AsyncSession, ticket: Ticket) -> IncidentNote | None:
+    def _incident_note(self, session: Session, ticket: Ticket) -> IncidentNote | None:
         if ticket.incident_id is None:
             return None
-        incident = await session.get(Incident, ticket.incident_id)
+        incident = session.get(Incident, ticket.incident_id)
         if incident is None or incident.state is not IncidentState.OPEN:
             return None
         notice = notice_of(incident, self._ctx.config.calendar.timezone)
@@ -187,11 +212,10 @@ class CallDesk:
         )
 
     async def context(self, call_id: str) -> CallContext:
-        async with self._ctx.sessions() as session:
-            link = await session.get(TicketCall, call_id)
-            if link is None:
-                raise NotFound("call", call_id)
-            return await self._context(session, link)
+        link = await self._ctx.reads.run(_link_of, call_id)
+        if link is None:
+            raise NotFound("call", call_id)
+        return await self._ctx.reads.run(self._context_sync, link)
 
     # ------------------------------------------------------------------ the rest of the call
 
@@ -467,40 +491,93 @@ _FOLLOWED = {
 }
 
 
-async def find_open_ticket(
-    session: AsyncSession, customer_ids: list[int], e164: str | None, *, category: str | None, since: datetime
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """What the pop's context needs of a call's link (readable outside its session)."""
+
+    call_id: str
+    ticket_id: int
+    opened_ticket: bool
+    caller_e164: str | None
+
+    @classmethod
+    def of(cls, link: TicketCall) -> _Link:
+        return cls(link.call_id, link.ticket_id, link.opened_ticket, link.caller_e164)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What an offered call's transaction needs to know, read before it begins."""
+
+    e164: str | None
+    customer_ids: list[int]
+    category: str | None  # the IVR choice's
+    incident_id: int | None
+    incident_category: str | None
+    ticket_id: int | None  # the open ticket that gets the call; None: open one
+    language: str | None  # of the one matched customer, for the subject
+
+
+_LINK = select(
+    TicketCall.call_id, TicketCall.ticket_id, TicketCall.opened_ticket, TicketCall.caller_e164
+).where(col(TicketCall.call_id) == bindparam("call"))
+_TAGS = select(Customer.tags).where(col(Customer.id) == bindparam("customer"))
+
+
+def _link_of(session: Session, call_id: str) -> _Link | None:
+    row = session.execute(_LINK, {"call": call_id}).first()
+    return None if row is None else _Link(row[0], row[1], bool(row[2]), row[3])
+
+
+def _open_ticket_stmt(by_customer: bool, by_number: bool, by_category: bool) -> Select[Any]:
+    who: list[Any] = []
+    if by_customer:
+        who.append(col(Ticket.customer_id).in_(bindparam("customers", expanding=True)))
+    if by_number:
+        who.append(col(Ticket.caller_e164) == bindparam("e164"))
+    stmt = select(Ticket).where(
+        or_(*who), col(Ticket.state).in_(OPEN_TICKET_STATES), col(Ticket.created_at) >= bindparam("since")
+    )
+    if by_category:
+        stmt = stmt.where(col(Ticket.category) == bindparam("category"))
+    return stmt.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc()).limit(1)
+
+
+# Every shape built once (asked on every offered call; building one costs more than running it).
+_OPEN_TICKET = {
+    shape: _open_ticket_stmt(*shape)
+    for shape in itertools.product((False, True), repeat=3)
+    if shape[0] or shape[1]
+}
+
+
+def find_open_ticket(
+    session: Session, customer_ids: list[int], e164: str | None, *, category: str | None, since: datetime
 ) -> Ticket | None:
     if not customer_ids and e164 is None:
         return None
-    who: list[Any] = []
-    if customer_ids:
-        who.append(col(Ticket.customer_id).in_(customer_ids))
-    if e164 is not None:
-        who.append(col(Ticket.caller_e164) == e164)
-    stmt = select(Ticket).where(
-        or_(*who), col(Ticket.state).in_(OPEN_TICKET_STATES), col(Ticket.created_at) >= since
+    stmt = _OPEN_TICKET[(bool(customer_ids), e164 is not None, category is not None)]
+    params = {"customers": customer_ids, "e164": e164, "since": since, "category": category}
+    return session.execute(stmt, params).scalars().first()
+
+
+_LAST_AGENT = (
+    select(TicketCall.agent_id)
+    .where(
+        col(TicketCall.caller_e164) == bindparam("e164"),
+        col(TicketCall.agent_id).is_not(None),
+        col(TicketCall.call_id) != bindparam("call"),
     )
-    if category is not None:
-        stmt = stmt.where(Ticket.category == category)
-    stmt = stmt.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc()).limit(1)
-    return (await session.exec(stmt)).first()
+    .order_by(col(TicketCall.answered_at).desc())
+    .limit(1)
+)
 
 
-async def last_agent(session: AsyncSession, link: TicketCall) -> str | None:
+def last_agent(session: Session, link: _Link) -> str | None:
     """The agent who last answered this caller (sticky routing), other than on this call."""
     if link.caller_e164 is None:
         return None
-    stmt = (
-        select(TicketCall.agent_id)
-        .where(
-            TicketCall.caller_e164 == link.caller_e164,
-            col(TicketCall.agent_id).is_not(None),
-            TicketCall.call_id != link.call_id,
-        )
-        .order_by(col(TicketCall.answered_at).desc())
-        .limit(1)
-    )
-    return (await session.exec(stmt)).first()
+    return session.execute(_LAST_AGENT, {"e164": link.caller_e164, "call": link.call_id}).scalars().first()
 
 
 def _tier(ticket: Ticket, cards: list[CustomerCard]) -> CustomerTier | None:

@@ -146,26 +146,33 @@ async def load_cards(
     return await session.run_sync(cards_sync, ids, current_call)
 
 
+# The card's reads, built once: the pop asks them on every call, and building a select (its
+# clauses and cache key) costs more than SQLite takes to answer it.
+_RECENT = (
+    select(Ticket)
+    .where(col(Ticket.customer_id) == bindparam("customer"))
+    .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+    .limit(RECENT_TICKETS)
+)
+_OPEN_COUNT = (
+    select(func.count())
+    .select_from(Ticket)
+    .where(col(Ticket.customer_id) == bindparam("customer"), col(Ticket.state).in_(OPEN_TICKET_STATES))
+)
+_LAST_CALL = (
+    select(func.max(TicketCall.attached_at))
+    .join(Ticket, col(Ticket.id) == col(TicketCall.ticket_id))
+    .where(col(Ticket.customer_id) == bindparam("customer"))
+)
+_LAST_OTHER_CALL = _LAST_CALL.where(col(TicketCall.call_id) != bindparam("call"))
+
+
 def _card(session: Session, customer: CustomerPublic, current_call: str | None = None) -> CustomerCard:
-    recent = session.execute(
-        select(Ticket)
-        .where(Ticket.customer_id == customer.id)
-        .order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
-        .limit(RECENT_TICKETS)
-    ).scalars()
-    open_count = session.execute(
-        select(func.count())
-        .select_from(Ticket)
-        .where(Ticket.customer_id == customer.id, col(Ticket.state).in_(OPEN_TICKET_STATES))
-    ).scalar_one()
-    last_calls = (
-        select(func.max(TicketCall.attached_at))
-        .join(Ticket, col(Ticket.id) == col(TicketCall.ticket_id))
-        .where(Ticket.customer_id == customer.id)
-    )
-    if current_call is not None:
-        last_calls = last_calls.where(TicketCall.call_id != current_call)
-    last_call = session.execute(last_calls).scalar_one()
+    params = {"customer": customer.id, "call": current_call}
+    recent = session.execute(_RECENT, params).scalars()
+    open_count = session.execute(_OPEN_COUNT, params).scalar_one()
+    last_calls = _LAST_CALL if current_call is None else _LAST_OTHER_CALL
+    last_call = session.execute(last_calls, params).scalar_one()
     return CustomerCard(
         id=customer.id,
         name=customer.name,

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -58,8 +59,11 @@ class IncidentNotice:
     expected: Mapping[str, str]  # the expected restoration as the caller reads it; "" when unknown
 
 
-async def open_incident_for(session: AsyncSession, customer_ids: list[int]) -> Incident | None:
-    """The newest open incident affecting one of these customers: one indexed lookup per call."""
+def open_incident_for(session: Session, customer_ids: list[int]) -> Incident | None:
+    """The newest open incident affecting one of these customers: one indexed lookup per call.
+
+    Synchronous: the call intake runs it on the desk's read connection (`Reads.run`), an
+    AsyncSession through `run_sync`."""
     if not customer_ids:
         return None
     stmt = (
@@ -69,11 +73,11 @@ async def open_incident_for(session: AsyncSession, customer_ids: list[int]) -> I
         .order_by(col(Incident.declared_at).desc(), col(Incident.id).desc())
         .limit(1)
     )
-    return (await session.exec(stmt)).first()
+    return session.execute(stmt).scalars().first()
 
 
-async def open_child_ticket(
-    session: AsyncSession, incident_id: int, customer_ids: list[int], e164: str | None
+def open_child_ticket(
+    session: Session, incident_id: int, customer_ids: list[int], e164: str | None
 ) -> Ticket | None:
     """The caller's open ticket of this incident, if they called about it before."""
     who: list[Any] = [col(Ticket.customer_id).in_(customer_ids)]
@@ -86,7 +90,7 @@ async def open_child_ticket(
         .order_by(col(Ticket.id).desc())
         .limit(1)
     )
-    return (await session.exec(stmt)).first()
+    return session.execute(stmt).scalars().first()
 
 
 def notice_of(incident: Incident, zone: str) -> IncidentNotice:
@@ -192,7 +196,7 @@ class Incidents:
 
     async def notice_for_customers(self, customer_ids: list[int]) -> IncidentNotice | None:
         async with self._ctx.sessions() as session:
-            incident = await open_incident_for(session, customer_ids)
+            incident = await session.run_sync(open_incident_for, customer_ids)
         return notice_of(incident, self._ctx.config.calendar.timezone) if incident else None
 
     # ------------------------------------------------------------------ resolve

@@ -207,13 +207,14 @@ async def open_ticket(
     plan = await plan_sla(tx.session, ctx, ticket, ticket.category, ticket.priority, ticket.customer_id)
     for key, value in plan.items():
         setattr(ticket, key, value)
-    tx.session.add(ticket)
-    await tx.session.flush()
-    assert ticket.id is not None
+    # Evaluated before the insert, so the row goes in with its SLA state (no UPDATE after it).
     outcome = sla.evaluate(sla_view(ctx, ticket, ticket.state), tx.now)
     ticket.sla_fired = sla.format_fired(outcome.fired)
     ticket.sla_status = outcome.status if ticket.sla_policy else SlaStatus.NONE
     ticket.sla_next_at = outcome.next_at
+    tx.session.add(ticket)
+    await tx.session.flush()
+    assert ticket.id is not None
     for key, value in record_firings(tx, ticket, outcome.fired_now).items():
         setattr(ticket, key, value)
     tx.journal(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from audit.log import AuditLog
+from audit.log import AuditIn, AuditLog
 from audit.models import GENESIS_HASH, AuditEntry
 
 
@@ -178,3 +178,34 @@ async def test_over_long_fields_are_refused_on_every_backend(
     async with sessions() as session:
         with pytest.raises(ValueError, match="outcome longer than 20"):
             await AuditLog().append(session, actor="a", action="b", subject="c", outcome="x" * 21)
+
+
+async def test_a_batch_appended_with_one_head_bump_is_the_same_chain_as_one_by_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    log = AuditLog(clock=SteppingClock())
+    await _append_many(sessions, log, 2)
+    batch = [AuditIn("system", "ticket.create", f"ticket:{i}", {"call_id": f"c{i}"}) for i in range(3)]
+    async with sessions() as session:
+        written = await log.append_many(session, batch)
+        await session.commit()
+    await _append_many(sessions, log, 1)
+    async with sessions() as session:
+        report = await log.verify(session)
+        rows = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all()
+    assert report.ok and report.entries == 6 and report.head_seq == 6
+    assert [e.seq for e in written] == [3, 4, 5]
+    assert [r.subject for r in rows[2:5]] == ["ticket:0", "ticket:1", "ticket:2"]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
+
+
+async def test_a_batch_with_one_bad_entry_writes_nothing(sessions: async_sessionmaker[AsyncSession]) -> None:
+    log = AuditLog(clock=SteppingClock())
+    batch = [AuditIn("system", "ticket.create", "ticket:1"), AuditIn("x" * 121, "ticket.create", "ticket:2")]
+    async with sessions() as session:
+        with pytest.raises(ValueError, match="actor"):
+            await log.append_many(session, batch)
+        await session.rollback()
+    async with sessions() as session:
+        report = await log.verify(session)
+    assert report.ok and report.entries == 0
