@@ -12,8 +12,12 @@ and `on_other` after it (the desk's bookkeeping need not delay routing).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
+
+from sqlalchemy.exc import OperationalError
 
 from routing.commands import OfferCall
 from routing.events import CallEvent, CallEventKind, Event
@@ -24,6 +28,10 @@ from tickets.schemas import CallContext
 from tickets.service import ServiceDesk
 
 CONTEXTS = 50_000  # calls whose context is kept (the oldest are forgotten first)
+OFFER_ATTEMPTS = 4  # an offered call's intake, tried again after a transient database error
+OFFER_RETRY_S = 0.05  # the first pause; doubled each time
+
+log = logging.getLogger(__name__)
 
 
 class CallIntake:
@@ -41,9 +49,24 @@ class CallIntake:
         if not isinstance(event, CallEvent) or event.kind is not CallEventKind.OFFERED:
             return
         if event.call_id not in self._contexts:
-            self._contexts[event.call_id] = await self.desk.on_call_offered(event)
+            self._contexts[event.call_id] = await self._take(event)
             if len(self._contexts) > CONTEXTS:
                 self._contexts.popitem(last=False)
+
+    async def _take(self, event: CallEvent) -> CallContext:
+        """The desk's intake of an offered call, tried again after a transient database error.
+
+        Under a storm SQLite's one writer can be busy past the busy timeout ("database is
+        locked"), and a PostgreSQL connection can drop; the call's ticket would then be missing
+        for good (only an answered call is taken in again later). The intake is idempotent (a
+        repeated offer finds the ticket it opened), so it is simply tried again."""
+        for attempt in range(OFFER_ATTEMPTS - 1):
+            try:
+                return await self.desk.on_call_offered(event)
+            except OperationalError as exc:
+                log.warning("intake of call %s failed (%s); trying again", event.call_id, exc.orig or exc)
+                await asyncio.sleep(OFFER_RETRY_S * 2**attempt)
+        return await self.desk.on_call_offered(event)  # the last attempt's error is the bus's to count
 
     async def on_other(self, event: Event) -> None:
         """Bus subscriber after the ACD: every other event goes to the desk's bookkeeping."""

@@ -14,7 +14,8 @@ seen by this process → pop received by the agent's console, same monotonic clo
 round trip p50/p99 measured at the same time on the same loopback, Hotline's CPU and the load
 average. Knobs: STORM_RATES ("4,8,12,16"), STORM_DURATION (8), STORM_AGENTS (80), STORM_SETTLE
 (20), STORM_BACKENDS ("sqlite,postgresql"), STORM_PG_URL (else HOTLINE_TEST_DATABASE_URL, else the
-local server). Defaults finish in about three minutes on two cores.
+local server), STORM_LOG (a path: Hotline's own log lines go to `<path>.<backend>`, to see why a
+call was lost). Defaults finish in about three minutes on two cores.
 """
 
 from __future__ import annotations
@@ -400,6 +401,9 @@ async def storm(backend: str) -> list[Step]:
                     await consoles.close()
                 for process in reversed(processes):
                     await process.stop()
+                if (log := os.environ.get("STORM_LOG")) and len(processes) > 2:  # pbx, echo, hotline
+                    text = "\n".join(processes[2].lines)
+                    await asyncio.to_thread(Path(f"{log}.{backend}").write_text, text, encoding="utf-8")
     return steps
 
 
