@@ -23,8 +23,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, Insert, Update, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -158,14 +159,35 @@ class AuditLog:
         """
         if not entries:
             return []
-        prepared = []
-        for e in entries:
-            _check_lengths(
-                actor=e.actor, action=e.action, subject=e.subject, outcome=e.outcome, source_ip=e.source_ip
-            )
-            prepared.append((e, canonical_json(e.detail or {})))
+        prepared = _prepared(entries)
         last_seq, prev_hash = await _advance_head(session, len(entries))
-        rows = []
+        rows = [AuditEntry(**row) for row in self._chained(prepared, last_seq, prev_hash)]
+        await session.exec(update(AuditHead).where(col(AuditHead.id) == 1).values(hash=rows[-1].hash))
+        session.add_all(rows)
+        await session.flush()
+        return rows
+
+    def append_many_sync(self, conn: Connection, entries: Sequence[AuditIn]) -> list[dict[str, Any]]:
+        """`append_many` on a synchronous connection, inside its transaction, with Core
+        statements: the same three (head advanced by n, the rows, the head's hash) and the same
+        chain. For a unit of work run in one call (the offered call's write, `tickets.offer`)."""
+        if not entries:
+            return []
+        prepared = _prepared(entries)
+        row = conn.execute(_bump(len(entries))).one_or_none()
+        if row is None:
+            conn.execute(_seed(conn.dialect.name))
+            row = conn.execute(_bump(len(entries))).one()
+        rows = self._chained(prepared, int(row[0]), str(row[1]))
+        conn.execute(_SET_HEAD_HASH, {"head_hash": rows[-1]["hash"]})
+        conn.execute(insert(AuditEntry), rows)
+        return rows
+
+    def _chained(
+        self, prepared: list[tuple[AuditIn, str]], last_seq: int, prev_hash: str
+    ) -> list[dict[str, Any]]:
+        """The entries' rows, seqs ending at `last_seq`, each linked to the one before."""
+        rows: list[dict[str, Any]] = []
         for offset, (e, detail_json) in enumerate(prepared):
             seq, at = last_seq - len(prepared) + 1 + offset, self._clock()
             digest = entry_hash(
@@ -180,23 +202,20 @@ class AuditLog:
                 prev_hash=prev_hash,
             )
             rows.append(
-                AuditEntry(
-                    seq=seq,
-                    at=at,
-                    actor=e.actor,
-                    action=e.action,
-                    subject=e.subject,
-                    detail_json=detail_json,
-                    source_ip=e.source_ip,
-                    outcome=e.outcome,
-                    prev_hash=prev_hash,
-                    hash=digest,
-                )
+                {
+                    "seq": seq,
+                    "at": at,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "subject": e.subject,
+                    "detail_json": detail_json,
+                    "source_ip": e.source_ip,
+                    "outcome": e.outcome,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                }
             )
             prev_hash = digest
-        await session.exec(update(AuditHead).where(col(AuditHead.id) == 1).values(hash=prev_hash))
-        session.add_all(rows)
-        await session.flush()
         return rows
 
     async def verify(self, session: AsyncSession) -> VerifyReport:
@@ -267,19 +286,39 @@ def _check(entry: AuditEntry, expected_seq: int, last_hash: str) -> ChainBreak |
     return None
 
 
-async def _advance_head(session: AsyncSession, n: int = 1) -> tuple[int, str]:
-    """Take the head lock, advance it by n and return (its new seq, the previous hash)."""
-    bump = (
+def _prepared(entries: Sequence[AuditIn]) -> list[tuple[AuditIn, str]]:
+    """Checked entries with their canonical detail JSON (raises before any statement)."""
+    prepared = []
+    for e in entries:
+        _check_lengths(
+            actor=e.actor, action=e.action, subject=e.subject, outcome=e.outcome, source_ip=e.source_ip
+        )
+        prepared.append((e, canonical_json(e.detail or {})))
+    return prepared
+
+
+def _bump(n: int) -> Update:
+    return (
         update(AuditHead)
         .where(col(AuditHead.id) == 1)
         .values(seq=col(AuditHead.seq) + n)
         .returning(col(AuditHead.seq), col(AuditHead.hash))
     )
+
+
+def _seed(dialect: str) -> Insert:
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
+
+
+_SET_HEAD_HASH = update(AuditHead).where(col(AuditHead.id) == 1).values(hash=bindparam("head_hash"))
+
+
+async def _advance_head(session: AsyncSession, n: int = 1) -> tuple[int, str]:
+    """Take the head lock, advance it by n and return (its new seq, the previous hash)."""
+    bump = _bump(n)
     row = (await session.exec(bump)).one_or_none()
     if row is None:  # empty database (the migration seeds the row; a TRUNCATE removes it)
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        seed = insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
-        await session.exec(seed)
+        await session.exec(_seed(session.get_bind().dialect.name))
         row = (await session.exec(bump)).one()
     return int(row[0]), str(row[1])

@@ -13,22 +13,30 @@ override from the pop (`attach_call`, `choose_customer`, `new_customer_from_call
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, update
+from sqlalchemy import Connection, Select, bindparam, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from routing.events import CallEvent, CallEventKind, Event
-from tickets.customers import add_customer, caller_customer_ids, cards_sync, language_tag, phone_rows
+from tickets.customers import (
+    RECENT_TICKETS,
+    add_customer,
+    caller_customer_ids,
+    cards_sync,
+    language_tag,
+    phone_rows,
+)
 from tickets.errors import NotFound, RuleViolation, TicketConflict
-from tickets.events import CallAttached
+from tickets.events import CallAttached, DeskEvent
 from tickets.incidents import notice_of, open_child_ticket, open_incident_for
 from tickets.lifecycle import Actor
 from tickets.models import (
@@ -44,9 +52,19 @@ from tickets.models import (
     TicketState,
 )
 from tickets.phones import lookup_variants
-from tickets.schemas import CallContext, CustomerCard, CustomerCreate, IncidentNote, PhoneIn
-from tickets.uow import DeskContext, Tx
-from tickets.workflow import apply_transition, load_ticket, open_ticket, plan_sla, sla_step, write_ticket
+from tickets.schemas import CallContext, CustomerCard, CustomerCreate, IncidentNote, PhoneIn, TicketSummary
+from tickets.uow import DeskContext, Pending, Tx, audit_entries
+from tickets.workflow import (
+    apply_transition,
+    load_ticket,
+    new_ticket,
+    open_ticket,
+    plan_sla,
+    record_opened,
+    sla_on_insert,
+    sla_step,
+    write_ticket,
+)
 
 IVR = Actor("ivr", "system")
 SYSTEM = Actor("system", "system")
@@ -68,24 +86,29 @@ class CallDesk:
         raise RuleViolation(f"call {event.call_id} could not be attached (kept colliding)")
 
     async def _offer_once(self, event: CallEvent) -> CallContext:
-        """Reads on the desk's read connection, one write transaction, reads again after it.
+        """Reads on the desk's read connection, then the write as one unit of work.
 
-        What the transaction needs to decide (the caller's customers, their open incident and
-        open ticket, the subject's language) is committed data read before it begins, so on
-        SQLite none of it costs a hop to aiosqlite's thread; the pop's context is read after
-        the commit the same way. A duplicate offer finds the committed link first; two
-        workers racing on one call still collide on the link's primary key in the write.
+        What the write needs to decide (the caller's customers, their open incident and open
+        ticket, the new ticket's rule and SLA plan) and what the pop shows (cards, last agent,
+        incident) are committed rows read before it, on SQLite without a hop to a thread. The
+        write is one synchronous function run in one call (`tickets.offer`), and the pop's
+        context is built from what it wrote, not read back. A duplicate offer finds the
+        committed link first; two workers racing on one call collide on the link's primary
+        key in the write (IntegrityError: the loser reads the winner's link).
         """
         reads = self._ctx.reads
         link = await reads.run(_link_of, event.call_id)
-        if link is None:
-            found = await reads.run(self._find, event)
-            async with self._ctx.tx() as tx:
-                link = _Link.of(await self._attach_new_call(tx, event, found))
-        return await reads.run(self._context_sync, link)
+        if link is not None:
+            return await reads.run(self._context_sync, link)
+        found = await reads.run(self._find, event)
+        now = self._ctx.clock()
+        written = await self._ctx.offers.run(functools.partial(self._write_offer, event, found, now))
+        await self._ctx.deliver(written.events)
+        return _offered_context(event, found, written)
 
     def _find(self, session: Session, event: CallEvent) -> _Found:
-        """Who is calling and where the call goes, from committed rows (synchronous: `Reads.run`)."""
+        """Who is calling, where the call goes and what the pop shows, from committed rows
+        (synchronous: `Reads.run`)."""
         config = self._ctx.config
         variants = lookup_variants(event.caller, config.region, config.area_code) if event.caller else []
         e164 = variants[0] if variants else None
@@ -93,6 +116,7 @@ class CallDesk:
         chosen = self.category_of(event)
         # An affected caller of an open incident: their call goes on their child ticket of it.
         incident = open_incident_for(session, customer_ids)
+        ticket: Ticket | None
         if incident is not None:
             assert incident.id is not None
             ticket = open_child_ticket(session, incident.id, customer_ids, e164)
@@ -104,19 +128,79 @@ class CallDesk:
                 category=chosen if config.match_ivr_category else None,
                 since=event.at - config.open_ticket_window,
             )
-        language = None
-        if len(customer_ids) == 1:
-            tags = session.execute(_TAGS, {"customer": customer_ids[0]}).first()
-            language = language_tag(tags[0] if tags and tags[0] else [])
+        if incident is None and config.open_ticket_window.total_seconds() == 0:
+            ticket = None
+        new: dict[str, Any] | None = None
+        if ticket is None:
+            language = None
+            if len(customer_ids) == 1:
+                tags = session.execute(_TAGS, {"customer": customer_ids[0]}).first()
+                language = language_tag(tags[0] if tags and tags[0] else [])
+            fields: dict[str, Any] = {
+                "customer_id": customer_ids[0] if len(customer_ids) == 1 else None,
+                "caller_e164": e164,
+                "category": (incident.category if incident else None) or chosen or config.default_category,
+                "queue": event.queue,
+                "subject": self._default_subject(event, language),
+                "incident_id": incident.id if incident else None,
+            }
+            ticket = new_ticket(session, self._ctx, fields, event.at)
+            new = ticket.model_dump()
+        ids = list(customer_ids)
+        if ticket.customer_id is not None:
+            ids = [ticket.customer_id, *(i for i in ids if i != ticket.customer_id)]
         return _Found(
             e164=e164,
-            customer_ids=customer_ids,
-            category=chosen,
-            incident_id=incident.id if incident else None,
-            incident_category=incident.category if incident else None,
-            ticket_id=ticket.id if ticket else None,
-            language=language,
+            ticket=_Chosen.of(ticket),
+            new=new,
+            cards=cards_sync(session, ids, current_call=event.call_id),
+            last_agent=last_agent(session, _Link(event.call_id, 0, False, e164)),
+            incident=self._incident_note(session, ticket),
         )
+
+    def _write_offer(self, event: CallEvent, found: _Found, now: datetime, conn: Connection) -> _Written:
+        """The offered call's rows in one transaction (`OfferWriter.run`): the ticket if one is
+        opened (with its SLA state), the call's link, the timeline entries in one executemany,
+        the audit batch with one head bump. Builds everything from its arguments (it may run
+        again after a rolled-back attempt)."""
+        pending = Pending(now)
+        chosen = found.ticket
+        if found.new is not None:
+            ticket = Ticket(**found.new)
+            fired = sla_on_insert(self._ctx, ticket, now)
+            key = conn.execute(_INSERT_TICKET, ticket.model_dump(exclude={"id"})).inserted_primary_key
+            assert key is not None
+            ticket.id = int(key[0])
+            flags = record_opened(pending, ticket, fired, actor=SYSTEM, at=event.at, call_id=event.call_id)
+            if flags:  # a deadline already past at the report time: flagged for supervisors
+                conn.execute(update(Ticket).where(col(Ticket.id) == ticket.id).values(**flags))
+            chosen = _Chosen.of(ticket)
+        ticket_id, is_new = chosen.id, found.new is not None
+        conn.execute(  # a duplicate call_id fails here (IntegrityError), before any audit entry
+            _INSERT_LINK,
+            {
+                "call_id": event.call_id,
+                "ticket_id": ticket_id,
+                "attached_at": now,
+                "opened_ticket": is_new,
+                "caller_e164": found.e164,
+                "queue": event.queue,
+                "ivr_choice": event.ivr_choice,
+                "offered_at": event.at,
+            },
+        )
+        # The system did this, for this call (the call id is in the entry): not the IVR, which
+        # a plain AMI call never went through.
+        pending.journal(
+            ticket_id, "call", SYSTEM, "", at=event.at, call_id=event.call_id, caller=found.e164, new=is_new
+        )
+        pending.audit(
+            SYSTEM, "ticket.call_attached", f"ticket:{ticket_id}", call_id=event.call_id, new_ticket=is_new
+        )
+        pending.publish(CallAttached(ticket_id, event.call_id, now, is_new))
+        conn.execute(_INSERT_EVENT, pending.journals)
+        self._ctx.audit.append_many_sync(conn, audit_entries(pending.audits))
+        return _Written(chosen, is_new, tuple(pending.events))
 
     @staticmethod
     def _default_subject(event: CallEvent, language: str | None) -> str:
@@ -132,48 +216,6 @@ class CallDesk:
     def category_of(self, event: CallEvent) -> str | None:
         choice = event.ivr_choice or (event.detail if event.kind is CallEventKind.IVR_CHOICE else None)
         return self._ctx.config.ivr_categories.get(choice) if choice else None
-
-    async def _attach_new_call(self, tx: Tx, event: CallEvent, found: _Found) -> TicketCall:
-        config = self._ctx.config
-        e164, customer_ids, incident_id = found.e164, found.customer_ids, found.incident_id
-        ticket_id = found.ticket_id
-        if incident_id is None and config.open_ticket_window.total_seconds() == 0:
-            ticket_id = None
-        if ticket_id is None:
-            fields: dict[str, Any] = {
-                "customer_id": customer_ids[0] if len(customer_ids) == 1 else None,
-                "caller_e164": e164,
-                "category": found.incident_category or found.category or config.default_category,
-                "queue": event.queue,
-                "subject": self._default_subject(event, found.language),
-                "incident_id": incident_id,
-            }
-            ticket = await open_ticket(
-                tx, self._ctx, actor=SYSTEM, fields=fields, reported_at=event.at, call_id=event.call_id
-            )
-            assert ticket.id is not None
-            ticket_id, is_new = ticket.id, True
-        else:
-            is_new = False
-        link = TicketCall(
-            call_id=event.call_id,
-            ticket_id=ticket_id,
-            attached_at=tx.now,
-            opened_ticket=is_new,
-            caller_e164=e164,
-            queue=event.queue,
-            ivr_choice=event.ivr_choice,
-            offered_at=event.at,
-        )
-        tx.session.add(link)  # a duplicate call_id fails at the flush, before any audit entry
-        # The system did this, for this call (the call id is in the entry): not the IVR, which
-        # a plain AMI call never went through.
-        tx.journal(ticket_id, "call", SYSTEM, "", at=event.at, call_id=event.call_id, caller=e164, new=is_new)
-        tx.audit(
-            SYSTEM, "ticket.call_attached", f"ticket:{ticket_id}", call_id=event.call_id, new_ticket=is_new
-        )
-        tx.publish(CallAttached(ticket_id, event.call_id, tx.now, is_new))
-        return link
 
     async def _context(self, session: AsyncSession, link: TicketCall) -> CallContext:
         """The context inside a transaction (it sees the transaction's own rows)."""
@@ -200,7 +242,7 @@ class CallDesk:
             incident=self._incident_note(session, ticket),
         )
 
-    def _incident_note(self, session: Session, ticket: Ticket) -> IncidentNote | None:
+    def _incident_note(self, session: Session, ticket: Ticket | _Chosen) -> IncidentNote | None:
         if ticket.incident_id is None:
             return None
         incident = session.get(Incident, ticket.incident_id)
@@ -506,16 +548,88 @@ class _Link:
 
 
 @dataclass(frozen=True, slots=True)
+class _Chosen:
+    """What the pop's context needs of the ticket that gets the call."""
+
+    id: int
+    customer_id: int | None
+    owner_agent_id: str | None
+    category: str
+    incident_id: int | None
+    subject: str
+    state: TicketState
+    created_at: datetime
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> _Chosen:
+        return cls(
+            ticket.id or 0,
+            ticket.customer_id,
+            ticket.owner_agent_id,
+            ticket.category,
+            ticket.incident_id,
+            ticket.subject,
+            ticket.state,
+            ticket.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Found:
-    """What an offered call's transaction needs to know, read before it begins."""
+    """What an offered call's write needs and its pop shows, read before the write."""
 
     e164: str | None
-    customer_ids: list[int]
-    category: str | None  # the IVR choice's
-    incident_id: int | None
-    incident_category: str | None
-    ticket_id: int | None  # the open ticket that gets the call; None: open one
-    language: str | None  # of the one matched customer, for the subject
+    ticket: _Chosen  # the open ticket that gets the call, or (id 0) the one to open
+    new: dict[str, Any] | None  # the columns of the ticket to open; None: the call joins `ticket`
+    cards: list[CustomerCard]  # in the pop's order: the ticket's customer first
+    last_agent: str | None
+    incident: IncidentNote | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    ticket: _Chosen
+    is_new: bool
+    events: tuple[DeskEvent, ...]
+
+
+def _offered_context(event: CallEvent, found: _Found, written: _Written) -> CallContext:
+    """The pop's context from the rows read before the write and the rows it wrote: a new
+    ticket counts on its customer's card (open tickets, recent tickets) as a read-back would."""
+    ticket, cards = written.ticket, found.cards
+    if written.is_new and ticket.customer_id is not None:
+        cards = [_with_new_ticket(c, ticket) if c.id == ticket.customer_id else c for c in cards]
+    return CallContext(
+        call_id=event.call_id,
+        customers=tuple(cards),
+        ticket_id=ticket.id,
+        ticket_is_new=written.is_new,
+        tier=_tier(ticket, cards),
+        ticket_owner_agent_id=ticket.owner_agent_id,
+        last_agent_id=found.last_agent,
+        caller_e164=found.e164,
+        category=ticket.category,
+        incident=found.incident,
+    )
+
+
+def _with_new_ticket(card: CustomerCard, ticket: _Chosen) -> CustomerCard:
+    summary = TicketSummary(
+        id=ticket.id,
+        subject=ticket.subject,
+        category=ticket.category,
+        state=ticket.state,
+        created_at=ticket.created_at,
+    )
+    recent = sorted((summary, *card.recent_tickets), key=lambda t: (t.created_at, t.id), reverse=True)
+    return card.model_copy(
+        update={"open_tickets": card.open_tickets + 1, "recent_tickets": tuple(recent[:RECENT_TICKETS])}
+    )
+
+
+_INSERT_TICKET = insert(Ticket)
+_INSERT_LINK = insert(TicketCall)
+_INSERT_EVENT = insert(TicketEvent)
 
 
 _LINK = select(
@@ -580,7 +694,7 @@ def last_agent(session: Session, link: _Link) -> str | None:
     return session.execute(_LAST_AGENT, {"e164": link.caller_e164, "call": link.call_id}).scalars().first()
 
 
-def _tier(ticket: Ticket, cards: list[CustomerCard]) -> CustomerTier | None:
+def _tier(ticket: Ticket | _Chosen, cards: list[CustomerCard]) -> CustomerTier | None:
     own = next((c.tier for c in cards if c.id == ticket.customer_id), None)
     if own is not None:
         return own

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from pydantic import Field
+from sqlalchemy import bindparam
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -91,7 +93,14 @@ def _rule(row: Category) -> CategoryRule:
 
 
 async def rule_for(session: AsyncSession, code: str) -> CategoryRule | None:
-    row = (await session.exec(select(Category).where(Category.code == code))).first()
+    return await session.run_sync(rule_for_sync, code)
+
+
+_BY_CODE = select(Category).where(col(Category.code) == bindparam("code"))
+
+
+def rule_for_sync(session: Session, code: str) -> CategoryRule | None:
+    row = session.execute(_BY_CODE, {"code": code}).scalars().first()
     return _rule(row) if row is not None and row.active else None
 
 

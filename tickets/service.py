@@ -82,6 +82,7 @@ class ServiceDesk:
     def close(self) -> None:
         """Release the SQLite read connection (call beside `engine.dispose()`)."""
         self.ctx.reads.close()
+        self.ctx.offers.close()
         self.search.close()
 
     def subscribe(self, listener: Listener) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,7 @@ from tickets.config import DeskConfig
 from tickets.events import DeskEvent
 from tickets.lifecycle import Actor
 from tickets.models import Incident, Ticket, TicketEvent, WorkOrder
+from tickets.offer import OfferWriter
 from tickets.reads import Reads
 from tickets.sla import SlaBook
 
@@ -50,6 +52,8 @@ class AuditSink(Protocol):
 
     async def append_many(self, session: AsyncSession, entries: Sequence[AuditIn]) -> Any: ...
 
+    def append_many_sync(self, conn: Connection, entries: Sequence[AuditIn]) -> Any: ...
+
 
 class NoticeWriter(Protocol):
     """Writes customer notifications into the outbox inside the step's own transaction."""
@@ -71,12 +75,14 @@ class DeskContext:
     clock: Clock = utcnow
     sla: SlaBook = field(init=False)
     reads: Reads = field(init=False)
+    offers: OfferWriter = field(init=False)
     listeners: list[Listener] = field(default_factory=list)
     notices: NoticeWriter | None = None  # tickets.notices.Notices: the customer-SMS outbox
 
     def __post_init__(self) -> None:
         self.sla = SlaBook(self.config)
         self.reads = Reads(self.sessions)
+        self.offers = OfferWriter(self.sessions)
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
@@ -85,15 +91,14 @@ class DeskContext:
             yield tx
             await session.flush()
             if tx.audits:  # one head bump for all of them: three statements, not three each
-                await self.audit.append_many(
-                    session,
-                    [
-                        AuditIn(actor.id, action, subject, {"role": actor.role, **detail}, actor.source_ip)
-                        for actor, action, subject, detail in tx.audits
-                    ],
-                )
+                await self.audit.append_many(session, audit_entries(tx.audits))
             await session.commit()
-        for event in tx.events:
+        await self.deliver(tx.events)
+
+    async def deliver(self, events: Sequence[DeskEvent]) -> None:
+        """Hand committed events to the listeners (after the commit: never an event for a
+        change that was rolled back)."""
+        for event in events:
             await self._deliver(event)
 
     async def _deliver(self, event: DeskEvent) -> None:
@@ -104,11 +109,89 @@ class DeskContext:
                 log.exception("desk listener %r failed on %r", listener, event)
 
 
+Audited = tuple[Actor, str, str, dict[str, object]]
+
+
+def audit_entries(audits: Sequence[Audited]) -> list[AuditIn]:
+    return [
+        AuditIn(actor.id, action, subject, {"role": actor.role, **detail}, actor.source_ip)
+        for actor, action, subject, detail in audits
+    ]
+
+
+class Recorder(Protocol):
+    """What a desk step records beside its rows: `Tx` in a session, `Pending` in a
+    synchronous unit of work (the offered call's write, `tickets.offer`)."""
+
+    @property
+    def now(self) -> datetime: ...
+
+    def audit(self, actor: Actor, action: str, subject: str, **detail: object) -> None: ...
+
+    def publish(self, event: DeskEvent) -> None: ...
+
+    def journal(
+        self,
+        ticket_id: int,
+        kind: str,
+        actor: Actor | str,
+        note: str = "",
+        *,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        at: datetime | None = None,
+        **data: Any,
+    ) -> object: ...
+
+
+@dataclass
+class Pending:
+    """A synchronous unit of work's journal rows, audit entries and events, written by it
+    with Core statements (timeline rows in one executemany, the audit batch with one head bump)."""
+
+    now: datetime
+    journals: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[Audited] = field(default_factory=list)
+    events: list[DeskEvent] = field(default_factory=list)
+
+    def audit(self, actor: Actor, action: str, subject: str, **detail: object) -> None:
+        self.audits.append((actor, action, subject, detail))
+
+    def publish(self, event: DeskEvent) -> None:
+        self.events.append(event)
+
+    def journal(
+        self,
+        ticket_id: int,
+        kind: str,
+        actor: Actor | str,
+        note: str = "",
+        *,
+        from_state: str | None = None,
+        to_state: str | None = None,
+        at: datetime | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """The same row `Tx.journal` adds (a `TicketEvent`), as the values of its insert."""
+        row = {
+            "ticket_id": ticket_id,
+            "at": at or self.now,
+            "kind": kind,
+            "actor": actor.id if isinstance(actor, Actor) else actor,
+            "from_state": None if from_state is None else str(from_state),
+            "to_state": None if to_state is None else str(to_state),
+            "note": note,
+            "data": data,
+        }
+        self.journals.append(row)
+        return row
+
+
 @dataclass
 class Tx:
     session: AsyncSession
     now: datetime
-    audits: list[tuple[Actor, str, str, dict[str, object]]] = field(default_factory=list)
+    audits: list[Audited] = field(default_factory=list)
     events: list[DeskEvent] = field(default_factory=list)
 
     def audit(self, actor: Actor, action: str, subject: str, **detail: object) -> None:

@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tickets import sla
 from tickets.access import check_reassign
-from tickets.categories import rule_for
+from tickets.categories import rule_for, rule_for_sync
 from tickets.errors import NotFound, RuleViolation, TicketConflict
 from tickets.events import SlaBreached, SlaWarned, TicketChanged, TicketFlagged, TicketOpened
 from tickets.hops import open_hop
@@ -51,7 +52,7 @@ from tickets.models import (
 from tickets.phones import normalize
 from tickets.public_rows import PUBLIC_COLUMNS, to_json
 from tickets.schemas import TicketCreate, TicketPublic, TicketUpdate
-from tickets.uow import DeskContext, Tx
+from tickets.uow import DeskContext, Recorder, Tx
 
 
 async def load_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
@@ -111,7 +112,7 @@ def sla_step(tx: Tx, ctx: DeskContext, ticket: Ticket, new_state: TicketState) -
     }
 
 
-def record_firings(tx: Tx, ticket: Ticket, fired: tuple[sla.Fired, ...]) -> dict[str, Any]:
+def record_firings(tx: Recorder, ticket: Ticket, fired: tuple[sla.Fired, ...]) -> dict[str, Any]:
     """Journal, audit and announce each firing. A breach escalates: the ticket is flagged for
     supervisors (returned as column values), so it stays visible without a live listener."""
     assert ticket.id is not None
@@ -145,11 +146,23 @@ async def plan_sla(
     customer_id: int | None,
 ) -> dict[str, Any]:
     """Policy and deadlines for the ticket's (new) category/priority/customer, from its report time."""
+    return await session.run_sync(plan_sla_sync, ctx, ticket, category, priority, customer_id)
+
+
+def plan_sla_sync(
+    session: Session,
+    ctx: DeskContext,
+    ticket: Ticket,
+    category: str,
+    priority: TicketPriority,
+    customer_id: int | None,
+) -> dict[str, Any]:
+    """`plan_sla` on a synchronous session (the call intake's read connection)."""
     tier: CustomerTier | None = None
     if customer_id is not None:
-        customer = await session.get(Customer, customer_id)
+        customer = session.get(Customer, customer_id)
         tier = customer.tier if customer else None
-    rule = await rule_for(session, category)
+    rule = rule_for_sync(session, category)
     chosen = ctx.sla.policy(rule.sla_policy) if rule is not None and rule.sla_policy else None
     policy = chosen or ctx.sla.match(category, priority, tier)
     if policy is None:
@@ -172,11 +185,15 @@ def _with(ticket: Ticket, values: dict[str, Any]) -> Ticket:
 
 async def routing_for_category(session: AsyncSession, ctx: DeskContext, category: str) -> dict[str, Any]:
     """Complaint flag and responsible department for a category."""
-    rule = await rule_for(session, category)
+    return await session.run_sync(routing_for_category_sync, ctx, category)
+
+
+def routing_for_category_sync(session: Session, ctx: DeskContext, category: str) -> dict[str, Any]:
+    rule = rule_for_sync(session, category)
     code = ctx.config.category_departments.get(category)
     department_id = rule.department_id if rule is not None else None
     if department_id is None and code is not None:
-        department_id = (await session.exec(select(Department.id).where(Department.code == code))).first()
+        department_id = session.execute(_DEPARTMENT, {"code": code}).scalars().first()
     complaint = category in ctx.config.complaint_categories
     values: dict[str, Any] = {"is_complaint": complaint}
     if department_id is not None:
@@ -184,6 +201,9 @@ async def routing_for_category(session: AsyncSession, ctx: DeskContext, category
     if complaint:
         values.update(flagged=True, flag_reason="complaint")
     return values
+
+
+_DEPARTMENT = sa_select(col(Department.id)).where(col(Department.code) == bindparam("code"))
 
 
 # ---------------------------------------------------------------- opening
@@ -200,22 +220,52 @@ async def open_ticket(
 ) -> Ticket:
     """Insert a ticket in `reported` with its SLA plan, journal, audit and event."""
     at = reported_at or tx.now
+    ticket = await tx.session.run_sync(new_ticket, ctx, fields, at)
+    fired = sla_on_insert(ctx, ticket, tx.now)
+    tx.session.add(ticket)
+    await tx.session.flush()
+    record_opened(tx, ticket, fired, actor=actor, at=at, call_id=call_id)
+    return ticket
+
+
+def new_ticket(session: Session, ctx: DeskContext, fields: dict[str, Any], at: datetime) -> Ticket:
+    """A ticket in `reported` with its department, complaint flag and SLA plan, not inserted.
+
+    Only reads (the category's rule, the customer's tier): the call intake runs it on the
+    desk's read connection before its write, `open_ticket` inside its transaction."""
     ticket = Ticket.model_validate({**fields, "created_at": at, "updated_at": at})
     ticket.state = TicketState.REPORTED
-    for key, value in (await routing_for_category(tx.session, ctx, ticket.category)).items():
+    for key, value in routing_for_category_sync(session, ctx, ticket.category).items():
         setattr(ticket, key, value)
-    plan = await plan_sla(tx.session, ctx, ticket, ticket.category, ticket.priority, ticket.customer_id)
+    plan = plan_sla_sync(session, ctx, ticket, ticket.category, ticket.priority, ticket.customer_id)
     for key, value in plan.items():
         setattr(ticket, key, value)
-    # Evaluated before the insert, so the row goes in with its SLA state (no UPDATE after it).
-    outcome = sla.evaluate(sla_view(ctx, ticket, ticket.state), tx.now)
+    return ticket
+
+
+def sla_on_insert(ctx: DeskContext, ticket: Ticket, now: datetime) -> tuple[sla.Fired, ...]:
+    """The SLA state a new ticket is inserted with (no UPDATE after it); what fired already."""
+    outcome = sla.evaluate(sla_view(ctx, ticket, ticket.state), now)
     ticket.sla_fired = sla.format_fired(outcome.fired)
     ticket.sla_status = outcome.status if ticket.sla_policy else SlaStatus.NONE
     ticket.sla_next_at = outcome.next_at
-    tx.session.add(ticket)
-    await tx.session.flush()
+    return outcome.fired_now
+
+
+def record_opened(
+    tx: Recorder,
+    ticket: Ticket,
+    fired: tuple[sla.Fired, ...],
+    *,
+    actor: Actor,
+    at: datetime,
+    call_id: str | None,
+) -> dict[str, Any]:
+    """Journal, audit and announce a ticket just inserted (it has its id). Returns the flag
+    columns a breach at insert time set on `ticket` (the caller writes them)."""
     assert ticket.id is not None
-    for key, value in record_firings(tx, ticket, outcome.fired_now).items():
+    flags = record_firings(tx, ticket, fired)
+    for key, value in flags.items():
         setattr(ticket, key, value)
     tx.journal(
         ticket.id,
@@ -239,7 +289,7 @@ async def open_ticket(
     tx.publish(TicketOpened(ticket.id, at, call_id, ticket.customer_id, ticket.category))
     if ticket.is_complaint:
         tx.publish(TicketFlagged(ticket.id, "complaint", tx.now))
-    return ticket
+    return flags
 
 
 # ---------------------------------------------------------------- transitions
