@@ -27,6 +27,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from routing.events import CallEvent, CallEventKind, Event
+from tickets import offer_reads
 from tickets.customers import (
     RECENT_TICKETS,
     add_customer,
@@ -56,12 +57,15 @@ from tickets.schemas import CallContext, CustomerCard, CustomerCreate, IncidentN
 from tickets.uow import DeskContext, Pending, Tx, audit_entries
 from tickets.workflow import (
     apply_transition,
+    category_routing,
     load_ticket,
     new_ticket,
     open_ticket,
     plan_sla,
     record_opened,
+    reported_ticket,
     sla_on_insert,
+    sla_plan,
     sla_step,
     write_ticket,
 )
@@ -97,14 +101,81 @@ class CallDesk:
         key in the write (IntegrityError: the loser reads the winner's link).
         """
         reads = self._ctx.reads
-        link = await reads.run(_link_of, event.call_id)
-        if link is not None:
+        row = await reads.first(_LINK, {"call": event.call_id})  # type: ignore[arg-type]
+        if row is not None:
+            link = _Link(row["call_id"], row["ticket_id"], bool(row["opened_ticket"]), row["caller_e164"])
             return await reads.run(self._context_sync, link)
-        found = await reads.run(self._find, event)
+        found = await self._find_fast(event)
+        if found is None:
+            found = await reads.run(self._find, event)
         now = self._ctx.clock()
         written = await self._ctx.offers.run(functools.partial(self._write_offer, event, found, now))
         await self._ctx.deliver(written.events)
         return _offered_context(event, found, written)
+
+    async def _find_fast(self, event: CallEvent) -> _Found | None:
+        """`_find` in a few compiled selects (`tickets.offer_reads`). None when the caller is
+        one of an open incident's customers, the ticket found is an incident's child, or the
+        number matches more than `MAX_IDS` customers: `_find` reads those through the ORM."""
+        ctx, reads = self._ctx, self._ctx.reads
+        config = ctx.config
+        variants = lookup_variants(event.caller, config.region, config.area_code) if event.caller else []
+        e164 = variants[0] if variants else None
+        customer_ids = await offer_reads.customer_ids(reads, variants)
+        if len(customer_ids) > offer_reads.MAX_IDS or await offer_reads.has_open_incident(
+            reads, customer_ids
+        ):
+            return None
+        chosen = self.category_of(event)
+        row = None
+        if config.open_ticket_window.total_seconds() != 0:
+            row = await offer_reads.open_ticket(
+                reads,
+                customer_ids,
+                e164,
+                category=chosen if config.match_ivr_category else None,
+                since=event.at - config.open_ticket_window,
+            )
+        if row is not None and row["incident_id"] is not None:
+            return None
+        ids = list(customer_ids)
+        if row is not None and row["customer_id"] is not None:
+            ids = [row["customer_id"], *(i for i in ids if i != row["customer_id"])]
+        customers = await offer_reads.customers(reads, ids)
+        new: dict[str, Any] | None = None
+        if row is None:
+            one = customers.get(customer_ids[0]) if len(customer_ids) == 1 else None
+            fields: dict[str, Any] = {
+                "customer_id": customer_ids[0] if len(customer_ids) == 1 else None,
+                "caller_e164": e164,
+                "category": chosen or config.default_category,
+                "queue": event.queue,
+                "subject": self._default_subject(event, language_tag(one[4] or []) if one else None),
+                "incident_id": None,
+            }
+            ticket = reported_ticket(fields, event.at)
+            rule = await offer_reads.category_rule(reads, ticket.category)
+            code = config.category_departments.get(ticket.category)
+            coded = None
+            if (rule is None or rule.department_id is None) and code is not None:
+                coded = await offer_reads.department(reads, code)
+            values = category_routing(ctx, ticket.category, rule, coded)
+            tier = one[3] if one else None
+            values.update(sla_plan(ctx, ticket, ticket.category, ticket.priority, rule, tier))
+            for key, value in values.items():
+                setattr(ticket, key, value)
+            new = ticket.model_dump()
+            picked = _Chosen.of(ticket)
+        else:
+            picked = _Chosen(**row)
+        return _Found(
+            e164=e164,
+            ticket=picked,
+            new=new,
+            cards=await offer_reads.cards(reads, customers, ids, event.call_id),
+            last_agent=await offer_reads.last_agent(reads, e164, event.call_id),
+            incident=None,
+        )
 
     def _find(self, session: Session, event: CallEvent) -> _Found:
         """Who is calling, where the call goes and what the pop shows, from committed rows

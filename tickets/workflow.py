@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tickets import sla
 from tickets.access import check_reassign
-from tickets.categories import rule_for, rule_for_sync
+from tickets.categories import CategoryRule, rule_for, rule_for_sync
 from tickets.errors import NotFound, RuleViolation, TicketConflict
 from tickets.events import SlaBreached, SlaWarned, TicketChanged, TicketFlagged, TicketOpened
 from tickets.hops import open_hop
@@ -157,12 +157,23 @@ def plan_sla_sync(
     priority: TicketPriority,
     customer_id: int | None,
 ) -> dict[str, Any]:
-    """`plan_sla` on a synchronous session (the call intake's read connection)."""
+    """`plan_sla` on a synchronous session."""
     tier: CustomerTier | None = None
     if customer_id is not None:
         customer = session.get(Customer, customer_id)
         tier = customer.tier if customer else None
-    rule = rule_for_sync(session, category)
+    return sla_plan(ctx, ticket, category, priority, rule_for_sync(session, category), tier)
+
+
+def sla_plan(
+    ctx: DeskContext,
+    ticket: Ticket,
+    category: str,
+    priority: TicketPriority,
+    rule: CategoryRule | None,
+    tier: CustomerTier | None,
+) -> dict[str, Any]:
+    """The plan from what `plan_sla` reads: the category's rule and the customer's tier."""
     chosen = ctx.sla.policy(rule.sla_policy) if rule is not None and rule.sla_policy else None
     policy = chosen or ctx.sla.match(category, priority, tier)
     if policy is None:
@@ -191,9 +202,20 @@ async def routing_for_category(session: AsyncSession, ctx: DeskContext, category
 def routing_for_category_sync(session: Session, ctx: DeskContext, category: str) -> dict[str, Any]:
     rule = rule_for_sync(session, category)
     code = ctx.config.category_departments.get(category)
-    department_id = rule.department_id if rule is not None else None
-    if department_id is None and code is not None:
+    department_id = None
+    if (rule is None or rule.department_id is None) and code is not None:
         department_id = session.execute(_DEPARTMENT, {"code": code}).scalars().first()
+    return category_routing(ctx, category, rule, department_id)
+
+
+def category_routing(
+    ctx: DeskContext, category: str, rule: CategoryRule | None, coded_department: int | None
+) -> dict[str, Any]:
+    """Complaint flag and department from the category's rule, else the department the
+    call-center file names for it (`coded_department`, read only when the rule has none)."""
+    department_id = rule.department_id if rule is not None else None
+    if department_id is None:
+        department_id = coded_department
     complaint = category in ctx.config.complaint_categories
     values: dict[str, Any] = {"is_complaint": complaint}
     if department_id is not None:
@@ -231,15 +253,19 @@ async def open_ticket(
 def new_ticket(session: Session, ctx: DeskContext, fields: dict[str, Any], at: datetime) -> Ticket:
     """A ticket in `reported` with its department, complaint flag and SLA plan, not inserted.
 
-    Only reads (the category's rule, the customer's tier): the call intake runs it on the
-    desk's read connection before its write, `open_ticket` inside its transaction."""
-    ticket = Ticket.model_validate({**fields, "created_at": at, "updated_at": at})
-    ticket.state = TicketState.REPORTED
+    Only reads (the category's rule, the customer's tier), inside `open_ticket`'s transaction."""
+    ticket = reported_ticket(fields, at)
     for key, value in routing_for_category_sync(session, ctx, ticket.category).items():
         setattr(ticket, key, value)
     plan = plan_sla_sync(session, ctx, ticket, ticket.category, ticket.priority, ticket.customer_id)
     for key, value in plan.items():
         setattr(ticket, key, value)
+    return ticket
+
+
+def reported_ticket(fields: dict[str, Any], at: datetime) -> Ticket:
+    ticket = Ticket.model_validate({**fields, "created_at": at, "updated_at": at})
+    ticket.state = TicketState.REPORTED
     return ticket
 
 
