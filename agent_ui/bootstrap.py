@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,7 +35,8 @@ from agent_ui.console import ConsoleService
 from agent_ui.hub import Hub
 from agent_ui.presence import Presence
 from agent_ui.recovery import StartupRecovery
-from agent_ui.throttle import Limit
+from agent_ui.shared_throttle import RedisThrottle
+from agent_ui.throttle import Limit, LoginThrottle
 from agent_ui.wallboard import WallboardService
 from audit.views import AuditViews
 from calls.log import CallLog
@@ -42,7 +44,7 @@ from calls.views import CallViews
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
-from config.settings import Settings
+from config.settings import ProcessRole, Settings
 from cti.acd import AcdService
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
@@ -100,6 +102,7 @@ class Container:
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
     recovery: StartupRecovery | None = None  # after the link's first login: what happened while we were down
     replay_ledger: DatabaseReplayLedger | None = None  # Twilio: answered webhooks, purged on a schedule
+    redis: Redis | None = None  # --role router|web: what the processes share besides the database
     started: asyncio.Event = field(default_factory=asyncio.Event)
     recovered: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start-up recovery ran
 
@@ -111,16 +114,25 @@ class Container:
     def pbx(self) -> SimulatedPbx | None:
         return self.telephony.pbx
 
-    async def run(self) -> None:
-        await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
-        self.recordings.schedule(self.scheduler)
-        self.desk.sla_worker.install(self.scheduler)
-        if self.desk.notices.port is not None:
-            self.desk.notices.install(self.scheduler)
-        if self.replay_ledger is not None:
-            self.replay_ledger.install(self.scheduler)
+    def install_jobs(self) -> None:
+        """The scheduled jobs. Those that act for the whole center (recordings retention and
+        checkpoints, the SLA worker, customer notices, the replay purge) run where the ACD runs:
+        `--role all`, or the one router (the elected leader), so once cluster-wide; a web worker
+        has none of them. The configuration follower runs in every process that has one: it only
+        applies the stored call center to that process's memory."""
+        if self.settings.role != ProcessRole.WEB:
+            self.recordings.schedule(self.scheduler)
+            self.desk.sla_worker.install(self.scheduler)
+            if self.desk.notices.port is not None:
+                self.desk.notices.install(self.scheduler)
+            if self.replay_ledger is not None:
+                self.replay_ledger.install(self.scheduler)
         if self.center_admin is not None:  # `hotline config import` while running: applied live
             self.center_admin.install(self.scheduler)
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
+        self.install_jobs()
         self.scheduler.start()
         try:
             async with asyncio.TaskGroup() as group:
@@ -146,6 +158,8 @@ class Container:
         if self.desk.notices.port is not None:  # its HTTP pool would outlive the app
             await self.desk.notices.port.close()
         await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 async def stop_scheduler(scheduler: AsyncIOScheduler, grace_s: float = SCHEDULER_GRACE_S) -> None:
@@ -208,7 +222,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
-    auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings))
+    redis = _shared_redis(settings)
+    auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings), throttle=_shared_throttle(redis))
     container = Container(
         settings=settings,
         callcenter=center,
@@ -231,6 +246,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         presence=Presence(acd, grace_s=settings.presence_grace_s, clock=clock),
         recovery=StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
         replay_ledger=ledger,
+        redis=redis,
     )
     container.center_admin = CenterAdmin(
         sessions, container.auth.trail, acd, settings.mode, center, _refresh(container),
@@ -295,6 +311,21 @@ def _twilio_applied(c: Container, center: CallCenter) -> None:
     link = c.link
     assert isinstance(link, TwilioLink)
     link.reconfigure(center, c.router.config.queues)
+
+
+def _shared_redis(settings: Settings) -> Redis | None:
+    """One Redis client for what a router and its web workers share (no connection until used);
+    one process (`--role all`) shares nothing and has none."""
+    if settings.role == ProcessRole.ALL or settings.redis_url is None:
+        return None
+    return Redis.from_url(settings.redis_url)
+
+
+def _shared_throttle(redis: Redis | None) -> Callable[[Mapping[str, Limit]], LoginThrottle] | None:
+    """Several processes: one sign-in count in Redis (None: this process's memory)."""
+    if redis is None:
+        return None
+    return lambda limits: RedisThrottle(redis, limits)
 
 
 def _sign_in_limits(settings: Settings) -> SignInLimits:
