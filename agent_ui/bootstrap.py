@@ -38,6 +38,7 @@ from agent_ui.recovery import StartupRecovery
 from agent_ui.shared_throttle import RedisThrottle
 from agent_ui.throttle import Limit, LoginThrottle
 from agent_ui.wallboard import WallboardService
+from agent_ui.web_acd import NoRouterCommands, WebAcd
 from audit.views import AuditViews
 from calls.log import CallLog
 from calls.views import CallViews
@@ -131,6 +132,9 @@ class Container:
             self.center_admin.install(self.scheduler)
 
     async def run(self) -> None:
+        if self.settings.role == ProcessRole.WEB:
+            await self._serve_web()
+            return
         await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
         self.install_jobs()
         self.scheduler.start()
@@ -149,6 +153,18 @@ class Container:
                 else:
                     self.recovered.set()
                 self.started.set()
+        finally:
+            await stop_scheduler(self.scheduler)
+
+    async def _serve_web(self) -> None:
+        """A web worker runs no PBX link, bus, ACD or center-wide job (the router does): only the
+        configuration follower, until the app stops (cancelled)."""
+        self.install_jobs()
+        self.scheduler.start()
+        try:
+            self.recovered.set()  # nothing of the PBX to recover here
+            self.started.set()
+            await asyncio.Event().wait()
         finally:
             await stop_scheduler(self.scheduler)
 
@@ -196,18 +212,28 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     intake = CallIntake(desk, settings.default_region)
     ivr = IvrDesk(desk)
     ledger = None
-    if settings.pbx == "twilio":  # the link keeps answered webhooks in the database across restarts
+    web = settings.role == ProcessRole.WEB  # no PBX link, no ACD here: the router process holds them
+    if settings.pbx == "twilio" and not web:  # the link keeps answered webhooks in the database
         ledger = DatabaseReplayLedger(sessions, timedelta(seconds=settings.twilio_replay_ttl_s))
-    telephony = build_telephony(
-        settings, center, bus=bus, router=router, clock=clock, desk=ivr, replay_ledger=ledger
+    telephony = (
+        Telephony(link=None)
+        if web
+        else build_telephony(
+            settings, center, bus=bus, router=router, clock=clock, desk=ivr, replay_ledger=ledger
+        )
     )
-    acd = AcdService(
-        router,
-        telephony.link,
-        control=settings.mode == "control",
-        clock=clock,
-        enrich=intake.offer,
-        members=telephony.members,
+    control = settings.mode == "control"
+    acd = (
+        WebAcd(router, NoRouterCommands(), control=control, clock=clock)
+        if web
+        else AcdService(
+            router,
+            telephony.link,
+            control=control,
+            clock=clock,
+            enrich=intake.offer,
+            members=telephony.members,
+        )
     )
     console = ConsoleService(hub, acd, {a.id for a in center.agents}, intake.context_of)
     calllog = CallLog(sessions, normalize=intake.normalize_number)
@@ -244,7 +270,9 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         auth=auth,
         accounts=Accounts(sessions, auth.trail, hasher=auth.passwords.hash, changed=auth.store.forget),
         presence=Presence(acd, grace_s=settings.presence_grace_s, clock=clock),
-        recovery=StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
+        recovery=None
+        if web
+        else StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
         replay_ledger=ledger,
         redis=redis,
     )
@@ -253,7 +281,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         version=stored.version if stored is not None else 0,
     )  # fmt: skip
     _subscribe(container, ivr)
-    if settings.pbx == "twilio":
+    if settings.pbx == "twilio" and not web:
         _wire_twilio(container)
     return container
 
@@ -298,7 +326,7 @@ def _refresh(c: Container) -> Callable[[CallCenter], None]:
         c.wallboard.set_center(center)
         c.desk.ctx.config = desk_config(center)
         c.desk.ctx.sla = SlaBook(c.desk.ctx.config)  # SLA policies: new tickets get the new ones
-        if c.settings.pbx == "twilio":
+        if c.settings.pbx == "twilio" and c.link is not None:  # web workers have no link
             _twilio_applied(c, center)
 
     return applied

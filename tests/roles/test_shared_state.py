@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from agent_ui.bootstrap import Container, build
+from agent_ui.errors import ApiError
 from agent_ui.shared_throttle import RedisThrottle
 from agent_ui.throttle import MemoryThrottle
+from agent_ui.web_acd import WebAcd
 from config.database import is_sqlite
 from config.settings import load_settings
+from routing.agent_state import AgentState
+from routing.commands import LoginAgent
 from tests.roles.conftest import redis_url
 
 SECRETS = {"session_secret": "s" * 32, "ami_secret": "a-real-secret", "pbx": "none"}
@@ -73,3 +78,31 @@ async def test_a_web_worker_runs_no_center_wide_job_and_the_router_runs_them_all
     finally:
         for container in (web, router, one):
             await container.aclose()
+
+
+async def test_a_web_worker_has_no_pbx_link_and_sends_orders_to_the_router_never_to_a_router_of_its_own(
+    database_url: str, tmp_path: Path
+) -> None:
+    if is_sqlite(database_url):
+        pytest.skip("--role router|web is refused on SQLite (tests/roles/test_roles.py)")
+    container = build(
+        load_settings(
+            session_secret="s" * 32, ami_secret="a-real-secret", pbx="asterisk", mode="control",
+            database_url=database_url, role="web", redis_url=redis_url(), recordings_dir=tmp_path / "rec",
+        )
+    )  # fmt: skip
+    try:
+        assert container.link is None and container.recovery is None
+        assert isinstance(container.acd, WebAcd)
+        assert container.acd.router.config.queues  # the center's configuration, for the pages
+        async with asyncio.TaskGroup() as group:
+            runner = group.create_task(container.run())
+            await asyncio.wait_for(container.started.wait(), 5)
+            assert container.bus.stats.published == 0
+            with pytest.raises(ApiError) as refused:
+                await container.acd.command(LoginAgent(agent_id="1001"))
+            assert refused.value.status == 503 and refused.value.error_id == "router_unreachable"
+            assert container.router.agent_state("1001") is AgentState.LOGGED_OUT  # not applied here
+            runner.cancel()
+    finally:
+        await container.aclose()
