@@ -1,7 +1,11 @@
 """The FastAPI application: pages, REST API, websockets, on one port.
 
 `create_app(settings)` builds the app; its lifespan builds the container (the
-composition root) and runs its tasks for as long as the app serves.
+composition root) and runs its tasks for as long as the app serves. What it serves
+follows the process's role (config.settings.ProcessRole): `all` serves everything;
+`web` serves pages, API and websockets (the PBX's webhooks go to the router);
+`router` serves only what operators and the PBX need of it, `/api/health`,
+`/metrics` and, with Twilio, the webhooks (`/twilio/…`): no page, no sign-in.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from agent_ui.csrf import CsrfTokens
 from agent_ui.deps import container_of
 from agent_ui.middleware import OriginCheck, SecurityHeaders, SignInGate
 from agent_ui.models import Role
-from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, Settings
+from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings
 from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
 if TYPE_CHECKING:
@@ -79,19 +83,35 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     app.add_middleware(OriginCheck, trusted=trusted, exempt=(TWILIO_PREFIX + "/",))
     app.add_middleware(SecurityHeaders)
     errors.install(app)
-    app.include_router(pages.router)
-    app.include_router(ws.router)
-    app.include_router(auth_api.router, prefix="/api")
-    if settings.pbx == "twilio":
+    if settings.role != ProcessRole.ROUTER:
+        _serve_people(app)
+    if settings.pbx == "twilio" and settings.role != ProcessRole.WEB:  # where the call book is
         from cti.twilio.webhooks import twilio_router
 
         app.include_router(twilio_router(_twilio_link))
+    _serve_operators(app)
+    if settings.role != ProcessRole.ROUTER:
+        openapi.install(app, frozenset(str(r) for r in Role))
+        docs.install(app)
+        app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+    return app
+
+
+def _serve_people(app: FastAPI) -> None:
+    """Pages, the REST API and the websockets: what agents, supervisors and admins use."""
+    app.include_router(pages.router)
+    app.include_router(ws.router)
+    app.include_router(auth_api.router, prefix="/api")
     for part in (console_api, supervisor_api, reports_api):
         app.include_router(part.router, prefix="/api")
     app.include_router(desk_api.router, prefix="/api")
     app.include_router(recordings_api.router, prefix="/api")
     app.include_router(audit_api.router, prefix="/api")
     app.include_router(users_api.router, prefix="/api")
+
+
+def _serve_operators(app: FastAPI) -> None:
+    """Health for the load balancer and Prometheus's scrape: every role serves them."""
 
     @app.get("/api/health", tags=["ops"], responses={503: {}})
     async def health_report(request: Request) -> JSONResponse:
@@ -109,11 +129,6 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
         if not registries:
             registries.append(exposition.registry_for(container_of(request)))
         return Response(exposition.render(registries[0]), media_type=exposition.CONTENT_TYPE)
-
-    openapi.install(app, frozenset(str(r) for r in Role))
-    docs.install(app)
-    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
-    return app
 
 
 def _twilio_link(request: Request) -> TwilioLink | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -238,14 +238,21 @@ class Authenticator:
 
 
 def build_auth(
-    db: async_sessionmaker[AsyncSession], reads: Reads, limits: SignInLimits | None = None
+    db: async_sessionmaker[AsyncSession],
+    reads: Reads,
+    limits: SignInLimits | None = None,
+    *,
+    throttle: Callable[[Mapping[str, Limit]], LoginThrottle] | None = None,
 ) -> Authenticator:
-    """The sign-in machinery for one process (the composition root calls this)."""
+    """The sign-in machinery (the composition root calls this). `throttle` builds the store of
+    sign-in counts from the limits: in this process's memory by default, shared (Redis:
+    agent_ui.shared_throttle) when several web workers serve."""
     limits = limits or SignInLimits()
+    per_kind = {"login": limits.per_login, "address": limits.per_address}
     return Authenticator(
         db,
         store=SessionStore(db, reads),
-        throttle=MemoryThrottle({"login": limits.per_login, "address": limits.per_address}),
+        throttle=(throttle or MemoryThrottle)(per_kind),
         passwords=PasswordChecker(),
         trail=AuditTrail(db),
     )

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,15 +35,17 @@ from agent_ui.console import ConsoleService
 from agent_ui.hub import Hub
 from agent_ui.presence import Presence
 from agent_ui.recovery import StartupRecovery
-from agent_ui.throttle import Limit
+from agent_ui.shared_throttle import RedisThrottle
+from agent_ui.throttle import Limit, LoginThrottle
 from agent_ui.wallboard import WallboardService
+from agent_ui.web_acd import NoRouterCommands, WebAcd
 from audit.views import AuditViews
 from calls.log import CallLog
 from calls.views import CallViews
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
-from config.settings import Settings
+from config.settings import ProcessRole, Settings
 from cti.acd import AcdService
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
@@ -100,6 +103,7 @@ class Container:
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
     recovery: StartupRecovery | None = None  # after the link's first login: what happened while we were down
     replay_ledger: DatabaseReplayLedger | None = None  # Twilio: answered webhooks, purged on a schedule
+    redis: Redis | None = None  # --role router|web: what the processes share besides the database
     started: asyncio.Event = field(default_factory=asyncio.Event)
     recovered: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start-up recovery ran
 
@@ -111,16 +115,28 @@ class Container:
     def pbx(self) -> SimulatedPbx | None:
         return self.telephony.pbx
 
-    async def run(self) -> None:
-        await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
-        self.recordings.schedule(self.scheduler)
-        self.desk.sla_worker.install(self.scheduler)
-        if self.desk.notices.port is not None:
-            self.desk.notices.install(self.scheduler)
-        if self.replay_ledger is not None:
-            self.replay_ledger.install(self.scheduler)
+    def install_jobs(self) -> None:
+        """The scheduled jobs. Those that act for the whole center (recordings retention and
+        checkpoints, the SLA worker, customer notices, the replay purge) run where the ACD runs:
+        `--role all`, or the one router (the elected leader), so once cluster-wide; a web worker
+        has none of them. The configuration follower runs in every process that has one: it only
+        applies the stored call center to that process's memory."""
+        if self.settings.role != ProcessRole.WEB:
+            self.recordings.schedule(self.scheduler)
+            self.desk.sla_worker.install(self.scheduler)
+            if self.desk.notices.port is not None:
+                self.desk.notices.install(self.scheduler)
+            if self.replay_ledger is not None:
+                self.replay_ledger.install(self.scheduler)
         if self.center_admin is not None:  # `hotline config import` while running: applied live
             self.center_admin.install(self.scheduler)
+
+    async def run(self) -> None:
+        if self.settings.role == ProcessRole.WEB:
+            await self._serve_web()
+            return
+        await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
+        self.install_jobs()
         self.scheduler.start()
         try:
             async with asyncio.TaskGroup() as group:
@@ -140,12 +156,26 @@ class Container:
         finally:
             await stop_scheduler(self.scheduler)
 
+    async def _serve_web(self) -> None:
+        """A web worker runs no PBX link, bus, ACD or center-wide job (the router does): only the
+        configuration follower, until the app stops (cancelled)."""
+        self.install_jobs()
+        self.scheduler.start()
+        try:
+            self.recovered.set()  # nothing of the PBX to recover here
+            self.started.set()
+            await asyncio.Event().wait()
+        finally:
+            await stop_scheduler(self.scheduler)
+
     async def aclose(self) -> None:
         self.auth.close()
         self.desk.close()
         if self.desk.notices.port is not None:  # its HTTP pool would outlive the app
             await self.desk.notices.port.close()
         await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 async def stop_scheduler(scheduler: AsyncIOScheduler, grace_s: float = SCHEDULER_GRACE_S) -> None:
@@ -182,18 +212,28 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     intake = CallIntake(desk, settings.default_region)
     ivr = IvrDesk(desk)
     ledger = None
-    if settings.pbx == "twilio":  # the link keeps answered webhooks in the database across restarts
+    web = settings.role == ProcessRole.WEB  # no PBX link, no ACD here: the router process holds them
+    if settings.pbx == "twilio" and not web:  # the link keeps answered webhooks in the database
         ledger = DatabaseReplayLedger(sessions, timedelta(seconds=settings.twilio_replay_ttl_s))
-    telephony = build_telephony(
-        settings, center, bus=bus, router=router, clock=clock, desk=ivr, replay_ledger=ledger
+    telephony = (
+        Telephony(link=None)
+        if web
+        else build_telephony(
+            settings, center, bus=bus, router=router, clock=clock, desk=ivr, replay_ledger=ledger
+        )
     )
-    acd = AcdService(
-        router,
-        telephony.link,
-        control=settings.mode == "control",
-        clock=clock,
-        enrich=intake.offer,
-        members=telephony.members,
+    control = settings.mode == "control"
+    acd = (
+        WebAcd(router, NoRouterCommands(), control=control, clock=clock)
+        if web
+        else AcdService(
+            router,
+            telephony.link,
+            control=control,
+            clock=clock,
+            enrich=intake.offer,
+            members=telephony.members,
+        )
     )
     console = ConsoleService(hub, acd, {a.id for a in center.agents}, intake.context_of)
     calllog = CallLog(sessions, normalize=intake.normalize_number)
@@ -208,7 +248,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
-    auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings))
+    redis = _shared_redis(settings)
+    auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings), throttle=_shared_throttle(redis))
     container = Container(
         settings=settings,
         callcenter=center,
@@ -229,15 +270,18 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         auth=auth,
         accounts=Accounts(sessions, auth.trail, hasher=auth.passwords.hash, changed=auth.store.forget),
         presence=Presence(acd, grace_s=settings.presence_grace_s, clock=clock),
-        recovery=StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
+        recovery=None
+        if web
+        else StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
         replay_ledger=ledger,
+        redis=redis,
     )
     container.center_admin = CenterAdmin(
         sessions, container.auth.trail, acd, settings.mode, center, _refresh(container),
         version=stored.version if stored is not None else 0,
     )  # fmt: skip
     _subscribe(container, ivr)
-    if settings.pbx == "twilio":
+    if settings.pbx == "twilio" and not web:
         _wire_twilio(container)
     return container
 
@@ -282,7 +326,7 @@ def _refresh(c: Container) -> Callable[[CallCenter], None]:
         c.wallboard.set_center(center)
         c.desk.ctx.config = desk_config(center)
         c.desk.ctx.sla = SlaBook(c.desk.ctx.config)  # SLA policies: new tickets get the new ones
-        if c.settings.pbx == "twilio":
+        if c.settings.pbx == "twilio" and c.link is not None:  # web workers have no link
             _twilio_applied(c, center)
 
     return applied
@@ -295,6 +339,21 @@ def _twilio_applied(c: Container, center: CallCenter) -> None:
     link = c.link
     assert isinstance(link, TwilioLink)
     link.reconfigure(center, c.router.config.queues)
+
+
+def _shared_redis(settings: Settings) -> Redis | None:
+    """One Redis client for what a router and its web workers share (no connection until used);
+    one process (`--role all`) shares nothing and has none."""
+    if settings.role == ProcessRole.ALL or settings.redis_url is None:
+        return None
+    return Redis.from_url(settings.redis_url)
+
+
+def _shared_throttle(redis: Redis | None) -> Callable[[Mapping[str, Limit]], LoginThrottle] | None:
+    """Several processes: one sign-in count in Redis (None: this process's memory)."""
+    if redis is None:
+        return None
+    return lambda limits: RedisThrottle(redis, limits)
 
 
 def _sign_in_limits(settings: Settings) -> SignInLimits:

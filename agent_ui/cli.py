@@ -23,7 +23,7 @@ from agent_ui.accounts import AccountError, Accounts, AccountView, generate_pass
 from agent_ui.models import Role
 from config.callcenter import CallCenter, CallCenterError, load_callcenter
 from config.dbcheck import DatabaseNotReady, check_ready, database_url, describe
-from config.settings import Settings, SettingsError, load_settings
+from config.settings import ProcessRole, Settings, SettingsError, load_settings
 from cti.ami.client import AmiClient
 from cti.ami.errors import LoginRefused
 from cti.ami.protocol import AmiMessage
@@ -47,6 +47,7 @@ Demo = Annotated[bool, typer.Option("--demo", help="Use the demo's database (./v
 def _demo_overrides() -> dict[str, object]:
     return {
         "demo": True,
+        "role": ProcessRole.ALL,  # one process, on SQLite: whatever HOTLINE_ROLE says
         "database_url": database_url(demo=True),
         "recordings_dir": Path("./var/demo/recordings"),
         "audit_checkpoint_key": os.environ.get("HOTLINE_AUDIT_CHECKPOINT_KEY") or "demo-audit-checkpoint-key",
@@ -103,11 +104,21 @@ def _serve(settings: Settings) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (HOTLINE_WEB_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (HOTLINE_WEB_PORT).")] = None,
+    role: Annotated[
+        ProcessRole | None,
+        typer.Option(
+            help="all: one process (default); router: PBX links, ACD, scheduler; web: pages, API,"
+            " websockets. router and web need PostgreSQL and Redis (HOTLINE_ROLE).",
+            case_sensitive=False,
+        ),
+    ] = None,
     verbose: bool = False,
 ) -> None:
-    """Run the web app (agent console, wallboard, API) against the configured PBX."""
+    """Run Hotline against the configured PBX: the agent console, wallboard and API, or one role of them."""
     _logging(verbose)
     overrides: dict[str, object] = {}
+    if role is not None:
+        overrides["role"] = role
     if host is not None:
         overrides["web_host"] = host
     if port is not None:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.settings import ProcessRole
+
 if TYPE_CHECKING:
     from agent_ui.bootstrap import Container
 
@@ -57,6 +59,8 @@ async def database(container: Container) -> Component:
 
 def pbx(container: Container) -> Component:
     link = container.link
+    if link is None and container.settings.role == ProcessRole.WEB:
+        return Component(True, "a web worker: the PBX link is the router process's (its /api/health)")
     if link is None:
         return Component(True, "no PBX configured (pbx: none): the service desk works without calls")
     health = link.health()

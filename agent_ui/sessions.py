@@ -16,6 +16,12 @@ by another process (the CLI, a second web worker, SQL by hand) holds here within
 
 Only the hash is stored: a copy of the database yields no usable cookie.
 
+Several web workers (`--role web`, issue #17) need nothing more: the session is in the
+shared database, so a cookie issued by one worker is honoured by every other, and an
+ending made on one holds on the others within `SESSION_CACHE_S` (requests) and
+`RECHECK_S` (their open sockets). Sign-in counts are shared in Redis
+(agent_ui.shared_throttle).
+
 Open websockets register here (`SocketRegistry`), so ending a session closes the
 sockets it opened in this process at once; sockets also re-check their session
 every `RECHECK_S`, which covers a session ended by another process (the CLI, a

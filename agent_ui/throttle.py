@@ -1,11 +1,13 @@
 """Sign-in throttling: so many attempts per login and per address, then 429 with Retry-After.
 
 `LoginThrottle` is the seam: the in-memory `MemoryThrottle` serves one process; several
-web workers (issue #17) need one shared store (Redis or the database) behind the same
-three calls. An attempt is counted *before* the password is checked, so 200 concurrent
-wrong logins cannot all slip past the count while the first hash is still running; a
-successful sign-in then gives its attempts back (`succeeded`), so an office whose agents
-share one NAT address is not locked out by its own morning sign-ins.
+web workers (issue #17) share one count in Redis behind the same three calls
+(agent_ui.shared_throttle.RedisThrottle, wired for `--role router|web`).
+
+An attempt is counted *before* the password is checked, so 200 concurrent wrong logins
+cannot all slip past the count while the first hash is still running; a successful
+sign-in then gives its attempts back (`succeeded`), so an office whose agents share one
+NAT address is not locked out by its own morning sign-ins.
 
 Why not the `limits` package: its asyncio memory storage expires keys from
 fire-and-forget tasks that hop to a worker thread per key, its synchronous one from a

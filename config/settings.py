@@ -9,12 +9,14 @@ sample secret would be an open door, so it is refused with the variable named.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "hotline-secret", "demo"})
 MIN_SESSION_SECRET = 32  # it keys the form tokens' HMAC: guessable below ~128 bits
@@ -27,10 +29,29 @@ class SettingsError(Exception):
     """The settings are invalid; the message names the environment variable(s)."""
 
 
+class ProcessRole(StrEnum):
+    """What one `hotline serve` process does (README "Running more than one process").
+
+    `all` is one process holding everything (the default, and the demo's). `router` holds the PBX
+    links, the ACD, the bookkeeping and the scheduler; `web` serves pages, API and websockets, as
+    many as wanted. Those two share PostgreSQL and Redis, so neither runs on SQLite."""
+
+    ALL = "all"
+    ROUTER = "router"
+    WEB = "web"
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     demo: bool = False
+    role: ProcessRole = ProcessRole.ALL
+    # Redis, shared by the router and the web workers (cross-process events, sign-in throttles):
+    # needed by --role router|web, unused by --role all. E.g. redis://127.0.0.1:6379/0.
+    redis_url: str | None = None
     database_url: str = "sqlite+aiosqlite:///./var/hotline.db"
     callcenter_file: Path = SAMPLE_CALLCENTER
     default_region: str = Field(default="CN", min_length=2, max_length=2)
@@ -91,6 +112,36 @@ class Settings(BaseSettings):
     audit_checkpoint_key: SecretStr = SecretStr("")
     audit_checkpoint_file: Path = Path("./var/audit/checkpoints.jsonl")
     audit_checkpoint_every_s: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _roles_share_postgresql_and_redis(self) -> Settings:
+        """Checked first: a router or web process on SQLite is refused before anything else is said."""
+        if self.role == ProcessRole.ALL:
+            return self
+        flag = f"{ENV_PREFIX}ROLE={self.role.value} (hotline serve --role {self.role.value})"
+        if make_url(self.database_url).get_backend_name() == "sqlite":
+            raise ValueError(
+                f"{flag} is refused on SQLite: SQLite is the embedded single-process default (one file,"
+                " one writer, in this process only). Separate router and web processes share PostgreSQL"
+                f" and Redis: set {ENV_PREFIX}DATABASE_URL=postgresql+psycopg://… and"
+                f" {ENV_PREFIX}REDIS_URL=redis://…, or run --role all"
+            )
+        if not (self.redis_url or "").strip():
+            raise ValueError(
+                f"{flag} needs {ENV_PREFIX}REDIS_URL (e.g. redis://127.0.0.1:6379/0): the router and the"
+                " web workers exchange events, commands and sign-in counts through Redis"
+            )
+        return self
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_is_a_redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""  # never echoed: a password
+        if scheme not in REDIS_SCHEMES:
+            raise ValueError("not a Redis URL: it starts with redis://, rediss:// or unix://")
+        return value.strip()
 
     @field_validator("pbx_cdr_timezone")
     @classmethod

@@ -8,7 +8,13 @@ webhooks may arrive late or twice, so an illegal move is refused (and
 counted), never applied, and never raises into a webhook.
 
 Kept in memory, bounded: the link runs in the router's process, and a restart
-loses the router's queue as well.
+loses the router's queue as well. With several processes (`--role router|web`,
+issue #17) it stays there on purpose: every webhook's answer (TwiML) depends on
+this book, the bus and the ACD's decision, which live in the one router; so the
+proxy sends `/twilio/` to the router (web workers do not serve it), and a
+standby that takes over rebuilds the book from Twilio's REST API (call status)
+and the database. What must outlive the process is already shared: the replay
+ledger of answered webhooks is in the database (cti/twilio/replay_store.py).
 """
 
 from __future__ import annotations
