@@ -26,7 +26,7 @@ from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.simulator.standalone import simulated_queues
 from cti.telephony import MemberPort, TelephonyLink
-from cti.twilio.ports import DeskPort, ReplayLedger
+from cti.twilio.ports import CallStore, DeskPort, ReplayLedger
 from routing import Router
 
 if TYPE_CHECKING:
@@ -60,11 +60,13 @@ def build_telephony(
     clock: Callable[[], float] = time.time,
     desk: DeskPort | None = None,
     replay_ledger: ReplayLedger | None = None,
+    call_store: CallStore | None = None,
     fence: ActionFence | None = None,
 ) -> Telephony:
     """The configured link: `settings.pbx` is "asterisk", "twilio" or "none". `replay_ledger`
-    keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store). `fence`:
-    the elected router's, checked before every AMI action (Twilio's REST calls are not fenced yet)."""
+    keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store);
+    `call_store` its call book for a standby router (cti.twilio.call_store). `fence`: the
+    elected router's, checked before every AMI action (Twilio's REST calls are not fenced yet)."""
     if settings.pbx == "asterisk":
         return _asterisk(settings, center, bus, fence)
     if settings.pbx == "twilio":
@@ -83,6 +85,7 @@ def build_telephony(
             caller_id=settings.twilio_number,
             api_base_url=settings.twilio_api_base_url,
             ledger=replay_ledger,
+            call_store=call_store,
         )
         return Telephony(link)
     return Telephony(None)

@@ -4,7 +4,7 @@ One row per election (cluster.models.ClusterLeader): each leader increments `epo
 wins the advisory lock; its database writes are accepted only while the epoch is its own.
 
 Revision ID: c7e1a9d3b5f0
-Revises: a5c3e9d1f702
+Revises: b8d4f2a6c913
 Create Date: 2026-12-03 06:40:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import config.database
 
 revision: str = "c7e1a9d3b5f0"
-down_revision: str | None = "a5c3e9d1f702"
+down_revision: str | None = "b8d4f2a6c913"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
