@@ -11,11 +11,8 @@ from sqlmodel import SQLModel
 import agent_ui.models
 import audit.models
 import calls.models
-<<<<<<< HEAD
 import cluster.models
-=======
 import cti.twilio.call_store
->>>>>>> main
 import cti.twilio.replay_store
 import recordings.models
 import tickets.models
@@ -24,11 +21,8 @@ MODEL_MODULES = (
     agent_ui.models,
     audit.models,
     calls.models,
-<<<<<<< HEAD
     cluster.models,
-=======
     cti.twilio.call_store,
->>>>>>> main
     cti.twilio.replay_store,
     recordings.models,
     tickets.models,
