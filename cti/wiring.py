@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from config.callcenter import CallCenter
 from config.settings import Settings
+from cti.ami.client import ActionFence
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.simulator.standalone import simulated_queues
@@ -60,12 +61,14 @@ def build_telephony(
     desk: DeskPort | None = None,
     replay_ledger: ReplayLedger | None = None,
     call_store: CallStore | None = None,
+    fence: ActionFence | None = None,
 ) -> Telephony:
     """The configured link: `settings.pbx` is "asterisk", "twilio" or "none". `replay_ledger`
     keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store);
-    `call_store` its call book for a standby router (cti.twilio.call_store)."""
+    `call_store` its call book for a standby router (cti.twilio.call_store). `fence`: the
+    elected router's, checked before every AMI action (Twilio's REST calls are not fenced yet)."""
     if settings.pbx == "asterisk":
-        return _asterisk(settings, center, bus)
+        return _asterisk(settings, center, bus, fence)
     if settings.pbx == "twilio":
         from cti.twilio.link import TwilioLink  # the SDK only when Twilio is configured
 
@@ -88,7 +91,7 @@ def build_telephony(
     return Telephony(None)
 
 
-def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephony:
+def _asterisk(settings: Settings, center: CallCenter, bus: EventBus, fence: ActionFence | None) -> Telephony:
     from cti.asterisk import AsteriskLink
 
     secret = settings.ami_secret.get_secret_value()
@@ -116,6 +119,7 @@ def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephon
         cdr_timezone=ZoneInfo(settings.pbx_cdr_timezone),
         member_names={a.id: a.name for a in center.agents},
         dynamic_queues=[q.name for q in center.queues if q.pbx_members == "dynamic"],
+        fence=fence,
     )
     if pbx is None:
         return Telephony(link, members=link.members)
