@@ -50,6 +50,7 @@ from cti.acd import AcdService
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.telephony import TelephonyLink
+from cti.twilio.call_store import DatabaseCallStore
 from cti.twilio.replay_store import DatabaseReplayLedger
 from cti.wiring import Telephony, build_sms, build_telephony, recording_folders
 from recordings.sources import HttpRecordingDownloader
@@ -103,6 +104,7 @@ class Container:
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
     recovery: StartupRecovery | None = None  # after the link's first login: what happened while we were down
     replay_ledger: DatabaseReplayLedger | None = None  # Twilio: answered webhooks, purged on a schedule
+    call_store: DatabaseCallStore | None = None  # Twilio, --role router: the call book for a standby
     redis: Redis | None = None  # --role router|web: what the processes share besides the database
     started: asyncio.Event = field(default_factory=asyncio.Event)
     recovered: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start-up recovery ran
@@ -128,6 +130,8 @@ class Container:
                 self.desk.notices.install(self.scheduler)
             if self.replay_ledger is not None:
                 self.replay_ledger.install(self.scheduler)
+            if self.call_store is not None:
+                self.call_store.install(self.scheduler)
         if self.center_admin is not None:  # `hotline config import` while running: applied live
             self.center_admin.install(self.scheduler)
 
@@ -211,15 +215,24 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         desk.notices.port = build_sms(settings)
     intake = CallIntake(desk, settings.default_region)
     ivr = IvrDesk(desk)
-    ledger = None
+    ledger = call_store = None
     web = settings.role == ProcessRole.WEB  # no PBX link, no ACD here: the router process holds them
     if settings.pbx == "twilio" and not web:  # the link keeps answered webhooks in the database
         ledger = DatabaseReplayLedger(sessions, timedelta(seconds=settings.twilio_replay_ttl_s))
+    if settings.pbx == "twilio" and settings.role == ProcessRole.ROUTER:  # a standby takes the book over
+        call_store = DatabaseCallStore(sessions)
     telephony = (
         Telephony(link=None)
         if web
         else build_telephony(
-            settings, center, bus=bus, router=router, clock=clock, desk=ivr, replay_ledger=ledger
+            settings,
+            center,
+            bus=bus,
+            router=router,
+            clock=clock,
+            desk=ivr,
+            replay_ledger=ledger,
+            call_store=call_store,
         )
     )
     control = settings.mode == "control"
@@ -274,6 +287,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         if web
         else StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
         replay_ledger=ledger,
+        call_store=call_store,
         redis=redis,
     )
     container.center_admin = CenterAdmin(

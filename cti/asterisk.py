@@ -27,7 +27,7 @@ from pathlib import Path
 from cti.ami import actions
 from cti.ami.agents import device_name
 from cti.ami.cdr import CdrBook, figures_of, read_master_csv
-from cti.ami.client import AmiClient
+from cti.ami.client import ActionFence, AmiClient
 from cti.ami.dialplan import REWAIT_EXTEN, RING_TIMEOUT_VARIABLE, TRANSFER_CONTEXT, WAIT_CONTEXT
 from cti.ami.errors import ActionRefused, AmiError, EventsLost, NotConnected
 from cti.ami.members import Member, MemberSync
@@ -87,6 +87,7 @@ class AsteriskLink(ControlsNotOffered):
         dynamic_queues: Collection[str] = (),
         call_prefix: str = "",
         report_link_loss: bool = False,
+        fence: ActionFence | None = None,
     ) -> None:
         """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents/n`, `PJSIP/1001`).
         `member_names`: agent id → app_queue MemberName for QueueAdd; `dynamic_queues`: the
@@ -95,13 +96,15 @@ class AsteriskLink(ControlsNotOffered):
         `cdr_file`: this host's view of the PBX's cdr_csv Master.csv (reconciliation's figures).
         With several PBXs (cti.multi): `call_prefix` goes before this PBX's call ids, and
         `report_link_loss` shows its agents' phones unavailable while the link is down, so only
-        this PBX's agents stop being offered calls (one PBX alone: the ACD holds every offer)."""
+        this PBX's agents stop being offered calls (one PBX alone: the ACD holds every offer).
+        `fence`: checked before every action frame (the elected router's, cluster.fence)."""
         self.host = host
         self.port = port
         self._username = username
         self._secret = secret
         self._timeout = action_timeout
         self._event_queue = event_queue
+        self._fence = fence
         self.bus = bus
         self.interfaces = dict(agents)
         self.transfer_context = transfer_context
@@ -139,6 +142,7 @@ class AsteriskLink(ControlsNotOffered):
             self._secret,
             action_timeout=self._timeout,
             frame_filter=wanted_frame,  # VarSet/Newexten/… noise is skipped before parsing
+            fence=self._fence,
         )
         self._client = client
         self._running.set()

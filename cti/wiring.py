@@ -22,11 +22,12 @@ from zoneinfo import ZoneInfo
 
 from config.callcenter import CallCenter, check_pbx_names
 from config.settings import MAIN_PBX, PbxLink, Settings
+from cti.ami.client import ActionFence
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.simulator.standalone import simulated_queues
 from cti.telephony import MemberPort, TelephonyLink
-from cti.twilio.ports import DeskPort, ReplayLedger
+from cti.twilio.ports import CallStore, DeskPort, ReplayLedger
 from routing import Router
 
 if TYPE_CHECKING:
@@ -60,11 +61,15 @@ def build_telephony(
     clock: Callable[[], float] = time.time,
     desk: DeskPort | None = None,
     replay_ledger: ReplayLedger | None = None,
+    call_store: CallStore | None = None,
+    fence: ActionFence | None = None,
 ) -> Telephony:
     """The configured link: `settings.pbx` is "asterisk", "twilio" or "none". `replay_ledger`
-    keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store)."""
+    keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store);
+    `call_store` its call book for a standby router (cti.twilio.call_store). `fence`: the
+    elected router's, checked before every AMI action (Twilio's REST calls are not fenced yet)."""
     if settings.pbx == "asterisk":
-        return _asterisk(settings, center, bus)
+        return _asterisk(settings, center, bus, fence)
     if settings.pbx == "twilio":
         from cti.twilio.link import TwilioLink  # the SDK only when Twilio is configured
 
@@ -81,18 +86,19 @@ def build_telephony(
             caller_id=settings.twilio_number,
             api_base_url=settings.twilio_api_base_url,
             ledger=replay_ledger,
+            call_store=call_store,
         )
         return Telephony(link)
     return Telephony(None)
 
 
-def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephony:
+def _asterisk(settings: Settings, center: CallCenter, bus: EventBus, fence: ActionFence | None) -> Telephony:
     from cti.asterisk import AsteriskLink
 
     links = settings.ami_links()
     check_pbx_names(center, links, origin=str(settings.callcenter_file))
     if len(links) > 1:
-        return _several_asterisks(settings, center, bus, links)
+        return _several_asterisks(settings, center, bus, links, fence)
     secret = settings.ami_secret.get_secret_value()
     pbx = _demo_pbx(settings, center) if settings.demo else None
     link = AsteriskLink(
@@ -109,6 +115,7 @@ def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephon
         cdr_timezone=ZoneInfo(settings.pbx_cdr_timezone),
         member_names={a.id: a.name for a in center.agents},
         dynamic_queues=[q.name for q in center.queues if q.pbx_members == "dynamic"],
+        fence=fence,
     )
     if pbx is None:
         return Telephony(link, members=link.members)
@@ -132,7 +139,11 @@ def _demo_pbx(settings: Settings, center: CallCenter) -> SimulatedPbx:
 
 
 def _several_asterisks(
-    settings: Settings, center: CallCenter, bus: EventBus, links: Mapping[str, PbxLink]
+    settings: Settings,
+    center: CallCenter,
+    bus: EventBus,
+    links: Mapping[str, PbxLink],
+    fence: ActionFence | None,
 ) -> Telephony:
     """One AsteriskLink per PBX, each with its own agents and queues, behind a MultiLink (cti.multi).
     The demo's simulated PBX stands in for the main one only: the others are real."""
@@ -159,6 +170,7 @@ def _several_asterisks(
             dynamic_queues=[q.name for q in queues if q.pbx_members == "dynamic"],
             call_prefix=call_prefix(name),
             report_link_loss=True,
+            fence=fence,  # one elected router drives every PBX
         )
     link = MultiLink(
         asterisks,

@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 FieldValue = str | int | list[str]
 FrameFilter = Callable[[bytes, bytes], bool]
 ConnectedCallback = Callable[[], Awaitable[None]]
+ActionFence = Callable[[], None]
+"""Called before every action frame is written; raises to keep it unsent. The elected router's
+fence (cluster.fence.Fence.check) is one: a deposed leader sends the PBX nothing more, and what it
+raises is no AmiError, so it is not retried or reconnected around: it ends the client's `run()`."""
 
 
 @dataclass
@@ -228,6 +232,7 @@ class AmiClient:
         events: str = "on",
         connect_timeout: float = 10.0,
         frame_filter: FrameFilter | None = None,
+        fence: ActionFence | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -241,6 +246,7 @@ class AmiClient:
         self.events = events
         self.connect_timeout = connect_timeout
         self.frame_filter = frame_filter
+        self.fence = fence
         self.stats = ClientStats()
         self.banner: str | None = None
         self._link: _Link | None = None
@@ -417,6 +423,8 @@ class AmiClient:
         elif log.isEnabledFor(logging.DEBUG):
             log.debug("AMI -> %s %s", name, masked(AmiMessage.of(**{k: str(v) for k, v in wire.items()})))
         try:
+            if self.fence is not None:
+                self.fence()  # the last moment before the frame leaves: a deposed leader stops here
             link.write(data)
             seconds = self.action_timeout if limit is None else limit
             try:
