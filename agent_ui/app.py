@@ -35,7 +35,7 @@ from agent_ui.csrf import CsrfTokens
 from agent_ui.deps import container_of
 from agent_ui.middleware import OriginCheck, SecurityHeaders, SignInGate
 from agent_ui.models import Role
-from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings
+from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings, load_settings
 from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
 if TYPE_CHECKING:
@@ -104,6 +104,12 @@ def create_app(
         docs.install(app)
         app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """`hotline serve --role web --workers N`: each uvicorn worker process builds its app from
+    the environment (HOTLINE_*, the serve command's options included), checked by the parent."""
+    return create_app(load_settings())
 
 
 def _serve_people(app: FastAPI) -> None:
