@@ -52,7 +52,7 @@ from cti.simulator import SimulatedPbx
 from cti.telephony import TelephonyLink
 from cti.twilio.call_store import DatabaseCallStore
 from cti.twilio.replay_store import DatabaseReplayLedger
-from cti.wiring import Telephony, build_sms, build_telephony
+from cti.wiring import Telephony, build_sms, build_telephony, recording_folders
 from recordings.sources import HttpRecordingDownloader
 from recordings.views import RecordingViews
 from recordings.wiring import ASTERISK_MONITOR, Recordings, build_recordings
@@ -253,7 +253,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     recordings = build_recordings(
         sessions=sessions,
         root=settings.recordings_dir,
-        pbx_folders={ASTERISK_MONITOR: settings.pbx_recordings_dir or settings.recordings_dir / "incoming"},
+        pbx_folders=recording_folders(settings, ASTERISK_MONITOR),
         checkpoint_key=settings.audit_checkpoint_key.get_secret_value(),
         checkpoint_file=settings.audit_checkpoint_file,
         checkpoint_every_s=settings.audit_checkpoint_every_s,

@@ -252,6 +252,7 @@ class AmiClient:
         self._link: _Link | None = None
         self._logged_in = False
         self._ready = asyncio.Event()
+        self._lost = asyncio.Event()  # set when a logged-in link is lost, cleared at the next login
         self._pending: dict[str, _Pending] = {}
         self._listing = 0  # list actions currently collecting items: do not filter frames
         self._subscriptions: set[Subscription] = set()
@@ -273,6 +274,10 @@ class AmiClient:
     def on_connected(self, callback: ConnectedCallback) -> None:
         """Run `callback()` after every (re)login, before `wait_connected` returns. For resync."""
         self._callbacks.append(callback)
+
+    async def wait_lost(self) -> None:
+        """Return once the link, logged in before, is lost (at once if it is down after a login)."""
+        await self._lost.wait()
 
     def subscribe(self, maxsize: int = 1000, overflow: Overflow = "drop-oldest") -> Subscription:
         sub = Subscription(self, maxsize, overflow)
@@ -353,6 +358,7 @@ class AmiClient:
             log.info("AMI logged in to %s:%s as %s (%s)", self.host, self.port, self.username, self.banner)
             for callback in list(self._callbacks):
                 await callback()
+            self._lost.clear()
             self._ready.set()
             await self._keepalive(link)
         finally:
@@ -492,6 +498,7 @@ class AmiClient:
             return
         self._logged_in = False
         self._ready.clear()
+        self._lost.set()
         self.stats.disconnects += 1
         if exc is not None:
             log.warning("AMI link to %s:%s lost: %s", self.host, self.port, exc)
