@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,10 +53,19 @@ def form_secret(settings: Settings) -> str:
     return secret
 
 
-def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    container: Container | None = None,
+    on_deposed: Callable[[BaseException], None] | None = None,
+) -> FastAPI:
+    """`on_deposed`: what an elected router that lost its lock does besides stopping (the CLI exits)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = container or build(settings)
+        if on_deposed is not None:
+            built.on_deposed = on_deposed
         app.state.container = built
         try:
             async with asyncio.TaskGroup() as group:

@@ -77,6 +77,20 @@ def _logging(verbose: bool) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
+EXIT_DEPOSED = 75  # EX_TEMPFAIL: systemd (Restart=on-failure) starts it again, as a standby
+
+
+def _exit_deposed(exc: BaseException) -> None:
+    """A router that lost its leadership stops at once: no graceful shutdown, which would still
+    run tasks of a process that must not act. Its fence already refuses every AMI action and
+    commit; what is on disk is as safe as after a kill -9 (which every part is built for)."""
+    logging.getLogger("hotline").critical("exiting with status %d: %s", EXIT_DEPOSED, exc)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_DEPOSED)
+
+
 def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | None = None) -> None:
     from agent_ui.app import create_app
     from agent_ui.center import stored_center
@@ -105,7 +119,7 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
         )
         return
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, on_deposed=_exit_deposed),
         host=settings.web_host,
         port=settings.web_port,
         log_level="info",

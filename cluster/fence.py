@@ -79,6 +79,12 @@ class Fence:
     def valid(self) -> bool:
         return self._armed and self.remaining() > 0
 
+    def check_not_deposed(self) -> None:
+        """Raise Deposed only if this process led and no longer does: for what a standby may
+        do too (its start-up writes) but a deposed leader must not."""
+        if self._armed:
+            self.check()
+
     def check(self) -> None:
         """Raise Deposed unless this process leads now. Cheap: one clock read."""
         if self._lost is not None:

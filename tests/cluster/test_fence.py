@@ -45,3 +45,14 @@ def test_a_deposed_fence_stays_deposed_whatever_answers_later() -> None:
     with pytest.raises(Deposed, match="not re-armed"):
         fence.arm(epoch=2, sent_at=100.5)
     assert fence.remaining() == 0.0 and not fence.valid
+
+
+def test_only_a_fence_that_was_armed_refuses_what_a_standby_may_do() -> None:
+    clock = Clock()
+    fence = Fence(lease_s=1.0, clock=clock)
+    fence.check_not_deposed()  # a standby's own start-up writes
+    fence.arm(epoch=3, sent_at=100.0)
+    fence.check_not_deposed()
+    clock.now = 101.5
+    with pytest.raises(Deposed, match="epoch 3"):
+        fence.check_not_deposed()
