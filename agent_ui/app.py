@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +35,7 @@ from agent_ui.csrf import CsrfTokens
 from agent_ui.deps import container_of
 from agent_ui.middleware import OriginCheck, SecurityHeaders, SignInGate
 from agent_ui.models import Role
-from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings
+from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings, load_settings
 from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
 if TYPE_CHECKING:
@@ -53,10 +53,19 @@ def form_secret(settings: Settings) -> str:
     return secret
 
 
-def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    container: Container | None = None,
+    on_deposed: Callable[[BaseException], None] | None = None,
+) -> FastAPI:
+    """`on_deposed`: what an elected router that lost its lock does besides stopping (the CLI exits)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = container or build(settings)
+        if on_deposed is not None:
+            built.on_deposed = on_deposed
         app.state.container = built
         try:
             async with asyncio.TaskGroup() as group:
@@ -95,6 +104,12 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
         docs.install(app)
         app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """`hotline serve --role web --workers N`: each uvicorn worker process builds its app from
+    the environment (HOTLINE_*, the serve command's options included), checked by the parent."""
+    return create_app(load_settings())
 
 
 def _serve_people(app: FastAPI) -> None:

@@ -63,6 +63,9 @@ def pbx(container: Container) -> Component:
         return Component(True, "a web worker: the PBX link is the router process's (its /api/health)")
     if link is None:
         return Component(True, "no PBX configured (pbx: none): the service desk works without calls")
+    elector = container.elector
+    if elector is not None and not elector.fence.valid:  # 503: a load balancer sends the PBX elsewhere
+        return Component(False, "a standby router: another one leads and holds the PBX link")
     health = link.health()
     return Component(health.up, health.reason, health.counters)
 
