@@ -56,7 +56,7 @@ from cti.simulator import SimulatedPbx
 from cti.telephony import TelephonyLink
 from cti.twilio.call_store import DatabaseCallStore
 from cti.twilio.replay_store import DatabaseReplayLedger
-from cti.wiring import Telephony, build_sms, build_telephony, recording_folders
+from cti.wiring import Telephony, build_sms, build_telephony, pbx_namer, recording_folders
 from recordings.sources import HttpRecordingDownloader
 from recordings.views import RecordingViews
 from recordings.wiring import ASTERISK_MONITOR, Recordings, build_recordings
@@ -286,7 +286,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         )
     )
     console = ConsoleService(hub, acd, {a.id for a in center.agents}, intake.context_of)
-    calllog = CallLog(sessions, normalize=intake.normalize_number)
+    pbx_of = pbx_namer(settings)
+    calllog = CallLog(sessions, normalize=intake.normalize_number, pbx_of=pbx_of)
     recordings = build_recordings(
         sessions=sessions,
         root=settings.recordings_dir,
@@ -295,6 +296,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         checkpoint_file=settings.audit_checkpoint_file,
         checkpoint_every_s=settings.audit_checkpoint_every_s,
         settle_s=settings.recordings_settle_s,
+        pbx_of=pbx_of,
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)

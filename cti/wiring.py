@@ -188,6 +188,17 @@ def _several_asterisks(
     return Telephony(link, pbx, listening, members=link.members)
 
 
+def pbx_namer(settings: Settings) -> Callable[[str], str]:
+    """Call id -> the name of the PBX that carried it (cti.multi's prefixes), for the call log and
+    the recordings, which must not read call ids themselves. Without several PBXs: "main"."""
+    from cti.multi import pbx_of_call
+
+    names = frozenset(settings.ami_links()) if settings.pbx == "asterisk" else frozenset({MAIN_PBX})
+    if len(names) == 1:
+        return lambda call_id: MAIN_PBX
+    return lambda call_id: pbx_of_call(call_id, names)
+
+
 def recording_folders(settings: Settings, monitor: str) -> dict[str, Path]:
     """Where this host sees each PBX's recordings, by the folder as the PBX names it (`monitor`,
     MixMonitor's): the main PBX's under their own path, the others' under `<pbx>:<path>`, as

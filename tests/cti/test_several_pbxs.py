@@ -21,6 +21,7 @@ from agent_ui.app import create_app
 from agent_ui.bootstrap import Container, build
 from agent_ui.seed import seed_demo
 from calls.models import CallRecord
+from calls.reports import by_agent, by_queue
 from config.callcenter import load_callcenter
 from config.settings import load_settings
 from cti.ami.client import AmiClient
@@ -184,8 +185,17 @@ async def test_calls_on_two_pbxs_reach_their_own_agents_and_one_pbx_down_leaves_
         assert set(rows) == {on_main, on_east}
         assert (rows[on_main].agent_id, rows[on_east].agent_id) == ("1001", "2001")
         assert rows[on_main].outcome == rows[on_east].outcome == "answered"
+        assert (rows[on_main].pbx, rows[on_east].pbx) == ("main", "east")
+        logged = await hotline.container.views.calls.find(on_east)
+        assert logged is not None and logged.pbx == "east"
+        # The reports add up across PBXs, each row saying whose calls it counts.
+        queues = {row.queue: row for row in by_queue(rows.values(), {})}
+        assert (queues["support"].pbx, queues["field"].pbx) == ("main", "east")
+        assert sum(row.answered for row in queues.values()) == 2
+        assert {row.agent_id: row.pbx for row in by_agent(rows.values())} == {"1001": "main", "2001": "east"}
         stored = await _stored_recordings(hotline, {on_main, on_east})
         assert {r.call_id for r in stored} == {on_main, on_east}
+        assert {r.call_id: r.pbx for r in stored} == {on_main: "main", on_east: "east"}
         assert next(r for r in stored if r.call_id == on_east).source_ref.startswith("east:")
 
         # The east PBX goes away (its logins refused, the link cut): only it shows down.
@@ -201,7 +211,9 @@ async def test_calls_on_two_pbxs_reach_their_own_agents_and_one_pbx_down_leaves_
         assert "east: DOWN" in health.reason and "main: up" in health.reason
         async with httpx.AsyncClient(base_url=hotline.base_url) as web:
             body = (await web.get("/api/health")).json()
-        assert "east: DOWN" in body["components"]["pbx"]["reason"]
+        assert body["status"] == "degraded"  # the main PBX's calls go on: not a 503
+        assert body["components"]["pbx"]["ok"] and "east: DOWN" in body["components"]["pbx"]["reason"]
+        assert body["components"]["pbx.main"]["ok"] and not body["components"]["pbx.east"]["ok"]
 
         # Its agents are shown unavailable (phone unreachable), the main PBX's are not.
         async with asyncio.timeout(5):
@@ -225,6 +237,9 @@ async def test_calls_on_two_pbxs_reach_their_own_agents_and_one_pbx_down_leaves_
         assert east_link.client.stats.logins > east_logins
         assert main_link.client.stats.logins == main_logins  # the main PBX was not resynced
         assert hotline.link.health().counters["east.up"] == 1
+        async with httpx.AsyncClient(base_url=hotline.base_url) as web:
+            components = (await web.get("/api/health")).json()["components"]
+        assert components["pbx.east"]["ok"] and components["pbx.main"]["ok"]
 
 
 def _phone_busy(hotline: TwoPbxs, agent: str) -> bool:
