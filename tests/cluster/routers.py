@@ -87,7 +87,7 @@ def _search(pattern: str, line: str) -> bool:
     return re.search(pattern, line) is not None
 
 
-async def _feed_callers(port: int, every_s: float) -> None:
+async def feed_callers(port: int, every_s: float) -> None:
     """A caller every `every_s` (talking 2 s), for as long as the test runs: decisions to make."""
     async with ami(port) as client:
         for n in itertools.count():
@@ -106,7 +106,7 @@ async def router_pair(database_url: str, work: Path, *, every_s: float = 0.2) ->
     )
     env = hotline_env(database_url, port, work, CALLCENTER, HOTLINE_REDIS_URL=redis_url())
     pair = RouterPair(env)
-    feeder = asyncio.create_task(_feed_callers(port, every_s), name="caller-feed")
+    feeder = asyncio.create_task(feed_callers(port, every_s), name="caller-feed")
     try:
         yield pair
     finally:
