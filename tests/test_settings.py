@@ -245,3 +245,8 @@ def test_an_unknown_pbx_is_named_with_its_queue_or_agent() -> None:
     )
     with pytest.raises(CallCenterError, match=r"agent 7: unknown PBX 'west'"):
         check_pbx_names(only_agent, {"main", "east"})
+
+
+def test_further_pbx_links_are_refused_when_the_pbx_is_not_asterisk() -> None:
+    with pytest.raises(SettingsError, match="HOTLINE_PBX=asterisk"):
+        load_settings(demo=True, pbx="none", pbx_links={"east": {"host": "10.0.0.7", "secret": "x" * 12}})
