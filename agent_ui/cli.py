@@ -121,7 +121,7 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
         )
         return
     uvicorn.run(
-        create_app(settings, on_deposed=_exit_deposed),
+        create_app(settings, on_deposed=_exit_deposed, serving=True),
         host=settings.web_host,
         port=settings.web_port,
         log_level="info",
