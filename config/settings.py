@@ -208,6 +208,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _pbx_links_are_asterisks(self) -> Settings:
+        """Further links are AMI links: on Twilio or without a PBX they would be silently unused."""
+        if self.pbx_links and self.pbx != "asterisk":
+            raise ValueError(
+                f"{ENV_PREFIX}PBX_LINKS lists further Asterisks, but {ENV_PREFIX}PBX is {self.pbx}: several"
+                f" PBXs are Asterisks ({ENV_PREFIX}PBX=asterisk), or leave {ENV_PREFIX}PBX_LINKS unset"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _checkpoint_key_is_strong(self) -> Settings:
         key = self.audit_checkpoint_key.get_secret_value()
         if key and (len(key) < 16 or (not self.demo and key.strip().lower() in PLACEHOLDER_SECRETS)):
