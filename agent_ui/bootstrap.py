@@ -45,7 +45,7 @@ from calls.log import CallLog
 from calls.views import CallViews
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
-from cluster.leadership import LEASE_S, Elector
+from cluster.leadership import LEASE_S, Elector, ElectorThread
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
@@ -113,7 +113,7 @@ class Container:
     replay_ledger: DatabaseReplayLedger | None = None  # Twilio: answered webhooks, purged on a schedule
     call_store: DatabaseCallStore | None = None  # Twilio, --role router: the call book for a standby
     redis: Redis | None = None  # --role router|web: what the processes share besides the database
-    elector: Elector | None = None  # --role router: stands by until elected (cluster.leadership)
+    elector: ElectorThread | None = None  # --role router: stands by until elected (cluster.leadership)
     # What a deposed router does besides stopping its tasks: the CLI exits the process (a restart
     # stands by again); in-process tests leave it None and see run() raise Deposed.
     on_deposed: Callable[[BaseException], None] | None = None
@@ -179,7 +179,7 @@ class Container:
         finally:
             await stop_scheduler(self.scheduler)
 
-    async def _hold_office(self, elector: Elector) -> None:
+    async def _hold_office(self, elector: ElectorThread) -> None:
         """Keep the lock; once deposed, stop at once (the fence already refuses every AMI action
         and commit; the TaskGroup cancels the rest) and hand the decision to `on_deposed`."""
         try:
@@ -340,17 +340,18 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     return container
 
 
-def _elector(settings: Settings, engine: AsyncEngine) -> Elector | None:
+def _elector(settings: Settings, engine: AsyncEngine) -> ElectorThread | None:
     """--role router elects one leader (PostgreSQL only, which settings enforce); its fence
-    guards the AMI actions (build_telephony) and every commit of the router's engine."""
+    guards the AMI actions (build_telephony) and every commit of the router's engine. The
+    keepalive runs on a thread of its own: a busy router loop does not lapse its lease."""
     if settings.role != ProcessRole.ROUTER:
         return None
     fence = Fence(lease_s=LEASE_S)
     guard_commits(engine, fence)
-    return Elector(settings.database_url, name="router", fence=fence)
+    return ElectorThread(Elector(settings.database_url, name="router", fence=fence))
 
 
-def _first_decision(elector: Elector) -> Callable[[Decision], Awaitable[None]]:
+def _first_decision(elector: ElectorThread) -> Callable[[Decision], Awaitable[None]]:
     """One log line at the elected router's first routing decision: what a takeover is measured
     to (tests/bench/bench_takeover.py reads it)."""
     seen: list[bool] = []

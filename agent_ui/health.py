@@ -9,7 +9,9 @@ Components: `database` (a `SELECT 1` within a bound), `pbx` (the telephony
 link's own view: logged in, refused, unreachable), `scheduler` (SLA and
 retention jobs), `bus` (queue depths, failing subscribers) and `router`
 (events it could not apply). Only the first two make it 503: without them no
-call is routed or recorded; the others degrade. Nothing here blocks telephony:
+call is routed or recorded; the others degrade. With several PBXs, `pbx` is up
+while any is, and each has its own `pbx.<name>` component: one PBX down is
+"degraded" (the others' calls go on), and says which. Nothing here blocks telephony:
 the checks read counters, and the database check is bounded.
 """
 
@@ -24,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import ProcessRole
+from cti.multi import MultiLink
 
 if TYPE_CHECKING:
     from agent_ui.bootstrap import Container
@@ -70,6 +73,17 @@ def pbx(container: Container) -> Component:
     return Component(health.up, health.reason, health.counters)
 
 
+def each_pbx(container: Container) -> dict[str, Component]:
+    """`pbx.<name>` per PBX when there are several (cti.multi): not critical, each alone."""
+    link = container.link
+    if not isinstance(link, MultiLink):
+        return {}
+    return {
+        f"pbx.{name}": Component(health.up, health.reason, health.counters)
+        for name, health in link.pbx_health().items()
+    }
+
+
 def scheduler(container: Container) -> Component:
     jobs = container.scheduler.get_jobs() if container.scheduler.running else []
     if not container.scheduler.running:
@@ -107,6 +121,7 @@ async def check(container: Container) -> tuple[int, dict[str, object]]:
     components = {
         "database": await database(container),
         "pbx": pbx(container),
+        **each_pbx(container),
         "scheduler": scheduler(container),
         "bus": bus(container),
         "router": router(container),

@@ -33,9 +33,10 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -49,6 +50,8 @@ PgConn = psycopg.AsyncConnection[tuple[object, ...]]
 KEEPALIVE_S = 0.25
 POLL_S = 0.25
 LEASE_S = 1.0
+
+T = TypeVar("T")
 
 
 def lock_key(name: str) -> int:
@@ -259,3 +262,55 @@ class Elector:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+class ElectorThread:
+    """An Elector run on an event loop of its own, in a thread of its own.
+
+    The keepalive must not depend on how busy the router is: on the router's loop, one slow
+    synchronous step (a start-up recovery, a large parse, a loaded host's scheduling) longer
+    than the lease lets it lapse, and a leader that still holds the lock deposes itself. Here
+    the keepalive runs beside the router's loop; the fence it renews is read there (a float,
+    under the GIL). Same interface as Elector: `fence`, `leadership`, `campaign`, `hold`, `aclose`.
+    """
+
+    def __init__(self, elector: Elector) -> None:
+        self.elector = elector
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name=f"elector-{elector.name}", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def fence(self) -> Fence:
+        return self.elector.fence
+
+    @property
+    def leadership(self) -> Leadership | None:
+        return self.elector.leadership
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.elector.clock
+
+    async def _there(self, work: Coroutine[object, object, T]) -> T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
+
+    async def campaign(self) -> Leadership:
+        return await self._there(self.elector.campaign())
+
+    async def hold(self) -> NoReturn:
+        await self._there(self.elector.hold())
+        raise Deposed(f"the leadership of {self.elector.name!r} ended")  # hold() only ends raising
+
+    async def aclose(self) -> None:
+        if self._loop.is_closed():
+            return
+        if self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):
+                await self._there(self.elector.aclose())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join, 5.0)
+        if not self._thread.is_alive():
+            self._loop.close()

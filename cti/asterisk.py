@@ -174,13 +174,18 @@ class AsteriskLink(ControlsNotOffered):
                     client.drop_link(str(exc))
 
     async def _report_link_loss(self, client: AmiClient, publish: Publish) -> None:
-        """Each loss of the link shows this PBX's agent phones unavailable; after the re-login's
-        resync, those it did not report are idle again (cti.ami.translate link_lost/restored)."""
+        """Each loss of the link (or no login within the action timeout at the start) shows this
+        PBX's agent phones unavailable; after the re-login's resync, those it did not report are
+        idle again (cti.ami.translate link_lost/restored)."""
 
         async def restored() -> None:
             await publish(self.translator.link_restored(self.translator.clock()))
 
         client.on_connected(restored)  # after the resync's own callback, registered before
+        try:  # a PBX down from the start: its agents are not offered what others' records say waits there
+            await client.wait_connected(self._timeout)
+        except NotConnected:
+            await publish(self.translator.link_lost(self.translator.clock()))
         while True:
             await client.wait_lost()
             await publish(self.translator.link_lost(self.translator.clock()))

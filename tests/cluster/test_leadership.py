@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from cluster.fence import Deposed, Fence
-from cluster.leadership import Elector, Leadership, libpq_url, lock_key
+from cluster.leadership import Elector, ElectorThread, Leadership, libpq_url, lock_key
 from cti.ami.client import AmiClient
 from cti.simulator import SimulatedPbx
 from tests.cluster.proxy import FreezableProxy
@@ -125,6 +126,55 @@ async def test_a_leader_whose_session_is_terminated_is_deposed_before_the_new_le
 
 def _ami(pbx: SimulatedPbx, fence: Fence) -> AmiClient:
     return AmiClient("127.0.0.1", pbx.port, "hotline", SECRET, fence=fence.check, ping_interval=60)
+
+
+async def test_a_stall_of_the_loop_longer_than_the_lease_deposes_a_leader_that_keeps_alive_on_it(
+    pg_url: str, election: str
+) -> None:
+    """Why the router runs its elector on a thread of its own (the next test)."""
+    a = _elector(pg_url, election, "a")
+    async with a, _tasks() as tasks:
+        await a.campaign()
+        tasks.add(asyncio.create_task(a.hold()))
+        await asyncio.sleep(0.2)
+        time.sleep(3 * LEASE_S)  # noqa: ASYNC251 - the stall under test: a long synchronous step
+        with pytest.raises(Deposed, match="lease"):
+            a.fence.check()
+
+
+async def test_an_elector_on_its_own_thread_keeps_the_lease_while_the_routers_loop_stalls(
+    pg_url: str, election: str
+) -> None:
+    elector = ElectorThread(_elector(pg_url, election, "a"))
+    try:
+        async with _tasks() as tasks:
+            leadership = await elector.campaign()
+            tasks.add(asyncio.create_task(elector.hold()))
+            await asyncio.sleep(0.2)
+            time.sleep(3 * LEASE_S)  # noqa: ASYNC251 - the stall under test: a long synchronous step
+            elector.fence.check()
+            assert elector.leadership == leadership and elector.fence.epoch == leadership.epoch
+    finally:
+        await elector.aclose()
+
+
+async def test_an_elector_on_its_own_thread_is_deposed_when_its_session_ends(
+    pg_url: str, election: str
+) -> None:
+    elector = ElectorThread(_elector(pg_url, election, "a"))
+    try:
+        async with _tasks() as tasks:
+            await elector.campaign()
+            holding = asyncio.create_task(elector.hold())
+            tasks.add(holding)
+            async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as admin:
+                await admin.execute("SELECT pg_terminate_backend(%s)", (elector.elector.backend_pid,))
+            with pytest.raises(Deposed, match="lost the lock"):
+                await asyncio.wait_for(holding, 5)
+            with pytest.raises(Deposed):
+                elector.fence.check()
+    finally:
+        await elector.aclose()
 
 
 async def _act_until_deposed(client: AmiClient, pace_s: float = 0.02) -> int:

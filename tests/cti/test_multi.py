@@ -1,8 +1,9 @@
-"""Several PBXs, the parts without a network: whose call an id is, and an agent's phones
-while their PBX's link is down (the translator's link_lost / link_restored)."""
+"""Several PBXs, the parts around the two-PBX test: whose call an id is, and an agent's phones
+while their PBX's link is down (the translator's link_lost / link_restored; one link over TCP)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -10,7 +11,10 @@ import pytest
 
 from cti.ami.protocol import AmiMessage
 from cti.ami.translate import AmiTranslator
+from cti.asterisk import AsteriskLink
+from cti.bus import EventBus
 from cti.multi import call_prefix, pbx_of_call
+from cti.simulator import SimulatedPbx
 from routing.events import AgentEvent, AgentEventKind, Event
 
 AT = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
@@ -67,3 +71,43 @@ def test_each_loss_is_a_new_event_not_a_replay_of_the_last_one() -> None:
     translator.link_restored(AT)
     second = translator.link_lost(AT)
     assert {e.event_id for e in first}.isdisjoint(e.event_id for e in second)
+
+
+async def test_a_pbx_down_from_the_start_shows_its_agents_unavailable_then_idle_once_it_answers(
+    unused_tcp_port: int,
+) -> None:
+    """Over TCP: the link's PBX is not there at first; once a simulated PBX listens on its port,
+    the re-login's resync and link_restored bring the agent's phone back."""
+    bus = EventBus()
+    seen: list[tuple[str, str | None]] = []
+
+    async def record(event: Event) -> None:
+        if isinstance(event, AgentEvent) and event.kind is AgentEventKind.DEVICE_STATE:
+            seen.append((event.agent, event.detail))
+
+    bus.subscribe("test", record)
+    link = AsteriskLink(
+        host="127.0.0.1",
+        port=unused_tcp_port,
+        username="hotline",
+        secret="test-ami-secret-9f2c",
+        bus=bus,
+        agents={"2001": "PJSIP/2001"},
+        default_queue="field",
+        action_timeout=0.3,
+        call_prefix="east:",
+        report_link_loss=True,
+    )
+    pbx = SimulatedPbx(port=unused_tcp_port, secret="test-ami-secret-9f2c")
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(bus.run()), group.create_task(link.run())]
+        async with asyncio.timeout(5):
+            while ("2001", "unavailable") not in seen:  # noqa: ASYNC110 - the bus's events are the condition
+                await asyncio.sleep(0.02)
+        assert not link.health().up
+        tasks.append(group.create_task(pbx.run()))
+        await link.wait_connected(timeout=15)
+        await bus.join()
+        assert seen[-1] == ("2001", "idle")
+        for task in tasks:
+            task.cancel()

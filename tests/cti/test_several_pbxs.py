@@ -211,7 +211,9 @@ async def test_calls_on_two_pbxs_reach_their_own_agents_and_one_pbx_down_leaves_
         assert "east: DOWN" in health.reason and "main: up" in health.reason
         async with httpx.AsyncClient(base_url=hotline.base_url) as web:
             body = (await web.get("/api/health")).json()
-        assert "east: DOWN" in body["components"]["pbx"]["reason"]
+        assert body["status"] == "degraded"  # the main PBX's calls go on: not a 503
+        assert body["components"]["pbx"]["ok"] and "east: DOWN" in body["components"]["pbx"]["reason"]
+        assert body["components"]["pbx.main"]["ok"] and not body["components"]["pbx.east"]["ok"]
 
         # Its agents are shown unavailable (phone unreachable), the main PBX's are not.
         async with asyncio.timeout(5):
@@ -235,6 +237,9 @@ async def test_calls_on_two_pbxs_reach_their_own_agents_and_one_pbx_down_leaves_
         assert east_link.client.stats.logins > east_logins
         assert main_link.client.stats.logins == main_logins  # the main PBX was not resynced
         assert hotline.link.health().counters["east.up"] == 1
+        async with httpx.AsyncClient(base_url=hotline.base_url) as web:
+            components = (await web.get("/api/health")).json()["components"]
+        assert components["pbx.east"]["ok"] and components["pbx.main"]["ok"]
 
 
 def _phone_busy(hotline: TwoPbxs, agent: str) -> bool:
