@@ -181,6 +181,7 @@ class RecordingRecovery:
                 call_id=call.call_id,
                 source=self._source,
                 source_ref=ref,
+                pbx=self._service.pbx_of(call.call_id),
                 status=RecordingStatus.PENDING,
                 queue=call.queue,
                 ended_at=call.ended_at or changed,

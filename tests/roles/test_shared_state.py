@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 
 from agent_ui.bootstrap import Container, build
 from agent_ui.errors import ApiError
+from agent_ui.models import Role
+from agent_ui.sessions import SESSION_CACHE_S
 from agent_ui.shared_throttle import RedisThrottle
 from agent_ui.throttle import MemoryThrottle
 from agent_ui.web_acd import WebAcd
@@ -106,3 +110,31 @@ async def test_a_web_worker_has_no_pbx_link_and_sends_orders_to_the_router_never
             runner.cancel()
     finally:
         await container.aclose()
+
+
+async def test_a_session_ended_on_one_web_worker_holds_on_another_within_the_session_cache(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Sessions live in the shared database: a cookie from one worker is honoured by another, and
+    a sign-out on one holds on the other once its kept copy is older than `SESSION_CACHE_S`."""
+    if is_sqlite(database_url):
+        pytest.skip("--role router|web is refused on SQLite (tests/roles/test_roles.py)")
+    one, other = _built(database_url, tmp_path, "web"), _built(database_url, tmp_path, "web")
+    login = f"agent-{uuid.uuid4().hex[:8]}"
+    try:
+        await one.accounts.add(
+            login=login, name="Two Workers", role=Role.AGENT, password="Tw0-workers-one-db!", actor="test",
+            must_change=False,
+        )  # fmt: skip
+        user, token = await one.auth.sign_in(login, "Tw0-workers-one-db!", source_ip="192.0.2.7")
+        seen = await other.auth.resolve(token)  # kept by the other worker from here
+        await one.auth.sign_out(user, source_ip="192.0.2.7")
+        assert await one.auth.resolve(token) is None  # where it ended: at once
+        ended_at = time.monotonic()
+        while await other.auth.resolve(token) is not None:
+            assert time.monotonic() - ended_at < SESSION_CACHE_S + 1.0, "still signed in on the other worker"
+            await asyncio.sleep(0.05)
+    finally:
+        await one.aclose()
+        await other.aclose()
+    assert seen is not None and seen.login == login
