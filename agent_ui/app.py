@@ -11,6 +11,7 @@ follows the process's role (config.settings.ProcessRole): `all` serves everythin
 from __future__ import annotations
 
 import asyncio
+import gc
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -58,8 +59,12 @@ def create_app(
     *,
     container: Container | None = None,
     on_deposed: Callable[[BaseException], None] | None = None,
+    serving: bool = False,
 ) -> FastAPI:
-    """`on_deposed`: what an elected router that lost its lock does besides stopping (the CLI exits)."""
+    """`on_deposed`: what an elected router that lost its lock does besides stopping (the CLI exits).
+    `serving`: this app is its process's server (`hotline serve`, a uvicorn worker): once it
+    has started, the collector is settled (`settle_collector`). Tests leave it off: it acts on
+    the whole process."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +76,8 @@ def create_app(
             async with asyncio.TaskGroup() as group:
                 runner = group.create_task(built.run(), name="hotline-services")
                 await built.started.wait()
+                if serving:
+                    settle_collector()
                 try:
                     yield
                 finally:
@@ -109,7 +116,25 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """`hotline serve --role web --workers N`: each uvicorn worker process builds its app from
     the environment (HOTLINE_*, the serve command's options included), checked by the parent."""
-    return create_app(load_settings())
+    return create_app(load_settings(), serving=True)
+
+
+YOUNG_OBJECTS = 20_000  # net new container objects between collections of the youngest generation
+
+
+def settle_collector() -> None:
+    """After start-up: what the process built to serve (routes, models, mappers, the
+    container: ~250,000 objects) is frozen out of the cyclic collector's view, and the youngest
+    generation is collected every 20,000 net new objects rather than 700.
+
+    Why: with 32 requests in flight the default 700 was crossed every few requests, and each
+    full collection walked every object of the process: ~80 ms of collector time per second
+    of load, ~50-120 µs per ticket read, more than the read itself (docs/BENCHMARKS.md, #18).
+    Requests free what they build by reference counting; cyclic garbage now waits for
+    20,000 net new objects (a few MB) instead of 700."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, 10, 10)
 
 
 def _serve_people(app: FastAPI) -> None:

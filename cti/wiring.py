@@ -71,6 +71,7 @@ def build_telephony(
     if settings.pbx == "asterisk":
         return _asterisk(settings, center, bus, fence)
     if settings.pbx == "twilio":
+        check_pbx_names(center, {MAIN_PBX}, origin=str(settings.callcenter_file))  # one account, one "PBX"
         from cti.twilio.link import TwilioLink  # the SDK only when Twilio is configured
 
         link = TwilioLink(
