@@ -174,6 +174,12 @@ class TwilioLink(ControlsNotOffered):
     def controls(self) -> frozenset[Control]:
         return CONTROLS
 
+    @property
+    def serving(self) -> bool:
+        """Running: this process answers Twilio. A standby router's link does not run until it is
+        elected; its webhooks are refused (503) so the proxy or Twilio tries the leader."""
+        return self._group is not None
+
     def health(self) -> LinkHealth:
         """Up while the link runs: Twilio calls us (webhooks), there is no connection to lose."""
         counters = {f"refused_moves.{move}": n for move, n in sorted(self.book.refused.items())}
