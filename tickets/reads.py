@@ -434,6 +434,11 @@ class Reads:
         self._thread_lock = threading.Lock()
 
     @property
+    def on_sqlite(self) -> bool:
+        """Whether `first` / `all` / `few` run on plain sqlite3 connections (a SQLite file)."""
+        return self._sync is not None
+
+    @property
     def sqlite(self) -> sqlite3.Connection | None:
         """A plain sqlite3 connection (autocommit, query_only) for the one query where even
         SQLAlchemy Core's ~80 µs per statement matters: the caller-id match. None elsewhere."""
