@@ -45,7 +45,7 @@ from calls.log import CallLog
 from calls.views import CallViews
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
-from cluster.leadership import LEASE_S, Elector, ElectorThread
+from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
@@ -240,7 +240,12 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     # What admins saved in the database is in force; until then the call-center file.
     stored = stored_version(settings.database_url)
     center = stored.center if stored is not None else load_callcenter(settings.callcenter_file)
-    engine = create_engine(settings.database_url)
+    holder = default_holder()  # --role router: its sessions are tagged (a successor ends them)
+    engine = create_engine(
+        tagged_url(settings.database_url, holder)
+        if settings.role == ProcessRole.ROUTER
+        else settings.database_url
+    )
     sessions = session_factory(engine)
     bus = EventBus(writers_behind=1 if is_sqlite(settings.database_url) else None)  # SQLite: one writer
     hub = Hub()
@@ -252,7 +257,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     ivr = IvrDesk(desk)
     ledger = call_store = None
     web = settings.role == ProcessRole.WEB  # no PBX link, no ACD here: the router process holds them
-    elector = _elector(settings, engine)
+    elector = _elector(settings, engine, holder)
     if settings.pbx == "twilio" and not web:  # the link keeps answered webhooks in the database
         ledger = DatabaseReplayLedger(sessions, timedelta(seconds=settings.twilio_replay_ttl_s))
     if settings.pbx == "twilio" and settings.role == ProcessRole.ROUTER:  # a standby takes the book over
@@ -340,15 +345,19 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     return container
 
 
-def _elector(settings: Settings, engine: AsyncEngine) -> ElectorThread | None:
+def _elector(settings: Settings, engine: AsyncEngine, holder: str) -> ElectorThread | None:
     """--role router elects one leader (PostgreSQL only, which settings enforce); its fence
     guards the AMI actions (build_telephony) and every commit of the router's engine. The
     keepalive runs on a thread of its own: a busy router loop does not lapse its lease."""
     if settings.role != ProcessRole.ROUTER:
         return None
-    fence = Fence(lease_s=LEASE_S)
+    fence = Fence(lease_s=settings.router_lease_s)
     guard_commits(engine, fence)
-    return ElectorThread(Elector(settings.database_url, name="router", fence=fence))
+    elector = Elector(
+        settings.database_url, name="router", holder=holder, fence=fence,
+        idle_timeout_s=settings.router_idle_session_timeout_s,
+    )  # fmt: skip
+    return ElectorThread(elector)
 
 
 def _first_decision(elector: ElectorThread) -> Callable[[Decision], Awaitable[None]]:

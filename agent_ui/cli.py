@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from agent_ui.accounts import AccountError, Accounts, AccountView, generate_password, password_problem
 from agent_ui.models import Role
-from config.callcenter import CallCenter, CallCenterError, load_callcenter
+from config.callcenter import CallCenter, CallCenterError, check_pbx_names, load_callcenter
 from config.dbcheck import DatabaseNotReady, check_ready, database_url, describe
 from config.settings import ENV_PREFIX, ProcessRole, Settings, SettingsError, load_settings
 from cti.ami.client import AmiClient
@@ -102,6 +102,8 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
         center = stored_center(settings.database_url) or load_callcenter(settings.callcenter_file)
         router_config(center, settings.mode)  # the router's and the desk's views are checked too
         desk_config(center)
+        if settings.pbx == "asterisk":  # each queue's and agent's PBX is a configured link
+            check_pbx_names(center, settings.ami_links(), origin=str(settings.callcenter_file))
     except CallCenterError as exc:
         raise _fail(str(exc)) from None
     upgrade(settings.database_url)

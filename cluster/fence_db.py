@@ -9,22 +9,25 @@ What is fenced, exactly:
   not the leader's. This is the same local-clock guarantee as the AMI action path
   (cluster.fence): commits sent before the lease ended reach the server well before the
   successor, which waits a whole lease, starts.
-* **Not yet fenced on the server**: a COMMIT already sent that hangs in a frozen network path
-  and is delivered after the successor started. `epoch_is_current` is the server-side token
-  for that case (a row lock on the election's row, which the successor's epoch increment
-  must wait for); no write of the router uses it yet, and it should go into the writes that
-  must never be doubled before they are trusted to a path that can freeze.
-* Twilio's REST calls are not fenced (the Asterisk link is, action by action).
+* **On the server**: the successor ends every session of the old leader's engine (tagged
+  with its holder, cluster.leadership.session_tag) in the transaction that increments the
+  epoch. A transaction the old leader left open (cut off mid-way: its row locks would block
+  the successor for as long as the session lives) rolls back, and a COMMIT of it stuck in a
+  frozen network path finds no session when it arrives.
+* Not fenced here: Twilio's REST orders and the AMI actions (fenced in their links, each
+  request and each action frame, cti.twilio.http and cti.ami.client); the desk's
+  autocommit libpq readers (tickets.reads: reads only, untagged); what other processes (web
+  workers) write on the router's behalf.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cluster.fence import Deposed, Fence
+from cluster.fence import Fence
 
 
 def guard_commits(engine: AsyncEngine, fence: Fence) -> None:
@@ -35,15 +38,3 @@ def guard_commits(engine: AsyncEngine, fence: Fence) -> None:
         fence.check_not_deposed()
 
     event.listen(engine.sync_engine, "commit", before_commit)
-
-
-async def epoch_is_current(conn: AsyncConnection, name: str, epoch: int) -> None:
-    """Inside a transaction: raise Deposed unless `epoch` is still the election's, and hold the
-    row (FOR SHARE) until commit, so a successor's increment waits for this transaction and
-    any transaction of the old leader that starts after it sees the new epoch and stops."""
-    found = await conn.execute(
-        text("SELECT epoch FROM cluster_leader WHERE name = :name FOR SHARE"), {"name": name}
-    )
-    current = found.scalar_one_or_none()
-    if current != epoch:
-        raise Deposed(f"epoch {epoch} of {name!r} is over (now {current})")

@@ -11,6 +11,13 @@ with it). A standby tries the lock every `poll_s`; the winner
    (cluster.fence explains the arithmetic),
 3. arms the process's `Fence`: from then on every keepalive answered extends the lease.
 
+Sessions of the old leader: in the transaction of the increment the winner ends every session
+tagged with the previous holder (`session_tag`, the application_name of a router's engine,
+agent_ui.bootstrap). A leader cut off mid-transaction would otherwise keep its row locks (an
+idle-in-transaction session waits for its client forever) and block its successor's writes, and
+a COMMIT of its stuck in a frozen path could still arrive after the successor started: ended,
+its transactions roll back. This is the server-side fence of the old leader's database writes.
+
 What frees the lock: the leader's session ending. A killed process (kill -9, a crash)
 closes its socket and PostgreSQL ends the session at once. A leader that is alive but cut
 off (a frozen network path, a hung host) leaves an idle session behind that PostgreSQL
@@ -70,6 +77,20 @@ def libpq_url(database_url: str) -> str:
 
 def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def session_tag(holder: str) -> str:
+    """The `application_name` of a leader's own database sessions (its engine's pool): how its
+    successor finds them to end them (PostgreSQL keeps 63 bytes of it)."""
+    return f"hotline router {holder}".encode()[:63].decode(errors="ignore")
+
+
+def tagged_url(database_url: str, holder: str) -> str:
+    """`database_url` whose sessions carry this holder's tag (see Elector, "sessions of the old leader")."""
+    url = make_url(database_url)
+    return url.update_query_dict({"application_name": session_tag(holder)}).render_as_string(
+        hide_password=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +170,7 @@ class Elector:
     async def _take_office(self, conn: PgConn, sent: float) -> Leadership:
         won = sent
         async with asyncio.timeout(self.query_timeout_s), conn.transaction():
+            await self._end_predecessor(conn)
             cur = await conn.execute(
                 "INSERT INTO cluster_leader (name, epoch, holder, since) VALUES (%s, 1, %s, now())"
                 " ON CONFLICT (name) DO UPDATE SET epoch = cluster_leader.epoch + 1,"
@@ -172,6 +194,23 @@ class Elector:
         self.fence.arm(epoch, last)
         self.leadership = Leadership(self.name, epoch, self.holder, won, active_at)
         return self.leadership
+
+    async def _end_predecessor(self, conn: PgConn) -> None:
+        """End the sessions of the previous holder (its engine's, tagged). The holder is read without
+        a row lock: one of those sessions may hold the row (we hold the advisory lock: no one else
+        is taking office meanwhile)."""
+        cur = await conn.execute("SELECT holder FROM cluster_leader WHERE name = %s", (self.name,))
+        row = await cur.fetchone()
+        if row is None or row[0] == self.holder:
+            return
+        cur = await conn.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s AND pid <> pg_backend_pid()",
+            (session_tag(str(row[0])),),
+        )
+        ended = await cur.fetchone()
+        if ended is not None and ended[0]:
+            log.warning("ended %s database sessions of the previous leader %s", ended[0], row[0])
 
     # ------------------------------------------------------------------ leader
     async def hold(self) -> NoReturn:
@@ -276,11 +315,8 @@ class ElectorThread:
 
     def __init__(self, elector: Elector) -> None:
         self.elector = elector
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name=f"elector-{elector.name}", daemon=True
-        )
-        self._thread.start()
+        self._loop: asyncio.AbstractEventLoop | None = None  # with the thread, at the first campaign
+        self._thread: threading.Thread | None = None
 
     @property
     def fence(self) -> Fence:
@@ -295,6 +331,12 @@ class ElectorThread:
         return self.elector.clock
 
     async def _there(self, work: Coroutine[object, object, T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=self._loop.run_forever, name=f"elector-{self.elector.name}", daemon=True
+            )
+            self._thread.start()
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
 
     async def campaign(self) -> Leadership:
@@ -305,12 +347,13 @@ class ElectorThread:
         raise Deposed(f"the leadership of {self.elector.name!r} ended")  # hold() only ends raising
 
     async def aclose(self) -> None:
-        if self._loop.is_closed():
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or loop.is_closed():
             return
-        if self._thread.is_alive():
+        if thread.is_alive():
             with contextlib.suppress(RuntimeError):
                 await self._there(self.elector.aclose())
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            await asyncio.to_thread(self._thread.join, 5.0)
-        if not self._thread.is_alive():
-            self._loop.close()
+            loop.call_soon_threadsafe(loop.stop)
+            await asyncio.to_thread(thread.join, 5.0)
+        if not thread.is_alive():
+            loop.close()

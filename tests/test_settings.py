@@ -250,3 +250,25 @@ def test_an_unknown_pbx_is_named_with_its_queue_or_agent() -> None:
 def test_further_pbx_links_are_refused_when_the_pbx_is_not_asterisk() -> None:
     with pytest.raises(SettingsError, match="HOTLINE_PBX=asterisk"):
         load_settings(demo=True, pbx="none", pbx_links={"east": {"host": "10.0.0.7", "secret": "x" * 12}})
+
+
+def test_serve_refuses_a_queue_on_an_unknown_pbx_in_one_line_naming_it(tmp_path: Path) -> None:
+    center = tmp_path / "callcenter.yaml"
+    center.write_text("queues: [{name: support}, {name: field, pbx: west}]\n", encoding="utf-8")
+    env = {**os.environ, "HOTLINE_SESSION_SECRET": "s" * 32, "HOTLINE_AMI_SECRET": "a-real-secret"}
+    env |= {
+        "HOTLINE_CALLCENTER_FILE": str(center),
+        "HOTLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/h.db",
+    }
+    env["HOTLINE_PBX_LINKS"] = '{"east": {"host": "10.0.0.7", "secret": "east-pbx-secret-1"}}'
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_ui.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "queue field: unknown PBX 'west'" in result.stderr and "['east', 'main']" in result.stderr
+    assert "Traceback" not in result.stderr and "east-pbx-secret-1" not in result.stderr

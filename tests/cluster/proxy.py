@@ -44,9 +44,11 @@ class FreezableProxy:
                 await self._flowing.wait()
                 sink.write(data)
                 await sink.drain()
+        await self._flowing.wait()  # frozen, a peer's close does not get through either
         sink.close()
 
     async def aclose(self) -> None:
+        self._flowing.set()
         if self._server is not None:
             self._server.close()
         for writer in list(self._writers):

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from tests.crash.processes import Process, ami, hotline_env, place_call, start_simulator
 from tests.roles.conftest import redis_url
 
@@ -65,6 +67,13 @@ class RouterPair:
         found = await leader.wait_for_line(DECISION, timeout=60)
         return leader, standby, int(found.group(1))
 
+    async def health(self, router: Process) -> tuple[int, dict[str, object]]:
+        """GET the router's /api/health (its ephemeral port from uvicorn's line)."""
+        found = await router.wait_for_line(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", timeout=60)
+        async with httpx.AsyncClient(base_url=found.group(1), timeout=10) as client:
+            response = await client.get("/api/health")
+        return response.status_code, response.json()
+
     def live(self) -> list[Process]:
         return [r for r in self.routers if r.proc.returncode is None]
 
@@ -87,7 +96,7 @@ def _search(pattern: str, line: str) -> bool:
     return re.search(pattern, line) is not None
 
 
-async def _feed_callers(port: int, every_s: float) -> None:
+async def feed_callers(port: int, every_s: float) -> None:
     """A caller every `every_s` (talking 2 s), for as long as the test runs: decisions to make."""
     async with ami(port) as client:
         for n in itertools.count():
@@ -106,7 +115,7 @@ async def router_pair(database_url: str, work: Path, *, every_s: float = 0.2) ->
     )
     env = hotline_env(database_url, port, work, CALLCENTER, HOTLINE_REDIS_URL=redis_url())
     pair = RouterPair(env)
-    feeder = asyncio.create_task(_feed_callers(port, every_s), name="caller-feed")
+    feeder = asyncio.create_task(feed_callers(port, every_s), name="caller-feed")
     try:
         yield pair
     finally:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from cluster.fence import Deposed, Fence
-from cluster.leadership import Elector, ElectorThread, Leadership, libpq_url, lock_key
+from cluster.leadership import Elector, ElectorThread, Leadership, libpq_url, lock_key, session_tag
 from cti.ami.client import AmiClient
 from cti.simulator import SimulatedPbx
 from tests.cluster.proxy import FreezableProxy
@@ -175,6 +175,33 @@ async def test_an_elector_on_its_own_thread_is_deposed_when_its_session_ends(
                 elector.fence.check()
     finally:
         await elector.aclose()
+
+
+async def test_the_new_leader_ends_the_old_leaders_sessions_so_its_open_transaction_cannot_block_or_commit(
+    pg_url: str, election: str
+) -> None:
+    """An old leader cut off mid-transaction keeps its row locks while its session lives: the new
+    leader ends its tagged sessions when it takes office, and that transaction is rolled back."""
+    a, b = _elector(pg_url, election, "a"), _elector(pg_url, election, "b")
+    async with a, b, _tasks() as tasks:
+        await a.campaign()
+        tasks.add(asyncio.create_task(a.hold()))
+        waiting = asyncio.create_task(b.campaign())
+        tasks.add(waiting)
+        old = await psycopg.AsyncConnection.connect(libpq_url(pg_url), application_name=session_tag("a"))
+        bystander = await psycopg.AsyncConnection.connect(libpq_url(pg_url), application_name="someone else")
+        try:
+            await old.execute("UPDATE cluster_leader SET since = now() WHERE name = %s", (election,))
+            await bystander.execute("SELECT 1")  # another application's session: left alone
+            await a.aclose()  # the lock goes; the transaction above stays open, holding the row
+            await asyncio.wait_for(waiting, 10)  # the increment needs that row: not blocked
+            with pytest.raises(psycopg.OperationalError):
+                await old.commit()
+            await bystander.execute("SELECT 1")
+        finally:
+            await old.close()
+            await bystander.close()
+        assert await _row(pg_url, election) == (2, "b")
 
 
 async def _act_until_deposed(client: AmiClient, pace_s: float = 0.02) -> int:
