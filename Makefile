@@ -43,7 +43,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy audit calls cti routing tickets recordings agent_ui config
+	$(BIN)/mypy audit calls cluster cti routing tickets recordings agent_ui config
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

@@ -11,13 +11,14 @@ follows the process's role (config.settings.ProcessRole): `all` serves everythin
 from __future__ import annotations
 
 import asyncio
+import gc
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -35,7 +36,7 @@ from agent_ui.csrf import CsrfTokens
 from agent_ui.deps import container_of
 from agent_ui.middleware import OriginCheck, SecurityHeaders, SignInGate
 from agent_ui.models import Role
-from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings
+from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings, load_settings
 from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
 if TYPE_CHECKING:
@@ -53,15 +54,30 @@ def form_secret(settings: Settings) -> str:
     return secret
 
 
-def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    container: Container | None = None,
+    on_deposed: Callable[[BaseException], None] | None = None,
+    serving: bool = False,
+) -> FastAPI:
+    """`on_deposed`: what an elected router that lost its lock does besides stopping (the CLI exits).
+    `serving`: this app is its process's server (`hotline serve`, a uvicorn worker): once it
+    has started, the collector is settled (`settle_collector`). Tests leave it off: it acts on
+    the whole process."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = container or build(settings)
+        if on_deposed is not None:
+            built.on_deposed = on_deposed
         app.state.container = built
         try:
             async with asyncio.TaskGroup() as group:
                 runner = group.create_task(built.run(), name="hotline-services")
                 await built.started.wait()
+                if serving:
+                    settle_collector()
                 try:
                     yield
                 finally:
@@ -88,13 +104,37 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     if settings.pbx == "twilio" and settings.role != ProcessRole.WEB:  # where the call book is
         from cti.twilio.webhooks import twilio_router
 
-        app.include_router(twilio_router(_twilio_link))
+        app.include_router(twilio_router(_twilio_link), dependencies=[Depends(_leading)])
     _serve_operators(app)
     if settings.role != ProcessRole.ROUTER:
         openapi.install(app, frozenset(str(r) for r in Role))
         docs.install(app)
         app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """`hotline serve --role web --workers N`: each uvicorn worker process builds its app from
+    the environment (HOTLINE_*, the serve command's options included), checked by the parent."""
+    return create_app(load_settings(), serving=True)
+
+
+YOUNG_OBJECTS = 20_000  # net new container objects between collections of the youngest generation
+
+
+def settle_collector() -> None:
+    """After start-up: what the process built to serve (routes, models, mappers, the
+    container: ~250,000 objects) is frozen out of the cyclic collector's view, and the youngest
+    generation is collected every 20,000 net new objects rather than 700.
+
+    Why: with 32 requests in flight the default 700 was crossed every few requests, and each
+    full collection walked every object of the process: ~80 ms of collector time per second
+    of load, ~50-120 µs per ticket read, more than the read itself (docs/BENCHMARKS.md, #18).
+    Requests free what they build by reference counting; cyclic garbage now waits for
+    20,000 net new objects (a few MB) instead of 700."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, 10, 10)
 
 
 def _serve_people(app: FastAPI) -> None:
@@ -129,6 +169,25 @@ def _serve_operators(app: FastAPI) -> None:
         if not registries:
             registries.append(exposition.registry_for(container_of(request)))
         return Response(exposition.render(registries[0]), media_type=exposition.CONTENT_TYPE)
+
+
+STANDBY_RETRY_AFTER_S = 1  # about a takeover (the lease, the poll, the start): then ask again
+
+
+def _leading(request: Request) -> None:
+    """A router that does not lead answers no Twilio webhook: 503 with Retry-After.
+
+    A standby's call book is not the leader's (it has not loaded it, its link is not running),
+    so its answer would be wrong: a waiting caller sent to voicemail, a status nobody publishes.
+    The 503 sends Twilio to the voice URL's fallback (or the proxy to the other router). The
+    same holds for a leader whose lease ran out: the fence's own test, as for AMI actions."""
+    elector = container_of(request).elector
+    if elector is not None and not elector.fence.valid:
+        raise HTTPException(
+            503,
+            "a standby router: another one leads and answers Twilio",
+            headers={"Retry-After": str(STANDBY_RETRY_AFTER_S)},
+        )
 
 
 def _twilio_link(request: Request) -> TwilioLink | None:

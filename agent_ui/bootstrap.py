@@ -18,8 +18,9 @@ reach each lane in order.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -42,6 +43,9 @@ from agent_ui.web_acd import NoRouterCommands, WebAcd
 from audit.views import AuditViews
 from calls.log import CallLog
 from calls.views import CallViews
+from cluster.fence import Deposed, Fence
+from cluster.fence_db import guard_commits
+from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
@@ -50,13 +54,15 @@ from cti.acd import AcdService
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.telephony import TelephonyLink
+from cti.twilio.call_store import DatabaseCallStore
 from cti.twilio.replay_store import DatabaseReplayLedger
-from cti.wiring import Telephony, build_sms, build_telephony
+from cti.wiring import Telephony, build_sms, build_telephony, pbx_namer, recording_folders
 from recordings.sources import HttpRecordingDownloader
 from recordings.views import RecordingViews
 from recordings.wiring import ASTERISK_MONITOR, Recordings, build_recordings
 from routing import Router
 from routing.commands import RecordSmsReply, RecordSurveyScore, RequestCallback
+from routing.decisions import Decision
 from tickets.config import desk_config
 from tickets.events import when_follow_up_due
 from tickets.intake import CallIntake
@@ -66,6 +72,8 @@ from tickets.sla import SlaBook
 from tickets.views import DeskViews
 
 SCHEDULER_GRACE_S = 5.0  # how long a stopping scheduler job may take to unwind its session
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +111,12 @@ class Container:
     scheduler: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(timezone="UTC"))
     recovery: StartupRecovery | None = None  # after the link's first login: what happened while we were down
     replay_ledger: DatabaseReplayLedger | None = None  # Twilio: answered webhooks, purged on a schedule
+    call_store: DatabaseCallStore | None = None  # Twilio, --role router: the call book for a standby
     redis: Redis | None = None  # --role router|web: what the processes share besides the database
+    elector: ElectorThread | None = None  # --role router: stands by until elected (cluster.leadership)
+    # What a deposed router does besides stopping its tasks: the CLI exits the process (a restart
+    # stands by again); in-process tests leave it None and see run() raise Deposed.
+    on_deposed: Callable[[BaseException], None] | None = None
     started: asyncio.Event = field(default_factory=asyncio.Event)
     recovered: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start-up recovery ran
 
@@ -128,6 +141,8 @@ class Container:
                 self.desk.notices.install(self.scheduler)
             if self.replay_ledger is not None:
                 self.replay_ledger.install(self.scheduler)
+            if self.call_store is not None:
+                self.call_store.install(self.scheduler)
         if self.center_admin is not None:  # `hotline config import` while running: applied live
             self.center_admin.install(self.scheduler)
 
@@ -135,11 +150,16 @@ class Container:
         if self.settings.role == ProcessRole.WEB:
             await self._serve_web()
             return
+        if self.elector is not None:  # --role router: one acts, the others stand by
+            self.started.set()  # health answers meanwhile (503: the PBX link is the leader's)
+            await self.elector.campaign()
         await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
         self.install_jobs()
         self.scheduler.start()
         try:
             async with asyncio.TaskGroup() as group:
+                if self.elector is not None:
+                    group.create_task(self._hold_office(self.elector), name="leadership")
                 group.create_task(self.bus.run(), name="bus")
                 group.create_task(self.acd.run(), name="acd-timers")
                 group.create_task(self.wallboard.run(), name="wallboard")
@@ -153,8 +173,25 @@ class Container:
                 else:
                     self.recovered.set()
                 self.started.set()
+        except* Deposed as deposed:  # a fence refused an action or a commit before hold() saw it
+            self._deposed(deposed.exceptions[0])
+            raise
         finally:
             await stop_scheduler(self.scheduler)
+
+    async def _hold_office(self, elector: ElectorThread) -> None:
+        """Keep the lock; once deposed, stop at once (the fence already refuses every AMI action
+        and commit; the TaskGroup cancels the rest) and hand the decision to `on_deposed`."""
+        try:
+            await elector.hold()
+        except Deposed as exc:
+            self._deposed(exc)
+            raise
+
+    def _deposed(self, exc: BaseException) -> None:
+        log.critical("router deposed: %s; stopping", exc)
+        if self.on_deposed is not None:
+            self.on_deposed(exc)
 
     async def _serve_web(self) -> None:
         """A web worker runs no PBX link, bus, ACD or center-wide job (the router does): only the
@@ -169,6 +206,8 @@ class Container:
             await stop_scheduler(self.scheduler)
 
     async def aclose(self) -> None:
+        if self.elector is not None:  # the lock goes with the session: a standby takes over at once
+            await self.elector.aclose()
         self.auth.close()
         self.desk.close()
         if self.desk.notices.port is not None:  # its HTTP pool would outlive the app
@@ -201,7 +240,12 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     # What admins saved in the database is in force; until then the call-center file.
     stored = stored_version(settings.database_url)
     center = stored.center if stored is not None else load_callcenter(settings.callcenter_file)
-    engine = create_engine(settings.database_url)
+    holder = default_holder()  # --role router: its sessions are tagged (a successor ends them)
+    engine = create_engine(
+        tagged_url(settings.database_url, holder)
+        if settings.role == ProcessRole.ROUTER
+        else settings.database_url
+    )
     sessions = session_factory(engine)
     bus = EventBus(writers_behind=1 if is_sqlite(settings.database_url) else None)  # SQLite: one writer
     hub = Hub()
@@ -211,15 +255,26 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         desk.notices.port = build_sms(settings)
     intake = CallIntake(desk, settings.default_region)
     ivr = IvrDesk(desk)
-    ledger = None
+    ledger = call_store = None
     web = settings.role == ProcessRole.WEB  # no PBX link, no ACD here: the router process holds them
+    elector = _elector(settings, engine, holder)
     if settings.pbx == "twilio" and not web:  # the link keeps answered webhooks in the database
         ledger = DatabaseReplayLedger(sessions, timedelta(seconds=settings.twilio_replay_ttl_s))
+    if settings.pbx == "twilio" and settings.role == ProcessRole.ROUTER:  # a standby takes the book over
+        call_store = DatabaseCallStore(sessions)
     telephony = (
         Telephony(link=None)
         if web
         else build_telephony(
-            settings, center, bus=bus, router=router, clock=clock, desk=ivr, replay_ledger=ledger
+            settings,
+            center,
+            bus=bus,
+            router=router,
+            clock=clock,
+            desk=ivr,
+            replay_ledger=ledger,
+            call_store=call_store,
+            fence=elector.fence.check if elector is not None else None,
         )
     )
     control = settings.mode == "control"
@@ -236,15 +291,17 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         )
     )
     console = ConsoleService(hub, acd, {a.id for a in center.agents}, intake.context_of)
-    calllog = CallLog(sessions, normalize=intake.normalize_number)
+    pbx_of = pbx_namer(settings)
+    calllog = CallLog(sessions, normalize=intake.normalize_number, pbx_of=pbx_of)
     recordings = build_recordings(
         sessions=sessions,
         root=settings.recordings_dir,
-        pbx_folders={ASTERISK_MONITOR: settings.pbx_recordings_dir or settings.recordings_dir / "incoming"},
+        pbx_folders=recording_folders(settings, ASTERISK_MONITOR),
         checkpoint_key=settings.audit_checkpoint_key.get_secret_value(),
         checkpoint_file=settings.audit_checkpoint_file,
         checkpoint_every_s=settings.audit_checkpoint_every_s,
         settle_s=settings.recordings_settle_s,
+        pbx_of=pbx_of,
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
@@ -274,7 +331,9 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         if web
         else StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
         replay_ledger=ledger,
+        call_store=call_store,
         redis=redis,
+        elector=elector,
     )
     container.center_admin = CenterAdmin(
         sessions, container.auth.trail, acd, settings.mode, center, _refresh(container),
@@ -284,6 +343,38 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     if settings.pbx == "twilio" and not web:
         _wire_twilio(container)
     return container
+
+
+def _elector(settings: Settings, engine: AsyncEngine, holder: str) -> ElectorThread | None:
+    """--role router elects one leader (PostgreSQL only, which settings enforce); its fence
+    guards the AMI actions (build_telephony) and every commit of the router's engine. The
+    keepalive runs on a thread of its own: a busy router loop does not lapse its lease."""
+    if settings.role != ProcessRole.ROUTER:
+        return None
+    fence = Fence(lease_s=settings.router_lease_s)
+    guard_commits(engine, fence)
+    elector = Elector(
+        settings.database_url, name="router", holder=holder, fence=fence,
+        idle_timeout_s=settings.router_idle_session_timeout_s,
+    )  # fmt: skip
+    return ElectorThread(elector)
+
+
+def _first_decision(elector: ElectorThread) -> Callable[[Decision], Awaitable[None]]:
+    """One log line at the elected router's first routing decision: what a takeover is measured
+    to (tests/bench/bench_takeover.py reads it)."""
+    seen: list[bool] = []
+
+    async def heard(decision: Decision) -> None:
+        if not seen:
+            seen.append(True)
+            epoch = elector.leadership.epoch if elector.leadership is not None else None
+            log.info(
+                "leader epoch %s: first routing decision at %.3f: %s",
+                epoch, time.time(), type(decision).__name__,
+            )  # fmt: skip
+
+    return heard
 
 
 def _subscribe(c: Container, ivr: IvrDesk) -> None:
@@ -303,6 +394,8 @@ def _subscribe(c: Container, ivr: IvrDesk) -> None:
     c.acd.add_listener(c.console.on_decision)
     c.acd.add_listener(c.wallboard.on_decision)
     c.acd.add_listener(c.calllog.on_decision)
+    if c.elector is not None:
+        c.acd.add_listener(_first_decision(c.elector))
     c.desk.subscribe(c.wallboard.on_desk_event)
 
 

@@ -21,9 +21,9 @@ from rich.markup import escape
 
 from agent_ui.accounts import AccountError, Accounts, AccountView, generate_password, password_problem
 from agent_ui.models import Role
-from config.callcenter import CallCenter, CallCenterError, load_callcenter
+from config.callcenter import CallCenter, CallCenterError, check_pbx_names, load_callcenter
 from config.dbcheck import DatabaseNotReady, check_ready, database_url, describe
-from config.settings import ProcessRole, Settings, SettingsError, load_settings
+from config.settings import ENV_PREFIX, ProcessRole, Settings, SettingsError, load_settings
 from cti.ami.client import AmiClient
 from cti.ami.errors import LoginRefused
 from cti.ami.protocol import AmiMessage
@@ -77,7 +77,21 @@ def _logging(verbose: bool) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
-def _serve(settings: Settings) -> None:
+EXIT_DEPOSED = 75  # EX_TEMPFAIL: systemd (Restart=on-failure) starts it again, as a standby
+
+
+def _exit_deposed(exc: BaseException) -> None:
+    """A router that lost its leadership stops at once: no graceful shutdown, which would still
+    run tasks of a process that must not act. Its fence already refuses every AMI action and
+    commit; what is on disk is as safe as after a kill -9 (which every part is built for)."""
+    logging.getLogger("hotline").critical("exiting with status %d: %s", EXIT_DEPOSED, exc)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_DEPOSED)
+
+
+def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | None = None) -> None:
     from agent_ui.app import create_app
     from agent_ui.center import stored_center
     from agent_ui.migrate import upgrade
@@ -88,11 +102,26 @@ def _serve(settings: Settings) -> None:
         center = stored_center(settings.database_url) or load_callcenter(settings.callcenter_file)
         router_config(center, settings.mode)  # the router's and the desk's views are checked too
         desk_config(center)
+        if settings.pbx == "asterisk":  # each queue's and agent's PBX is a configured link
+            check_pbx_names(center, settings.ami_links(), origin=str(settings.callcenter_file))
     except CallCenterError as exc:
         raise _fail(str(exc)) from None
     upgrade(settings.database_url)
+    if workers > 1:  # each worker process builds its own app from the environment (app_from_environment)
+        for name, value in (overrides or {}).items():
+            os.environ[f"{ENV_PREFIX}{name.upper()}"] = str(getattr(value, "value", value))
+        uvicorn.run(
+            "agent_ui.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=settings.web_host,
+            port=settings.web_port,
+            log_level="info",
+            ws="websockets-sansio",
+        )
+        return
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, on_deposed=_exit_deposed, serving=True),
         host=settings.web_host,
         port=settings.web_port,
         log_level="info",
@@ -112,6 +141,14 @@ def serve(
             case_sensitive=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="--role web only: this many worker processes on one port (uvicorn's; a dead one is"
+            " restarted). Or run several --role web processes behind a proxy.",
+        ),
+    ] = 1,
     verbose: bool = False,
 ) -> None:
     """Run Hotline against the configured PBX: the agent console, wallboard and API, or one role of them."""
@@ -123,7 +160,13 @@ def serve(
         overrides["web_host"] = host
     if port is not None:
         overrides["web_port"] = port
-    _serve(_settings(**overrides))
+    settings = _settings(**overrides)
+    if workers > 1 and settings.role != ProcessRole.WEB:
+        raise _fail(
+            f"--workers {workers} is for --role web: --role {settings.role.value} is one process"
+            " (the router holds the PBX links and the ACD; a standby is another --role router process)"
+        )
+    _serve(settings, workers, overrides)
 
 
 @app.command()

@@ -9,7 +9,9 @@ Components: `database` (a `SELECT 1` within a bound), `pbx` (the telephony
 link's own view: logged in, refused, unreachable), `scheduler` (SLA and
 retention jobs), `bus` (queue depths, failing subscribers) and `router`
 (events it could not apply). Only the first two make it 503: without them no
-call is routed or recorded; the others degrade. Nothing here blocks telephony:
+call is routed or recorded; the others degrade. With several PBXs, `pbx` is up
+while any is, and each has its own `pbx.<name>` component: one PBX down is
+"degraded" (the others' calls go on), and says which. Nothing here blocks telephony:
 the checks read counters, and the database check is bounded.
 """
 
@@ -24,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from config.settings import ProcessRole
+from cti.multi import MultiLink
 
 if TYPE_CHECKING:
     from agent_ui.bootstrap import Container
@@ -63,8 +66,22 @@ def pbx(container: Container) -> Component:
         return Component(True, "a web worker: the PBX link is the router process's (its /api/health)")
     if link is None:
         return Component(True, "no PBX configured (pbx: none): the service desk works without calls")
+    elector = container.elector
+    if elector is not None and not elector.fence.valid:  # 503: a load balancer sends the PBX elsewhere
+        return Component(False, "a standby router: another one leads and holds the PBX link")
     health = link.health()
     return Component(health.up, health.reason, health.counters)
+
+
+def each_pbx(container: Container) -> dict[str, Component]:
+    """`pbx.<name>` per PBX when there are several (cti.multi): not critical, each alone."""
+    link = container.link
+    if not isinstance(link, MultiLink):
+        return {}
+    return {
+        f"pbx.{name}": Component(health.up, health.reason, health.counters)
+        for name, health in link.pbx_health().items()
+    }
 
 
 def scheduler(container: Container) -> Component:
@@ -104,6 +121,7 @@ async def check(container: Container) -> tuple[int, dict[str, object]]:
     components = {
         "database": await database(container),
         "pbx": pbx(container),
+        **each_pbx(container),
         "scheduler": scheduler(container),
         "bus": bus(container),
         "router": router(container),

@@ -11,6 +11,8 @@ from sqlmodel import SQLModel
 import agent_ui.models
 import audit.models
 import calls.models
+import cluster.models
+import cti.twilio.call_store
 import cti.twilio.replay_store
 import recordings.models
 import tickets.models
@@ -19,6 +21,8 @@ MODEL_MODULES = (
     agent_ui.models,
     audit.models,
     calls.models,
+    cluster.models,
+    cti.twilio.call_store,
     cti.twilio.replay_store,
     recordings.models,
     tickets.models,

@@ -32,6 +32,7 @@ HANDLINGS_QUEUED_MAX = 10_000  # wrap-ups ending faster than the database takes 
 HANDLINGS_PER_TRANSACTION = 500
 
 Normalizer = Callable[[str], str | None]
+PbxOf = Callable[[str], str]  # call id -> the name of the PBX that carried it (the composition root's)
 
 _TIMESTAMP = {
     CallEventKind.OFFERED: "offered_at",
@@ -46,12 +47,21 @@ _OUTCOME = {
 }
 
 
+def _main(call_id: str) -> str:
+    return "main"
+
+
 class CallLog:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], normalize: Normalizer | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        normalize: Normalizer | None = None,
+        pbx_of: PbxOf | None = None,
     ) -> None:
+        """`pbx_of` names the PBX of a call, for centers with several (default: every call "main")."""
         self._sessions = sessions
         self._normalize = normalize
+        self._pbx_of = pbx_of or _main
         self._handlings: asyncio.Queue[HandlingEnded] = asyncio.Queue(HANDLINGS_QUEUED_MAX)
         self.handlings_dropped = 0
         self._waiting: list[tuple[CallEvent, asyncio.Future[None]]] = []  # events for the next transaction
@@ -165,7 +175,9 @@ class CallLog:
             for event in events:
                 record = records.get(event.call_id)
                 if record is None:
-                    record = records[event.call_id] = CallRecord(call_id=event.call_id, source=event.source)
+                    record = records[event.call_id] = CallRecord(
+                        call_id=event.call_id, source=event.source, pbx=self._pbx_of(event.call_id)
+                    )
                     session.add(record)
                 self._apply(record, event)
             await session.commit()

@@ -21,6 +21,8 @@ class CallRecord(SQLModel, table=True):
     # the call at the PBX: the caller channel's Uniqueid (Asterisk), the CallSid (Twilio); what
     # reconciliation after a restart asks the PBX about and finds its CDRs and recordings by
     pbx_ref: str | None = Field(default=None, max_length=64, index=True)
+    # which PBX carried it (settings HOTLINE_PBX_LINKS; "main" with one PBX, and for rows from before)
+    pbx: str = Field(default="main", max_length=20, index=True, sa_column_kwargs={"server_default": "main"})
     caller: str | None = Field(default=None, max_length=64)  # as the network gave it
     caller_e164: str | None = Field(default=None, max_length=20, index=True)
     caller_name: str | None = Field(default=None, max_length=200)

@@ -69,6 +69,7 @@ class QueueRow:
     aht_s: float | None
     abandon_rate: float | None
     longest_wait_s: float
+    pbx: str = ""  # the PBX(s) its calls came in on, "main" with one PBX (e.g. "east", or "east,main")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class AgentRow:
     aht_s: float | None
     asa_s: float | None  # how long their callers waited, on average
     longest_talk_s: float
+    pbx: str = ""  # the PBX(s) of their calls, as QueueRow.pbx
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,12 @@ async def load_calls(
         return list((await session.exec(query)).all())
 
 
+def _pbxs(calls: Iterable[CallRecord]) -> str:
+    """The PBXs a row's calls came through: one name, as a queue and an agent are on one PBX (several
+    only if the call-center file moved them meanwhile). The figures add up across PBXs."""
+    return ",".join(sorted({c.pbx for c in calls}))
+
+
 def queue_row(queue: str, calls: Sequence[CallRecord], limits: Thresholds) -> QueueRow:
     answered = [c for c in calls if c.answered_at is not None]
     abandoned = [c for c in calls if c.answered_at is None and c.outcome == "abandoned"]
@@ -169,6 +177,7 @@ def queue_row(queue: str, calls: Sequence[CallRecord], limits: Thresholds) -> Qu
         aht_s=_mean(handles),
         abandon_rate=_ratio(len(abandoned) - short, offered - short),
         longest_wait_s=max((w for c in calls if (w := wait_s(c)) is not None), default=0.0),
+        pbx=_pbxs(calls),
     )
 
 
@@ -200,6 +209,7 @@ def by_agent(calls: Iterable[CallRecord]) -> list[AgentRow]:
                 aht_s=_mean([h for c in handled if (h := handle_s(c)) is not None]),
                 asa_s=_mean(waits),
                 longest_talk_s=max(talks, default=0.0),
+                pbx=_pbxs(groups[agent]),
             )
         )
     return rows

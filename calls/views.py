@@ -30,6 +30,7 @@ class LoggedCall:
     ended_at: datetime | None
     outcome: str | None
     talk_s: float | None
+    pbx: str = "main"  # the PBX that carried it
 
 
 def _logged(record: CallRecord) -> LoggedCall:
@@ -44,6 +45,7 @@ def _logged(record: CallRecord) -> LoggedCall:
         ended_at=record.ended_at,
         outcome=record.outcome,
         talk_s=talk_s(record),
+        pbx=record.pbx,
     )
 
 

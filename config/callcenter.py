@@ -7,6 +7,7 @@ and every error names its place in the file (`queues[1].strategy`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from config.hours import HoursSpec, known_zone
 from config.ivr import IvrSpec
+from config.settings import MAIN_PBX, PBX_NAME
 
 
 class CallCenterError(Exception):
@@ -45,6 +47,8 @@ class QueueSpec(_Strict):
     # queues.conf (`member =>`), sign-in/out unpause/pause them; "dynamic": Hotline QueueAdds
     # them at sign-in and QueueRemoves them at sign-out (cti.ami.members).
     pbx_members: Literal["static", "dynamic"] = "static"
+    # The PBX whose callers this queue holds (a name of HOTLINE_PBX_LINKS; "main": HOTLINE_AMI_*).
+    pbx: str = Field(default=MAIN_PBX, pattern=PBX_NAME)
     # skill -> minimum proficiency every call of this queue needs (the router's
     # QueueConfig.required_skills); an IVR option may add its own (ivr.options[].skills).
     required_skills: dict[str, int] = Field(default_factory=dict)
@@ -65,6 +69,8 @@ class AgentSpec(_Strict):
     # PBX interface: the queues.conf member (observe) and what control mode dials;
     # default "Local/<id>@agents/n", as in config/asterisk/queues.conf. Or "PJSIP/1001".
     interface: str | None = None
+    # The PBX the agent's phone is on; their queues must be on it too (a call cannot cross PBXs).
+    pbx: str = Field(default=MAIN_PBX, pattern=PBX_NAME)
     language: str = "zh-CN"
     wrapup_s: float | None = Field(default=None, ge=0)  # overrides the queue's wrap-up for this agent
     twilio: str | None = None  # Twilio: "client:<identity>", "sip:<uri>" or "+E164" (default client:<id>)
@@ -157,6 +163,12 @@ def parse_callcenter(raw: object, origin: str = "<call-center>") -> CallCenter:
         unknown = set(agent.queues) - names
         if unknown:
             raise CallCenterError(f"{origin}: agent {agent.id} is in unknown queue(s) {sorted(unknown)}")
+        elsewhere = sorted(q for q in agent.queues if (spec := center.queue(q)) and spec.pbx != agent.pbx)
+        if elsewhere:
+            raise CallCenterError(
+                f"{origin}: agent {agent.id} is on PBX {agent.pbx!r} but queue(s) {elsewhere} are on"
+                " another PBX: a call is connected on its own PBX, so each queue's agents share it"
+            )
     for i, option in enumerate(center.ivr.options):
         if option.queue not in names:
             raise CallCenterError(f"{origin}: ivr.options[{i}].queue: unknown queue {option.queue!r}")
@@ -165,6 +177,24 @@ def parse_callcenter(raw: object, origin: str = "<call-center>") -> CallCenter:
         if unknown:
             raise CallCenterError(f"{origin}: user {user.login} watches unknown queue(s) {sorted(unknown)}")
     return center
+
+
+def check_pbx_names(center: CallCenter, known: Collection[str], origin: str = "<call-center>") -> None:
+    """Every queue's and agent's `pbx` is a configured link (settings.ami_links()): checked when the
+    links are built, since the call-center file alone does not know them. The first unknown one is
+    named with its queue or agent."""
+    for queue in center.queues:
+        if queue.pbx not in known:
+            raise CallCenterError(
+                f"{origin}: queue {queue.name}: unknown PBX {queue.pbx!r} (configured: {sorted(known)};"
+                " further PBXs are set in HOTLINE_PBX_LINKS)"
+            )
+    for agent in center.agents:
+        if agent.pbx not in known:
+            raise CallCenterError(
+                f"{origin}: agent {agent.id}: unknown PBX {agent.pbx!r} (configured: {sorted(known)};"
+                " further PBXs are set in HOTLINE_PBX_LINKS)"
+            )
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

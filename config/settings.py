@@ -9,12 +9,21 @@ sample secret would be an open door, so it is refused with the variable named.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -43,6 +52,26 @@ class ProcessRole(StrEnum):
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 
+MAIN_PBX = "main"  # the link of HOTLINE_AMI_*: queues and agents without `pbx:` are on it
+PBX_NAME = r"^[a-z][a-z0-9_-]{0,19}$"  # no ':' — with several PBXs, call ids read `<pbx>:<uniqueid>`
+
+
+class PbxLink(BaseModel):
+    """One Asterisk's AMI link, an entry of HOTLINE_PBX_LINKS (a JSON object: name -> link).
+
+    What differs from PBX to PBX: where its AMI is, the login, and where this host sees its
+    recordings and CDRs. The rest (observe or control, the transfer context, timeouts) is the
+    center's, from the HOTLINE_* settings, so two PBXs never route calls two ways at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str
+    port: int = Field(default=5038, ge=1, le=65535)
+    username: str = "hotline"
+    secret: SecretStr
+    recordings_dir: Path | None = None  # this host's view of its MixMonitor folder
+    cdr_file: Path | None = None  # this host's view of its cdr_csv Master.csv
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
@@ -52,6 +81,14 @@ class Settings(BaseSettings):
     # Redis, shared by the router and the web workers (cross-process events, sign-in throttles):
     # needed by --role router|web, unused by --role all. E.g. redis://127.0.0.1:6379/0.
     redis_url: str | None = None
+    # --role router, the election (cluster.leadership): a leader acts for `router_lease_s` after
+    # each answered keepalive (sent every 0.25 s, so a lease covers at least two) and a standby
+    # that wins waits as long before acting; PostgreSQL ends a lock session quiet for
+    # `router_idle_session_timeout_s` (idle_session_timeout), which frees the lock of a leader cut
+    # off alive. Above the lease, so a live leader is never cut for one slow keepalive; the
+    # takeover after a cut-off is about this timeout plus the lease (after a kill -9, the lease).
+    router_lease_s: float = Field(default=1.0, ge=0.5)
+    router_idle_session_timeout_s: float = Field(default=2.0, gt=0)
     database_url: str = "sqlite+aiosqlite:///./var/hotline.db"
     callcenter_file: Path = SAMPLE_CALLCENTER
     default_region: str = Field(default="CN", min_length=2, max_length=2)
@@ -77,6 +114,10 @@ class Settings(BaseSettings):
     ami_secret: SecretStr = SecretStr("change-me")
     ami_timeout_s: float = Field(default=5.0, gt=0)
     ami_transfer_context: str = "hotline-transfer"  # dialplan context of console transfers
+    # Further Asterisks (a center outgrowing one PBX), by name: HOTLINE_PBX_LINKS='{"east": {"host":
+    # "10.0.0.2", "secret": "…"}}'. The HOTLINE_AMI_* link above is always there, named "main";
+    # queues and agents say their PBX in the call-center file (`pbx:`, default main).
+    pbx_links: dict[str, PbxLink] = Field(default_factory=dict)
 
     # Twilio (pbx "twilio"): webhooks are checked against public_base_url, so it must be set.
     twilio_account_sid: str = ""
@@ -133,6 +174,40 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _idle_session_timeout_exceeds_the_lease(self) -> Settings:
+        """At or below the lease, PostgreSQL could end a live leader's lock session between two
+        keepalives that its lease still covers: a leader deposed for nothing, and a takeover."""
+        if self.router_idle_session_timeout_s <= self.router_lease_s:
+            raise ValueError(
+                f"{ENV_PREFIX}ROUTER_IDLE_SESSION_TIMEOUT_S ({self.router_idle_session_timeout_s:g} s) must"
+                f" be greater than {ENV_PREFIX}ROUTER_LEASE_S ({self.router_lease_s:g} s): PostgreSQL would"
+                " end a live leader's lock session within its lease"
+            )
+        return self
+
+    @field_validator("pbx_links")
+    @classmethod
+    def _pbx_names(cls, links: dict[str, PbxLink]) -> dict[str, PbxLink]:
+        for name in links:
+            if name == MAIN_PBX:
+                raise ValueError(f"{name!r} is the HOTLINE_AMI_* link's name: give the others their own")
+            if re.fullmatch(PBX_NAME, name) is None:
+                raise ValueError(f"PBX name {name!r}: lower-case letters, digits, '-' and '_', up to 20")
+        return links
+
+    def ami_links(self) -> dict[str, PbxLink]:
+        """Every AMI link by PBX name: "main" (the HOTLINE_AMI_* settings) first, then pbx_links."""
+        main = PbxLink(
+            host=self.ami_host,
+            port=self.ami_port,
+            username=self.ami_username,
+            secret=self.ami_secret,
+            recordings_dir=self.pbx_recordings_dir,
+            cdr_file=self.pbx_cdr_file,
+        )
+        return {MAIN_PBX: main, **self.pbx_links}
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url_is_a_redis_url(cls, value: str | None) -> str | None:
@@ -151,6 +226,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _pbx_links_are_asterisks(self) -> Settings:
+        """Further links are AMI links: on Twilio or without a PBX they would be silently unused."""
+        if self.pbx_links and self.pbx != "asterisk":
+            raise ValueError(
+                f"{ENV_PREFIX}PBX_LINKS lists further Asterisks, but {ENV_PREFIX}PBX is {self.pbx}: several"
+                f" PBXs are Asterisks ({ENV_PREFIX}PBX=asterisk), or leave {ENV_PREFIX}PBX_LINKS unset"
+            )
+        return self
 
     @model_validator(mode="after")
     def _checkpoint_key_is_strong(self) -> Settings:
@@ -188,6 +273,12 @@ class Settings(BaseSettings):
             for name, wanted in needed.items()
             if wanted and getattr(self, name).get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
         ]
+        if self.pbx == "asterisk":
+            weak += [
+                f"{ENV_PREFIX}PBX_LINKS.{name}.secret"
+                for name, link in self.pbx_links.items()
+                if link.secret.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+            ]
         if weak:
             listed = ", ".join(repr(p) for p in sorted(PLACEHOLDER_SECRETS) if p)
             raise ValueError(
@@ -216,5 +307,6 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             loc = [str(part) for part in error["loc"]]
             name = f"{ENV_PREFIX}{loc[0].upper()}" if loc else "settings"
+            name += "".join(f".{part}" for part in loc[1:])  # e.g. HOTLINE_PBX_LINKS.east.secret
             problems.append(f"{name}: {error['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -27,12 +27,12 @@ from pathlib import Path
 from cti.ami import actions
 from cti.ami.agents import device_name
 from cti.ami.cdr import CdrBook, figures_of, read_master_csv
-from cti.ami.client import AmiClient
+from cti.ami.client import ActionFence, AmiClient
 from cti.ami.dialplan import REWAIT_EXTEN, RING_TIMEOUT_VARIABLE, TRANSFER_CONTEXT, WAIT_CONTEXT
 from cti.ami.errors import ActionRefused, AmiError, EventsLost, NotConnected
 from cti.ami.members import Member, MemberSync
 from cti.ami.reconcile import Dialplan, close_gone, missed_calls
-from cti.ami.resync import resync_on_connect
+from cti.ami.resync import Publish, resync_on_connect
 from cti.ami.translate import SOURCE, AmiTranslator, wanted_frame
 from cti.ami.versions import Support, VersionWatch
 from cti.bus import EventBus
@@ -85,18 +85,26 @@ class AsteriskLink(ControlsNotOffered):
         cdr_timezone: tzinfo = UTC,
         member_names: Mapping[str, str] | None = None,
         dynamic_queues: Collection[str] = (),
+        call_prefix: str = "",
+        report_link_loss: bool = False,
+        fence: ActionFence | None = None,
     ) -> None:
         """`agents` maps Hotline agent id → PBX interface (`Local/1001@agents/n`, `PJSIP/1001`).
         `member_names`: agent id → app_queue MemberName for QueueAdd; `dynamic_queues`: the
         queues whose members Hotline adds and removes (the others' members are in queues.conf).
         `event_queue`: AMI events that may wait for the bus before the link resyncs instead.
-        `cdr_file`: this host's view of the PBX's cdr_csv Master.csv (reconciliation's figures)."""
+        `cdr_file`: this host's view of the PBX's cdr_csv Master.csv (reconciliation's figures).
+        With several PBXs (cti.multi): `call_prefix` goes before this PBX's call ids, and
+        `report_link_loss` shows its agents' phones unavailable while the link is down, so only
+        this PBX's agents stop being offered calls (one PBX alone: the ACD holds every offer).
+        `fence`: checked before every action frame (the elected router's, cluster.fence)."""
         self.host = host
         self.port = port
         self._username = username
         self._secret = secret
         self._timeout = action_timeout
         self._event_queue = event_queue
+        self._fence = fence
         self.bus = bus
         self.interfaces = dict(agents)
         self.transfer_context = transfer_context
@@ -105,8 +113,12 @@ class AsteriskLink(ControlsNotOffered):
         by_interface = {iface: agent for agent, iface in agents.items()}
         by_device = {device_name(iface): agent for agent, iface in agents.items()}
         self.translator = AmiTranslator(
-            default_queue=default_queue, agents=by_interface | by_device, devices=by_interface | by_device
+            default_queue=default_queue,
+            agents=by_interface | by_device,
+            devices=by_interface | by_device,
+            call_prefix=call_prefix,
         )
+        self.report_link_loss = report_link_loss
         self._client: AmiClient | None = None
         self._running = asyncio.Event()
         self.versions = VersionWatch()
@@ -130,6 +142,7 @@ class AsteriskLink(ControlsNotOffered):
             self._secret,
             action_timeout=self._timeout,
             frame_filter=wanted_frame,  # VarSet/Newexten/… noise is skipped before parsing
+            fence=self._fence,
         )
         self._client = client
         self._running.set()
@@ -149,6 +162,8 @@ class AsteriskLink(ControlsNotOffered):
         resync_on_connect(client, self.translator, publish_missed)
         async with asyncio.TaskGroup() as group:
             group.create_task(client.run(), name="ami-client")
+            if self.report_link_loss:
+                group.create_task(self._report_link_loss(client, publish_missed), name="ami-link-loss")
             while True:
                 try:
                     async for message in subscription:
@@ -157,6 +172,24 @@ class AsteriskLink(ControlsNotOffered):
                     return
                 except EventsLost as exc:  # what was queued before the gap is translated: rebuild the rest
                     client.drop_link(str(exc))
+
+    async def _report_link_loss(self, client: AmiClient, publish: Publish) -> None:
+        """Each loss of the link (or no login within the action timeout at the start) shows this
+        PBX's agent phones unavailable; after the re-login's resync, those it did not report are
+        idle again (cti.ami.translate link_lost/restored)."""
+
+        async def restored() -> None:
+            await publish(self.translator.link_restored(self.translator.clock()))
+
+        client.on_connected(restored)  # after the resync's own callback, registered before
+        try:  # a PBX down from the start: its agents are not offered what others' records say waits there
+            await client.wait_connected(self._timeout)
+        except NotConnected:
+            await publish(self.translator.link_lost(self.translator.clock()))
+        while True:
+            await client.wait_lost()
+            await publish(self.translator.link_lost(self.translator.clock()))
+            await client.wait_connected()
 
     async def _read_cdrs(self) -> None:
         """Before a resync: the CDRs of the last hours (cdr_file), so a call that ended while the
@@ -192,7 +225,8 @@ class AsteriskLink(ControlsNotOffered):
         events: list[Event] = []
         events += close_gone(mine, live, book, self._agent_leg, self.translator.clock())
         seen = known | {c.call_id for c in mine} | {c.pbx_ref for c in mine if c.pbx_ref}
-        events += missed_calls(book, Dialplan(self.translator.default_queue), seen, self._agent_leg)
+        dialplan = Dialplan(self.translator.default_queue)
+        events += missed_calls(book, dialplan, seen, self._agent_leg, self.translator.call_prefix)
         log.info(
             "reconciliation: %d open calls, %d live, %d CDRs since %s: %d events",
             len(mine),

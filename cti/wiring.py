@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from config.callcenter import CallCenter
-from config.settings import Settings
+from config.callcenter import CallCenter, check_pbx_names
+from config.settings import MAIN_PBX, PbxLink, Settings
+from cti.ami.client import ActionFence
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from cti.simulator.standalone import simulated_queues
 from cti.telephony import MemberPort, TelephonyLink
-from cti.twilio.ports import DeskPort, ReplayLedger
+from cti.twilio.ports import CallStore, DeskPort, ReplayLedger
 from routing import Router
 
 if TYPE_CHECKING:
@@ -59,12 +61,17 @@ def build_telephony(
     clock: Callable[[], float] = time.time,
     desk: DeskPort | None = None,
     replay_ledger: ReplayLedger | None = None,
+    call_store: CallStore | None = None,
+    fence: ActionFence | None = None,
 ) -> Telephony:
     """The configured link: `settings.pbx` is "asterisk", "twilio" or "none". `replay_ledger`
-    keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store)."""
+    keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store);
+    `call_store` its call book for a standby router (cti.twilio.call_store). `fence`: the
+    elected router's, checked before every AMI action and every Twilio REST order that changes a call."""
     if settings.pbx == "asterisk":
-        return _asterisk(settings, center, bus)
+        return _asterisk(settings, center, bus, fence)
     if settings.pbx == "twilio":
+        check_pbx_names(center, {MAIN_PBX}, origin=str(settings.callcenter_file))  # one account, one "PBX"
         from cti.twilio.link import TwilioLink  # the SDK only when Twilio is configured
 
         link = TwilioLink(
@@ -80,25 +87,22 @@ def build_telephony(
             caller_id=settings.twilio_number,
             api_base_url=settings.twilio_api_base_url,
             ledger=replay_ledger,
+            call_store=call_store,
+            fence=fence,
         )
         return Telephony(link)
     return Telephony(None)
 
 
-def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephony:
+def _asterisk(settings: Settings, center: CallCenter, bus: EventBus, fence: ActionFence | None) -> Telephony:
     from cti.asterisk import AsteriskLink
 
+    links = settings.ami_links()
+    check_pbx_names(center, links, origin=str(settings.callcenter_file))
+    if len(links) > 1:
+        return _several_asterisks(settings, center, bus, links, fence)
     secret = settings.ami_secret.get_secret_value()
-    pbx = None
-    if settings.demo:
-        pbx = SimulatedPbx(
-            host="127.0.0.1",
-            port=settings.ami_port,
-            username=settings.ami_username,
-            secret=secret,
-            recordings_dir=settings.recordings_dir / "incoming",
-            queues=simulated_queues(center),
-        )
+    pbx = _demo_pbx(settings, center) if settings.demo else None
     link = AsteriskLink(
         host=settings.ami_host,
         port=settings.ami_port,
@@ -113,6 +117,7 @@ def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephon
         cdr_timezone=ZoneInfo(settings.pbx_cdr_timezone),
         member_names={a.id: a.name for a in center.agents},
         dynamic_queues=[q.name for q in center.queues if q.pbx_members == "dynamic"],
+        fence=fence,
     )
     if pbx is None:
         return Telephony(link, members=link.members)
@@ -121,6 +126,92 @@ def _asterisk(settings: Settings, center: CallCenter, bus: EventBus) -> Telephon
         link.port = port
 
     return Telephony(link, pbx, listening, members=link.members)
+
+
+def _demo_pbx(settings: Settings, center: CallCenter) -> SimulatedPbx:
+    """The demo's simulated PBX, in place of the main one."""
+    return SimulatedPbx(
+        host="127.0.0.1",
+        port=settings.ami_port,
+        username=settings.ami_username,
+        secret=settings.ami_secret.get_secret_value(),
+        recordings_dir=settings.recordings_dir / "incoming",
+        queues=simulated_queues(center, MAIN_PBX),
+    )
+
+
+def _several_asterisks(
+    settings: Settings,
+    center: CallCenter,
+    bus: EventBus,
+    links: Mapping[str, PbxLink],
+    fence: ActionFence | None,
+) -> Telephony:
+    """One AsteriskLink per PBX, each with its own agents and queues, behind a MultiLink (cti.multi).
+    The demo's simulated PBX stands in for the main one only: the others are real."""
+    from cti.asterisk import AsteriskLink
+    from cti.multi import MultiLink, call_prefix
+
+    asterisks: dict[str, AsteriskLink] = {}
+    for name, spec in links.items():
+        agents = [a for a in center.agents if a.pbx == name]
+        queues = [q for q in center.queues if q.pbx == name] or center.queues
+        asterisks[name] = AsteriskLink(
+            host=spec.host,
+            port=spec.port,
+            username=spec.username,
+            secret=spec.secret.get_secret_value(),
+            bus=bus,
+            agents={a.id: a.pbx_interface() for a in agents},
+            default_queue=queues[0].name,
+            transfer_context=settings.ami_transfer_context,
+            supervisor_phones={u.login: u.phone for u in center.users if u.phone},
+            cdr_file=spec.cdr_file,
+            cdr_timezone=ZoneInfo(settings.pbx_cdr_timezone),
+            member_names={a.id: a.name for a in agents},
+            dynamic_queues=[q.name for q in queues if q.pbx_members == "dynamic"],
+            call_prefix=call_prefix(name),
+            report_link_loss=True,
+            fence=fence,  # one elected router drives every PBX
+        )
+    link = MultiLink(
+        asterisks,
+        {a.id: a.pbx for a in center.agents},
+        members={name: a.members for name, a in asterisks.items()},
+    )
+    main = asterisks[MAIN_PBX]
+    if not settings.demo:
+        return Telephony(link, members=link.members)
+    pbx = _demo_pbx(settings, center)
+
+    def listening(port: int) -> None:
+        main.port = port
+
+    return Telephony(link, pbx, listening, members=link.members)
+
+
+def pbx_namer(settings: Settings) -> Callable[[str], str]:
+    """Call id -> the name of the PBX that carried it (cti.multi's prefixes), for the call log and
+    the recordings, which must not read call ids themselves. Without several PBXs: "main"."""
+    from cti.multi import pbx_of_call
+
+    names = frozenset(settings.ami_links()) if settings.pbx == "asterisk" else frozenset({MAIN_PBX})
+    if len(names) == 1:
+        return lambda call_id: MAIN_PBX
+    return lambda call_id: pbx_of_call(call_id, names)
+
+
+def recording_folders(settings: Settings, monitor: str) -> dict[str, Path]:
+    """Where this host sees each PBX's recordings, by the folder as the PBX names it (`monitor`,
+    MixMonitor's): the main PBX's under their own path, the others' under `<pbx>:<path>`, as
+    their translator names their files (the same path on two PBXs is two files)."""
+    main = settings.pbx_recordings_dir or settings.recordings_dir / "incoming"
+    folders = {monitor: main}
+    for name, spec in settings.pbx_links.items():
+        local = spec.recordings_dir or settings.recordings_dir / "incoming" / name
+        folders[f"{name}:{monitor}"] = local
+        folders[f"{name}:{local.resolve()}"] = local  # a file named by its path here (the simulator)
+    return folders
 
 
 def build_sms(settings: Settings) -> TwilioSms | None:

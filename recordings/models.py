@@ -62,6 +62,8 @@ class Recording(SQLModel, table=True):
     call_id: str = Field(foreign_key="recorded_call.call_id", index=True, max_length=64)
     source: str = Field(max_length=20)  # asterisk | twilio | simulator
     source_ref: str = Field(max_length=500)  # file path or URL at the source: the idempotency key
+    # which PBX recorded it (settings HOTLINE_PBX_LINKS; "main" with one PBX, and for rows from before)
+    pbx: str = Field(default="main", max_length=20, index=True, sa_column_kwargs={"server_default": "main"})
     status: RecordingStatus = Field(default=RecordingStatus.PENDING, sa_type=String(20), index=True)
     agent_id: str | None = Field(default=None, max_length=40, index=True)  # first answering agent
     queue: str | None = Field(default=None, max_length=60, index=True)

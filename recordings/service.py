@@ -88,10 +88,13 @@ class RecordingService:
         clock: Callable[[], datetime] = utcnow,
         retry_backoff: Backoff = Backoff(first_s=60.0, max_s=3600.0),  # noqa: B008 - frozen
         settle_s: float = 10.0,
+        pbx_of: Callable[[str], str] | None = None,
     ) -> None:
         """`fetchers` maps CallEvent.source ("asterisk", "twilio", "simulator") to a
         fetcher; the key "*" is used for any other source. A WAV whose header a killed
-        PBX left unfinished is repaired once the file has been idle `settle_s`."""
+        PBX left unfinished is repaired once the file has been idle `settle_s`. `pbx_of`
+        names the PBX of a call id, for centers with several (default: "main")."""
+        self.pbx_of: Callable[[str], str] = pbx_of or (lambda call_id: "main")
         self._sessions, self._store, self._audit = sessions, store, audit
         self._fetchers, self._retention = dict(fetchers), retention
         self._clock, self._retry_backoff = clock, retry_backoff
@@ -235,6 +238,7 @@ class RecordingService:
                 call_id=event.call_id,
                 source=event.source,
                 source_ref=event.detail,
+                pbx=self.pbx_of(event.call_id),
                 status=RecordingStatus.PENDING,
                 queue=event.queue,
                 agent_id=event.agent,

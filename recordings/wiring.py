@@ -78,6 +78,7 @@ def build_recordings(
     checkpoint_file: Path | None = None,
     checkpoint_every_s: float = 300.0,
     settle_s: float = 10.0,
+    pbx_of: Callable[[str], str] | None = None,
 ) -> Recordings:
     """Fetchers for the PBX's shared folder; other sources are added with `service.add_fetcher`
     (Twilio's needs the link's credentials and host check: the composition root adds it).
@@ -95,6 +96,7 @@ def build_recordings(
         retention=policy or RetentionPolicy(),
         clock=clock,
         settle_s=settle_s,
+        pbx_of=pbx_of,
     )
     archive = RecordingArchive(sessions=sessions, store=store, audit=audit, clock=clock)
     retention = RetentionJob(sessions=sessions, store=store, audit=audit, clock=clock)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config.callcenter import CallCenterError, load_callcenter, parse_callcenter
+from config.callcenter import CallCenterError, check_pbx_names, load_callcenter, parse_callcenter
 from config.router import router_config
 from config.settings import SAMPLE_CALLCENTER, SettingsError, load_settings
 
@@ -172,3 +172,103 @@ def test_the_live_figures_window_is_set_in_minutes_in_the_call_center_file() -> 
     raw["kpi_window_min"] = 1
     with pytest.raises(CallCenterError, match="kpi_window_min"):
         parse_callcenter(raw)
+
+
+# ----------------------------------------------------------------- several PBXs (#17 item 5)
+def test_the_single_ami_link_is_the_main_pbx_without_any_new_setting() -> None:
+    settings = load_settings(**GOOD, ami_host="10.0.0.5", ami_port=5039)
+    links = settings.ami_links()
+    assert list(links) == ["main"]
+    assert (links["main"].host, links["main"].port) == ("10.0.0.5", 5039)
+    assert links["main"].secret.get_secret_value() == "a-real-secret"
+
+
+def test_further_pbx_links_come_from_a_json_object_and_never_print_their_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "HOTLINE_PBX_LINKS", '{"east": {"host": "10.0.0.7", "port": 5040, "secret": "east-pbx-secret-1"}}'
+    )
+    settings = load_settings(**GOOD)
+    links = settings.ami_links()
+    assert list(links) == ["main", "east"]
+    assert (links["east"].host, links["east"].port, links["east"].username) == ("10.0.0.7", 5040, "hotline")
+    assert "east-pbx-secret-1" not in repr(settings) and "east-pbx-secret-1" not in str(links)
+
+
+def test_a_placeholder_secret_of_a_further_pbx_is_refused_by_its_name() -> None:
+    with pytest.raises(SettingsError, match=r"HOTLINE_PBX_LINKS\.east\.secret"):
+        load_settings(**GOOD, pbx_links={"east": {"host": "10.0.0.7", "secret": "change-me"}})
+    assert load_settings(demo=True, pbx_links={"east": {"host": "10.0.0.7", "secret": "change-me"}}).pbx_links
+
+
+@pytest.mark.parametrize("name", ["main", "East", "a:b", ""])
+def test_a_pbx_link_name_that_cannot_prefix_a_call_id_is_refused(name: str) -> None:
+    with pytest.raises(SettingsError, match="HOTLINE_PBX_LINKS"):
+        load_settings(**GOOD, pbx_links={name: {"host": "10.0.0.7", "secret": "a-real-secret"}})
+
+
+def test_a_pbx_link_missing_its_secret_names_the_field() -> None:
+    with pytest.raises(SettingsError, match=r"HOTLINE_PBX_LINKS\.east\.secret"):
+        load_settings(**GOOD, pbx_links={"east": {"host": "10.0.0.7"}})
+
+
+def _two_pbx_center(agent_pbx: str = "east", queue_pbx: str = "east") -> dict[str, object]:
+    return {
+        "queues": [{"name": "support"}, {"name": "field", "pbx": queue_pbx}],
+        "agents": [
+            {"id": "1001", "name": "A", "queues": {"support": 0}},
+            {"id": "2001", "name": "B", "queues": {"field": 0}, "pbx": agent_pbx},
+        ],
+    }
+
+
+def test_queues_and_agents_are_on_the_main_pbx_unless_they_say() -> None:
+    center = parse_callcenter(_two_pbx_center())
+    assert [q.pbx for q in center.queues] == ["main", "east"]
+    assert [a.pbx for a in center.agents] == ["main", "east"]
+    assert {q.pbx for q in load_callcenter(SAMPLE_CALLCENTER).queues} == {"main"}
+
+
+def test_an_agent_in_a_queue_of_another_pbx_is_refused_naming_both() -> None:
+    with pytest.raises(CallCenterError, match=r"agent 2001 is on PBX 'main' but queue\(s\) \['field'\]"):
+        parse_callcenter(_two_pbx_center(agent_pbx="main"))
+
+
+def test_an_unknown_pbx_is_named_with_its_queue_or_agent() -> None:
+    center = parse_callcenter(_two_pbx_center())
+    check_pbx_names(center, {"main", "east"})
+    with pytest.raises(CallCenterError, match=r"queue field: unknown PBX 'east'"):
+        check_pbx_names(center, {"main"})
+    only_agent = parse_callcenter(
+        {"queues": [{"name": "support"}], "agents": [{"id": "7", "name": "C", "pbx": "west"}]}
+    )
+    with pytest.raises(CallCenterError, match=r"agent 7: unknown PBX 'west'"):
+        check_pbx_names(only_agent, {"main", "east"})
+
+
+def test_further_pbx_links_are_refused_when_the_pbx_is_not_asterisk() -> None:
+    with pytest.raises(SettingsError, match="HOTLINE_PBX=asterisk"):
+        load_settings(demo=True, pbx="none", pbx_links={"east": {"host": "10.0.0.7", "secret": "x" * 12}})
+
+
+def test_serve_refuses_a_queue_on_an_unknown_pbx_in_one_line_naming_it(tmp_path: Path) -> None:
+    center = tmp_path / "callcenter.yaml"
+    center.write_text("queues: [{name: support}, {name: field, pbx: west}]\n", encoding="utf-8")
+    env = {**os.environ, "HOTLINE_SESSION_SECRET": "s" * 32, "HOTLINE_AMI_SECRET": "a-real-secret"}
+    env |= {
+        "HOTLINE_CALLCENTER_FILE": str(center),
+        "HOTLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/h.db",
+    }
+    env["HOTLINE_PBX_LINKS"] = '{"east": {"host": "10.0.0.7", "secret": "east-pbx-secret-1"}}'
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_ui.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "queue field: unknown PBX 'west'" in result.stderr and "['east', 'main']" in result.stderr
+    assert "Traceback" not in result.stderr and "east-pbx-secret-1" not in result.stderr

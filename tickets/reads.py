@@ -28,6 +28,8 @@ import asyncio
 import re
 import sqlite3
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -84,6 +86,7 @@ class SqliteStatement:
         columns = list(stmt.selected_columns)
         self.keys = list(stmt.selected_columns.keys())
         self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        self.cost: float | None = None  # CPU seconds of its last `Reads.all` (None: not run yet)
         for name, bind in compiled.binds.items():
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
                 raise ValueError(f"parameter {name!r} needs a bind processor; use Reads.run")
@@ -180,188 +183,238 @@ def _converted(processors: list[Any], rows: Sequence[Sequence[Any]]) -> list[tup
 
 
 READ_THREADS = 2  # SQLite list reads at once (2-core hosts; each holds one sqlite3 connection)
-PG_READERS = 4  # concurrent one-round-trip reads on PostgreSQL; more waits its turn
+INLINE_BELOW_S = 0.0005  # a SQLite `Reads.all` whose last run took less CPU runs in the loop thread
+PG_READERS = 4  # PostgreSQL read connections; reads beyond them are pipelined on the least busy
 
 
 class PgReaders:
-    """Up to `size` autocommit psycopg connections for `Reads.first` / `Reads.all`, one round
-    trip per read, each statement prepared once per connection.
+    """Up to `size` autocommit psycopg connections for `Reads.first` / `Reads.all`, each read
+    one prepared statement, each connection in libpq's pipeline mode.
 
     A pooled SQLAlchemy checkout cost four round trips (pre-ping, BEGIN, the select, ROLLBACK
-    on return); one shared connection behind a lock made 32 concurrent readers queue for it.
-    So this keeps a stack of idle connections under a semaphore. And a read runs at the libpq
-    level (`_PqReader`), not through a psycopg cursor: the cursor's machinery (query
-    conversion, the prepare bookkeeping, a reader added to and removed from the event loop on
-    every wait) cost ~150 µs of CPU per read here, the libpq calls ~25 µs (docs/BENCHMARKS.md,
-    #18); values are dumped and loaded by psycopg's own adapters (`Transformer`), so rows are
-    what a cursor returns. A connection that broke (OperationalError) or was cancelled
-    mid-round-trip is dropped; a read that failed on an idle one (the server restarted) is
-    retried on a new one. Any other error (a statement the server refused) leaves an autocommit
-    connection usable."""
+    on return); one connection per read in flight made 32 concurrent readers queue for four.
+    So a read goes to an idle connection, else to a new one while fewer than `size` are open,
+    else it is queued behind the reads in flight on the least busy one (pipeline mode: the
+    server answers them in order). A read runs at the libpq level (`_PqReader`), not through a
+    psycopg cursor: the cursor's machinery cost ~150 µs of CPU per read here, the libpq calls
+    ~25 µs (docs/BENCHMARKS.md, #18); values are dumped and loaded by psycopg's own adapters
+    (`Transformer`), so rows are what a cursor returns. A connection that broke is dropped with
+    its reads failed; a read that failed on a connection opened before it (the server
+    restarted) is retried on another: reads change nothing. A statement the server refused
+    fails that read alone (each read is its own sync point) and leaves the connection usable."""
 
     def __init__(self, dsn: str, size: int = PG_READERS) -> None:
         self._dsn = dsn
-        self._slots = asyncio.Semaphore(size)
-        self._idle: list[_PqReader] = []
-        self._open: set[_PqReader] = set()
+        self._size = size
+        self._conns: list[_PqReader] = []
+        self._connecting: set[asyncio.Task[_PqReader]] = set()
 
     async def fetchone(self, sql: bytes, params: Sequence[Any]) -> Sequence[Any] | None:
         rows = await self.fetch(sql, params)
         return rows[0] if rows else None
 
     async def fetch(self, sql: bytes, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Every row of one read (`$n` parameters, in order), in one round trip."""
-        async with self._slots:
-            while True:
-                reused = bool(self._idle)
-                conn = self._idle.pop() if reused else await self._connect()
-                if conn.loop is not asyncio.get_running_loop():  # opened under an earlier loop
-                    self._drop(conn)
-                    continue
-                try:
-                    rows = await conn.fetch(sql, params)
-                except psycopg.OperationalError:
-                    self._drop(conn)
-                    if reused:
-                        continue  # an idle one the server closed (a restart): a read may be retried
+        """Every row of one read (`$n` parameters, in order), one prepared statement."""
+        while True:
+            conn, opened = await self._pick()
+            try:
+                return await conn.fetch(sql, params)
+            except psycopg.OperationalError:
+                self._drop(conn)
+                if opened:
                     raise
-                except psycopg.Error:
-                    if conn.broken:
-                        self._drop(conn)
-                    else:
-                        self._idle.append(conn)
-                    raise
-                except BaseException:  # cancelled mid-round-trip: its state is unknown
+                # one the server closed before this read (a restart): a read may be retried
+
+    async def _pick(self) -> tuple[_PqReader, bool]:
+        """(connection, opened for this read)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            best: _PqReader | None = None
+            for conn in list(self._conns):
+                if conn.broken or conn.loop is not loop:  # broken, or opened under an earlier loop
                     self._drop(conn)
-                    raise
-                self._idle.append(conn)
-                return rows
+                elif best is None or conn.in_flight < best.in_flight:
+                    best = conn
+            if best is not None and best.in_flight == 0:
+                return best, False
+            if len(self._conns) + len(self._connecting) < self._size:
+                task = loop.create_task(self._connect())
+                self._connecting.add(task)
+                task.add_done_callback(self._connecting.discard)
+                return await task, True
+            if best is not None:
+                return best, False
+            await asyncio.wait(set(self._connecting), return_when=asyncio.FIRST_COMPLETED)
 
     async def _connect(self) -> _PqReader:
         conn = _PqReader(await psycopg.AsyncConnection.connect(self._dsn, autocommit=True))
-        self._open.add(conn)
+        self._conns.append(conn)
         return conn
 
     def _drop(self, conn: _PqReader) -> None:
-        self._open.discard(conn)
+        if conn in self._conns:
+            self._conns.remove(conn)
         conn.close()
 
     def close(self) -> None:
         """Synchronous libpq close of every connection: callers close from sync code too."""
-        for conn in self._open:
+        for task in self._connecting:
+            task.cancel()
+        for conn in self._conns:
             conn.close()
-        self._open.clear()
-        self._idle.clear()
+        self._conns.clear()
+
+
+class _Sent:
+    """One statement sent in the pipeline: its last result, whether its results ended (libpq's
+    NULL after them), and the waiter, woken at its sync point."""
+
+    __slots__ = ("ended", "result", "waiter")
+
+    def __init__(self, waiter: asyncio.Future[pq.abc.PGresult | None] | None) -> None:
+        self.waiter = waiter
+        self.result: pq.abc.PGresult | None = None
+        self.ended = False
 
 
 class _PqReader:
-    """One autocommit connection read through libpq's asynchronous calls, one read at a time
-    (`PgReaders` hands it to one reader at a time).
+    """One autocommit connection in libpq's pipeline mode, read through its asynchronous calls.
 
-    The socket stays registered with the event loop for the connection's life: while a read
-    waits, readability wakes it; while idle, whatever the server sends (a notice, the error
-    of a terminated backend, end of file) is consumed, so the loop never spins on it, and a
-    closed connection is marked broken for the next read."""
+    Each read is sent as the prepared statement then a sync point (a statement prepared once
+    per connection is sent ahead of its first read), and waits for its sync; what is sent in
+    one turn of the event loop goes out in one write (`_flush`, scheduled with `call_soon`),
+    and one readable event takes every answer that arrived: under load the reads in flight
+    share their system calls (#18). The socket stays registered with the event loop for the
+    connection's life: whatever the server sends while nothing is in flight (a notice, the
+    error of a terminated backend, end of file) is consumed, and a closed connection is marked
+    broken, its reads failed."""
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
         self._pg = conn.pgconn
         self._pg.nonblocking = 1
+        self._pg.enter_pipeline_mode()
         self._tx = Transformer(conn)
         self._encoding = conn.info.encoding
-        self._prepared: dict[bytes, bytes] = {}  # SQL -> statement name, on this connection
+        self._prepared: dict[bytes, tuple[bytes, _Sent]] = {}  # SQL -> (statement name, its prepare)
+        self._names = 0
+        self._sent: deque[_Sent] = deque()
+        self._flush_due = False
+        self._writing = False
         self.loop = self._loop = asyncio.get_running_loop()
         self._fd = self._pg.socket
-        self._waiter: asyncio.Future[None] | None = None
         self.broken = False
         self._loop.add_reader(self._fd, self._readable)
 
-    def _readable(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            if not waiter.done():
-                waiter.set_result(None)
-            return
-        try:
-            self._pg.consume_input()  # idle: drain it (a notice, a terminated backend's goodbye)
-        except psycopg.OperationalError:
-            self._broke()
-        else:
-            if self._pg.status != pq.ConnStatus.OK:
-                self._broke()
-
-    def _broke(self) -> None:
-        if not self.broken:
-            self.broken = True
-            if not self._loop.is_closed():
-                self._loop.remove_reader(self._fd)
+    @property
+    def in_flight(self) -> int:
+        return len(self._sent)
 
     async def fetch(self, sql: bytes, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         if self.broken:
             raise psycopg.OperationalError("the connection was closed by the server")
-        name = self._prepared.get(sql)
-        if name is None:
-            name = b"hotline_%d" % len(self._prepared)
-            self._pg.send_prepare(name, sql)
-            self._check(await self._result(), pq.ExecStatus.COMMAND_OK)
-            self._prepared[sql] = name
-        values = self._tx.dump_sequence(params, [PyFormat.TEXT] * len(params)) if params else None
-        self._pg.send_query_prepared(name, values)
-        result = self._check(await self._result(), pq.ExecStatus.TUPLES_OK)
+        try:
+            prepared = self._prepared.get(sql)
+            if prepared is None:
+                self._names += 1
+                name = b"hotline_%d" % self._names
+                self._pg.send_prepare(name, sql)
+                self._pg.pipeline_sync()
+                prepared = self._prepared[sql] = (name, _Sent(None))
+                self._sent.append(prepared[1])
+            name, prepare = prepared
+            values = self._tx.dump_sequence(params, [PyFormat.TEXT] * len(params)) if params else None
+            self._pg.send_query_prepared(name, values)
+            self._pg.pipeline_sync()
+        except psycopg.OperationalError as exc:
+            self._fail(exc)
+            raise
+        sent = _Sent(self._loop.create_future())
+        self._sent.append(sent)
+        if not self._flush_due:
+            self._flush_due = True
+            self._loop.call_soon(self._flush)
+        assert sent.waiter is not None
+        result = await sent.waiter
+        if prepare.ended and (prepare.result is None or prepare.result.status != pq.ExecStatus.COMMAND_OK):
+            if self._prepared.get(sql) is prepared:
+                del self._prepared[sql]  # prepared again by the next read
+            result = prepare.result  # the reason it could not be prepared, not "does not exist"
+        result = self._check(result, pq.ExecStatus.TUPLES_OK)
         self._tx.set_pgresult(result)
         return self._tx.load_rows(0, result.ntuples, tuple)
 
-    async def _result(self) -> pq.abc.PGresult | None:
-        """The last result of the query just sent (flushing what libpq could not write yet)."""
+    def _flush(self) -> None:
+        self._flush_due = False
+        if self.broken or self._writing:
+            return
+        try:
+            if self._pg.flush():  # the socket buffer is full: send the rest when it is writable
+                self._writing = True
+                self._loop.add_writer(self._fd, self._writable)
+        except psycopg.OperationalError as exc:
+            self._fail(exc)
+
+    def _writable(self) -> None:
+        try:
+            if not self._pg.flush():
+                self._writing = False
+                self._loop.remove_writer(self._fd)
+        except psycopg.OperationalError as exc:
+            self._fail(exc)
+
+    def _readable(self) -> None:
         pg = self._pg
         try:
-            while pg.flush():  # the socket buffer is full: rare for a short read
-                await self._writable()
-            last = None
-            while True:
-                pg.consume_input()
-                while not pg.is_busy():
-                    result = pg.get_result()
-                    if result is None:
-                        return last
-                    last = result
-                self._waiter = self._loop.create_future()
-                try:
-                    await self._waiter
-                finally:
-                    self._waiter = None
-        except psycopg.OperationalError:
-            self._broke()
-            raise
+            pg.consume_input()
+            while not pg.is_busy():
+                result = pg.get_result()
+                head = self._sent[0] if self._sent else None
+                if result is None:
+                    if head is None or head.ended or head.result is None:
+                        break  # nothing more has arrived
+                    head.ended = True  # its results are all in; its sync point follows
+                elif head is None:
+                    continue  # nothing in flight: a terminated backend's error, say
+                elif result.status == pq.ExecStatus.PIPELINE_SYNC:
+                    self._sent.popleft()
+                    head.ended = True
+                    if head.waiter is not None and not head.waiter.done():  # not cancelled meanwhile
+                        head.waiter.set_result(head.result)
+                else:
+                    head.result = result
+        except psycopg.OperationalError as exc:
+            self._fail(exc)
+            return
+        if pg.status != pq.ConnStatus.OK:
+            self._fail(psycopg.OperationalError("the connection was closed by the server"))
 
-    async def _writable(self) -> None:
-        ready: asyncio.Future[None] = self._loop.create_future()
-
-        def writable() -> None:
-            if not ready.done():
-                ready.set_result(None)
-
-        self._loop.add_writer(self._fd, writable)
-        try:
-            await ready
-        finally:
-            self._loop.remove_writer(self._fd)
+    def _fail(self, exc: psycopg.OperationalError) -> None:
+        """Broken: stop watching the socket, fail every read in flight."""
+        if not self.broken:
+            self.broken = True
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._fd)
+                if self._writing:
+                    self._loop.remove_writer(self._fd)
+        sent, self._sent = self._sent, deque()
+        for each in sent:
+            if each.waiter is not None and not each.waiter.done():
+                each.waiter.set_exception(psycopg.OperationalError(str(exc)))
 
     def _check(self, result: pq.abc.PGresult | None, expected: pq.ExecStatus) -> pq.abc.PGresult:
         if result is not None and result.status == expected:
             return result
-        if self._pg.status != pq.ConnStatus.OK:
-            self._broke()
         if result is None:
             raise psycopg.OperationalError("no result from the server")
         error = psycopg.errors.error_from_result(result, encoding=self._encoding)
         if isinstance(error, psycopg.OperationalError):
-            self._broke()
+            self._fail(error)
         raise error
 
     def close(self) -> None:
         if not self.broken:
-            self._broke()
+            self._fail(psycopg.OperationalError("the read connection was closed"))
         self._pg.finish()
 
 
@@ -382,6 +435,11 @@ class Reads:
         self._local = threading.local()
         self._thread_conns: list[sqlite3.Connection] = []
         self._thread_lock = threading.Lock()
+
+    @property
+    def on_sqlite(self) -> bool:
+        """Whether `first` / `all` / `few` run on plain sqlite3 connections (a SQLite file)."""
+        return self._sync is not None
 
     @property
     def sqlite(self) -> sqlite3.Connection | None:
@@ -415,9 +473,24 @@ class Reads:
         converted, in one read: on SQLite in one hop to a worker thread with a plain sqlite3
         connection of its own (the event loop carries calls: a count over 10^6 tickets must not
         block it), on PostgreSQL one round trip on `PgReaders`. Statements are compiled once
-        (cache keyed by the select object: build each shape once)."""
+        (cache keyed by the select object: build each shape once).
+
+        On SQLite a statement whose last run took less than INLINE_BELOW_S of CPU runs in the
+        loop thread instead, as `first` does: with 32 list pages in flight, the hop (a future,
+        a thread wake-up, and the GIL handed back and forth on every row the worker steps
+        through) cost more CPU than the 50-row page itself (#18). A statement is first run in
+        the thread; whichever thread ran it measures its CPU (`time.thread_time`: waiting for
+        the GIL does not count), so a shape that grew slow (a count over many more tickets)
+        goes back to the thread after one run."""
         if self._sync is not None:
             compiled = self._sqlite_statement(stmt)
+            conn = self.sqlite
+            if conn is not None and compiled.cost is not None and compiled.cost < INLINE_BELOW_S:
+                started = time.thread_time()
+                try:
+                    return compiled.all(conn, params)
+                finally:
+                    compiled.cost = time.thread_time() - started
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="hotline-reads")
             loop = asyncio.get_running_loop()
@@ -436,7 +509,11 @@ class Reads:
             self._local.conn = conn
             with self._thread_lock:
                 self._thread_conns.append(conn)
-        return compiled.all(conn, params)
+        started = time.thread_time()
+        try:
+            return compiled.all(conn, params)
+        finally:
+            compiled.cost = time.thread_time() - started
 
     async def first(self, stmt: Select[Any], params: dict[str, Any]) -> dict[str, Any] | None:
         """The first row of a select, as a dict of converted column values, or None. On SQLite:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import engine_from_config, pool, text
 
 from agent_ui.schema import metadata
 from config.database import install_sqlite_pragmas, is_sqlite, sync_url
 
 config = context.config
+
+# Several processes (a router, its standby, web workers: `--role`) start at once and each runs
+# `upgrade` first: on PostgreSQL each takes this transaction-level advisory lock before Alembic
+# reads the version, so one migrates and the others then find the head and do nothing.
+MIGRATION_LOCK = 0x686F746C696E65  # "hotline"
 
 
 def _url() -> str:
@@ -43,6 +48,8 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if not is_sqlite(url):  # held until this transaction (every migration) commits
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
     connectable.dispose()
 

@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 FieldValue = str | int | list[str]
 FrameFilter = Callable[[bytes, bytes], bool]
 ConnectedCallback = Callable[[], Awaitable[None]]
+ActionFence = Callable[[], None]
+"""Called before every action frame is written; raises to keep it unsent. The elected router's
+fence (cluster.fence.Fence.check) is one: a deposed leader sends the PBX nothing more, and what it
+raises is no AmiError, so it is not retried or reconnected around: it ends the client's `run()`."""
 
 
 @dataclass
@@ -228,6 +232,7 @@ class AmiClient:
         events: str = "on",
         connect_timeout: float = 10.0,
         frame_filter: FrameFilter | None = None,
+        fence: ActionFence | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -241,11 +246,13 @@ class AmiClient:
         self.events = events
         self.connect_timeout = connect_timeout
         self.frame_filter = frame_filter
+        self.fence = fence
         self.stats = ClientStats()
         self.banner: str | None = None
         self._link: _Link | None = None
         self._logged_in = False
         self._ready = asyncio.Event()
+        self._lost = asyncio.Event()  # set when a logged-in link is lost, cleared at the next login
         self._pending: dict[str, _Pending] = {}
         self._listing = 0  # list actions currently collecting items: do not filter frames
         self._subscriptions: set[Subscription] = set()
@@ -267,6 +274,10 @@ class AmiClient:
     def on_connected(self, callback: ConnectedCallback) -> None:
         """Run `callback()` after every (re)login, before `wait_connected` returns. For resync."""
         self._callbacks.append(callback)
+
+    async def wait_lost(self) -> None:
+        """Return once the link, logged in before, is lost (at once if it is down after a login)."""
+        await self._lost.wait()
 
     def subscribe(self, maxsize: int = 1000, overflow: Overflow = "drop-oldest") -> Subscription:
         sub = Subscription(self, maxsize, overflow)
@@ -347,6 +358,7 @@ class AmiClient:
             log.info("AMI logged in to %s:%s as %s (%s)", self.host, self.port, self.username, self.banner)
             for callback in list(self._callbacks):
                 await callback()
+            self._lost.clear()
             self._ready.set()
             await self._keepalive(link)
         finally:
@@ -411,6 +423,8 @@ class AmiClient:
         elif log.isEnabledFor(logging.DEBUG):
             log.debug("AMI -> %s %s", name, masked(AmiMessage.of(**{k: str(v) for k, v in wire.items()})))
         try:
+            if self.fence is not None:
+                self.fence()  # the last moment before the frame leaves: a deposed leader stops here
             link.write(data)
             seconds = self.action_timeout if limit is None else limit
             try:
@@ -484,6 +498,7 @@ class AmiClient:
             return
         self._logged_in = False
         self._ready.clear()
+        self._lost.set()
         self.stats.disconnects += 1
         if exc is not None:
             log.warning("AMI link to %s:%s lost: %s", self.host, self.port, exc)

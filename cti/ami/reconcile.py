@@ -75,12 +75,13 @@ def close_gone(
 
 
 def missed_calls(
-    book: CdrBook, dialplan: Dialplan, known: frozenset[str], agent_of: AgentOf
+    book: CdrBook, dialplan: Dialplan, known: frozenset[str], agent_of: AgentOf, call_prefix: str = ""
 ) -> list[CallEvent]:
-    """The whole story of each call that entered the hotline and is not in Hotline's records."""
+    """The whole story of each call that entered the hotline and is not in Hotline's records
+    (`call_prefix`: the PBX's, as the translator puts it before its call ids)."""
     out: list[CallEvent] = []
     for leg in caller_legs(book, dialplan.contexts):
-        call_id = leg.linkedid or _linkedid(book, leg)
+        call_id = call_prefix + (leg.linkedid or _linkedid(book, leg))
         if leg.uniqueid in known or call_id in known:
             continue
         figures = figures_of(book, leg.uniqueid, agent_of)

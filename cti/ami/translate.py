@@ -203,13 +203,18 @@ class AmiTranslator:
         clock: Clock = _utc_now,
         waiting_contexts: Iterable[str] = WAITING_CONTEXTS,
         retain_ended: int = 2000,
+        call_prefix: str = "",
     ) -> None:
+        """`call_prefix` goes before every call id (`east:` + the Linkedid) when a center has
+        several PBXs: their Uniqueids are only unique per PBX, and the prefix says whose a call is."""
         self.default_queue = default_queue
+        self.call_prefix = call_prefix
         self.agent_of = agent_mapper(agents)
         # Agent phones by exact device name (`PJSIP/1001`): whose DeviceStateChange to report.
         # Exact, unlike `agent_of`: `Local/support@hotline` must not become an agent "support".
         self.devices = dict(devices or {})
         self._device_states: dict[str, str] = {}  # agent → last reported device state
+        self._lost_phones: set[str] = set()  # agents shown unavailable by `link_lost`, not heard of since
         self.clock = clock
         self.waiting_contexts = frozenset(waiting_contexts)
         self.retain_ended = retain_ended
@@ -377,7 +382,7 @@ class AmiTranslator:
     def _new_call(self, msg: AmiMessage, mode: str, queue: str | None) -> _Call:
         uid = msg["Uniqueid"]
         call = _Call(
-            call_id=msg.get("Linkedid") or uid,
+            call_id=self.call_prefix + (msg.get("Linkedid") or uid),
             caller_uid=uid,
             channel=msg.get("Channel", ""),
             caller=_clean(msg.get("CallerIDNum")),
@@ -401,6 +406,7 @@ class AmiTranslator:
             self._recording_started(call, call.caller_uid, early, at, out)
 
     def _recording_started(self, call: _Call, uid: str, file: str, at: datetime, out: list[Event]) -> None:
+        file = self.call_prefix + file  # `east:/var/spool/…`: the same path on two PBXs is two files
         call.recordings[uid] = file
         self._emit(out, call, CallEventKind.RECORDING_STARTED, at, key=f"{uid}|{file}", detail=file)
 
@@ -955,6 +961,8 @@ class AmiTranslator:
                 reason = _clean(msg.get("PausedReason")) if paused else None
                 self._agent_event(out, agent, queue, kind, at, msg.get("LastPause", ""), detail=reason)
         device = _DEVICE_STATE.get(msg.get("Status", ""))
+        if device is not None:
+            self._lost_phones.discard(agent)
         if device is not None and device != state.device:
             state.device = device
             disc = f"{device}|{msg.get('CallsTaken', '')}|{msg.get('LastCall', '')}"
@@ -982,10 +990,37 @@ class AmiTranslator:
             )
         )
 
+    def link_lost(self, at: datetime) -> list[Event]:
+        """The link to this PBX is lost: every agent phone on it is shown unavailable, so a
+        center with several PBXs routes no call to them (the other PBXs' go on). Their next
+        report (the re-login's resync) says what they are; `link_restored` covers the rest."""
+        out: list[Event] = []
+        for agent in sorted(set(self.devices.values())):
+            self._device_states[agent] = "unavailable"
+            for (_, member_agent), member in self._members.items():
+                if member_agent == agent:
+                    member.device = "unavailable"
+            self._lost_phones.add(agent)
+            self._agent_event(out, agent, None, AgentEventKind.DEVICE_STATE, at, "link-lost", "unavailable")
+        return out
+
+    def link_restored(self, at: datetime) -> list[Event]:
+        """After the re-login's resync: the phones it said nothing of (a PBX that lists only the
+        devices whose state was set) are taken as idle again, as before the loss."""
+        out: list[Event] = []
+        for agent in sorted(self._lost_phones):
+            if self._device_states.get(agent) == "unavailable":
+                self._device_states[agent] = "idle"
+                self._agent_event(out, agent, None, AgentEventKind.DEVICE_STATE, at, "link-back", "idle")
+        self._lost_phones.clear()
+        return out
+
     def _device_state(self, msg: AmiMessage, out: list[Event]) -> None:
         """An agent's phone changed state (control mode keeps agents on personal calls out)."""
         agent = self.devices.get(msg.get("Device", ""))
         state = _DEVICE_STATE_NAMES.get(msg.get("State", ""))
+        if agent is not None:
+            self._lost_phones.discard(agent)
         if agent is None or state is None or self._device_states.get(agent) == state:
             return
         self._device_states[agent] = state

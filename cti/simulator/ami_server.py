@@ -15,6 +15,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from cti.ami.protocol import FrameSplitter
 from cti.simulator.dialect import Dialect
@@ -61,6 +62,20 @@ class AmiSession:
 ActionHandler = Callable[[AmiSession, dict[str, str]], None]
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedAction:
+    """An action as the PBX received it: when (wall clock, comparable across processes on one
+    host: the split-brain tests order two routers' actions by it), from which connection."""
+
+    at: float
+    peer: tuple[str, int]
+    fields: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.fields.get("Action", "")
+
+
 class AmiServer:
     def __init__(
         self,
@@ -83,6 +98,7 @@ class AmiServer:
         self._booted_at = booted_at
         self.dialect = dialect or Dialect()
         self.actions_received: list[dict[str, str]] = []
+        self.action_log: list[ReceivedAction] = []  # the same, each with its time and connection
         self._sessions: set[AmiSession] = set()
 
     async def start(self, spawn: Spawn) -> asyncio.Server:
@@ -145,6 +161,8 @@ class AmiServer:
     def _handle_action(self, session: AmiSession, fields: dict[str, str]) -> None:
         action = fields.get("Action", "").lower()
         self.actions_received.append(fields)
+        peer = session.writer.get_extra_info("peername") or ("", 0)
+        self.action_log.append(ReceivedAction(time.time(), (str(peer[0]), int(peer[1])), fields))
         if action == "login":
             self._login(session, fields)
             return

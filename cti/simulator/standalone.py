@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 _SIM_STRATEGY = {"linear": "linear", "ring-all": "ringall"}
 
 
-def simulated_queues(center: CallCenter) -> list[SimQueue]:
-    """The PBX's queues.conf from the call-center file (static members by penalty, then file order)."""
+def simulated_queues(center: CallCenter, pbx: str | None = None) -> list[SimQueue]:
+    """The PBX's queues.conf from the call-center file (static members by penalty, then file order);
+    `pbx`: only the queues on that PBX (a center with several)."""
     return [
         SimQueue(
             name=queue.name,
@@ -52,6 +53,7 @@ def simulated_queues(center: CallCenter) -> list[SimQueue]:
             ],
         )
         for queue in center.queues
+        if pbx is None or queue.pbx == pbx
     ]
 
 

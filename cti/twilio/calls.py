@@ -7,14 +7,15 @@ who hung up). The caller leg's phase follows one table of allowed moves;
 webhooks may arrive late or twice, so an illegal move is refused (and
 counted), never applied, and never raises into a webhook.
 
-Kept in memory, bounded: the link runs in the router's process, and a restart
-loses the router's queue as well. With several processes (`--role router|web`,
-issue #17) it stays there on purpose: every webhook's answer (TwiML) depends on
-this book, the bus and the ACD's decision, which live in the one router; so the
-proxy sends `/twilio/` to the router (web workers do not serve it), and a
-standby that takes over rebuilds the book from Twilio's REST API (call status)
-and the database. What must outlive the process is already shared: the replay
-ledger of answered webhooks is in the database (cti/twilio/replay_store.py).
+Kept in memory, bounded: the link runs in the router's process and answers every
+webhook from here. With several processes (`--role router|web`, issue #17) the
+webhooks still go to the one router (the proxy sends `/twilio/` there; web workers
+do not serve it), since each answer also depends on the bus and the ACD's decision;
+but the router writes the calls each webhook and order touched (`touched`) to the
+database (cti/twilio/call_store.py), with an expiry, and a standby that takes over
+loads them before its first webhook. `--role all` keeps the book in memory only:
+its restart loses the router's queue as well. The replay ledger of answered
+webhooks is in the database in every role (cti/twilio/replay_store.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MAX_CALLS = 50_000
+CALL, CALLBACK = "call", "callback"  # what `CallBook.touched` names (kind, key)
 
 
 class Phase(enum.StrEnum):
@@ -96,16 +98,33 @@ class CallBook:
     calls: OrderedDict[str, TwilioCall] = field(default_factory=OrderedDict)
     callbacks: OrderedDict[str, Callback] = field(default_factory=OrderedDict)
     refused: Counter[str] = field(default_factory=Counter)
+    # (kind, key) of every entry handed out since the link last saved them (call_store.py): whoever
+    # gets one may change it, so each is written back after the webhook or order that got it
+    touched: set[tuple[str, str]] = field(default_factory=set)
 
     def open(self, sid: str, caller: str | None, dialed: str | None, language: str) -> TwilioCall:
         call = self.calls.get(sid)
         if call is None:
             call = self.calls[sid] = TwilioCall(sid, caller, dialed, language)
             _trim(self.calls)
+        self.touched.add((CALL, sid))
         return call
 
     def get(self, sid: str | None) -> TwilioCall | None:
-        return self.calls.get(sid) if sid else None
+        call = self.calls.get(sid) if sid else None
+        if call is not None:
+            self.touched.add((CALL, call.sid))
+        return call
+
+    def callback(self, call_id: str | None) -> Callback | None:
+        callback = self.callbacks.get(call_id) if call_id else None
+        if callback is not None:
+            self.touched.add((CALLBACK, callback.call_id))
+        return callback
+
+    def take_touched(self) -> set[tuple[str, str]]:
+        touched, self.touched = self.touched, set()
+        return touched
 
     def move(self, call: TwilioCall, to: Phase) -> bool:
         """Move the caller to `to` if the table allows it; False (and counted) if not."""
@@ -119,6 +138,7 @@ class CallBook:
         return True
 
     def add_callback(self, callback: Callback) -> Callback:
+        self.touched.add((CALLBACK, callback.call_id))
         known = self.callbacks.get(callback.call_id)
         if known is not None:
             known.agent, known.attempt = callback.agent, known.attempt + 1

@@ -342,7 +342,7 @@ class CallFlow:
             log.info("recording %s of call %s: status %s", sid, call_id, form.get("RecordingStatus"))
             return Reply(self.twiml.empty())
         call = self.book.get(call_id)
-        callback = self.book.callbacks.get(call_id)
+        callback = self.book.callback(call_id)
         queue = call.queue if call else (callback.queue if callback else None)
         refs = tuple(ref for ref in (form.get("CallSid", ""), sid) if ref)
         ready = self._event(
@@ -362,7 +362,7 @@ class CallFlow:
     # ------------------------------------------------------------------ outbound: callbacks
     def callback_answer(self, form: Form, query: Form) -> Reply:
         """The agent answered the callback call: a word to them, then ring the customer."""
-        callback = self.book.callbacks.get(query.get("call", ""))
+        callback = self.book.callback(query.get("call", ""))
         if callback is None:
             return Reply(self.twiml.goodbye(self._language(query)))
         return Reply(
@@ -377,7 +377,7 @@ class CallFlow:
         )
 
     def callback_status(self, form: Form, query: Form) -> Reply:
-        callback = self.book.callbacks.get(query.get("call", ""))
+        callback = self.book.callback(query.get("call", ""))
         status = form.get("CallStatus", "")
         if callback is None or _int(query.get("attempt"), 0) != callback.attempt:
             return Reply(self.twiml.empty())
@@ -410,7 +410,7 @@ class CallFlow:
         )
 
     def callback_dial_done(self, form: Form, query: Form) -> Reply:
-        callback = self.book.callbacks.get(query.get("call", ""))
+        callback = self.book.callback(query.get("call", ""))
         status = form.get("DialCallStatus", "")
         language = callback.language if callback else self._language(query)
         if callback is not None:

@@ -41,7 +41,7 @@ from cti.twilio.calls import Callback, CallBook, Phase, TwilioCall
 from cti.twilio.flow import ROUTES, CallFlow, Form, Position, Reply
 from cti.twilio.http import HttpxTwilioClient
 from cti.twilio.media import TwilioMedia
-from cti.twilio.ports import DeskPort, KnownIncident, ReplayLedger
+from cti.twilio.ports import CallStore, DeskPort, KnownIncident, ReplayLedger
 from cti.twilio.reconcile import CallStatus, close_ended
 from cti.twilio.replay import ReplayCache
 from cti.twilio.signature import SignatureChecker
@@ -89,8 +89,12 @@ class TwilioLink(ControlsNotOffered):
         publish_budget_s: float = 2.0,
         lookup_budget_s: float = 0.3,
         ledger: ReplayLedger | None = None,
+        call_store: CallStore | None = None,
+        fence: Callable[[], None] | None = None,
     ) -> None:
-        """`ledger` keeps answered webhooks across restarts (replay_store.py)."""
+        """`ledger` keeps answered webhooks across restarts (replay_store.py); `call_store` keeps
+        the call book for a standby router (call_store.py); `fence`: the elected router's, checked
+        before every REST order that changes a call (cti.twilio.http)."""
         ivr = callcenter.ivr
         self.account_sid = account_sid
         self.bus = bus
@@ -102,6 +106,9 @@ class TwilioLink(ControlsNotOffered):
         self.replay: ReplayCache[str] = ReplayCache(recall=self._recall, remember=self._remember)
         self.replays_unchecked = 0  # requests let through because the ledger did not answer in time
         self.book = CallBook()
+        self.call_store = call_store
+        self._saving = asyncio.Lock()  # one book write at a time: each reads the newest state
+        self.saves_behind = 0  # book writes that missed the webhook budget and finished behind
         self.twiml = Twiml(ivr, self.urls)
         self.queues = {q.name: q for q in queues}
         self.agents = {
@@ -120,7 +127,9 @@ class TwilioLink(ControlsNotOffered):
         self.lookup_budget_s = lookup_budget_s
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
         self.client = Client(
-            account_sid, auth_token, http_client=HttpxTwilioClient(self.http, api_base_url=api_base_url)
+            account_sid,
+            auth_token,
+            http_client=HttpxTwilioClient(self.http, api_base_url=api_base_url, fence=fence),
         )
         self.media = TwilioMedia(account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url)
         self.desk = desk
@@ -146,6 +155,9 @@ class TwilioLink(ControlsNotOffered):
     async def run(self) -> None:
         """Background work (survey calls, slow lookups) until cancelled; closes the HTTP client after."""
         try:
+            if self.call_store is not None:  # a router taking over: the calls its predecessor knew
+                loaded = await self.call_store.load(self.book)
+                log.info("Twilio call book: %d calls and callbacks taken over from the database", loaded)
             async with asyncio.TaskGroup() as group:
                 self._group = group
                 self._running.set()
@@ -162,10 +174,17 @@ class TwilioLink(ControlsNotOffered):
     def controls(self) -> frozenset[Control]:
         return CONTROLS
 
+    @property
+    def serving(self) -> bool:
+        """Running: this process answers Twilio. A standby router's link does not run until it is
+        elected; its webhooks are refused (503) so the proxy or Twilio tries the leader."""
+        return self._group is not None
+
     def health(self) -> LinkHealth:
         """Up while the link runs: Twilio calls us (webhooks), there is no connection to lose."""
         counters = {f"refused_moves.{move}": n for move, n in sorted(self.book.refused.items())}
         counters["calls_known"] = len(self.book.calls)
+        counters["call_book_saves_behind"] = self.saves_behind
         if self._group is None:
             return LinkHealth(False, "the Twilio link is not running", counters)
         return LinkHealth(True, "taking Twilio webhooks", counters)
@@ -193,8 +212,31 @@ class TwilioLink(ControlsNotOffered):
             if handler is None:
                 raise KeyError(path)
             reply = handler(self.flow, form, query)
-        await self._publish(reply)
+        try:
+            await self._publish(reply)
+        finally:
+            await self._persist()
         return reply.twiml
+
+    async def _persist(self) -> None:
+        """Write what the last webhook or order touched in the book (call_store.py), waiting at
+        most the lookup budget: past it the write finishes behind, in the link's TaskGroup."""
+        if self.call_store is None or self._group is None or not self.book.touched:
+            return
+        task = self._spawn(self._save())
+        done, _ = await asyncio.wait({task}, timeout=self.lookup_budget_s)
+        if task not in done:
+            self.saves_behind += 1
+
+    async def _save(self) -> int:
+        assert self.call_store is not None
+        async with self._saving:  # taken here, not when asked: the newest state of what was touched
+            touched = self.book.take_touched()
+            try:
+                return await self.call_store.save(self.book, touched)
+            except BaseException:
+                self.book.touched |= touched  # written with the next webhook's
+                raise
 
     async def _publish(self, reply: Reply) -> None:
         """The reply's events and commands onto the bus, within the budget; replies awaited apart."""
@@ -315,7 +357,32 @@ class TwilioLink(ControlsNotOffered):
         return str(created.sid)
 
     # ------------------------------------------------------------------ Telephony protocol
+    # Each order changes the book; what it touched is written after it (call_store.py).
     async def connect_call(self, call_id: str, agent_id: str, ring_timeout_s: float) -> None:
+        try:
+            await self._connect_call(call_id, agent_id, ring_timeout_s)
+        finally:
+            await self._persist()
+
+    async def cancel_ring(self, call_id: str, agent_id: str) -> None:
+        try:
+            await self._cancel_ring(call_id, agent_id)
+        finally:
+            await self._persist()
+
+    async def place_callback(self, call_id: str, agent_id: str, number: str) -> None:
+        try:
+            await self._place_callback(call_id, agent_id, number)
+        finally:
+            await self._persist()
+
+    async def reject(self, call_id: str, reason: str, destination: str | None) -> None:
+        try:
+            await self._reject(call_id, reason, destination)
+        finally:
+            await self._persist()
+
+    async def _connect_call(self, call_id: str, agent_id: str, ring_timeout_s: float) -> None:
         call = self.book.get(call_id)
         if call is None or call.phase not in (Phase.WAITING, Phase.RINGING):
             phase = call.phase.value if call else "unknown"
@@ -339,8 +406,8 @@ class TwilioLink(ControlsNotOffered):
         timeout = call.ring_timeout_s + DIAL_GRACE_S
         await self._update(call.sid, twiml=self.twiml.dial_agents(call.sid, targets, call.attempt, timeout))
 
-    async def cancel_ring(self, call_id: str, agent_id: str) -> None:
-        callback = self.book.callbacks.get(call_id)
+    async def _cancel_ring(self, call_id: str, agent_id: str) -> None:
+        callback = self.book.callback(call_id)
         if callback is not None:
             if callback.leg_sid and not callback.answered and callback.agent == agent_id:
                 await self._rest(
@@ -362,7 +429,7 @@ class TwilioLink(ControlsNotOffered):
     async def hangup(self, call_id: str) -> None:
         await self._update(call_id, status="completed")
 
-    async def place_callback(self, call_id: str, agent_id: str, number: str) -> None:
+    async def _place_callback(self, call_id: str, agent_id: str, number: str) -> None:
         line = self.agents.get(agent_id)
         if line is None:
             raise TelephonyError(f"agent {agent_id} has no Twilio line")
@@ -400,7 +467,7 @@ class TwilioLink(ControlsNotOffered):
         )
         callback.leg_sid = str(created.sid)
 
-    async def reject(self, call_id: str, reason: str, destination: str | None) -> None:
+    async def _reject(self, call_id: str, reason: str, destination: str | None) -> None:
         call = self.book.get(call_id)
         if call is None or call.phase not in (Phase.WAITING, Phase.RINGING, Phase.MENU):
             return  # already in voicemail (closed at the menu), gone, or left for a callback

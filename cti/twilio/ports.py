@@ -8,8 +8,11 @@ webhook beyond a small budget.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from cti.twilio.calls import CallBook
 
 
 class KnownIncident(Protocol):
@@ -48,3 +51,11 @@ class ReplayLedger(Protocol):
         ...
 
     async def remember(self, key: str, answer: str) -> None: ...
+
+
+class CallStore(Protocol):
+    """The call book mirrored in the database, for a standby router (cti.twilio.call_store)."""
+
+    async def save(self, book: CallBook, touched: Iterable[tuple[str, str]]) -> int: ...
+
+    async def load(self, book: CallBook) -> int: ...

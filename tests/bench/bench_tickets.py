@@ -221,7 +221,7 @@ def serve(database_url: str, port: int) -> None:
 
     asyncio.run(prepare())
     list_body = asyncio.run(_list_page(container))
-    app = create_app(settings, container=container)
+    app = create_app(settings, container=container, serving=True)  # as `hotline serve` runs it
     bare_body = {
         "id": 1, "subject": "电梯故障 1", "description": "三号楼电梯停在 5 楼", "category": "general",
         "priority": "normal", "customer_id": None, "caller_e164": None, "state": "reported", "queue": None,

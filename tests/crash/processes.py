@@ -47,6 +47,11 @@ class Process:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
+        return cls.adopt(name, proc)
+
+    @classmethod
+    def adopt(cls, name: str, proc: asyncio.subprocess.Process) -> Process:
+        """A process started elsewhere (stdout piped, stderr into it): its lines are read from now."""
         started = cls(name, proc)
         started._reader = asyncio.create_task(started._read(), name=f"read-{name}")
         return started

@@ -6,7 +6,7 @@ import asyncio
 
 import psycopg
 import pytest
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Integer, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,5 +55,45 @@ async def test_a_read_the_server_refuses_raises_its_error_and_the_next_read_work
         ok = select(literal_column("'电梯'::text").label("t"), func.now().label("at"))
         row = await reads.first(ok, {})
         assert row is not None and row["t"] == "电梯" and row["at"].tzinfo is not None
+    finally:
+        reads.close()
+
+
+async def test_reads_queued_behind_others_get_their_own_rows_errors_and_cancels_stay_theirs(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """More reads than connections are pipelined: each answer still reaches its own reader, in
+    between a refused statement and a reader that gave up waiting."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's read connections")
+    reads = Reads(sessions)
+    echo = select(bindparam("n", type_=Integer).label("n"), func.pg_backend_pid().label("pid"))
+    slow = select(
+        literal_column("pg_sleep(0.2)::text").label("slept"), bindparam("n", type_=Integer).label("n")
+    )
+    bad = select((literal_column("1") / bindparam("n", type_=Integer)).label("x"))
+    try:
+
+        async def one(n: int) -> object:
+            if n % 7 == 3:
+                with pytest.raises(psycopg.errors.DivisionByZero):
+                    await reads.first(bad, {"n": 0})
+                return "refused"
+            if n % 11 == 5:
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(reads.first(slow, {"n": n}), 0.05)
+                return "gave up"
+            row = await reads.first(echo, {"n": n})
+            assert row is not None
+            return row["n"], row["pid"]
+
+        n = 10 * PG_READERS
+        got = await asyncio.gather(*(one(i) for i in range(n)))
+        answered = [g for g in got if isinstance(g, tuple)]
+        assert [a[0] for a in answered] == [i for i in range(n) if i % 7 != 3 and i % 11 != 5]
+        assert 1 < len({a[1] for a in answered}) <= PG_READERS  # pipelined on the few connections
+        assert got.count("refused") == len([i for i in range(n) if i % 7 == 3])
+        row = await reads.first(echo, {"n": -1})  # the connections are still in order after all that
+        assert row is not None and row["n"] == -1
     finally:
         reads.close()

@@ -1,0 +1,2 @@
+"""Running more than one Hotline process: leader election and fencing of the router (leadership,
+fence, fence_db)."""
