@@ -44,7 +44,7 @@ from tickets.errors import InvalidPhoneNumber
 from tickets.lifecycle import Actor
 from tickets.models import Customer, CustomerImport, CustomerPhone, CustomerTier
 from tickets.offer import OfferWriter
-from tickets.phones import normalize_fast, split_numbers
+from tickets.phones import fast_e164, normalize_fast, split_numbers
 from tickets.schemas import check_email, check_tags
 from tickets.uow import AuditSink, DeskContext, Pending, audit_entries
 
@@ -290,9 +290,16 @@ class RowParser:
         region = self.region
         try:
             for number in numbers:
-                parts = normalize_fast(number, region)
-                if parts.e164 not in found:
-                    found[parts.e164] = PhoneRow(parts.e164, parts.extension, number)
+                # the common number straight from the region's patterns: normalize_fast's cache
+                # only pays for numbers seen again, and a file's mobiles are all different
+                e164 = fast_e164(number, region)
+                if e164 is None:
+                    parts = normalize_fast(number, region)
+                    e164, extension = parts.e164, parts.extension
+                else:
+                    extension = ""
+                if e164 not in found:
+                    found[e164] = PhoneRow(e164, extension, number)
         except InvalidPhoneNumber:
             return None
         data: CustomerRow = {
@@ -559,6 +566,13 @@ _SQLITE_PHONES = (
     " CROSS JOIN customer ON customer.primary_phone = value->>0 AND customer.name = value->>1"
     " WHERE true ON CONFLICT (customer_id, e164) DO NOTHING"
 )
+_SQLITE_PHONES_BY_ID = (
+    "INSERT INTO customer_phone (customer_id, e164, extension, raw, label)"
+    " SELECT value->>0, value->>1, value->>2, value->>3, '' FROM json_each(?1)"
+    " WHERE true ON CONFLICT (customer_id, e164) DO NOTHING"
+)
+_SQLITE_CREATED = "SELECT count(*), max(id) FROM customer WHERE id > ?"
+_SQLITE_KEYLESS = "SELECT EXISTS (SELECT 1 FROM customer WHERE primary_phone IS NULL)"
 # customers made elsewhere (no key) holding one of the batch's (number, name) keys that no
 # customer holds yet, as one JSON row: [[id, number, name], ...] by id
 _SQLITE_ADOPTABLE = (
@@ -666,13 +680,16 @@ def _write(
     counts = Counts(rows=len(rows))
     driver = _Driver(conn)
     stamp = driver.datetime(now)
+    no_tags = driver.tags([])
     tags_cache: dict[tuple[str, ...], Any] = {}
 
     def fields(data: CustomerRow) -> tuple[Any, ...]:
-        tags = tuple(data["tags"])
-        stored = tags_cache.get(tags)
-        if stored is None:
-            stored = tags_cache[tags] = driver.tags(list(tags))
+        stored = no_tags
+        if data["tags"]:  # most rows have none: no tuple, no lookup
+            tags = tuple(data["tags"])
+            stored = tags_cache.get(tags)
+            if stored is None:
+                stored = tags_cache[tags] = driver.tags(list(tags))
         return (data["name"], data["company"], data["tier"].value, data["address"], data["email"],
                 data["notes"], stored)  # fmt: skip
 
@@ -712,24 +729,43 @@ _Fields = Callable[[CustomerRow], tuple[Any, ...]]
 def _upsert_sqlite(driver: _Driver, keyed: _Keyed, fields: _Fields, stamp: Any, counts: Counts) -> None:
     """Adopt, upsert and add numbers with one statement each over the batch as JSON; the
     customers created are those past the highest id before (the write lock is held)."""
-    keys = json.dumps(list(keyed), ensure_ascii=False)
-    _, [[found]] = driver.execute(_SQLITE_ADOPTABLE, (keys,))
+    _, [[keyless]] = driver.execute(_SQLITE_KEYLESS, ())
+    if keyless:  # one index probe; a first import into an empty desk has no one to adopt
+        _adopt_sqlite(driver, keyed)
+    _, [[highest]] = driver.execute("SELECT max(id) FROM customer", ())
+    highest = highest or 0
+    batch = json.dumps([(*fields(d), key[0]) for key, (d, _) in keyed.items()], ensure_ascii=False)
+    changed, _ = driver.execute(_SQLITE_UPSERT, (stamp, batch))
+    _, [[created, top]] = driver.execute(_SQLITE_CREATED, (highest,))
+    counts.created = int(created)
+    counts.updated = changed - counts.created
+    counts.unchanged = len(keyed) - changed
+    if counts.created == len(keyed) and top == highest + len(keyed):
+        # every row new: SQLite gave them the ids after the highest, one by one in the array's
+        # order (ids distinct, all above `highest`, the last `highest + n`), so the numbers
+        # need no lookup of their customer by key
+        numbers: list[tuple[Any, ...]] = [
+            (highest + index, p.e164, p.extension, p.raw)
+            for index, (_, phones) in enumerate(keyed.values(), start=1)
+            for p in phones
+        ]
+        sql = _SQLITE_PHONES_BY_ID
+    else:
+        numbers = [
+            (k[0], k[1], p.e164, p.extension, p.raw) for k, (_, phones) in keyed.items() for p in phones
+        ]
+        sql = _SQLITE_PHONES
+    counts.phones_added, _ = driver.execute(sql, (json.dumps(numbers, ensure_ascii=False),))
+
+
+def _adopt_sqlite(driver: _Driver, keyed: _Keyed) -> None:
+    """Give a customer made elsewhere (no key) this row's key when its name and a number match."""
+    _, [[found]] = driver.execute(_SQLITE_ADOPTABLE, (json.dumps(list(keyed), ensure_ascii=False),))
     adopt: dict[tuple[str, str], int] = {}
     for cid, phone, name in json.loads(found):
         if (phone, name) not in adopt and cid not in adopt.values():
             adopt[(phone, name)] = cid
     driver.executemany(_ADOPT, [(key[0], cid) for key, cid in adopt.items()])
-    _, [[highest]] = driver.execute("SELECT max(id) FROM customer", ())
-    batch = json.dumps([(*fields(d), key[0]) for key, (d, _) in keyed.items()], ensure_ascii=False)
-    changed, _ = driver.execute(_SQLITE_UPSERT, (stamp, batch))
-    _, [[created]] = driver.execute("SELECT count(*) FROM customer WHERE id > ?", (highest or 0,))
-    counts.created = int(created)
-    counts.updated = changed - counts.created
-    counts.unchanged = len(keyed) - changed
-    numbers = [
-        (key[0], key[1], p.e164, p.extension, p.raw) for key, (_, phones) in keyed.items() for p in phones
-    ]
-    counts.phones_added, _ = driver.execute(_SQLITE_PHONES, (json.dumps(numbers, ensure_ascii=False),))
 
 
 _BY_KEY = "SELECT id, primary_phone, name FROM customer WHERE primary_phone = ANY(%s)"
