@@ -15,8 +15,10 @@ What needs pieces still being built skips naming what is missing, decided by wha
 (not by a flag), so it runs once that lands (each guard is a `_missing_*` function):
 
 * 200 agent consoles over both web workers, every pop once, a killed worker's consoles catching up
-  on the other: the Redis hub and command channel (a web worker still refuses a console's sign-in to
-  its queues with 503 router_unreachable: `NoRouterCommands`).
+  on the other: the Redis hub (cluster.redis_hub, landed, not yet wired into the roles) and the
+  command channel (a web worker still refuses a console's sign-in to its queues with 503
+  router_unreachable: `NoRouterCommands`). The test is written against the websocket protocol of
+  today (pop, seq, after/epoch) and has not run yet: whoever wires the hub completes it.
 
 Bounded: CALLS calls at RATE per second on a PBX running SPEED times fast, every wait has a timeout.
 """
@@ -305,8 +307,9 @@ def _missing_command_channel() -> str | None:
 
     if "NoRouterCommands()" in inspect.getsource(bootstrap.build):
         return (
-            "needs the Redis hub and command channel (issue #17 item 2, branch redisbus): a web worker"
-            " refuses a console's sign-in to its queues with 503 router_unreachable and pushes no pop"
+            "needs the Redis hub (cluster.redis_hub) wired into the router and web roles and the console"
+            " command channel (issue #17 item 2): a web worker still refuses a console's sign-in to its"
+            " queues with 503 router_unreachable (NoRouterCommands) and pushes no pop"
         )
     return None
 
