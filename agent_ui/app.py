@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -104,7 +104,7 @@ def create_app(
     if settings.pbx == "twilio" and settings.role != ProcessRole.WEB:  # where the call book is
         from cti.twilio.webhooks import twilio_router
 
-        app.include_router(twilio_router(_twilio_link))
+        app.include_router(twilio_router(_twilio_link), dependencies=[Depends(_leading)])
     _serve_operators(app)
     if settings.role != ProcessRole.ROUTER:
         openapi.install(app, frozenset(str(r) for r in Role))
@@ -169,6 +169,25 @@ def _serve_operators(app: FastAPI) -> None:
         if not registries:
             registries.append(exposition.registry_for(container_of(request)))
         return Response(exposition.render(registries[0]), media_type=exposition.CONTENT_TYPE)
+
+
+STANDBY_RETRY_AFTER_S = 1  # about a takeover (the lease, the poll, the start): then ask again
+
+
+def _leading(request: Request) -> None:
+    """A router that does not lead answers no Twilio webhook: 503 with Retry-After.
+
+    A standby's call book is not the leader's (it has not loaded it, its link is not running),
+    so its answer would be wrong: a waiting caller sent to voicemail, a status nobody publishes.
+    The 503 sends Twilio to the voice URL's fallback (or the proxy to the other router). The
+    same holds for a leader whose lease ran out: the fence's own test, as for AMI actions."""
+    elector = container_of(request).elector
+    if elector is not None and not elector.fence.valid:
+        raise HTTPException(
+            503,
+            "a standby router: another one leads and answers Twilio",
+            headers={"Retry-After": str(STANDBY_RETRY_AFTER_S)},
+        )
 
 
 def _twilio_link(request: Request) -> TwilioLink | None:

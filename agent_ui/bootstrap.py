@@ -45,7 +45,7 @@ from calls.log import CallLog
 from calls.views import CallViews
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
-from cluster.leadership import LEASE_S, Elector, ElectorThread, default_holder, tagged_url
+from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
@@ -351,9 +351,13 @@ def _elector(settings: Settings, engine: AsyncEngine, holder: str) -> ElectorThr
     keepalive runs on a thread of its own: a busy router loop does not lapse its lease."""
     if settings.role != ProcessRole.ROUTER:
         return None
-    fence = Fence(lease_s=LEASE_S)
+    fence = Fence(lease_s=settings.router_lease_s)
     guard_commits(engine, fence)
-    return ElectorThread(Elector(settings.database_url, name="router", holder=holder, fence=fence))
+    elector = Elector(
+        settings.database_url, name="router", holder=holder, fence=fence,
+        idle_timeout_s=settings.router_idle_session_timeout_s,
+    )  # fmt: skip
+    return ElectorThread(elector)
 
 
 def _first_decision(elector: ElectorThread) -> Callable[[Decision], Awaitable[None]]:

@@ -14,7 +14,8 @@ What is fenced, exactly:
   epoch. A transaction the old leader left open (cut off mid-way: its row locks would block
   the successor for as long as the session lives) rolls back, and a COMMIT of it stuck in a
   frozen network path finds no session when it arrives.
-* Not fenced: Twilio's REST calls (the Asterisk link is, action by action); the desk's
+* Not fenced here: Twilio's REST orders and the AMI actions (fenced in their links, each
+  request and each action frame, cti.twilio.http and cti.ami.client); the desk's
   autocommit libpq readers (tickets.reads: reads only, untagged); what other processes (web
   workers) write on the router's behalf.
 """

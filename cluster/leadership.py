@@ -315,11 +315,8 @@ class ElectorThread:
 
     def __init__(self, elector: Elector) -> None:
         self.elector = elector
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name=f"elector-{elector.name}", daemon=True
-        )
-        self._thread.start()
+        self._loop: asyncio.AbstractEventLoop | None = None  # with the thread, at the first campaign
+        self._thread: threading.Thread | None = None
 
     @property
     def fence(self) -> Fence:
@@ -334,6 +331,12 @@ class ElectorThread:
         return self.elector.clock
 
     async def _there(self, work: Coroutine[object, object, T]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=self._loop.run_forever, name=f"elector-{self.elector.name}", daemon=True
+            )
+            self._thread.start()
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
 
     async def campaign(self) -> Leadership:
@@ -344,12 +347,13 @@ class ElectorThread:
         raise Deposed(f"the leadership of {self.elector.name!r} ended")  # hold() only ends raising
 
     async def aclose(self) -> None:
-        if self._loop.is_closed():
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or loop.is_closed():
             return
-        if self._thread.is_alive():
+        if thread.is_alive():
             with contextlib.suppress(RuntimeError):
                 await self._there(self.elector.aclose())
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            await asyncio.to_thread(self._thread.join, 5.0)
-        if not self._thread.is_alive():
-            self._loop.close()
+            loop.call_soon_threadsafe(loop.stop)
+            await asyncio.to_thread(thread.join, 5.0)
+        if not thread.is_alive():
+            loop.close()

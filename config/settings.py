@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     # Redis, shared by the router and the web workers (cross-process events, sign-in throttles):
     # needed by --role router|web, unused by --role all. E.g. redis://127.0.0.1:6379/0.
     redis_url: str | None = None
+    # --role router, the election (cluster.leadership): a leader acts for `router_lease_s` after
+    # each answered keepalive (sent every 0.25 s, so a lease covers at least two) and a standby
+    # that wins waits as long before acting; PostgreSQL ends a lock session quiet for
+    # `router_idle_session_timeout_s` (idle_session_timeout), which frees the lock of a leader cut
+    # off alive. Above the lease, so a live leader is never cut for one slow keepalive; the
+    # takeover after a cut-off is about this timeout plus the lease (after a kill -9, the lease).
+    router_lease_s: float = Field(default=1.0, ge=0.5)
+    router_idle_session_timeout_s: float = Field(default=2.0, gt=0)
     database_url: str = "sqlite+aiosqlite:///./var/hotline.db"
     callcenter_file: Path = SAMPLE_CALLCENTER
     default_region: str = Field(default="CN", min_length=2, max_length=2)
@@ -163,6 +171,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{flag} needs {ENV_PREFIX}REDIS_URL (e.g. redis://127.0.0.1:6379/0): the router and the"
                 " web workers exchange events, commands and sign-in counts through Redis"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _idle_session_timeout_exceeds_the_lease(self) -> Settings:
+        """At or below the lease, PostgreSQL could end a live leader's lock session between two
+        keepalives that its lease still covers: a leader deposed for nothing, and a takeover."""
+        if self.router_idle_session_timeout_s <= self.router_lease_s:
+            raise ValueError(
+                f"{ENV_PREFIX}ROUTER_IDLE_SESSION_TIMEOUT_S ({self.router_idle_session_timeout_s:g} s) must"
+                f" be greater than {ENV_PREFIX}ROUTER_LEASE_S ({self.router_lease_s:g} s): PostgreSQL would"
+                " end a live leader's lock session within its lease"
             )
         return self
 

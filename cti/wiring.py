@@ -67,7 +67,7 @@ def build_telephony(
     """The configured link: `settings.pbx` is "asterisk", "twilio" or "none". `replay_ledger`
     keeps a Twilio link's answered webhooks across restarts (cti.twilio.replay_store);
     `call_store` its call book for a standby router (cti.twilio.call_store). `fence`: the
-    elected router's, checked before every AMI action (Twilio's REST calls are not fenced yet)."""
+    elected router's, checked before every AMI action and every Twilio REST order that changes a call."""
     if settings.pbx == "asterisk":
         return _asterisk(settings, center, bus, fence)
     if settings.pbx == "twilio":
@@ -88,6 +88,7 @@ def build_telephony(
             api_base_url=settings.twilio_api_base_url,
             ledger=replay_ledger,
             call_store=call_store,
+            fence=fence,
         )
         return Telephony(link)
     return Telephony(None)

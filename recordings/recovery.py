@@ -164,12 +164,31 @@ class RecordingRecovery:
                 if (call.call_id, PurePosixPath(ref).name) in named:
                     continue  # the live path has it, under the path the PBX reported
                 rec_id = await self._insert(session, call, ref, datetime.fromtimestamp(mtime, UTC))
+                named.add((call.call_id, PurePosixPath(ref).name))  # one folder under two names: once
                 if rec_id is not None:
                     new.append((rec_id, call.ended_at is not None))
         report.registered += len(new)
+        live = [rec_id for rec_id, over in new if not over]
+        over_now = await self._ended_since(live) if live else set()
         for rec_id, over in new:
-            if over:
+            if over or rec_id in over_now:
                 report.stored += await self._service.ingest(rec_id)
+
+    async def _ended_since(self, rec_ids: list[int]) -> set[int]:
+        """Those of `rec_ids` (just registered, their call live then) whose call has ended since.
+
+        Recovery runs while live events flow (a standby taking over, a restart mid-storm): the
+        call's HUNG_UP may be handled between the read of `ended_at` above and the commit of the
+        row, and its handler's look for PENDING files (RecordingService._pending_of) then missed
+        the row not yet committed, leaving it PENDING for good. Read after the commit, one of the
+        two sees the other (each writes, then reads); both ingesting stores once."""
+        query = (
+            select(Recording.id)
+            .join(RecordedCall, col(RecordedCall.call_id) == col(Recording.call_id))
+            .where(col(Recording.id).in_(rec_ids), col(RecordedCall.ended_at).is_not(None))
+        )
+        async with self._sessions() as session:
+            return {int(i) for i in (await session.exec(query)).all() if i is not None}
 
     async def _insert(
         self, session: AsyncSession, call: RecordedCall, ref: str, changed: datetime

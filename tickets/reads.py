@@ -28,6 +28,7 @@ import asyncio
 import re
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +86,7 @@ class SqliteStatement:
         columns = list(stmt.selected_columns)
         self.keys = list(stmt.selected_columns.keys())
         self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        self.cost: float | None = None  # CPU seconds of its last `Reads.all` (None: not run yet)
         for name, bind in compiled.binds.items():
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
                 raise ValueError(f"parameter {name!r} needs a bind processor; use Reads.run")
@@ -181,6 +183,7 @@ def _converted(processors: list[Any], rows: Sequence[Sequence[Any]]) -> list[tup
 
 
 READ_THREADS = 2  # SQLite list reads at once (2-core hosts; each holds one sqlite3 connection)
+INLINE_BELOW_S = 0.0005  # a SQLite `Reads.all` whose last run took less CPU runs in the loop thread
 PG_READERS = 4  # PostgreSQL read connections; reads beyond them are pipelined on the least busy
 
 
@@ -434,6 +437,11 @@ class Reads:
         self._thread_lock = threading.Lock()
 
     @property
+    def on_sqlite(self) -> bool:
+        """Whether `first` / `all` / `few` run on plain sqlite3 connections (a SQLite file)."""
+        return self._sync is not None
+
+    @property
     def sqlite(self) -> sqlite3.Connection | None:
         """A plain sqlite3 connection (autocommit, query_only) for the one query where even
         SQLAlchemy Core's ~80 µs per statement matters: the caller-id match. None elsewhere."""
@@ -465,9 +473,24 @@ class Reads:
         converted, in one read: on SQLite in one hop to a worker thread with a plain sqlite3
         connection of its own (the event loop carries calls: a count over 10^6 tickets must not
         block it), on PostgreSQL one round trip on `PgReaders`. Statements are compiled once
-        (cache keyed by the select object: build each shape once)."""
+        (cache keyed by the select object: build each shape once).
+
+        On SQLite a statement whose last run took less than INLINE_BELOW_S of CPU runs in the
+        loop thread instead, as `first` does: with 32 list pages in flight, the hop (a future,
+        a thread wake-up, and the GIL handed back and forth on every row the worker steps
+        through) cost more CPU than the 50-row page itself (#18). A statement is first run in
+        the thread; whichever thread ran it measures its CPU (`time.thread_time`: waiting for
+        the GIL does not count), so a shape that grew slow (a count over many more tickets)
+        goes back to the thread after one run."""
         if self._sync is not None:
             compiled = self._sqlite_statement(stmt)
+            conn = self.sqlite
+            if conn is not None and compiled.cost is not None and compiled.cost < INLINE_BELOW_S:
+                started = time.thread_time()
+                try:
+                    return compiled.all(conn, params)
+                finally:
+                    compiled.cost = time.thread_time() - started
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="hotline-reads")
             loop = asyncio.get_running_loop()
@@ -486,7 +509,11 @@ class Reads:
             self._local.conn = conn
             with self._thread_lock:
                 self._thread_conns.append(conn)
-        return compiled.all(conn, params)
+        started = time.thread_time()
+        try:
+            return compiled.all(conn, params)
+        finally:
+            compiled.cost = time.thread_time() - started
 
     async def first(self, stmt: Select[Any], params: dict[str, Any]) -> dict[str, Any] | None:
         """The first row of a select, as a dict of converted column values, or None. On SQLite:

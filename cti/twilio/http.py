@@ -14,7 +14,7 @@ logs nothing of the request).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -43,11 +43,26 @@ def rebase(url: str, api_base_url: str | None) -> str:
     return urlunsplit((base.scheme, base.netloc, prefix + parts.path, parts.query, ""))
 
 
+UNFENCED_METHODS = frozenset({"GET", "HEAD"})  # reads: a call's status, a recording's media
+
+
 class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]  # the SDK ships no type hints
-    def __init__(self, client: httpx.AsyncClient, *, api_base_url: str | None = None, timeout: float = 10.0):
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_base_url: str | None = None,
+        timeout: float = 10.0,
+        fence: Callable[[], None] | None = None,
+    ):
+        """`fence`: the elected router's (cluster.fence.Fence.check), called before every request
+        that changes something (POST, DELETE): it raises once this process no longer leads, and
+        the request is never sent. Here, the one place every REST order passes, as the AMI
+        link checks it before each action frame."""
         super().__init__(logging.getLogger("twilio.http_client"), True, timeout)
         self._client = client
         self.api_base_url = api_base_url
+        self._fence = fence
 
     async def request(
         self,
@@ -60,6 +75,8 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]  # the SDK ships
         timeout: float | None = None,  # noqa: ASYNC109 - the SDK's HttpClient signature
         allow_redirects: bool = False,
     ) -> Response:
+        if self._fence is not None and method.upper() not in UNFENCED_METHODS:
+            self._fence()  # raises (cluster.fence.Deposed): nothing below here catches it
         target = rebase(url, self.api_base_url)
         try:
             reply = await self._client.request(

@@ -90,9 +90,11 @@ class TwilioLink(ControlsNotOffered):
         lookup_budget_s: float = 0.3,
         ledger: ReplayLedger | None = None,
         call_store: CallStore | None = None,
+        fence: Callable[[], None] | None = None,
     ) -> None:
         """`ledger` keeps answered webhooks across restarts (replay_store.py); `call_store` keeps
-        the call book for a standby router (call_store.py)."""
+        the call book for a standby router (call_store.py); `fence`: the elected router's, checked
+        before every REST order that changes a call (cti.twilio.http)."""
         ivr = callcenter.ivr
         self.account_sid = account_sid
         self.bus = bus
@@ -125,7 +127,9 @@ class TwilioLink(ControlsNotOffered):
         self.lookup_budget_s = lookup_budget_s
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
         self.client = Client(
-            account_sid, auth_token, http_client=HttpxTwilioClient(self.http, api_base_url=api_base_url)
+            account_sid,
+            auth_token,
+            http_client=HttpxTwilioClient(self.http, api_base_url=api_base_url, fence=fence),
         )
         self.media = TwilioMedia(account_sid=account_sid, auth_token=auth_token, api_base_url=api_base_url)
         self.desk = desk
@@ -169,6 +173,12 @@ class TwilioLink(ControlsNotOffered):
     @property
     def controls(self) -> frozenset[Control]:
         return CONTROLS
+
+    @property
+    def serving(self) -> bool:
+        """Running: this process answers Twilio. A standby router's link does not run until it is
+        elected; its webhooks are refused (503) so the proxy or Twilio tries the leader."""
+        return self._group is not None
 
     def health(self) -> LinkHealth:
         """Up while the link runs: Twilio calls us (webhooks), there is no connection to lose."""

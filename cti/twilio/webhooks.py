@@ -53,6 +53,8 @@ def _endpoint(path: str, link_of: LinkOf) -> Callable[[Request], object]:
         link = link_of(request)
         if link is None:
             return _error(404, "not_found", "Twilio is not configured")
+        if not link.serving:  # a standby router: its book is empty and its bus runs nowhere
+            return _error(503, "not_leader", "this router stands by; retry", headers={"Retry-After": "1"})
         if SIGNATURE_HEADER not in request.headers:
             log.warning("Twilio webhook %s refused: no signature (body not read)", path)
             return _error(403, "forbidden", "invalid or missing X-Twilio-Signature")

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from tests.crash.processes import Process, ami, hotline_env, place_call, start_simulator
 from tests.roles.conftest import redis_url
 
@@ -64,6 +66,13 @@ class RouterPair:
         await standby.wait_for_line(STANDBY, timeout=60)
         found = await leader.wait_for_line(DECISION, timeout=60)
         return leader, standby, int(found.group(1))
+
+    async def health(self, router: Process) -> tuple[int, dict[str, object]]:
+        """GET the router's /api/health (its ephemeral port from uvicorn's line)."""
+        found = await router.wait_for_line(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", timeout=60)
+        async with httpx.AsyncClient(base_url=found.group(1), timeout=10) as client:
+            response = await client.get("/api/health")
+        return response.status_code, response.json()
 
     def live(self) -> list[Process]:
         return [r for r in self.routers if r.proc.returncode is None]

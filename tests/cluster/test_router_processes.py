@@ -27,6 +27,11 @@ TAKEOVER_BOUND_S = 20.0
 
 async def test_the_standby_router_takes_over_when_the_leader_is_killed(pg_url: str, tmp_path: Path) -> None:
     async with router_pair(pg_url, tmp_path) as pair:
+        _, standby, _ = await pair.leader_and_standby()
+        status, body = await pair.health(standby)
+        assert status == 503, body
+        components = body["components"]
+        assert isinstance(components, dict) and "standby router" in components["pbx"]["reason"]
         takeover = await pair.kill_leader()
         print(f"kill -9 -> first routing decision of the new leader: {takeover.seconds:.2f} s")
         assert takeover.new_epoch == takeover.killed_epoch + 1

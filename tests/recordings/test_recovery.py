@@ -3,17 +3,20 @@ in the PBX folder that no row knows, matched to their call by the Uniqueid in th
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from audit.models import AuditEntry
-from recordings.models import Recording, RecordingStatus
+from config.database import is_sqlite
+from recordings.models import RecordedCall, Recording, RecordingStatus
 from recordings.recovery import RecordingRecovery, uniqueid_in
 from recordings.service import RecordingService
 from routing.events import CallEventKind
@@ -128,3 +131,61 @@ async def test_a_file_the_live_path_took_under_another_folder_name_is_not_regist
     report = await _recovery(sessions, service, pbx_dir).scan(since)
     assert (report.files, report.registered) == (1, 0)
     assert [r.source_ref for r in await _rows(sessions)] == [reported]
+
+
+async def test_a_file_registered_while_its_call_hangs_up_is_still_taken_in(
+    service: RecordingService,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: VirtualClock,
+    pbx_dir: Path,
+    database_url: str,
+) -> None:
+    """Recovery runs while live events flow (a standby taking over mid-storm): the call's HUNG_UP
+    is handled after the scan read the call as live and before it committed the file's row, so
+    the hang-up found no PENDING file. Seen in tests/cluster: the file then stayed PENDING."""
+    if is_sqlite(database_url):
+        pytest.skip("SQLite has one writer: the hang-up cannot commit inside the scan's transaction")
+    since = clock() - timedelta(minutes=5)
+    await _offered(service, clock, "racing", UID)
+
+    class HangUpMidScan(RecordingRecovery):
+        async def _insert(
+            self, session: AsyncSession, call: RecordedCall, ref: str, changed: datetime
+        ) -> int | None:
+            hang_up = call_event("racing", CallEventKind.HUNG_UP, clock)
+            await asyncio.wait_for(service.handle(hang_up), 10)  # committed, after the scan's read
+            return await super()._insert(session, call, ref, changed)
+
+    report = await HangUpMidScan(sessions, service, {PBX_MONITOR: pbx_dir}).scan(since)
+    assert (report.registered, report.stored) == (1, 1)
+    assert [r.status for r in await _rows(sessions)] == [RecordingStatus.STORED]
+
+
+async def test_a_folder_known_under_two_names_registers_each_file_once(
+    service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
+) -> None:
+    """A second PBX's folder is configured under the PBX's path and under this host's
+    (cti.wiring.recording_folders): the scan listed each file twice and took both in."""
+    since = clock() - timedelta(minutes=5)
+    await _offered(service, clock, "aliased", UID)
+    await service.handle(call_event("aliased", CallEventKind.HUNG_UP, clock))
+    folders = {PBX_MONITOR: pbx_dir, str(pbx_dir): pbx_dir}
+    report = await RecordingRecovery(sessions, service, folders).scan(since)
+    assert (report.registered, report.stored) == (1, 1)
+    assert [r.status for r in await _rows(sessions)] == [RecordingStatus.STORED]
+
+
+async def test_a_file_the_scan_registered_first_is_not_taken_again_under_the_path_the_pbx_reports(
+    service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
+) -> None:
+    """The scan found a live call's file before its RECORDING_STARTED was handled; the PBX names
+    the file by another path of the same folder: still one recording (seen in tests/cluster)."""
+    since = clock() - timedelta(minutes=5)
+    await _offered(service, clock, "first", UID)
+    report = await _recovery(sessions, service, pbx_dir).scan(since)
+    assert report.registered == 1
+    reported = f"{pbx_dir}/{UID}.wav"
+    await service.handle(call_event("first", CallEventKind.RECORDING_STARTED, clock, detail=reported))
+    await service.handle(call_event("first", CallEventKind.HUNG_UP, clock))
+    rows = await _rows(sessions)
+    assert [(r.source_ref, r.status) for r in rows] == [(f"{PBX_MONITOR}/{UID}.wav", RecordingStatus.STORED)]

@@ -16,10 +16,12 @@ from agent_ui.sessions import SESSION_CACHE_S
 from agent_ui.shared_throttle import RedisThrottle
 from agent_ui.throttle import MemoryThrottle
 from agent_ui.web_acd import WebAcd
+from cluster.leadership import LEASE_S
 from config.database import is_sqlite
 from config.settings import load_settings
 from routing.agent_state import AgentState
 from routing.commands import LoginAgent
+from tests.crash.processes import eventually
 from tests.roles.conftest import redis_url
 
 SECRETS = {"session_secret": "s" * 32, "ami_secret": "a-real-secret", "pbx": "none"}
@@ -138,3 +140,39 @@ async def test_a_session_ended_on_one_web_worker_holds_on_another_within_the_ses
         await one.aclose()
         await other.aclose()
     assert seen is not None and seen.login == login
+
+
+async def test_a_standby_router_runs_no_scheduled_job_until_it_is_elected(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Center-wide jobs run once cluster-wide: in the elected router. A standby has none scheduled
+    (not even the configuration follower: it applies the center when it takes over)."""
+    if is_sqlite(database_url):
+        pytest.skip("--role router|web is refused on SQLite (tests/roles/test_roles.py)")
+    routers = [_built(database_url, tmp_path / str(n), "router") for n in range(2)]
+    try:
+        async with asyncio.TaskGroup() as group:
+            runs = [group.create_task(router.run()) for router in routers]
+
+            def elected() -> Container | None:
+                return next((r for r in routers if r.elector and r.elector.leadership), None)
+
+            async def leading() -> bool:  # elected, its jobs installed and the scheduler started
+                leader = elected()
+                return leader is not None and leader.scheduler.running
+
+            await eventually(leading, timeout=20, every=0.05)
+            leader = elected()
+            standby = next(r for r in routers if r is not leader)
+            assert leader is not None
+            await asyncio.sleep(2 * LEASE_S)  # the standby keeps polling meanwhile
+            leader_jobs = {job.id for job in leader.scheduler.get_jobs()}
+            standby_jobs = [job.id for job in standby.scheduler.get_jobs()]
+            standby_running = standby.scheduler.running
+            for run in runs:
+                run.cancel()
+    finally:
+        for router in routers:
+            await router.aclose()
+    assert {"center-config-follow", "recordings.retention"} <= leader_jobs
+    assert standby_jobs == [] and not standby_running

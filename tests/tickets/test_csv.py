@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import signal
 import sys
@@ -280,3 +281,32 @@ async def test_customers_without_a_number_are_matched_by_name_and_mail_or_addres
         wu = (await session.exec(select(Customer).where(Customer.name == "Wu Fang"))).one()
         assert (wu.company, wu.email, wu.version) == ("Acme Ltd", "WU@example.cn", 2)
         assert len((await session.exec(select(Customer).where(Customer.name == "Lin Tao"))).all()) == 2
+
+
+class _Stop(Exception):
+    """Raised by a progress callback to break an import off mid-way."""
+
+
+async def test_the_collector_is_paused_during_an_import_and_restored_even_when_it_fails(
+    desk: ServiceDesk,
+) -> None:
+    seen: list[bool] = []
+
+    def progress(rows: int) -> None:
+        seen.append(gc.isenabled())
+        if len(seen) == 3:
+            raise _Stop
+
+    assert gc.isenabled()
+    with pytest.raises(_Stop):
+        await import_customers(
+            desk.ctx, read_rows(io.StringIO(_numbered(40))), actor=AGENT, progress=progress, batch=5
+        )
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+    done = await import_customers(desk.ctx, read_rows(io.StringIO(_numbered(40))), actor=AGENT, batch=5)
+    assert done.imported == 40 and done.errors == []  # what the broken run committed is upserted again
+
+
+def _numbered(rows: int) -> str:
+    return "name,phones\n" + "".join(f"客户{i},139{i:08d}\n" for i in range(rows))

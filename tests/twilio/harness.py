@@ -177,18 +177,24 @@ async def running_standin() -> AsyncIterator[TwilioStandIn]:
 
 @contextlib.asynccontextmanager
 async def twilio_hotline(
-    database_url: str, tmp_path: Path, *, standin: TwilioStandIn | None = None, **overrides: Any
+    database_url: str,
+    tmp_path: Path,
+    *,
+    standin: TwilioStandIn | None = None,
+    connected: bool = True,
+    **overrides: Any,
 ) -> AsyncIterator[TwilioHotline]:
+    """`connected=False`: do not wait for the link to run (a standby router's never does)."""
     async with contextlib.AsyncExitStack() as stack:
         if standin is None:
             standin = await stack.enter_async_context(running_standin())
-        async with _hotline_on(standin, database_url, tmp_path, **overrides) as hotline:
+        async with _hotline_on(standin, database_url, tmp_path, connected=connected, **overrides) as hotline:
             yield hotline
 
 
 @contextlib.asynccontextmanager
 async def _hotline_on(
-    standin: TwilioStandIn, database_url: str, tmp_path: Path, **overrides: Any
+    standin: TwilioStandIn, database_url: str, tmp_path: Path, *, connected: bool = True, **overrides: Any
 ) -> AsyncIterator[TwilioHotline]:
     clock = VirtualClock()
     settings = load_settings(
@@ -210,8 +216,9 @@ async def _hotline_on(
     await seed_demo(container.sessions, container.callcenter, settings.default_region)
     async with in_process(create_app(settings, container=container)) as transport:
         assert container.link is not None
-        await container.link.wait_connected(timeout=5)
-        # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
-        await asyncio.wait_for(container.recovered.wait(), 15)
+        if connected:
+            await container.link.wait_connected(timeout=5)
+            # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
+            await asyncio.wait_for(container.recovered.wait(), 15)
         async with httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_URL, timeout=10) as http:
             yield TwilioHotline(container, standin, clock, transport, http)

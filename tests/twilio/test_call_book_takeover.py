@@ -22,7 +22,7 @@ from config.database import is_sqlite
 from cti.twilio.call_store import DatabaseCallStore, TwilioCallState
 from cti.twilio.calls import Callback, CallBook, Phase
 from tests.roles.conftest import redis_url
-from tests.twilio.harness import running_standin, twilio_hotline
+from tests.twilio.harness import HOTLINE_NUMBER, running_standin, twilio_hotline
 
 CALLER = "+8613900000041"
 
@@ -100,3 +100,27 @@ async def test_the_stored_book_holds_the_newest_state_and_expires(
     assert await store.purge() == 1
     async with sessions() as session:
         assert (await session.exec(select(func.count()).select_from(TwilioCallState))).one() == 1
+
+
+async def test_a_standby_router_refuses_twilios_webhooks_so_the_leader_answers_them(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A standby's link does not run: answering a webhook from its empty book onto a bus nobody
+    drains would lose the call. It answers 503 (the proxy tries the next router, the leader)."""
+    if is_sqlite(database_url):
+        pytest.skip("--role router is refused on SQLite (tests/roles/test_roles.py)")
+    router = {"role": "router", "redis_url": redis_url()}
+    async with (
+        running_standin() as standin,
+        twilio_hotline(database_url, tmp_path, standin=standin, **router) as leader,
+        twilio_hotline(
+            database_url, tmp_path / "standby", standin=standin, connected=False, **router
+        ) as standby,
+    ):
+        sid = standin.incoming_call(CALLER, HOTLINE_NUMBER)
+        refused = await standby.post("/twilio/voice", standby.call_params(sid, CALLER))
+        standby_book = len(standby.link.book.calls)
+        answered = await leader.post("/twilio/voice", leader.call_params(sid, CALLER))
+    assert refused.status_code == 503 and refused.json()["error_id"] == "not_leader"
+    assert refused.headers["Retry-After"] == "1" and standby_book == 0
+    assert answered.status_code == 200 and ET.fromstring(answered.text).find("Gather") is not None

@@ -1,0 +1,259 @@
+"""The live-push hub across processes: the router publishes, every web worker delivers.
+
+`agent_ui.hub.Hub` keeps channels in one process's memory. With `--role router` and
+`--role web` the router makes the pops and wallboard views while the consoles are
+connected to web workers, so the channels live in Redis, with the same contract:
+
+- one stream per channel (`<prefix>ch:<key>`), trimmed with `XADD MAXLEN ~` so it is the
+  bounded backlog the in-process ring buffer was;
+- each entry's id is `<seq>-0`, seq from an `INCR` per channel in the same Lua script as the
+  `XADD`s, so the per-channel numbering a console reconnects with holds across workers (a
+  console that reconnects to another worker sends its last seq and is caught up by
+  `XRANGE` from that id);
+- every publish also goes to one firehose stream (`<prefix>all`), which is what each process
+  reads: one `XREAD BLOCK` reader per process, whatever the number of channels, dispatching to
+  its local subscribers' bounded queues (a browser that stops reading is cut off, as in Hub).
+
+`publish` stays synchronous (the console and wallboard call it from event handlers): it puts
+the message on a bounded outbound queue that the writer task sends, batched in one pipeline.
+A full outbound queue (Redis away for long) drops the message and counts it in `dropped`
+(overflow is an event, never silent); a console's reconnect then catches up on what Redis has.
+
+What can go wrong: Redis unreachable makes the reader and writer log and retry every
+`RETRY_S`; the reader resumes from the last firehose id it saw, so messages kept in the
+firehose meanwhile are still delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "hotline:hub:"
+BACKLOG = 200  # per channel, as agent_ui.hub.BACKLOG (approximate: MAXLEN ~)
+FIREHOSE_LEN = 10_000  # what a reader cut off for a moment can still find
+QUEUE_SIZE = 256  # per subscriber, as agent_ui.hub.QUEUE_SIZE
+OUTBOUND_SIZE = 10_000
+BATCH = 200
+BLOCK_MS = 5_000
+RETRY_S = 1.0
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+# KEYS: the channel's counter, its stream, the firehose. ARGV: payload, channel maxlen,
+# firehose maxlen, channel key. Returns the message's seq.
+_PUBLISH = """
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'm', ARGV[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'c', ARGV[4], 's', seq, 'm', ARGV[1])
+return seq
+"""
+
+
+# What XRANGE and XREAD answer on a client without decode_responses (redis-py types them loosely).
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def _seq(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-")[0])
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open websocket, as agent_ui.hub.Subscriber. While its catch-up is read from Redis,
+    live messages are held back and sent after it, those it already had skipped (`last`)."""
+
+    key: str
+    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    dropped: bool = False
+    last: int = 0
+    held: list[dict[str, Any]] | None = None
+
+    def offer(self, message: dict[str, Any]) -> None:
+        if self.held is not None:
+            self.held.append(message)
+            return
+        self._put(message)
+
+    def _put(self, message: dict[str, Any]) -> None:
+        if self.dropped or message["seq"] <= self.last:
+            return
+        self.last = message["seq"]
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped = True
+            log.warning("websocket %s is not reading; disconnecting it", self.key)
+            self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+    def caught_up(self, missed: list[dict[str, Any]]) -> None:
+        held, self.held = self.held or [], None
+        for message in [*missed, *held]:
+            self._put(message)
+
+
+class RedisHub:
+    """The Hub's interface (subscribe, unsubscribe, publish, to_agent, to_supervisors,
+    connected) over Redis Streams. `run()` is the reader and writer: a task of the process's
+    TaskGroup. A publish-only process (the router) runs it too (its writer)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str = PREFIX,
+        backlog: int = BACKLOG,
+        firehose_len: int = FIREHOSE_LEN,
+        outbound_size: int = OUTBOUND_SIZE,
+        read: bool = True,
+    ) -> None:
+        self.redis, self.prefix, self.backlog_len, self.firehose_len = redis, prefix, backlog, firehose_len
+        self.read = read
+        self._subscribers: dict[str, set[Subscriber]] = {}
+        self._outbound: asyncio.Queue[tuple[str, str]] = asyncio.Queue(outbound_size)
+        self._catchups: set[asyncio.Task[None]] = set()
+        self._script = redis.register_script(_PUBLISH)
+        self.dropped = 0  # messages lost to a full outbound queue
+        self._idle = asyncio.Event()  # no batch on its way (flushed() waits for it)
+        self._idle.set()
+        self.sent = 0
+        self.ready = asyncio.Event()  # the reader knows where the firehose ends: live from here on
+
+    def _channel(self, key: str) -> str:
+        return f"{self.prefix}ch:{key}"
+
+    # ------------------------------------------------------------------ subscribing
+    def subscribe(self, key: str, after_seq: int | None = None) -> Subscriber:
+        sub = Subscriber(key)
+        self._subscribers.setdefault(key, set()).add(sub)
+        if after_seq is not None:
+            sub.held, sub.last = [], after_seq
+            task = asyncio.create_task(self._catch_up(sub, after_seq), name=f"hub-catchup-{key}")
+            self._catchups.add(task)
+            task.add_done_callback(self._catchups.discard)
+        return sub
+
+    async def _catch_up(self, sub: Subscriber, after_seq: int) -> None:
+        missed: list[dict[str, Any]] = []
+        try:
+            raw = await self.redis.xrange(self._channel(sub.key), min=f"({after_seq}-0", max="+")
+            missed = [{**json.loads(fields[b"m"]), "seq": _seq(eid)} for eid, fields in cast(Entries, raw)]
+        except REDIS_DOWN:
+            log.warning("cannot read the backlog of %s from Redis; it gets live messages only", sub.key)
+        finally:
+            sub.caught_up(missed)
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        subs = self._subscribers.get(sub.key)
+        if subs is not None:
+            subs.discard(sub)
+
+    def connected(self, key: str) -> int:
+        return len(self._subscribers.get(key, ()))
+
+    # ------------------------------------------------------------------ publishing
+    def publish(self, key: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Queue `message` for Redis; its seq is given there (the returned dict has none)."""
+        try:
+            self._outbound.put_nowait((key, json.dumps(message)))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("Redis hub outbound queue full: message to %s dropped (%d so far)", key, self.dropped)
+        return message
+
+    def to_agent(self, agent_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        return self.publish(f"agent:{agent_id}", message)
+
+    def to_supervisors(self, message: dict[str, Any]) -> dict[str, Any]:
+        return self.publish("supervisors", message)
+
+    async def publish_now(self, key: str, message: dict[str, Any]) -> int:
+        """Send one message at once and return its seq (tests, tools)."""
+        seq = await self._script(keys=self._keys(key), args=self._args(key, json.dumps(message)))
+        return int(seq)
+
+    def _keys(self, key: str) -> list[str]:
+        return [f"{self.prefix}seq:{key}", self._channel(key), f"{self.prefix}all"]
+
+    def _args(self, key: str, payload: str) -> list[str | int]:
+        return [payload, self.backlog_len, self.firehose_len, key]
+
+    async def flushed(self) -> None:
+        """Wait until every queued message went to Redis (tests, shutdown)."""
+        while not self._outbound.empty() or not self._idle.is_set():
+            await self._idle.wait()
+            await asyncio.sleep(0)
+
+    # ------------------------------------------------------------------ the tasks
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._writer(), name="redis-hub-writer")
+            if self.read:
+                group.create_task(self._reader(), name="redis-hub-reader")
+
+    async def close(self) -> None:
+        for task in list(self._catchups):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _writer(self) -> None:
+        while True:
+            batch = [await self._outbound.get()]
+            while len(batch) < BATCH and not self._outbound.empty():
+                batch.append(self._outbound.get_nowait())
+            self._idle.clear()
+            try:
+                while True:
+                    try:
+                        async with self.redis.pipeline(transaction=False) as pipe:
+                            for key, payload in batch:
+                                await self._script(
+                                    keys=self._keys(key), args=self._args(key, payload), client=pipe
+                                )
+                            await pipe.execute()
+                        self.sent += len(batch)
+                        break
+                    except REDIS_DOWN:
+                        log.warning("Redis unreachable: %d hub messages wait to be sent", len(batch))
+                        await asyncio.sleep(RETRY_S)
+            finally:
+                self._idle.set()
+
+    async def _reader(self) -> None:
+        firehose = f"{self.prefix}all"
+        last: bytes | None = None
+        while True:
+            try:
+                if last is None:
+                    newest = cast(Entries, await self.redis.xrevrange(firehose, count=1))
+                    last = newest[0][0] if newest else b"0-0"
+                    self.ready.set()
+                replies = await self.redis.xread({firehose: last}, count=BATCH, block=BLOCK_MS)
+            except REDIS_DOWN:
+                log.warning("Redis unreachable: the hub reader retries in %.0f s", RETRY_S)
+                await asyncio.sleep(RETRY_S)
+                continue
+            for _stream, entries in cast(list[tuple[bytes, Entries]], replies):
+                for eid, fields in entries:
+                    last = eid
+                    self._deliver(fields[b"c"].decode(), int(fields[b"s"]), fields[b"m"])
+
+    def _deliver(self, key: str, seq: int, payload: bytes) -> None:
+        subs = self._subscribers.get(key)
+        if not subs:
+            return
+        message = {**json.loads(payload), "seq": seq}
+        for sub in list(subs):
+            sub.offer(message)
