@@ -819,7 +819,11 @@ class Router:
 
     def _enter(self, call: Call, queue: str, now: float) -> None:
         line = self._lines[queue]
-        call.queue, call.entered_at, call.phase = queue, now, WAITING
+        # In its first queue a call waits since it arrived: a caller the router learns of late (a
+        # router taking over, adopting the PBX's waiting callers) keeps the wait it has, and with
+        # it its overflow and maximum-wait deadlines. A queue it overflows to counts from now.
+        entered = call.arrived_at if len(call.visited) == 1 else now
+        call.queue, call.entered_at, call.phase = queue, min(entered, now), WAITING
         line.add(call)
         self._calls[call.id] = call
         if not call.is_callback:
