@@ -164,6 +164,7 @@ class RecordingRecovery:
                 if (call.call_id, PurePosixPath(ref).name) in named:
                     continue  # the live path has it, under the path the PBX reported
                 rec_id = await self._insert(session, call, ref, datetime.fromtimestamp(mtime, UTC))
+                named.add((call.call_id, PurePosixPath(ref).name))  # one folder under two names: once
                 if rec_id is not None:
                     new.append((rec_id, call.ended_at is not None))
         report.registered += len(new)

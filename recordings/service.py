@@ -30,6 +30,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -231,6 +232,12 @@ class RecordingService:
         self, session: AsyncSession, event: CallEvent, *, started_at: datetime | None
     ) -> Recording:
         assert event.detail is not None
+        alias = await self._same_file(session, event)
+        if alias is not None:
+            if alias.started_at is None and started_at is not None:
+                alias.started_at = started_at
+                session.add(alias)
+            return alias
         await session.exec(
             insert_ignoring_conflicts(
                 session,
@@ -256,6 +263,25 @@ class RecordingService:
             recording.started_at = started_at
             session.add(recording)
         return recording
+
+    async def _same_file(self, session: AsyncSession, event: CallEvent) -> Recording | None:
+        """The call's row for this file under another name of its folder, if the recovery scan
+        registered it first (recordings.recovery: the folder as configured, e.g. a second PBX's
+        `<pbx>:/var/spool/asterisk/monitor`, where the PBX reports another path for the same
+        file). Without this a file the scan found before its RECORDING_STARTED came was taken in
+        twice. MixMonitor's file names carry the leg's Uniqueid: the name is the file's identity
+        within a call."""
+        assert event.detail is not None
+        name = PurePosixPath(event.detail).name
+        if not name:
+            return None
+        query = select(Recording).where(
+            col(Recording.call_id) == event.call_id,
+            col(Recording.source) == event.source,
+            col(Recording.source_ref) != event.detail,
+            col(Recording.source_ref).endswith(f"/{name}", autoescape=True),
+        )
+        return (await session.exec(query.with_for_update())).first()
 
     async def _pause_or_resume(self, session: AsyncSession, event: CallEvent, call: RecordedCall) -> None:
         if not await first_time(session, event.event_id, event.call_id, self._clock()):

@@ -39,6 +39,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -1138,7 +1139,11 @@ class AmiTranslator:
             bridge = item.get("BridgeId") or item.get("BridgeID")
             if bridge:
                 bridges.setdefault(bridge, []).append(item)
-        for item in channels:
+        # Callers not known yet are offered oldest first: the router breaks a tie of arrival (the
+        # age is whole seconds: two callers within one second) by the order it is told of them,
+        # and Asterisk lists its channels in no particular order. Among callers of the same age,
+        # the Uniqueid's counter says who came first (one PBX numbers its channels in order).
+        for item in sorted(channels, key=lambda c: _arrival_order(c, ages)):
             uid = item.get("Uniqueid", "")
             app = item.get("Application", "")
             waiting = item.get("Context") in self.waiting_contexts
@@ -1219,6 +1224,18 @@ _HANDLERS: dict[str, Handler] = {
 def _between(start: datetime, end: datetime) -> int:
     """Whole seconds from `start` to `end`, as Asterisk counts HoldTime/TalkTime (never negative)."""
     return max(0, round((end - start).total_seconds()))
+
+
+def _arrival_order(channel: AmiMessage, ages: Mapping[str, int]) -> tuple[int, float, int, str]:
+    """Oldest first: by age (seconds, larger first), then by the Uniqueid (`[system-]epoch.n`:
+    the epoch of its creation, then Asterisk's channel counter); unreadable ids last, by name."""
+    uid = channel.get("Uniqueid", "")
+    epoch, _, counter = uid.rpartition("-")[2].partition(".")
+    try:
+        created = (float(epoch), int(counter))
+    except ValueError:
+        created = (math.inf, 0)
+    return (-(ages.get(uid) or 0), *created, uid)
 
 
 def _duration(value: str | None) -> int | None:

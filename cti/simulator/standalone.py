@@ -86,6 +86,9 @@ def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cdr-file", type=Path, help="append CDRs here, as cdr_csv writes Master.csv")
     parser.add_argument("--speed", type=float, default=1.0, help="dialplan times are divided by this")
     parser.add_argument(
+        "--pbx", help="only the queues on this PBX of the call-center file (`pbx:`; default: every queue)"
+    )
+    parser.add_argument(
         "--agent", type=parse_agent, action="append", default=[], help="e.g. 1001=ring:2,talk:90"
     )
     parser.add_argument(
@@ -115,7 +118,7 @@ async def serve(options: argparse.Namespace, center: CallCenter) -> None:
         agents=dict(options.agent),
         speed=options.speed,
         recordings_dir=options.recordings_dir,
-        queues=simulated_queues(center),
+        queues=simulated_queues(center, options.pbx),
         cdr_file=options.cdr_file,
         asterisk_version=options.asterisk_version,
     )

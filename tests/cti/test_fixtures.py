@@ -64,10 +64,12 @@ EXPECTED: dict[str, list[dict[str, object]]] = {
     # CTI connects mid-call: Hugo waits (QueueEntry) and is answered live by 1002 (HoldTime 8, TalkTime 18);
     # Gina is already bridged with 1001 (CoreShowChannel BridgeId): wait unknown, AgentComplete TalkTime 28.
     # Both MixMonitors started before the CTI connected: no file name is known.
+    # In the order the resync offers them: oldest first (Gina's channel is 7 s old, Hugo's 3 s), though
+    # Asterisk listed Hugo first.
     "06-resync-status.ami": [
-        s("1795342519.4", "0406000008", "support", "answered", "1002", 8, 18, None),
         # answered before the CTI connected: wait from AgentComplete HoldTime 2
         s("1795342515.0", "0406000007", "support", "answered", "1001", 2, 28, None),
+        s("1795342519.4", "0406000008", "support", "answered", "1002", 8, 18, None),
     ],
     # BlindTransfer to 2001 after 3 s (AgentComplete Reason transfer TalkTime 3)
     "07a-blind-transfer.ami": [

@@ -51,9 +51,9 @@ EXPECTED: dict[str, dict[str, list[dict[str, object]]]] = {
             s("1796144067.0", "0404000004", "support", "answered", "1001", 2, 18, "1796144067.1.wav"),
             s("1796144067.4", "0404000005", "support", "answered", "1002", 3, 13, "1796144067.5.wav"),
         ],
-        "06-resync-status.ami": [
-            s("1796144096.4", "0406000008", "support", "answered", "1002", 9, 17, None),
+        "06-resync-status.ami": [  # oldest first, as the resync offers them
             s("1796144092.0", "0406000007", "support", "answered", "1001", 2, 28, None),
+            s("1796144096.4", "0406000008", "support", "answered", "1002", 9, 17, None),
         ],
         "07a-blind-transfer.ami": [
             s("1796144128.0", "0407000009", "support", "transferred", "1001", 2, 3, "1796144128.1.wav")
@@ -79,9 +79,9 @@ EXPECTED: dict[str, dict[str, list[dict[str, object]]]] = {
             s("1796142209.0", "0404000004", "support", "answered", "1001", 2, 18, "1796142209.1.wav"),
             s("1796142210.4", "0404000005", "support", "answered", "1002", 3, 13, "1796142210.5.wav"),
         ],
-        "06-resync-status.ami": [
-            s("1796142241.4", "0406000008", "support", "answered", "1002", 9, 17, None),
+        "06-resync-status.ami": [  # oldest first, as the resync offers them
             s("1796142237.0", "0406000007", "support", "answered", "1001", 2, 28, None),
+            s("1796142241.4", "0406000008", "support", "answered", "1002", 9, 17, None),
         ],
         "07a-blind-transfer.ami": [
             s("1796142273.0", "0407000009", "support", "transferred", "1001", 2, 3, "1796142273.1.wav")
@@ -111,9 +111,9 @@ EXPECTED: dict[str, dict[str, list[dict[str, object]]]] = {
         ],
         # Hugo waits (QueueEntry), 1002 is unpaused: HoldTime 9, TalkTime 17; Gina was bridged with 1001
         # before the CTI connected: AgentComplete HoldTime 2, TalkTime 28
-        "06-resync-status.ami": [
-            s("1796140485.4", "0406000008", "support", "answered", "1002", 9, 17, None),
+        "06-resync-status.ami": [  # oldest first, as the resync offers them
             s("1796140481.0", "0406000007", "support", "answered", "1001", 2, 28, None),
+            s("1796140485.4", "0406000008", "support", "answered", "1002", 9, 17, None),
         ],
         "07a-blind-transfer.ami": [
             s("1796140517.0", "0407000009", "support", "transferred", "1001", 2, 3, "1796140517.1.wav")

@@ -159,3 +159,33 @@ async def test_a_file_registered_while_its_call_hangs_up_is_still_taken_in(
     report = await HangUpMidScan(sessions, service, {PBX_MONITOR: pbx_dir}).scan(since)
     assert (report.registered, report.stored) == (1, 1)
     assert [r.status for r in await _rows(sessions)] == [RecordingStatus.STORED]
+
+
+async def test_a_folder_known_under_two_names_registers_each_file_once(
+    service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
+) -> None:
+    """A second PBX's folder is configured under the PBX's path and under this host's
+    (cti.wiring.recording_folders): the scan listed each file twice and took both in."""
+    since = clock() - timedelta(minutes=5)
+    await _offered(service, clock, "aliased", UID)
+    await service.handle(call_event("aliased", CallEventKind.HUNG_UP, clock))
+    folders = {PBX_MONITOR: pbx_dir, str(pbx_dir): pbx_dir}
+    report = await RecordingRecovery(sessions, service, folders).scan(since)
+    assert (report.registered, report.stored) == (1, 1)
+    assert [r.status for r in await _rows(sessions)] == [RecordingStatus.STORED]
+
+
+async def test_a_file_the_scan_registered_first_is_not_taken_again_under_the_path_the_pbx_reports(
+    service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
+) -> None:
+    """The scan found a live call's file before its RECORDING_STARTED was handled; the PBX names
+    the file by another path of the same folder: still one recording (seen in tests/cluster)."""
+    since = clock() - timedelta(minutes=5)
+    await _offered(service, clock, "first", UID)
+    report = await _recovery(sessions, service, pbx_dir).scan(since)
+    assert report.registered == 1
+    reported = f"{pbx_dir}/{UID}.wav"
+    await service.handle(call_event("first", CallEventKind.RECORDING_STARTED, clock, detail=reported))
+    await service.handle(call_event("first", CallEventKind.HUNG_UP, clock))
+    rows = await _rows(sessions)
+    assert [(r.source_ref, r.status) for r in rows] == [(f"{PBX_MONITOR}/{UID}.wav", RecordingStatus.STORED)]
