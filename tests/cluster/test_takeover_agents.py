@@ -25,7 +25,7 @@ from config.callcenter import load_callcenter
 from config.settings import SAMPLE_CALLCENTER
 from cti.simulator import AgentBehaviour, SimulatedPbx
 from cti.simulator.queues import SimMember
-from cti.wiring import simulated_queues
+from cti.simulator.standalone import simulated_queues
 from routing.agent_state import AgentState
 from routing.commands import LoginAgent, PauseAgent
 from routing.decisions import ConnectCall, Decision
