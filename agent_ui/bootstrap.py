@@ -33,7 +33,7 @@ from agent_ui.accounts import Accounts
 from agent_ui.auth import Authenticator, SignInLimits, build_auth
 from agent_ui.center import CenterAdmin, stored_version
 from agent_ui.console import ConsoleService
-from agent_ui.hub import Hub
+from agent_ui.hub import Hub, PushHub
 from agent_ui.presence import Presence
 from agent_ui.recovery import StartupRecovery
 from agent_ui.shared_throttle import RedisThrottle
@@ -46,6 +46,7 @@ from calls.views import CallViews
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
 from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
+from cluster.redis_hub import RedisHub
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
@@ -93,7 +94,7 @@ class Container:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     bus: EventBus
-    hub: Hub
+    hub: PushHub  # Hub (--role all), or RedisHub shared by a router and its web workers
     router: Router
     acd: AcdService
     desk: ServiceDesk
@@ -160,6 +161,8 @@ class Container:
             async with asyncio.TaskGroup() as group:
                 if self.elector is not None:
                     group.create_task(self._hold_office(self.elector), name="leadership")
+                if isinstance(self.hub, RedisHub):  # the router's pushes go to the web workers
+                    group.create_task(self.hub.run(), name="redis-hub")
                 group.create_task(self.bus.run(), name="bus")
                 group.create_task(self.acd.run(), name="acd-timers")
                 group.create_task(self.wallboard.run(), name="wallboard")
@@ -199,10 +202,16 @@ class Container:
         self.install_jobs()
         self.scheduler.start()
         try:
-            self.recovered.set()  # nothing of the PBX to recover here
-            self.started.set()
-            await asyncio.Event().wait()
+            async with asyncio.TaskGroup() as group:
+                if isinstance(self.hub, RedisHub):  # the router's pushes, for this worker's consoles
+                    self.console.epoch = await self.hub.shared_epoch()
+                    group.create_task(self.hub.run(), name="redis-hub")
+                self.recovered.set()  # nothing of the PBX to recover here
+                self.started.set()
+                await asyncio.Event().wait()
         finally:
+            if isinstance(self.hub, RedisHub):
+                await self.hub.close()
             await stop_scheduler(self.scheduler)
 
     async def aclose(self) -> None:
@@ -248,7 +257,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     sessions = session_factory(engine)
     bus = EventBus(writers_behind=1 if is_sqlite(settings.database_url) else None)  # SQLite: one writer
-    hub = Hub()
+    redis = _shared_redis(settings)
+    hub = _hub(settings, redis)
     router = Router(router_config(center, settings.mode))
     desk = ServiceDesk(sessions, region=settings.default_region, config=desk_config(center))
     if desk.config.notifications.sms:  # customer texts: optional per call center
@@ -305,7 +315,6 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
-    redis = _shared_redis(settings)
     auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings), throttle=_shared_throttle(redis))
     container = Container(
         settings=settings,
@@ -440,6 +449,14 @@ def _shared_redis(settings: Settings) -> Redis | None:
     if settings.role == ProcessRole.ALL or settings.redis_url is None:
         return None
     return Redis.from_url(settings.redis_url)
+
+
+def _hub(settings: Settings, redis: Redis | None) -> PushHub:
+    """The live push: this process's memory when it is the only one; else Redis Streams, which
+    the router only writes (its pops, the wallboard) and each web worker reads for its consoles."""
+    if redis is None:
+        return Hub()
+    return RedisHub(redis, read=settings.role == ProcessRole.WEB)
 
 
 def _shared_throttle(redis: Redis | None) -> Callable[[Mapping[str, Limit]], LoginThrottle] | None:

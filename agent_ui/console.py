@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 
-from agent_ui.hub import Hub
+from agent_ui.hub import PushHub
 from cti.acd import AcdService
 from routing.agent_state import AgentState
 from routing.commands import Command, LoginAgent, LogoutAgent, PauseAgent, SetAgentReady
@@ -63,7 +63,7 @@ _CALL_UPDATES = frozenset(
 class ConsoleService:
     def __init__(
         self,
-        hub: Hub,
+        hub: PushHub,
         acd: AcdService,
         agent_ids: set[str],
         context_of: ContextOf,

@@ -20,7 +20,7 @@ from agent_ui.accounts import Accounts
 from agent_ui.callcontrol import CallControls
 from agent_ui.console import ConsoleService
 from agent_ui.errors import ApiError
-from agent_ui.hub import Hub
+from agent_ui.hub import PushHub
 from agent_ui.wallboard import WallboardService
 from audit.checkpoint import CheckpointPublisher
 from audit.log import AuditLog
@@ -77,7 +77,7 @@ async def _wallboard(conn: HTTPConnection) -> WallboardService:
     return container_of(conn).wallboard
 
 
-async def _hub(conn: HTTPConnection) -> Hub:
+async def _hub(conn: HTTPConnection) -> PushHub:
     return container_of(conn).hub
 
 
@@ -132,7 +132,7 @@ Acd = Annotated[AcdService, Depends(_acd)]
 Desk = Annotated[ServiceDesk, Depends(_desk)]
 Console = Annotated[ConsoleService, Depends(_console)]
 Wallboard = Annotated[WallboardService, Depends(_wallboard)]
-HubDep = Annotated[Hub, Depends(_hub)]
+HubDep = Annotated[PushHub, Depends(_hub)]
 Controls = Annotated[CallControls, Depends(_controls)]
 Archive = Annotated[RecordingArchive, Depends(_archive)]
 Audit = Annotated[AuditLog, Depends(_audit_log)]

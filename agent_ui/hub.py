@@ -15,12 +15,39 @@ import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 BACKLOG = 200
 QUEUE_SIZE = 256
+
+
+class Channel(Protocol):
+    """One subscription as a websocket reads it: None on its queue means "close"."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def queue(self) -> asyncio.Queue[dict[str, Any] | None]: ...
+
+
+class PushHub(Protocol):
+    """What the console, wallboard and websockets need of a hub: this process's `Hub`
+    (`--role all`), or `cluster.redis_hub.RedisHub` shared by a router and its web workers."""
+
+    def subscribe(self, key: str, after_seq: int | None = None) -> Channel: ...
+
+    def unsubscribe(self, sub: Channel) -> None: ...
+
+    def publish(self, key: str, message: dict[str, Any]) -> dict[str, Any]: ...
+
+    def to_agent(self, agent_id: str, message: dict[str, Any]) -> dict[str, Any]: ...
+
+    def to_supervisors(self, message: dict[str, Any]) -> dict[str, Any]: ...
+
+    def connected(self, key: str) -> int: ...
 
 
 @dataclass(eq=False)
@@ -59,9 +86,9 @@ class Hub:
                     sub.offer(message)
         return sub
 
-    def unsubscribe(self, sub: Subscriber) -> None:
+    def unsubscribe(self, sub: Channel) -> None:
         subs = self._subscribers.get(sub.key)
-        if subs is not None:
+        if subs is not None and isinstance(sub, Subscriber):
             subs.discard(sub)
 
     def publish(self, key: str, message: dict[str, Any]) -> dict[str, Any]:

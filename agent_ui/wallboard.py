@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from agent_ui.hub import Hub
+from agent_ui.hub import PushHub
 from config.callcenter import CallCenter
 from routing import Router
 from routing.agent_state import AgentState
@@ -63,7 +63,7 @@ class WallboardService:
     def __init__(
         self,
         router: Router,
-        hub: Hub,
+        hub: PushHub,
         desk: DeskViews,
         callcenter: CallCenter,
         clock: Callable[[], float],

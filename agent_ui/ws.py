@@ -27,7 +27,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from agent_ui.auth import SESSION_COOKIE, Authenticator, authenticator, connection_user
 from agent_ui.console import ConsoleService
 from agent_ui.deps import Center, Console, HubDep, Wallboard, container_of
-from agent_ui.hub import Hub, Subscriber
+from agent_ui.hub import Channel, PushHub
 from agent_ui.models import Role
 from agent_ui.sessions import CLOSE_SESSION_ENDED, OpenSocket, SessionUser
 from agent_ui.wallboard import CHANNEL as SUPERVISORS
@@ -43,7 +43,7 @@ CLOSE_UNKNOWN_AGENT = 4404
 Transform = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
-async def _sender(websocket: WebSocket, sub: Subscriber, transform: Transform | None = None) -> None:
+async def _sender(websocket: WebSocket, sub: Channel, transform: Transform | None = None) -> None:
     while True:
         message = await sub.queue.get()
         if message is None:
@@ -78,7 +78,7 @@ async def _watch(websocket: WebSocket, auth: Authenticator, user: SessionUser, o
 
 async def _serve(
     websocket: WebSocket,
-    sub: Subscriber,
+    sub: Channel,
     transform: Transform | None,
     session: _AgentSession | _SupervisorSession,
     user: SessionUser,
@@ -91,7 +91,7 @@ async def _serve(
 
 async def _forward(
     websocket: WebSocket,
-    sub: Subscriber,
+    sub: Channel,
     transform: Transform | None,
     session: _AgentSession | _SupervisorSession,
     watch: Coroutine[Any, Any, None],
@@ -121,7 +121,7 @@ async def _forward(
 
 
 class _AgentSession:
-    def __init__(self, websocket: WebSocket, console: ConsoleService, hub: Hub, agent_id: str) -> None:
+    def __init__(self, websocket: WebSocket, console: ConsoleService, hub: PushHub, agent_id: str) -> None:
         self.websocket, self.console, self.agent_id = websocket, console, agent_id
         self.hub = hub
 
@@ -168,7 +168,7 @@ class _SupervisorSession:
         self,
         websocket: WebSocket,
         board: WallboardService,
-        hub: Hub,
+        hub: PushHub,
         agents: set[str],
         queues: frozenset[str],
         epoch: str,

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -62,6 +63,13 @@ return seq
 
 # What XRANGE and XREAD answer on a client without decode_responses (redis-py types them loosely).
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def _cancelled() -> bool:
+    """redis-py turns a cancellation during a read into its ConnectionError or TimeoutError: a
+    task that catches those to retry must still stop, as cancelled, when it is cancelled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _seq(entry_id: bytes) -> int:
@@ -154,13 +162,17 @@ class RedisHub:
         finally:
             sub.caught_up(missed)
 
-    def unsubscribe(self, sub: Subscriber) -> None:
-        subs = self._subscribers.get(sub.key)
-        if subs is not None:
+    def unsubscribe(self, sub: object) -> None:
+        """`sub` is one this hub's `subscribe` returned (typed loosely: the Hub protocol's
+        Channel is agent_ui's, which cluster may not import)."""
+        subs = self._subscribers.get(sub.key) if isinstance(sub, Subscriber) else None
+        if subs is not None and isinstance(sub, Subscriber):
             subs.discard(sub)
 
     def connected(self, key: str) -> int:
-        return len(self._subscribers.get(key, ()))
+        """Subscribers in this process. A publish-only hub (the router) cannot see the web
+        workers' consoles, so it answers 1: the wallboard keeps publishing its view."""
+        return len(self._subscribers.get(key, ())) if self.read else 1
 
     # ------------------------------------------------------------------ publishing
     def publish(self, key: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -202,6 +214,15 @@ class RedisHub:
             if self.read:
                 group.create_task(self._reader(), name="redis-hub-reader")
 
+    async def shared_epoch(self) -> str:
+        """The name of this Redis's sequence numbers, the same in every process (a console's
+        `epoch`): set once, so a console reconnecting to another worker is caught up; a Redis
+        that lost its keys has a new one, and consoles then get the hello without a backlog."""
+        key = f"{self.prefix}epoch"
+        await self.redis.set(key, uuid.uuid4().hex[:12], nx=True)
+        value = await self.redis.get(key)
+        return value.decode() if isinstance(value, bytes) else str(value)
+
     async def close(self) -> None:
         for task in list(self._catchups):
             task.cancel()
@@ -226,6 +247,8 @@ class RedisHub:
                         self.sent += len(batch)
                         break
                     except REDIS_DOWN:
+                        if _cancelled():
+                            raise asyncio.CancelledError from None
                         log.warning("Redis unreachable: %d hub messages wait to be sent", len(batch))
                         await asyncio.sleep(RETRY_S)
             finally:
@@ -242,6 +265,8 @@ class RedisHub:
                     self.ready.set()
                 replies = await self.redis.xread({firehose: last}, count=BATCH, block=BLOCK_MS)
             except REDIS_DOWN:
+                if _cancelled():
+                    raise asyncio.CancelledError from None
                 log.warning("Redis unreachable: the hub reader retries in %.0f s", RETRY_S)
                 await asyncio.sleep(RETRY_S)
                 continue

@@ -63,7 +63,10 @@ def _loop_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class OfferWriter:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, loop_first: bool = True) -> None:
+        """`loop_first=False`: every write goes to the thread (a bulk write, such as a customer
+        import's batch, would hold the event loop for its whole length and could not overlap
+        with what the caller does meanwhile)."""
         bind = sessions.kw.get("bind")
         self._engine = bind if isinstance(bind, AsyncEngine) else None
         self._sync: Engine | None = None
@@ -82,6 +85,7 @@ class OfferWriter:
                     connect_args={"check_same_thread": False},
                 )
                 install_sqlite_pragmas(self._sync)
+            if self._sync is not None and loop_first:
                 self._loop_engine = create_sync_engine(
                     sync_url(url.render_as_string(hide_password=False)),
                     poolclass=StaticPool,  # one connection, used only from the loop thread

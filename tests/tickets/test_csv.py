@@ -8,6 +8,7 @@ import gc
 import io
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from audit.models import AuditEntry
 from tests.tickets.conftest import AGENT
 from tickets.csv_io import export_customers, import_customers, read_rows
 from tickets.models import Customer, CustomerImport, CustomerPhone, CustomerTier
+from tickets.offer import OfferWriter
 from tickets.service import ServiceDesk
 
 GOOD_AND_BAD = """\ufeff姓名,公司,电话,等级,地址,邮箱,标签,备注
@@ -310,3 +312,18 @@ async def test_the_collector_is_paused_during_an_import_and_restored_even_when_i
 
 def _numbered(rows: int) -> str:
     return "name,phones\n" + "".join(f"客户{i},139{i:08d}\n" for i in range(rows))
+
+
+async def test_an_import_batch_is_written_off_the_event_loop_on_a_sqlite_file(
+    database_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The writer of a bulk write never runs it in the loop thread (where it would hold the loop
+    and the parsing of the next batch for its whole length)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the writer thread is SQLite's; PostgreSQL writes through the pool")
+    writer = OfferWriter(sessions, loop_first=False)
+    try:
+        ran_in = await writer.run(lambda conn: threading.get_ident())
+    finally:
+        writer.close()
+    assert ran_in != threading.get_ident()

@@ -1,0 +1,317 @@
+"""The command channel: a web worker's orders (sign-in, pause, ready, log-off…) reach the one router
+process and get its reply, over Redis.
+
+A web worker holds no router (agent_ui.web_acd): `RedisRouterCommands.command` is its
+`RouterCommands`. The order goes on one stream (`<prefix>in`, trimmed with `XADD MAXLEN ~`)
+that the router reads through a consumer group (`XREADGROUP`), so each order is applied by
+one router only, whatever the number of routers reading (a standby takes over the same
+group). The reply goes on the asking worker's own list (`<prefix>reply:<worker>`, `RPUSH`,
+expiring when unread) with the order's correlation id; the worker's one reply reader
+(`BLPOP`) hands it to the waiting call. No reply within `timeout_s` raises `RouterUnreachable`
+(the worker answers 503 router_unreachable, as it did before the channel existed).
+
+Order of the router's steps: apply the order, then send the reply and `XACK` it in one
+MULTI, so a router that dies between applying and replying leaves the order pending, and
+another router reclaims it (`XAUTOCLAIM`, once idle `claim_idle_s`) and applies it. An order
+is stamped with its deadline (the worker's wall clock plus `timeout_s`); a router that reads
+it after that drops it unapplied: the worker already said 503, and an agent who was told
+"try again" must not be paused a minute later anyway. The workers' and router's clocks are
+assumed to agree within a fraction of a second (NTP).
+
+What can go wrong: an order applied by a router that died before its MULTI is applied again
+by the one that reclaims it (an agent paused twice gets the second's refusal,
+"cannot pause while paused", though paused); Redis unreachable raises `RouterUnreachable`
+at once on the worker, and makes the router's reader log and retry every `RETRY_S`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, cast, get_args
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from routing.agent_state import AgentState, Trigger
+from routing.commands import Command
+from routing.errors import (
+    ConfigError,
+    InvalidTransition,
+    NotInThisMode,
+    RoutingError,
+    UnknownAgent,
+    UnknownCall,
+    UnknownQueue,
+)
+
+log = logging.getLogger(__name__)
+
+PREFIX = "hotline:cmd:"
+GROUP = "router"
+STREAM_LEN = 10_000  # orders kept (approximate); the router acks them within milliseconds
+TIMEOUT_S = 3.0
+CLAIM_IDLE_S = 1.0  # a dead router's order is reclaimed within the asker's timeout
+REPLY_TTL_S = 30  # a worker that died leaves its reply list behind this long
+BLOCK_MS = 1_000
+BATCH = 50
+RETRY_S = 1.0
+
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+COMMANDS: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Command)}
+
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+Apply = Callable[[Command], Awaitable[None]]
+
+
+class RouterUnreachable(Exception):
+    """No router answered in time (or Redis is down, or the router could not apply the order)."""
+
+
+def _unless_cancelled() -> None:
+    """Re-raise a cancellation that redis-py swallowed: a blocked read cancelled (the TaskGroup
+    stopping) closes its connection, and redis-py's retry sends the read again on a new one,
+    which then answers (None, or a ConnectionError): a loop that went on would never end."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+# ---------------------------------------------------------------------- the wire format
+def encode(command: Command) -> str:
+    fields = dataclasses.asdict(command)
+    return json.dumps({"type": type(command).__name__, "fields": fields})
+
+
+def decode(text: bytes | str) -> Command:
+    """Raises ValueError when `text` is no order this version knows."""
+    data = json.loads(text)
+    cls = COMMANDS.get(str(data.get("type"))) if isinstance(data, dict) else None
+    if cls is None or not isinstance(data.get("fields"), dict):
+        raise ValueError(f"not an order: {str(text)[:80]!r}")
+    try:
+        return cast(Command, cls(**data["fields"]))
+    except TypeError as exc:
+        raise ValueError(f"not a {cls.__name__}: {exc}") from exc
+
+
+def _error_of(exc: RoutingError) -> dict[str, Any]:
+    """A router's refusal as JSON, rebuilt by `_raise` on the worker with the same type and text."""
+    match exc:
+        case InvalidTransition(agent_id=agent_id, current=current, trigger=trigger):
+            return {"kind": "InvalidTransition", "args": [agent_id, current.value, trigger.value]}
+        case UnknownAgent(agent_id=agent_id):
+            return {"kind": "UnknownAgent", "args": [agent_id]}
+        case UnknownQueue(queue=queue):
+            return {"kind": "UnknownQueue", "args": [queue]}
+        case UnknownCall(call_id=call_id):
+            return {"kind": "UnknownCall", "args": [call_id]}
+        case NotInThisMode():
+            return {"kind": "NotInThisMode", "args": [str(exc)]}
+        case ConfigError():
+            return {"kind": "ConfigError", "args": [str(exc)]}
+    return {"kind": "RoutingError", "args": [str(exc)]}
+
+
+def _rebuilt(error: dict[str, Any]) -> Exception:
+    kind, args = error.get("kind"), error.get("args") or [""]
+    if kind == "InvalidTransition":
+        return InvalidTransition(args[0], AgentState(args[1]), Trigger(args[2]))
+    simple: dict[str, type[Exception]] = {
+        "UnknownAgent": UnknownAgent,
+        "UnknownQueue": UnknownQueue,
+        "UnknownCall": UnknownCall,
+        "NotInThisMode": NotInThisMode,
+        "ConfigError": ConfigError,
+        "RoutingError": RoutingError,
+    }
+    if kind in simple:
+        return simple[kind](args[0])
+    return RouterUnreachable(f"the router could not apply the order: {args[0]}")
+
+
+# ---------------------------------------------------------------------- the web worker's side
+class RedisRouterCommands:
+    """`agent_ui.web_acd.RouterCommands` over Redis. `run()` is the reply reader: a task of the
+    worker's TaskGroup; `command` waits for its reply at most `timeout_s`."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str = PREFIX,
+        worker: str | None = None,
+        timeout_s: float = TIMEOUT_S,
+        stream_len: int = STREAM_LEN,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis, self.prefix, self.timeout_s, self.stream_len = redis, prefix, timeout_s, stream_len
+        self.worker = worker or uuid.uuid4().hex[:12]
+        self.reply_key = f"{prefix}reply:{self.worker}"
+        self.clock = clock
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    async def command(self, command: Command) -> None:
+        """Raises routing's RoutingError subclasses as the router raised them, RouterUnreachable
+        when no reply comes in time."""
+        correlation = uuid.uuid4().hex
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[correlation] = reply
+        try:
+            await self.redis.xadd(
+                f"{self.prefix}in",
+                {
+                    "id": correlation,
+                    "reply_to": self.reply_key,
+                    "deadline": repr(self.clock() + self.timeout_s),
+                    "command": encode(command),
+                },
+                maxlen=self.stream_len,
+                approximate=True,
+            )
+            answer = await asyncio.wait_for(reply, self.timeout_s)
+        except TimeoutError as exc:  # before REDIS_DOWN: asyncio's TimeoutError is an OSError
+            raise RouterUnreachable(f"no router answered within {self.timeout_s:.1f} s") from exc
+        except REDIS_DOWN as exc:
+            raise RouterUnreachable(f"Redis is unreachable: {type(exc).__name__}") from exc
+        finally:
+            self._waiting.pop(correlation, None)
+        if answer.get("error") is not None:
+            raise _rebuilt(answer["error"])
+
+    async def run(self) -> None:
+        while True:
+            _unless_cancelled()
+            try:
+                popped = await self.redis.blpop([self.reply_key], timeout=BLOCK_MS / 1000)
+            except REDIS_DOWN as exc:
+                _unless_cancelled()
+                log.warning(
+                    "Redis unreachable (%r): the command reply reader retries in %.0f s", exc, RETRY_S
+                )
+                await asyncio.sleep(RETRY_S)
+                continue
+            if popped is None:
+                continue
+            try:
+                answer = json.loads(popped[1])
+                waiting = self._waiting.get(answer["id"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("not a reply on %s: %r", self.reply_key, popped[1][:80])
+                continue
+            if waiting is not None and not waiting.done():
+                waiting.set_result(answer)  # else: it timed out already (the asker said 503)
+
+
+# ---------------------------------------------------------------------- the router's side
+class RouterCommandServer:
+    """Reads the orders as one consumer of the group and applies them (`apply`: the ACD's
+    `AcdService.command`). `run()` is a task of the router's TaskGroup; only the leader runs it."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        apply: Apply,
+        *,
+        prefix: str = PREFIX,
+        consumer: str | None = None,
+        claim_idle_s: float = CLAIM_IDLE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis, self.apply, self.prefix = redis, apply, prefix
+        self.consumer = consumer or f"router-{uuid.uuid4().hex[:12]}"
+        self.claim_idle_ms = int(claim_idle_s * 1000)
+        self.clock = clock
+        self.stream = f"{prefix}in"
+        self.applied = 0
+        self.expired = 0  # orders read after their deadline: dropped unapplied
+        self.reclaimed = 0  # orders taken over from a consumer that went silent
+        self.ready = asyncio.Event()  # the group exists and this consumer reads it
+
+    async def run(self) -> None:
+        last_claim = 0.0
+        while True:
+            _unless_cancelled()
+            try:
+                if not self.ready.is_set():
+                    await self._create_group()
+                    self.ready.set()
+                if time.monotonic() - last_claim >= self.claim_idle_ms / 1000 / 2:
+                    last_claim = time.monotonic()
+                    await self._reclaim()
+                replies = await self.redis.xreadgroup(
+                    GROUP, self.consumer, {self.stream: ">"}, count=BATCH, block=BLOCK_MS // 2
+                )
+            except REDIS_DOWN as exc:
+                _unless_cancelled()
+                log.warning("Redis unreachable (%r): the command reader retries in %.0f s", exc, RETRY_S)
+                await asyncio.sleep(RETRY_S)
+                continue
+            for _stream, entries in cast(list[tuple[bytes, Entries]], replies or []):
+                for entry_id, fields in entries:
+                    await self._handle(entry_id, fields)
+
+    async def _create_group(self) -> None:
+        with contextlib.suppress(ResponseError):  # BUSYGROUP: another router created it
+            await self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+
+    async def _reclaim(self) -> None:
+        """Orders a consumer read and never acknowledged (it died) once idle `claim_idle_s`."""
+        start = "0-0"
+        while True:
+            answer = await self.redis.xautoclaim(
+                self.stream,
+                GROUP,
+                self.consumer,
+                min_idle_time=self.claim_idle_ms,
+                start_id=start,
+                count=BATCH,
+            )
+            start_raw, entries = answer[0], cast(Entries, answer[1])
+            for entry_id, fields in entries:
+                self.reclaimed += 1
+                await self._handle(entry_id, fields)
+            start = start_raw.decode() if isinstance(start_raw, bytes) else str(start_raw)
+            if start == "0-0":
+                return
+
+    async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        reply_to = fields.get(b"reply_to", b"").decode()
+        correlation = fields.get(b"id", b"").decode()
+        try:
+            deadline = float(fields.get(b"deadline", b"0"))
+            command = decode(fields.get(b"command", b""))
+        except ValueError as exc:
+            log.warning("order %s dropped: %s", entry_id.decode(), exc)
+            await self.redis.xack(self.stream, GROUP, entry_id)
+            return
+        if self.clock() > deadline:
+            self.expired += 1
+            log.info(
+                "order %s (%s) read after its deadline: dropped", entry_id.decode(), type(command).__name__
+            )
+            await self.redis.xack(self.stream, GROUP, entry_id)
+            return
+        answer: dict[str, Any] = {"id": correlation, "error": None}
+        try:
+            await self.apply(command)
+            self.applied += 1
+        except RoutingError as exc:
+            answer["error"] = _error_of(exc)
+        except Exception as exc:  # a bug in applying it: the asker must hear, the reader go on
+            log.exception("order %s (%s) failed", entry_id.decode(), type(command).__name__)
+            answer["error"] = {"kind": "failed", "args": [type(exc).__name__]}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(reply_to, json.dumps(answer))
+            pipe.expire(reply_to, REPLY_TTL_S)
+            pipe.xack(self.stream, GROUP, entry_id)
+            await pipe.execute()
