@@ -52,7 +52,7 @@ async def test_a_pause_on_a_web_worker_reaches_the_router_and_its_state_comes_ba
             await web.acd.command(LoginAgent(agent_id="1001"))  # as the console's hello does
             await web.acd.command(PauseAgent(agent_id="1001", reason="lunch"))
             assert router.acd.router.agent_state("1001") is AgentState.PAUSED
-            states = []
+            states: list[str] = []
             while len(states) < 2:
                 message = await asyncio.wait_for(sub.queue.get(), 5)
                 assert message is not None
