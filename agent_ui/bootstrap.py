@@ -39,10 +39,11 @@ from agent_ui.recovery import StartupRecovery
 from agent_ui.shared_throttle import RedisThrottle
 from agent_ui.throttle import Limit, LoginThrottle
 from agent_ui.wallboard import WallboardService
-from agent_ui.web_acd import NoRouterCommands, WebAcd
+from agent_ui.web_acd import ChannelCommands, NoRouterCommands, RouterCommands, WebAcd
 from audit.views import AuditViews
 from calls.log import CallLog
 from calls.views import CallViews
+from cluster.commands import RedisRouterCommands, RouterCommandServer
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
 from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
@@ -115,6 +116,8 @@ class Container:
     call_store: DatabaseCallStore | None = None  # Twilio, --role router: the call book for a standby
     redis: Redis | None = None  # --role router|web: what the processes share besides the database
     elector: ElectorThread | None = None  # --role router: stands by until elected (cluster.leadership)
+    commands: RedisRouterCommands | None = None  # --role web: the orders' channel to the router
+    command_server: RouterCommandServer | None = None  # --role router: applies the web workers' orders
     # What a deposed router does besides stopping its tasks: the CLI exits the process (a restart
     # stands by again); in-process tests leave it None and see run() raise Deposed.
     on_deposed: Callable[[BaseException], None] | None = None
@@ -163,6 +166,8 @@ class Container:
                     group.create_task(self._hold_office(self.elector), name="leadership")
                 if isinstance(self.hub, RedisHub):  # the router's pushes go to the web workers
                     group.create_task(self.hub.run(), name="redis-hub")
+                if self.command_server is not None:  # the leader only: a standby is still campaigning
+                    group.create_task(self.command_server.run(), name="router-commands")
                 group.create_task(self.bus.run(), name="bus")
                 group.create_task(self.acd.run(), name="acd-timers")
                 group.create_task(self.wallboard.run(), name="wallboard")
@@ -206,6 +211,8 @@ class Container:
                 if isinstance(self.hub, RedisHub):  # the router's pushes, for this worker's consoles
                     self.console.epoch = await self.hub.shared_epoch()
                     group.create_task(self.hub.run(), name="redis-hub")
+                if self.commands is not None:  # the router's replies to this worker's orders
+                    group.create_task(self.commands.run(), name="router-replies")
                 self.recovered.set()  # nothing of the PBX to recover here
                 self.started.set()
                 await asyncio.Event().wait()
@@ -258,6 +265,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     sessions = session_factory(engine)
     bus = EventBus(writers_behind=1 if is_sqlite(settings.database_url) else None)  # SQLite: one writer
     redis = _shared_redis(settings)
+    channel = RedisRouterCommands(redis) if settings.role == ProcessRole.WEB and redis is not None else None
     hub = _hub(settings, redis)
     router = Router(router_config(center, settings.mode))
     desk = ServiceDesk(sessions, region=settings.default_region, config=desk_config(center))
@@ -289,7 +297,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     control = settings.mode == "control"
     acd = (
-        WebAcd(router, NoRouterCommands(), control=control, clock=clock)
+        WebAcd(router, _router_commands(channel), control=control, clock=clock)
         if web
         else AcdService(
             router,
@@ -342,6 +350,10 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         replay_ledger=ledger,
         call_store=call_store,
         redis=redis,
+        commands=channel,
+        command_server=RouterCommandServer(redis, acd.command)
+        if redis is not None and settings.role == ProcessRole.ROUTER
+        else None,
         elector=elector,
     )
     container.center_admin = CenterAdmin(
@@ -441,6 +453,11 @@ def _twilio_applied(c: Container, center: CallCenter) -> None:
     link = c.link
     assert isinstance(link, TwilioLink)
     link.reconfigure(center, c.router.config.queues)
+
+
+def _router_commands(channel: RedisRouterCommands | None) -> RouterCommands:
+    """A web worker's orders: over Redis to the router, else refused (503) as unreachable."""
+    return ChannelCommands(channel) if channel is not None else NoRouterCommands()
 
 
 def _shared_redis(settings: Settings) -> Redis | None:

@@ -5,9 +5,10 @@ does. Yet its pages and API need two things of the ACD: the router's configurati
 the center's time zones: `acd.router.config.utc_offsets`, `acd.clock()`), which is built here
 from the stored call center and follows it, and a way to send a console's or supervisor's
 orders (pause, ready, sign-in, log-off) to the router and hear its reply. The second is the
-`RouterCommands` seam: the Redis command channel of issue #17 implements it; until it is wired
-`NoRouterCommands` refuses every order with 503 `router_unreachable`, so a web worker never
-applies an order to a router of its own that nobody else sees.
+`RouterCommands` seam: with Redis, `ChannelCommands` over the command channel
+(cluster.commands), answering 503 `router_unreachable` when no router replies in time; without
+one `NoRouterCommands` refuses every order so, so a web worker never applies an order to a
+router of its own that nobody else sees.
 
 What is not here yet: the router's live state (`router.snapshot()`, `agent_state()`); this
 process's `router` holds the configuration and no state, so a page that reads live state on
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from agent_ui.errors import ApiError
+from cluster.commands import RouterUnreachable
 from cti.acd import AcdService
 from routing import Router
 from routing.commands import Command
@@ -46,6 +48,25 @@ class NoRouterCommands:
             "router_unreachable",
             f"this web worker cannot reach the router to {type(command).__name__}; try again",
         )
+
+
+class ChannelCommands:
+    """The router's orders over a channel (cluster.commands.RedisRouterCommands) whose silence
+    is answered as `NoRouterCommands` answers: 503 router_unreachable (the router's refusals,
+    routing's errors, pass through as they are)."""
+
+    def __init__(self, channel: RouterCommands) -> None:
+        self.channel = channel
+
+    async def command(self, command: Command) -> None:
+        try:
+            await self.channel.command(command)
+        except RouterUnreachable as exc:
+            raise ApiError(
+                503,
+                "router_unreachable",
+                f"this web worker cannot reach the router to {type(command).__name__} ({exc}); try again",
+            ) from exc
 
 
 class WebAcd(AcdService):

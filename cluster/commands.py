@@ -156,9 +156,12 @@ class RedisRouterCommands:
     ) -> None:
         self.redis, self.prefix, self.timeout_s, self.stream_len = redis, prefix, timeout_s, stream_len
         self.worker = worker or uuid.uuid4().hex[:12]
-        self.reply_key = f"{prefix}reply:{self.worker}"
         self.clock = clock
         self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    @property
+    def reply_key(self) -> str:
+        return f"{self.prefix}reply:{self.worker}"
 
     async def command(self, command: Command) -> None:
         """Raises routing's RoutingError subclasses as the router raised them, RouterUnreachable
@@ -231,11 +234,14 @@ class RouterCommandServer:
         self.consumer = consumer or f"router-{uuid.uuid4().hex[:12]}"
         self.claim_idle_ms = int(claim_idle_s * 1000)
         self.clock = clock
-        self.stream = f"{prefix}in"
         self.applied = 0
         self.expired = 0  # orders read after their deadline: dropped unapplied
         self.reclaimed = 0  # orders taken over from a consumer that went silent
         self.ready = asyncio.Event()  # the group exists and this consumer reads it
+
+    @property
+    def stream(self) -> str:
+        return f"{self.prefix}in"
 
     async def run(self) -> None:
         last_claim = 0.0

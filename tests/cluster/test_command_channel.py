@@ -16,6 +16,8 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from agent_ui.errors import ApiError
+from agent_ui.web_acd import ChannelCommands
 from cluster.commands import GROUP, RedisRouterCommands, RouterCommandServer, RouterUnreachable
 from cti.acd import AcdService
 from routing.agent_state import AgentState
@@ -150,3 +152,21 @@ async def test_two_routers_on_the_group_apply_each_order_once(redis: tuple[Redis
             await asyncio.gather(worker.command(SetAgentReady("a1")), worker.command(SetAgentReady("a2")))
             await asyncio.gather(worker.command(LogoutAgent("a1")), worker.command(LogoutAgent("a2")))
     assert one.applied + two.applied == 80  # an order applied twice would have been refused
+
+
+async def test_a_web_worker_answers_503_router_unreachable_when_no_router_replies(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    acd = _acd()
+    channel = RedisRouterCommands(client, prefix=prefix, timeout_s=0.3)
+    commands = ChannelCommands(channel)
+    async with running(channel):
+        with pytest.raises(ApiError) as refused:
+            await commands.command(PauseAgent("a1"))
+        assert refused.value.status == 503 and refused.value.error_id == "router_unreachable"
+        async with running(RouterCommandServer(client, acd.command, prefix=prefix)):
+            await commands.command(LoginAgent("a1"))  # a router up: the same seam applies it there
+            with pytest.raises(InvalidTransition):  # and its refusal is not a 503
+                await commands.command(LoginAgent("a1"))
+    assert acd.router.agent_state("a1") is AgentState.AVAILABLE
