@@ -17,14 +17,20 @@ plain function of a synchronous `Connection` (Core statements, no ORM unit of wo
 
 On SQLite the thread hop itself was most of the write's time on a loaded host (the write
 ~1 ms of CPU, the hop to the thread and back 5 ms p50, 30 ms p99 at load ~5, docs/BENCHMARKS.md
-"Intake"). So when no write of ours is in the thread, the write first runs in the event-loop
-thread on a connection with `busy_timeout=0`: it never waits for the lock, it blocks the loop
-for the ~0.3-1 ms of the write itself. If another connection holds the write lock (SQLITE_BUSY)
+"Intake"). With `loop_first=True`, when no write of ours is in the thread, the write first runs
+in the event-loop thread on a connection with `busy_timeout=0`: it never waits for the lock,
+it blocks the loop for the ~0.3-1 ms of the write itself. If another connection holds the write lock (SQLITE_BUSY)
 that attempt is rolled back and the write goes to the thread, which waits for the lock as
 before. That loop connection does not checkpoint on commit (`wal_autocheckpoint=0`: a
 checkpoint copies up to 1,000 pages and would stall the loop); every `CHECKPOINT_EVERY` of its
 commits a passive checkpoint runs in the writer thread instead (the engine's other
 connections still checkpoint on their own commits).
+
+`loop_first` is off by default: under a call storm (docs/BENCHMARKS.md, "Main after the
+intake's loop-thread write") the loop-first write lost 128 and 216 of 960 calls at 48 calls/s
+where the thread-only write lost none. The loop it holds is the one the AMI reader and the lane
+behind (recordings, call ends) run on, and every SQLITE_BUSY attempt is paid twice. A 5 ms hop
+on the intake costs less than a call without its recording.
 
 The function may run more than once (a retried transaction): it must build what it writes
 from its arguments each time.
@@ -63,10 +69,10 @@ def _loop_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class OfferWriter:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, loop_first: bool = True) -> None:
-        """`loop_first=False`: every write goes to the thread (a bulk write, such as a customer
-        import's batch, would hold the event loop for its whole length and could not overlap
-        with what the caller does meanwhile)."""
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, loop_first: bool = False) -> None:
+        """`loop_first=True`: a write tries the event-loop thread first (faster alone, worse
+        under a storm: see the module docstring). A bulk write, such as a customer import's
+        batch, must keep it off: it would hold the loop for its whole length."""
         bind = sessions.kw.get("bind")
         self._engine = bind if isinstance(bind, AsyncEngine) else None
         self._sync: Engine | None = None
