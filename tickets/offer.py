@@ -15,16 +15,16 @@ plain function of a synchronous `Connection` (Core statements, no ORM unit of wo
 * Elsewhere (PostgreSQL, in-memory SQLite): an `AsyncConnection` from the engine's pool,
   the function through `run_sync`: one round trip per statement, no ORM flushes.
 
-On SQLite the thread hop itself was most of the write's time on a loaded host (the write
-~1 ms of CPU, the hop to the thread and back 5 ms p50, 30 ms p99 at load ~5, docs/BENCHMARKS.md
+On SQLite the thread hop itself was most of the write's time on a loaded host (the write ~1 ms
+of CPU, the hop to the thread and back 5 ms p50, 30 ms p99 at load ~5, docs/BENCHMARKS.md
 "Intake"). With `loop_first=True`, when no write of ours is in the thread, the write first runs
-in the event-loop thread on a connection with `busy_timeout=0`: it never waits for the lock,
-it blocks the loop for the ~0.3-1 ms of the write itself. If another connection holds the write lock (SQLITE_BUSY)
-that attempt is rolled back and the write goes to the thread, which waits for the lock as
-before. That loop connection does not checkpoint on commit (`wal_autocheckpoint=0`: a
-checkpoint copies up to 1,000 pages and would stall the loop); every `CHECKPOINT_EVERY` of its
-commits a passive checkpoint runs in the writer thread instead (the engine's other
-connections still checkpoint on their own commits).
+in the event-loop thread on a connection with `busy_timeout=0`: it never waits for the lock, it
+blocks the loop for the ~0.3-1 ms of the write itself. If another connection holds the write
+lock (SQLITE_BUSY) that attempt is rolled back and the write goes to the thread, which waits for
+the lock as before. That loop connection does not checkpoint on commit (`wal_autocheckpoint=0`:
+a checkpoint copies up to 1,000 pages and would stall the loop); every `CHECKPOINT_EVERY` of its
+commits a passive checkpoint runs in the writer thread instead (the engine's other connections
+still checkpoint on their own commits).
 
 `loop_first` is off by default: under a call storm (docs/BENCHMARKS.md, "Main after the
 intake's loop-thread write") the loop-first write lost 128 and 216 of 960 calls at 48 calls/s
