@@ -230,7 +230,7 @@ class RedisHub:
                 await task
 
     async def _writer(self) -> None:
-        while True:
+        while not _cancelled():  # redis-py may swallow a cancellation and return
             batch = [await self._outbound.get()]
             while len(batch) < BATCH and not self._outbound.empty():
                 batch.append(self._outbound.get_nowait())
@@ -257,7 +257,7 @@ class RedisHub:
     async def _reader(self) -> None:
         firehose = f"{self.prefix}all"
         last: bytes | None = None
-        while True:
+        while not _cancelled():  # redis-py may swallow a cancellation and return
             try:
                 if last is None:
                     newest = cast(Entries, await self.redis.xrevrange(firehose, count=1))
