@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,9 +54,10 @@ from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
 from config.settings import ProcessRole, Settings
 from cti.acd import AcdService
+from cti.agent_store import AgentSignInStore
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
-from cti.telephony import TelephonyLink
+from cti.telephony import TelephonyError, TelephonyLink
 from cti.twilio.call_store import DatabaseCallStore
 from cti.twilio.replay_store import DatabaseReplayLedger
 from cti.wiring import Telephony, build_sms, build_telephony, pbx_namer, recording_folders
@@ -174,7 +176,9 @@ class Container:
                 group.create_task(self.calllog.run(), name="calllog-handlings")
                 group.create_task(self.presence.run(), name="presence")
                 await self.telephony.start(group)
-                if self.recovery is not None and self.link is not None:
+                if isinstance(self.acd, AcdService) and self.acd.sign_ins is not None:
+                    group.create_task(self._restore_then_recover(self.acd), name="startup-recovery")
+                elif self.recovery is not None and self.link is not None:
                     group.create_task(
                         self.recovery.run_once_connected(self.link, self.recovered), name="startup-recovery"
                     )
@@ -186,6 +190,28 @@ class Container:
             raise
         finally:
             await stop_scheduler(self.scheduler)
+
+    async def _restore_then_recover(self, acd: AcdService) -> None:
+        """Control mode: once the PBX link's resync is done (its first login), sign the agents
+        kept in the database back in (cti.agent_store), then run the start-up recovery. A
+        failed read is logged, never fatal: agents then sign in again."""
+        link = self.link
+        if link is not None:
+            while True:
+                try:
+                    await link.wait_connected(timeout=60)
+                    break
+                except (TimeoutError, TelephonyError):
+                    log.warning("restoring agents' sign-ins waits for the PBX link")
+        try:
+            restored = await acd.restore_sign_ins()
+            log.info("%d agents' sign-ins restored from the database", restored)
+        except SQLAlchemyError:
+            log.exception("agents' sign-ins not restored: they sign in again")
+        if self.recovery is not None and link is not None:
+            await self.recovery.run_once_connected(link, self.recovered)
+        else:
+            self.recovered.set()
 
     async def _hold_office(self, elector: ElectorThread) -> None:
         """Keep the lock; once deposed, stop at once (the fence already refuses every AMI action
@@ -306,6 +332,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
             clock=clock,
             enrich=intake.offer,
             members=telephony.members,
+            sign_ins=AgentSignInStore(sessions) if control else None,
         )
     )
     console = ConsoleService(hub, acd, {a.id for a in center.agents}, intake.context_of)

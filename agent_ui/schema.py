@@ -12,6 +12,7 @@ import agent_ui.models
 import audit.models
 import calls.models
 import cluster.models
+import cti.agent_store
 import cti.twilio.call_store
 import cti.twilio.replay_store
 import recordings.models
@@ -22,6 +23,7 @@ MODEL_MODULES = (
     audit.models,
     calls.models,
     cluster.models,
+    cti.agent_store,
     cti.twilio.call_store,
     cti.twilio.replay_store,
     recordings.models,

@@ -20,6 +20,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from cti.agent_store import AgentSignInStore, SignIn
 from cti.telephony import CallNotWaiting, LinkDown, LinkHealth, MemberPort, Telephony, TelephonyError
 from routing import Router
 from routing.agent_state import WRAPUP_HOLD_REASON, AgentState
@@ -35,6 +38,7 @@ from routing.commands import (
 )
 from routing.config import RouterConfig
 from routing.decisions import AgentStateChanged, CancelRing, ConnectCall, Decision, PlaceCallback, RejectCall
+from routing.errors import RoutingError
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
@@ -68,8 +72,13 @@ class AcdService:
         enrich: Enricher | None = None,
         listeners: Sequence[Listener] = (),
         members: MemberPort | None = None,
+        sign_ins: AgentSignInStore | None = None,
     ) -> None:
-        """`members`: observe mode, the PBX's app_queue told of sign-in, sign-out and pauses."""
+        """`members`: observe mode, the PBX's app_queue told of sign-in, sign-out and pauses.
+        `sign_ins`: control mode, where agents' sign-ins and pauses are kept across a restart or a
+        takeover (cti.agent_store); observe mode ignores it (the PBX's members are the truth)."""
+        self.sign_ins = sign_ins if control else None
+        self._kept: dict[str, SignIn | None] = {}  # what the store holds, as last written or read
         self.router = router
         self.members = members
         self.member_failures = 0  # orders app_queue refused (the router's state stands; logged)
@@ -171,6 +180,61 @@ class AcdService:
         elif change.previous is AgentState.WRAP_UP and change.state is AgentState.AVAILABLE:
             await self._tell(members.unpause(change.agent_id))
 
+    async def _keep(self, agent_id: str) -> None:
+        """Control mode: write the agent's sign-in (queues, pause) when it differs from what the
+        store holds; most state changes (ringing, on a call, wrap-up) change nothing kept and write
+        nothing. A failed write is logged and retried at the agent's next change; a deposed
+        router's commit raises Deposed (cluster.fence_db), which is not caught here."""
+        assert self.sign_ins is not None
+        state = self.router.agent_state(agent_id)
+        kept = (
+            None
+            if state is AgentState.LOGGED_OUT
+            else SignIn(
+                tuple(sorted(self.router.agent_queues(agent_id).items())),
+                state is AgentState.PAUSED,
+                self._reason(agent_id) if state is AgentState.PAUSED else None,
+            )
+        )
+        if agent_id in self._kept and self._kept[agent_id] == kept:
+            return
+        try:
+            await self.sign_ins.save(agent_id, kept)
+        except SQLAlchemyError as exc:
+            self._kept.pop(agent_id, None)
+            log.warning("agent %s: sign-in not kept (written at its next change): %s", agent_id, exc)
+            return
+        self._kept[agent_id] = kept
+
+    def _reason(self, agent_id: str) -> str | None:
+        for agent in self.router.snapshot(self.clock()).agents:
+            if agent.agent_id == agent_id:
+                return agent.reason
+        return None
+
+    async def restore_sign_ins(self) -> int:
+        """Control mode, at start-up after the PBX's resync: sign the kept agents back in to their
+        queues, paused with their reason where they were. Returns how many. An agent the router
+        no longer knows, or a queue gone from the configuration, is logged and left out (its row
+        stays until the agent next signs in or out); one signed in meanwhile keeps its state."""
+        if self.sign_ins is None:
+            return 0
+        kept = await self.sign_ins.load()
+        self._kept.update(kept)
+        restored = 0
+        for agent_id, sign_in in kept.items():
+            try:
+                if self.router.agent_state(agent_id) is not AgentState.LOGGED_OUT:
+                    continue
+                await self.command(
+                    LoginAgent(agent_id, dict(sign_in.queues), paused=sign_in.paused, reason=sign_in.reason)
+                )
+            except RoutingError as exc:
+                log.warning("agent %s: kept sign-in not restored: %s", agent_id, exc)
+                continue
+            restored += 1
+        return restored
+
     async def _tell(self, order: Awaitable[None]) -> None:
         try:
             await order
@@ -211,6 +275,8 @@ class AcdService:
                 await self._execute(decision)
             elif isinstance(decision, AgentStateChanged):
                 await self._hold_wrapup(decision)
+            if isinstance(decision, AgentStateChanged) and self.sign_ins is not None:
+                await self._keep(decision.agent_id)
             for listener in self._listeners:
                 try:
                     await listener(decision)

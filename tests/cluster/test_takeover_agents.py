@@ -6,20 +6,16 @@ members are not Hotline's agents: they are queues.conf's static members, or dyna
 else added. The first test pins that a fresh control-mode router does not sign anyone in from them
 (the resync's QueueMember items, which the simulated PBX sends with the fields of the real trace).
 
-The second is the acceptance test of what is still missing: agents sign in and one pauses with a
-reason; the first Hotline goes; the second one, on the same database and PBX, shows the same
-agents signed in, the paused one paused with their reason, and offers a new call only to the
-ready one. Today the states live only in the first router's memory, and neither the database nor
-the PBX holds them, so it is marked xfail(strict): the day they are kept it passes, and the marker
-must go. Both on SQLite and PostgreSQL.
+The second is the acceptance test of keeping them (cti.agent_store): agents sign in and one
+pauses with a reason; the first Hotline goes; the second one, on the same database and PBX, shows
+the same agents signed in, the paused one paused with their reason, and offers a new call only to
+the ready one. Both on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-
-import pytest
 
 from config.callcenter import load_callcenter
 from config.settings import SAMPLE_CALLCENTER
@@ -67,12 +63,6 @@ async def test_a_fresh_control_mode_router_signs_nobody_in_from_the_pbx_queue_me
     assert all(not q for q in queues.values()), queues
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="control-mode agent states live only in the router's memory (not in the database, and "
-    "control mode tells app_queue nothing): issue #17 item 3",
-)
 async def test_signed_in_and_paused_agents_stay_so_when_another_hotline_takes_over(
     database_url: str, tmp_path: Path
 ) -> None:
