@@ -309,6 +309,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         )
     )
     console = ConsoleService(hub, acd, {a.id for a in center.agents}, intake.context_of)
+    if channel is not None:  # --role web: the greeting and own-call check ask the router
+        console.ask_router = channel.agent_hello
     pbx_of = pbx_namer(settings)
     calllog = CallLog(sessions, normalize=intake.normalize_number, pbx_of=pbx_of)
     recordings = build_recordings(
@@ -351,7 +353,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         call_store=call_store,
         redis=redis,
         commands=channel,
-        command_server=RouterCommandServer(redis, acd.command)
+        command_server=RouterCommandServer(redis, acd.command, query=console.router_hello)
         if redis is not None and settings.role == ProcessRole.ROUTER
         else None,
         elector=elector,

@@ -11,25 +11,31 @@ endpoints (agent_ui.api.console) let an agent act only on their own calls.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 
+from agent_ui.errors import ApiError
 from agent_ui.hub import PushHub
+from cluster.commands import RouterUnreachable
 from cti.acd import AcdService
 from routing.agent_state import AgentState
 from routing.commands import Command, LoginAgent, LogoutAgent, PauseAgent, SetAgentReady
 from routing.decisions import AgentStateChanged, CallQueued, Decision, PendingPauseChanged
-from routing.errors import RoutingError
+from routing.errors import InvalidTransition, RoutingError
 from routing.events import CallEvent, CallEventKind, Event
 from tickets.schemas import CallContext
 
 ContextOf = Callable[[str], CallContext | None]
+# The router's greeting for an agent (cluster.commands.RedisRouterCommands.agent_hello): on a
+# web worker, whose own ACD memory is empty. Raises cluster.commands.RouterUnreachable.
+AskRouter = Callable[[str], Awaitable[dict[str, Any]]]
 
 
 class _Keep(enum.Enum):
@@ -76,6 +82,7 @@ class ConsoleService:
         self._popped: OrderedDict[str, None] = OrderedDict()  # event ids already pushed
         self._active_pop: dict[str, dict[str, Any]] = {}  # agent -> pop of the call in progress
         self._calls: dict[str, OrderedDict[str, None]] = {}  # agent -> calls popped to them
+        self.ask_router: AskRouter | None = None  # --role web: the router holds the live state
 
     def set_agents(self, agent_ids: set[str]) -> None:
         """The call center's agents changed (an admin's edit)."""
@@ -231,6 +238,58 @@ class ConsoleService:
         """Opening the console signs the agent in to their queues (available)."""
         if self.acd.router.agent_state(agent_id) is AgentState.LOGGED_OUT:
             await self.acd.command(LoginAgent(agent_id=agent_id))
+
+    async def greet(self, agent_id: str) -> dict[str, Any]:
+        """A console connected: sign the agent in if they are signed out, and greet them with
+        their state. On a web worker both come from the router (`ask_router`): it alone knows
+        whether they are signed in (a second sign-in is refused) and paused, and what was popped
+        to them. No router answering: the greeting says state "unknown", router_unreachable."""
+        if self.ask_router is None:
+            await self.agent_connected(agent_id)
+            return self.agent_hello(agent_id)
+        try:
+            hello = await self.ask_router(agent_id)
+            if hello.get("state") == str(AgentState.LOGGED_OUT):
+                with contextlib.suppress(InvalidTransition):  # another console signed them in meanwhile
+                    await self.acd.command(LoginAgent(agent_id=agent_id))
+                hello = await self.ask_router(agent_id)
+        except (RouterUnreachable, ApiError) as exc:
+            if isinstance(exc, ApiError) and exc.status != 503:
+                raise
+            return {**self.agent_hello(agent_id), "state": "unknown", "router_unreachable": True}
+        self._learn(agent_id, hello)
+        return {key: value for key, value in hello.items() if key != "calls"} | {"epoch": self.epoch}
+
+    async def router_hello(self, agent_id: str) -> dict[str, Any]:
+        """The router's side of `greet` (cluster.commands' `query`): the greeting from its real
+        ACD, and the calls popped to the agent, for the web worker's own-call check."""
+        return {**self.agent_hello(agent_id), "calls": list(self._calls.get(agent_id, ()))}
+
+    async def popped_to_anywhere(self, agent_id: str, call_id: str) -> bool:
+        """`popped_to`, asking the router when this process does not know (a web worker).
+        Raises ApiError 503 router_unreachable when it does not answer."""
+        if self.popped_to(agent_id, call_id):
+            return True
+        if self.ask_router is None:
+            return False
+        try:
+            hello = await self.ask_router(agent_id)
+        except RouterUnreachable as exc:
+            raise ApiError(
+                503, "router_unreachable", f"this web worker cannot reach the router ({exc}); try again"
+            ) from exc
+        self._learn(agent_id, hello)
+        return self.popped_to(agent_id, call_id)
+
+    def _learn(self, agent_id: str, hello: dict[str, Any]) -> None:
+        """Remember what the router popped to the agent, as if this process had popped it."""
+        calls = self._calls.setdefault(agent_id, OrderedDict())
+        for call_id in hello.get("calls") or ():
+            calls[str(call_id)] = None
+        while len(calls) > _CALLS_PER_AGENT:
+            calls.popitem(last=False)
+        if hello.get("pop") is not None:
+            self._active_pop[agent_id] = hello["pop"]
 
     def agent_hello(self, agent_id: str) -> dict[str, Any]:
         now = self.acd.clock()

@@ -10,10 +10,11 @@ orders (pause, ready, sign-in, log-off) to the router and hear its reply. The se
 one `NoRouterCommands` refuses every order so, so a web worker never applies an order to a
 router of its own that nobody else sees.
 
-What is not here yet: the router's live state (`router.snapshot()`, `agent_state()`); this
-process's `router` holds the configuration and no state, so a page that reads live state on
-a web worker shows none until snapshots arrive through Redis (the wallboard and consoles get
-theirs from the router's pushes on the shared hub).
+What is not here: the router's live state (`router.snapshot()`, `agent_state()`); this
+process's `router` holds the configuration and no state. A console's greeting and own-call
+check ask the router instead (`ConsoleService.ask_router`, cluster.commands' AgentHello
+question); other pages that read live state on a web worker show none until snapshots arrive
+through Redis (the wallboard and consoles get theirs from the router's pushes on the hub).
 """
 
 from __future__ import annotations

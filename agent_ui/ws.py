@@ -126,8 +126,7 @@ class _AgentSession:
         self.hub = hub
 
     async def start(self) -> None:
-        await self.console.agent_connected(self.agent_id)
-        await self.websocket.send_json(self.console.agent_hello(self.agent_id))
+        await self.websocket.send_json(await self.console.greet(self.agent_id))
 
     async def command(self, message: object) -> dict[str, Any] | None:
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):

@@ -71,6 +71,7 @@ COMMANDS: dict[str, type[Any]] = {cls.__name__: cls for cls in get_args(Command)
 
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
 Apply = Callable[[Command], Awaitable[None]]
+Query = Callable[[str], Awaitable[dict[str, Any]]]  # an agent's id -> their greeting, read-only
 
 
 class RouterUnreachable(Exception):
@@ -166,18 +167,32 @@ class RedisRouterCommands:
     async def command(self, command: Command) -> None:
         """Raises routing's RoutingError subclasses as the router raised them, RouterUnreachable
         when no reply comes in time."""
+        await self._ask({"command": encode(command)})
+
+    async def agent_hello(self, agent_id: str) -> dict[str, Any]:
+        """The agent's console greeting as the router sees it (its ACD's state, reason, pop, and
+        the calls popped to them): a web worker's own ACD memory is empty. Read-only, so one
+        read twice (a reclaim) is harmless. Raises RouterUnreachable as `command` does."""
+        answer = await self._ask({"query": json.dumps({"type": "AgentHello", "agent_id": agent_id})})
+        result = answer.get("result")
+        if not isinstance(result, dict):
+            raise RouterUnreachable("the router's answer carried no greeting")
+        return result
+
+    async def _ask(self, body: dict[str, str]) -> dict[str, Any]:
         correlation = uuid.uuid4().hex
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[correlation] = reply
+        fields: dict[str | bytes, str] = {
+            "id": correlation,
+            "reply_to": self.reply_key,
+            "deadline": repr(self.clock() + self.timeout_s),
+        }
+        fields.update(body)
         try:
             await self.redis.xadd(
                 f"{self.prefix}in",
-                {
-                    "id": correlation,
-                    "reply_to": self.reply_key,
-                    "deadline": repr(self.clock() + self.timeout_s),
-                    "command": encode(command),
-                },
+                cast(Any, fields),
                 maxlen=self.stream_len,
                 approximate=True,
             )
@@ -190,6 +205,7 @@ class RedisRouterCommands:
             self._waiting.pop(correlation, None)
         if answer.get("error") is not None:
             raise _rebuilt(answer["error"])
+        return answer
 
     async def run(self) -> None:
         while True:
@@ -225,12 +241,13 @@ class RouterCommandServer:
         redis: Redis,
         apply: Apply,
         *,
+        query: Query | None = None,
         prefix: str = PREFIX,
         consumer: str | None = None,
         claim_idle_s: float = CLAIM_IDLE_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.redis, self.apply, self.prefix = redis, apply, prefix
+        self.redis, self.apply, self.query, self.prefix = redis, apply, query, prefix
         self.consumer = consumer or f"router-{uuid.uuid4().hex[:12]}"
         self.claim_idle_ms = int(claim_idle_s * 1000)
         self.clock = clock
@@ -293,6 +310,9 @@ class RouterCommandServer:
     async def _handle(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         reply_to = fields.get(b"reply_to", b"").decode()
         correlation = fields.get(b"id", b"").decode()
+        if b"query" in fields:
+            await self._answer_query(entry_id, fields, reply_to, correlation)
+            return
         try:
             deadline = float(fields.get(b"deadline", b"0"))
             command = decode(fields.get(b"command", b""))
@@ -316,6 +336,26 @@ class RouterCommandServer:
         except Exception as exc:  # a bug in applying it: the asker must hear, the reader go on
             log.exception("order %s (%s) failed", entry_id.decode(), type(command).__name__)
             answer["error"] = {"kind": "failed", "args": [type(exc).__name__]}
+        await self._reply(entry_id, reply_to, answer)
+
+    async def _answer_query(
+        self, entry_id: bytes, fields: dict[bytes, bytes], reply_to: str, correlation: str
+    ) -> None:
+        """A read-only question (`RedisRouterCommands.agent_hello`): answered even when late
+        (reading twice changes nothing), unless this router was built without `query`."""
+        answer: dict[str, Any] = {"id": correlation, "error": None}
+        try:
+            asked = json.loads(fields[b"query"])
+            if not isinstance(asked, dict) or asked.get("type") != "AgentHello" or self.query is None:
+                raise ValueError(f"not a question this router answers: {str(asked)[:80]!r}")
+            answer["result"] = await self.query(str(asked["agent_id"]))
+        except (ValueError, KeyError) as exc:
+            answer["error"] = {"kind": "failed", "args": [str(exc)]}
+        except RoutingError as exc:
+            answer["error"] = _error_of(exc)
+        await self._reply(entry_id, reply_to, answer)
+
+    async def _reply(self, entry_id: bytes, reply_to: str, answer: dict[str, Any]) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(reply_to, json.dumps(answer))
             pipe.expire(reply_to, REPLY_TTL_S)

@@ -39,6 +39,8 @@ async def _check(
         link = await desk.call_ticket(call_id)
         if link is not None and link.agent_id == user.login:
             return call_id
+        if await console.popped_to_anywhere(user.login, call_id):  # a web worker asks the router
+            return call_id
     elif user.role in (Role.SUPERVISOR, Role.ADMIN):
         queue = logged.queue if logged is not None else None
         if queue is not None and queue in center.supervised_queues(user.login):

@@ -16,6 +16,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "agent.logout": ("Log out of queues", "签出队列"),
     "agent.login": ("Log in to queues", "签入队列"),
     "state.logged_out": ("Logged out", "已签出"),
+    "state.unknown": ("Unknown: the router does not answer", "未知：路由进程无响应"),
     "state.available": ("Ready", "空闲"),
     "state.reserved": ("Ringing", "振铃中"),
     "state.on_call": ("On a call", "通话中"),
