@@ -8,6 +8,7 @@ timeout so concurrent writers wait instead of failing); PostgreSQL is used as is
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 from annotated_types import Interval
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -97,11 +99,52 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        kwargs.update(pool_size=10, max_overflow=10)  # pinged on checkout by install_ping_when_idle
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         install_sqlite_pragmas(engine)
+    else:
+        install_ping_when_idle(engine)
     return engine
+
+
+PING_IDLE_AFTER = 1.0  # seconds a pooled connection may sit idle and still be checked out unpinged
+_LAST_USED = "hotline_last_used"  # key in the connection record's info: monotonic time
+
+
+def install_ping_when_idle(engine: Any, idle_after: float = PING_IDLE_AFTER) -> None:
+    """Ping a pooled connection on checkout only if it sat idle in the pool over `idle_after` s.
+
+    `pool_pre_ping=True` pings on every checkout: on PostgreSQL a round trip of ~9 for an
+    offered call's write (#18). A connection checked in within the last second was working
+    then; the server or a proxy dropping it in that second is rare, and its statement then
+    fails and invalidates it as it would if the drop came right after a ping. A connection
+    idle longer is pinged as before; a failed ping raises DisconnectionError, on which the
+    pool replaces it with a new connection (SQLAlchemy's documented pessimistic handling).
+    """
+    target = getattr(engine, "sync_engine", engine)
+    dialect = target.dialect
+
+    def connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) <= idle_after:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as e:
+            raise DisconnectionError("ping on checkout failed") from e
+        if not alive:
+            raise DisconnectionError("ping on checkout failed")
+
+    event.listen(target, "connect", connected)
+    event.listen(target, "checkin", checked_in)
+    event.listen(target, "checkout", checked_out)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
