@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -183,9 +183,10 @@ def _leading(request: Request) -> None:
     same holds for a leader whose lease ran out: the fence's own test, as for AMI actions."""
     elector = container_of(request).elector
     if elector is not None and not elector.fence.valid:
-        raise HTTPException(
+        raise errors.ApiError(
             503,
-            "a standby router: another one leads and answers Twilio",
+            "not_leader",  # the same answer as the Twilio link's own standby check
+            "this router stands by; retry",
             headers={"Retry-After": str(STANDBY_RETRY_AFTER_S)},
         )
 
