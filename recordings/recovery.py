@@ -120,9 +120,17 @@ class RecordingRecovery:
         return report
 
     def _list(self, since_ts: float) -> list[tuple[str, str, float]]:
-        """(PBX path, uniqueid, mtime) of audio files changed since `since_ts` (blocking)."""
+        """(PBX path, uniqueid, mtime) of audio files changed since `since_ts` (blocking).
+
+        A folder of another PBX is keyed `<pbx>:<path>` (cti.wiring.recording_folders), and its
+        calls' legs carry the same `<pbx>:` prefix: Uniqueids are unique per PBX only, so a
+        file of that folder is matched by the prefixed Uniqueid against that PBX's calls (their
+        legs are Asterisk's own ids, their call ids prefixed). Unprefixed, it matched the main
+        PBX's call of the same id first, which already had its own file of that name: skipped, so
+        an east call that ended during a takeover kept no recording."""
         out = []
         for pbx, local in self._folders.items():
+            prefix = _pbx_prefix(str(pbx))
             try:
                 entries = list(os.scandir(local))
             except FileNotFoundError:
@@ -134,7 +142,7 @@ class RecordingRecovery:
                 uid = uniqueid_in(name)
                 mtime = entry.stat().st_mtime
                 if uid is not None and mtime >= since_ts:
-                    out.append((str(pbx / name), uid, mtime))
+                    out.append((str(pbx / name), prefix + uid, mtime))
         return sorted(out)
 
     async def _register(
@@ -217,6 +225,18 @@ class RecordingRecovery:
         return rec_id
 
 
+def _pbx_prefix(folder: str) -> str:
+    """`east:` of a folder keyed `east:/var/spool/asterisk/monitor`; nothing for a plain path."""
+    head, sep, rest = folder.partition(":")
+    return f"{head}:" if sep and head and "/" not in head and rest.startswith("/") else ""
+
+
+def _call_pbx_prefix(call_id: str) -> str:
+    """`east:` of another PBX's call id (`east:<Linkedid>`, cti.multi); nothing for the main PBX's."""
+    head, sep, _ = call_id.partition(":")
+    return f"{head}:" if sep and head else ""
+
+
 async def _file_names_of(session: AsyncSession, source: str, call_ids: set[str]) -> set[tuple[str, str]]:
     """(call, file name) of the recordings these calls already have.
 
@@ -253,9 +273,11 @@ async def _calls_by_leg(session: AsyncSession, uids: set[str], since: datetime) 
             )
         ).all()
         for call in page:
+            prefix = _call_pbx_prefix(call.call_id)
             for leg in call.legs:
-                if leg in uids:
-                    found.setdefault(leg, call)
+                key = leg if ":" in leg else prefix + leg  # another PBX's legs: Asterisk's own ids
+                if key in uids:
+                    found.setdefault(key, call)
         if len(page) < _PAGE:
             return found
         after = page[-1].call_id

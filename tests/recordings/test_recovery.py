@@ -175,6 +175,34 @@ async def test_a_folder_known_under_two_names_registers_each_file_once(
     assert [r.status for r in await _rows(sessions)] == [RecordingStatus.STORED]
 
 
+async def test_a_second_pbxs_file_is_registered_for_that_pbxs_call_not_the_main_one_of_the_same_uniqueid(
+    service: RecordingService,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: VirtualClock,
+    pbx_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """Uniqueids are unique per PBX only: the cluster test's two simulated PBXs hand out the same
+    ones. A file in the east PBX's folder belongs to east's call (`east:<id>`), whose recording
+    was lost when the call ended during a takeover; it never belongs to main's call of that id."""
+    since = clock() - timedelta(minutes=5)
+    east_dir = tmp_path / "east-monitor"
+    east_dir.mkdir()
+    await _offered(service, clock, "east:1795342409.0", UID)  # legs: that PBX's own ids
+    await service.handle(call_event("east:1795342409.0", CallEventKind.HUNG_UP, clock))
+    await _offered(service, clock, "1795342409.0", UID)
+    await service.handle(call_event("1795342409.0", CallEventKind.HUNG_UP, clock))
+    shutil.copyfile(FIXTURE_WAV, east_dir / f"{UID}.wav")  # pbx_dir holds main's, of the same name
+    folders = {PBX_MONITOR: pbx_dir, f"east:{PBX_MONITOR}": east_dir}
+    report = await RecordingRecovery(sessions, service, folders).scan(since)
+    assert (report.registered, report.unmatched) == (2, [])
+    # (the `service` fixture reads main's folder only: east's file is matched, not stored, here)
+    assert sorted((r.call_id, r.source_ref) for r in await _rows(sessions)) == [
+        ("1795342409.0", f"{PBX_MONITOR}/{UID}.wav"),
+        ("east:1795342409.0", f"east:{PBX_MONITOR}/{UID}.wav"),
+    ]
+
+
 async def test_a_file_the_scan_registered_first_is_not_taken_again_under_the_path_the_pbx_reports(
     service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
 ) -> None:
