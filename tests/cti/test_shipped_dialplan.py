@@ -15,7 +15,6 @@ from pathlib import Path
 
 from cti.ami.dialplan import CONNECT_CONTEXT, CONNECT_EXTEN, REWAIT_EXTEN, WAIT_CONTEXT, WAIT_EXTEN
 
-
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "config" / "asterisk" / "extensions.conf"
 FIXTURES = ROOT / "tests" / "fixtures" / "live-22.10.1"
