@@ -76,7 +76,10 @@ async def test_dispatcher_reassigns_on_the_board_and_the_technician_works_the_or
         await phone.locator(f"#wo-{first['id']}-note").fill("更换压缩机电容")
         await phone.locator(f"#wo-{first['id']}-complete").click()
         await expect(phone.locator("#field-none")).to_be_visible()
-        assert await phone.locator("#field-none").evaluate("e => parseFloat(getComputedStyle(e).paddingTop)") >= 12
+        assert (
+            await phone.locator("#field-none").evaluate("e => parseFloat(getComputedStyle(e).paddingTop)")
+            >= 12
+        )
 
         ticket = (await sup_api.get(f"/api/tickets/{first['ticket_id']}")).json()
         assert ticket["state"] == "resolved"
