@@ -58,9 +58,12 @@ async def password_submit(
     if hashed is None or not await auth.passwords.verify(current, hashed):
         return refuse(t("password.wrong_current"))
     try:
-        await accounts.change_own_password(login=user.login, new_password=new, source_ip=client_ip(request))
+        await accounts.change_own_password(
+            login=user.login, new_password=new, keep_session=user.session_id, source_ip=client_ip(request)
+        )
     except AccountError as exc:
         return refuse(t("password.weak", reason=exc.message))
+    auth.sockets.end_user(user.id, keep=user.session_id)  # the other sessions' consoles go to /login
     return RedirectResponse(HOME_BY_ROLE.get(user.role, "/"), status_code=303)
 
 

@@ -194,3 +194,33 @@ async def test_a_password_changed_on_the_password_page_lets_the_user_in_on_the_n
         assert (await alice.get("/api/auth/me")).status_code == 200
         await admin.aclose()
         await alice.aclose()
+
+
+async def test_changing_ones_own_password_ends_the_accounts_other_sessions_and_sockets(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Someone who learnt the password (or holds a copied cookie) is out once the owner changes
+    it; the session that changed it stays signed in."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        alice = await hotline.sign_in("1001")
+        thief = await hotline.sign_in("1001")
+        async with await hotline.agent_socket(thief) as ws:
+            await next_message(ws, "hello")
+            fresh = "Kx7-violet-harbour-92"
+            changed = await post_form(
+                alice,
+                "/account/password",
+                {"current": "demo", "new": fresh, "again": fresh},
+                page="/account/password",
+            )
+            assert changed.status_code == 303, changed.text
+            assert await closed_with(ws) == 4401
+        assert (await thief.get("/api/auth/me")).status_code == 401
+        assert (await alice.get("/api/auth/me")).status_code == 200
+        async with hotline.container.sessions() as session:
+            entry = (
+                await session.exec(select(AuditEntry).where(col(AuditEntry.action) == "auth.password_changed"))
+            ).one()
+        assert entry.detail["sessions_ended"] == 1
+        await alice.aclose()
+        await thief.aclose()
