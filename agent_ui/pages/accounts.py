@@ -18,6 +18,7 @@ from agent_ui.auth import SessionUser, authenticator, client_ip, session_user
 from agent_ui.deps import AccountsDep
 from agent_ui.i18n import translator
 from agent_ui.models import Role
+from agent_ui.passwords import Busy
 from agent_ui.pages.common import gate, page_language, render
 from agent_ui.pages.nav import ADMIN_USERS, HOME_BY_ROLE
 
@@ -54,9 +55,36 @@ async def password_submit(
     if new == current:
         return refuse(t("password.same"))
     auth = authenticator(request)
+    # A guess of the current password is a guess of the password: it counts as a sign-in
+    # attempt (same keys, same limits), so a held session cannot try passwords without end.
+    keys = [("login", user.login), ("address", client_ip(request) or "-")]
+    wait = await auth.throttle.attempt(keys)
+    if wait is not None:
+        response = refuse(t("login.throttled"))
+        response.status_code = 429
+        response.headers["Retry-After"] = str(max(1, round(wait)))
+        return response
     hashed = await _hash_of(accounts, user)
-    if hashed is None or not await auth.passwords.verify(current, hashed):
+    try:
+        matched = hashed is not None and await auth.passwords.verify(current, hashed)
+    except Busy:
+        await auth.throttle.succeeded(keys)  # not judged: give the attempt back
+        response = refuse(t("login.busy"))
+        response.status_code = 503
+        response.headers["Retry-After"] = "1"
+        return response
+    if not matched:
+        await auth.trail.record(
+            actor=user.login,
+            action="auth.password_change_failed",
+            subject=f"user:{user.login}",
+            role=str(user.role),
+            source_ip=client_ip(request),
+            outcome="failed",
+            reason="wrong_current",
+        )
         return refuse(t("password.wrong_current"))
+    await auth.throttle.succeeded(keys)
     try:
         await accounts.change_own_password(
             login=user.login, new_password=new, keep_session=user.session_id, source_ip=client_ip(request)
