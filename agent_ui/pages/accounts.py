@@ -18,9 +18,9 @@ from agent_ui.auth import SessionUser, authenticator, client_ip, session_user
 from agent_ui.deps import AccountsDep
 from agent_ui.i18n import translator
 from agent_ui.models import Role
-from agent_ui.passwords import Busy
 from agent_ui.pages.common import gate, page_language, render
 from agent_ui.pages.nav import ADMIN_USERS, HOME_BY_ROLE
+from agent_ui.passwords import Busy
 
 router = APIRouter(include_in_schema=False)
 

