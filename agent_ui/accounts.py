@@ -255,9 +255,18 @@ class Accounts:
         return {str(login): int(count) for login, count in rows}
 
     async def change_own_password(
-        self, *, login: str, new_password: str, source_ip: str | None = None
-    ) -> AccountView:
-        """The person picks their own password (the current one was checked by the caller)."""
+        self,
+        *,
+        login: str,
+        new_password: str,
+        keep_session: str | None = None,
+        source_ip: str | None = None,
+    ) -> tuple[AccountView, int]:
+        """The person picks their own password (the current one was checked by the caller).
+
+        Ends the account's other sessions (`keep_session`, the one that changed it, stays):
+        whoever learnt the old password or copied a cookie is out. Returns (account, sessions
+        ended); the caller closes their websockets (`SocketRegistry.end_user(..., keep=...)`)."""
         check_password(login, new_password)
         hashed = await self._hash(new_password)
         async with self._db() as session:
@@ -265,6 +274,7 @@ class Accounts:
             user.password_hash = hashed
             user.must_change_password = False
             session.add(user)
+            ended = await _revoke(session, user, keep=keep_session)
             await self._trail.append(
                 session,
                 actor=login,
@@ -272,10 +282,11 @@ class Accounts:
                 subject=f"user:{login}",
                 role=str(user.role),
                 source_ip=source_ip,
+                sessions_ended=ended,
             )
             await session.commit()
             self._changed()
-            return _view(user)
+            return _view(user), ended
 
     async def update(
         self,
@@ -371,11 +382,11 @@ async def _require(session: AsyncSession, login: str) -> User:
     return user
 
 
-async def _revoke(session: AsyncSession, user: User) -> int:
-    """End every live session of the account in this transaction (as SessionStore.revoke_user)."""
-    result = await session.exec(
-        update(WebSession)
-        .where(col(WebSession.user_id) == user.id, col(WebSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
-    )
+async def _revoke(session: AsyncSession, user: User, *, keep: str | None = None) -> int:
+    """End every live session of the account but `keep` in this transaction (as
+    SessionStore.revoke_user)."""
+    live = update(WebSession).where(col(WebSession.user_id) == user.id, col(WebSession.revoked_at).is_(None))
+    if keep is not None:
+        live = live.where(col(WebSession.id) != keep)
+    result = await session.exec(live.values(revoked_at=utcnow()))
     return int(result.rowcount or 0)

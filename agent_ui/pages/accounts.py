@@ -20,6 +20,7 @@ from agent_ui.i18n import Translate, translator
 from agent_ui.models import Role
 from agent_ui.pages.common import gate, page_language, render
 from agent_ui.pages.nav import ADMIN_USERS, HOME_BY_ROLE
+from agent_ui.passwords import Busy
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,14 +55,44 @@ async def password_submit(
     if new == current:
         return refuse(t("password.same"))
     auth = authenticator(request)
+    # A guess of the current password is a guess of the password: it counts as a sign-in
+    # attempt (same keys, same limits), so a held session cannot try passwords without end.
+    keys = [("login", user.login), ("address", client_ip(request) or "-")]
+    wait = await auth.throttle.attempt(keys)
+    if wait is not None:
+        response = refuse(t("login.throttled"))
+        response.status_code = 429
+        response.headers["Retry-After"] = str(max(1, round(wait)))
+        return response
     hashed = await _hash_of(accounts, user)
-    if hashed is None or not await auth.passwords.verify(current, hashed):
-        return refuse(t("password.wrong_current"))
     try:
-        await accounts.change_own_password(login=user.login, new_password=new, source_ip=client_ip(request))
+        matched = hashed is not None and await auth.passwords.verify(current, hashed)
+    except Busy:
+        await auth.throttle.succeeded(keys)  # not judged: give the attempt back
+        response = refuse(t("login.busy"))
+        response.status_code = 503
+        response.headers["Retry-After"] = "1"
+        return response
+    if not matched:
+        await auth.trail.record(
+            actor=user.login,
+            action="auth.password_change_failed",
+            subject=f"user:{user.login}",
+            role=str(user.role),
+            source_ip=client_ip(request),
+            outcome="failed",
+            reason="wrong_current",
+        )
+        return refuse(t("password.wrong_current"))
+    await auth.throttle.succeeded(keys)
+    try:
+        await accounts.change_own_password(
+            login=user.login, new_password=new, keep_session=user.session_id, source_ip=client_ip(request)
+        )
     except AccountError as exc:
         reason = t(f"password.rule.{exc.reason}") if exc.reason else exc.message
         return refuse(t("password.weak", reason=reason))
+    auth.sockets.end_user(user.id, keep=user.session_id)  # the other sessions' consoles go to /login
     return RedirectResponse(HOME_BY_ROLE.get(user.role, "/"), status_code=303)
 
 
