@@ -67,12 +67,19 @@ def _settings(**overrides: object) -> Settings:
         raise _fail(str(exc)) from None
 
 
+QUIET_DRIVERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "psycopg", "psycopg.pool")
+
+
 def _logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Drivers' debug lines carry every statement with its parameters (aiosqlite: password
+    # hashes, session ids, customers' names and numbers): not in an operator's log, even verbose.
+    for driver in QUIET_DRIVERS:
+        logging.getLogger(driver).setLevel(logging.WARNING)
     if not verbose:  # "Adding job tentatively" and every job run, at INFO: noise in an operator's log
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
