@@ -140,8 +140,18 @@ async def ticket_context(
     players = await _players(archive, user, center, call_ids)
     dept_names = {d.id: d.name for d in departments}
     tech_names = {x.id: x.name for x in technicians}
+    # Each call's recordings play once: on its `recording` entry, else on its first entry (every
+    # entry of a call carries the call id, and a player on each repeated the same audio).
+    carrier: dict[str, int] = {}
+    for index, e in enumerate(timeline):
+        call_id = str(e.data.get("call_id") or "")
+        if call_id and (
+            call_id not in carrier
+            or (e.kind == "recording" and timeline[carrier[call_id]].kind != "recording")
+        ):
+            carrier[call_id] = index
     entries = []
-    for e in timeline:
+    for index, e in enumerate(timeline):
         call_id = str(e.data.get("call_id") or "")
         entries.append(
             {
@@ -151,7 +161,7 @@ async def ticket_context(
                 "actor": e.actor,
                 "summary": bounce_summary(e, t, desk, lang) or timeline_summary(e, lang, offset, t),
                 "visibility": str(e.data.get("visibility") or ""),
-                "recordings": players.get(call_id, []),
+                "recordings": players.get(call_id, []) if carrier.get(call_id) == index else [],
             }
         )
     return {
