@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_ui.models import Role, User, WebSession
@@ -37,29 +37,46 @@ Hasher = Callable[[str], Awaitable[str]]
 class AccountError(Exception):
     """An account change refused; `error_id` is stable, `field` names the input at fault."""
 
-    def __init__(self, status: int, error_id: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, error_id: str, message: str, field: str | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error_id = error_id
         self.message = message
         self.field = field
+        self.reason = reason  # which password rule, for `weak_password` (PASSWORD_RULES)
+
+
+# The password rules by a stable code (pages translate it: agent_ui.i18n.admin `password.rule.*`).
+PASSWORD_RULES: dict[str, str] = {
+    "too_short": f"the password needs at least {MIN_PASSWORD_LENGTH} characters",
+    "is_login": "the password may not be the login",
+    "one_character": "the password may not be one character repeated",
+}
+
+
+def password_rule_broken(login: str, password: str) -> str | None:
+    """The code (PASSWORD_RULES) of the rule `password` breaks for `login`, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "too_short"
+    if password.strip().casefold() == login.strip().casefold():
+        return "is_login"
+    if len(set(password)) == 1:
+        return "one_character"
+    return None
 
 
 def password_problem(login: str, password: str) -> str | None:
     """Why `password` is refused for `login`, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password needs at least {MIN_PASSWORD_LENGTH} characters"
-    if password.strip().casefold() == login.strip().casefold():
-        return "the password may not be the login"
-    if len(set(password)) == 1:
-        return "the password may not be one character repeated"
-    return None
+    rule = password_rule_broken(login, password)
+    return PASSWORD_RULES[rule] if rule is not None else None
 
 
 def check_password(login: str, password: str) -> None:
-    problem = password_problem(login, password)
-    if problem is not None:
-        raise AccountError(422, "weak_password", problem, "password")
+    rule = password_rule_broken(login, password)
+    if rule is not None:
+        raise AccountError(422, "weak_password", PASSWORD_RULES[rule], "password", reason=rule)
 
 
 def generate_password() -> str:
@@ -202,10 +219,54 @@ class Accounts:
             self._changed()
             return _view(user), ended
 
+    async def end_sessions(
+        self, *, login: str, actor: str, actor_role: str = "admin", source_ip: str | None = None
+    ) -> tuple[int, int | None]:
+        """Sign the account out everywhere (a lost phone, a screen left signed in): returns
+        (sessions ended, user id); the caller closes their websockets. Audited as the API's
+        DELETE /api/admin/users/{login}/sessions is (`auth.sessions_ended`)."""
+        async with self._db() as session:
+            user = await _require(session, login)
+            ended = await _revoke(session, user)
+            await self._trail.append(
+                session,
+                actor=actor,
+                action="auth.sessions_ended",
+                subject=f"user:{login}",
+                role=actor_role,
+                source_ip=source_ip,
+                sessions_ended=ended,
+            )
+            await session.commit()
+            self._changed()
+            return ended, user.id
+
+    async def open_sessions(self) -> dict[str, int]:
+        """Live (unrevoked, unexpired) sessions per login."""
+        async with self._db() as session:
+            rows = (
+                await session.exec(
+                    select(User.login, func.count())
+                    .join(WebSession, col(WebSession.user_id) == col(User.id))
+                    .where(col(WebSession.revoked_at).is_(None), col(WebSession.expires_at) > utcnow())
+                    .group_by(col(User.login))
+                )
+            ).all()
+        return {str(login): int(count) for login, count in rows}
+
     async def change_own_password(
-        self, *, login: str, new_password: str, source_ip: str | None = None
-    ) -> AccountView:
-        """The person picks their own password (the current one was checked by the caller)."""
+        self,
+        *,
+        login: str,
+        new_password: str,
+        keep_session: str | None = None,
+        source_ip: str | None = None,
+    ) -> tuple[AccountView, int]:
+        """The person picks their own password (the current one was checked by the caller).
+
+        Ends the account's other sessions (`keep_session`, the one that changed it, stays):
+        whoever learnt the old password or copied a cookie is out. Returns (account, sessions
+        ended); the caller closes their websockets (`SocketRegistry.end_user(..., keep=...)`)."""
         check_password(login, new_password)
         hashed = await self._hash(new_password)
         async with self._db() as session:
@@ -213,6 +274,7 @@ class Accounts:
             user.password_hash = hashed
             user.must_change_password = False
             session.add(user)
+            ended = await _revoke(session, user, keep=keep_session)
             await self._trail.append(
                 session,
                 actor=login,
@@ -220,10 +282,11 @@ class Accounts:
                 subject=f"user:{login}",
                 role=str(user.role),
                 source_ip=source_ip,
+                sessions_ended=ended,
             )
             await session.commit()
             self._changed()
-            return _view(user)
+            return _view(user), ended
 
     async def update(
         self,
@@ -319,11 +382,11 @@ async def _require(session: AsyncSession, login: str) -> User:
     return user
 
 
-async def _revoke(session: AsyncSession, user: User) -> int:
-    """End every live session of the account in this transaction (as SessionStore.revoke_user)."""
-    result = await session.exec(
-        update(WebSession)
-        .where(col(WebSession.user_id) == user.id, col(WebSession.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
-    )
+async def _revoke(session: AsyncSession, user: User, *, keep: str | None = None) -> int:
+    """End every live session of the account but `keep` in this transaction (as
+    SessionStore.revoke_user)."""
+    live = update(WebSession).where(col(WebSession.user_id) == user.id, col(WebSession.revoked_at).is_(None))
+    if keep is not None:
+        live = live.where(col(WebSession.id) != keep)
+    result = await session.exec(live.values(revoked_at=utcnow()))
     return int(result.rowcount or 0)

@@ -48,7 +48,7 @@ from cluster.commands import RedisRouterCommands, RouterCommandServer
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
 from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
-from cluster.redis_hub import REDIS_DOWN, RedisHub
+from cluster.redis_hub import REDIS_DOWN, RedisHub, shared_client
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
@@ -512,7 +512,7 @@ def _shared_redis(settings: Settings) -> Redis | None:
     one process (`--role all`) shares nothing and has none."""
     if settings.role == ProcessRole.ALL or settings.redis_url is None:
         return None
-    return Redis.from_url(settings.redis_url)
+    return shared_client(settings.redis_url)
 
 
 def _hub(settings: Settings, redis: Redis | None) -> PushHub:

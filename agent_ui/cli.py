@@ -67,12 +67,19 @@ def _settings(**overrides: object) -> Settings:
         raise _fail(str(exc)) from None
 
 
+QUIET_DRIVERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "psycopg", "psycopg.pool")
+
+
 def _logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Drivers' debug lines carry every statement with its parameters (aiosqlite: password
+    # hashes, session ids, customers' names and numbers): not in an operator's log, even verbose.
+    for driver in QUIET_DRIVERS:
+        logging.getLogger(driver).setLevel(logging.WARNING)
     if not verbose:  # "Adding job tentatively" and every job run, at INFO: noise in an operator's log
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
@@ -95,6 +102,7 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
     from agent_ui.app import create_app
     from agent_ui.center import stored_center
     from agent_ui.migrate import upgrade
+    from agent_ui.ws import WS_MAX_MESSAGE_BYTES
     from config.router import router_config
     from tickets.config import desk_config
 
@@ -118,6 +126,7 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
             port=settings.web_port,
             log_level="info",
             ws="websockets-sansio",
+            ws_max_size=WS_MAX_MESSAGE_BYTES,
         )
         return
     uvicorn.run(
@@ -126,6 +135,7 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
         port=settings.web_port,
         log_level="info",
         ws="websockets-sansio",
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
     )
 
 

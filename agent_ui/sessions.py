@@ -251,8 +251,10 @@ class SocketRegistry:
     def end_session(self, session_id: str) -> int:
         return self._end(lambda s: s.session_id == session_id)
 
-    def end_user(self, user_id: int) -> int:
-        return self._end(lambda s: s.user_id == user_id)
+    def end_user(self, user_id: int, *, keep: str | None = None) -> int:
+        """Close the account's sockets, but those of session `keep` (the one that changed
+        its own password)."""
+        return self._end(lambda s: s.user_id == user_id and s.session_id != keep)
 
     def _end(self, match: Callable[[OpenSocket], bool]) -> int:
         if self._on_end is not None:

@@ -39,6 +39,11 @@ router = APIRouter()
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_AGENT = 4404
+CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
+# Browser commands are a few dozen bytes ({"type": "pause", "reason": ...}). A longer message is
+# refused unparsed: parsing megabytes of JSON here would stall the loop that carries the calls.
+# `hotline serve` also gives uvicorn this limit (ws_max_size), so such a frame is not even buffered.
+WS_MAX_MESSAGE_BYTES = 64 * 1024
 
 Transform = Callable[[dict[str, Any]], dict[str, Any] | None]
 
@@ -101,9 +106,15 @@ async def _forward(
     try:
         await session.start()
         while True:
-            text = await websocket.receive_text()
+            received = await websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(received.get("code", 1000), received.get("reason"))
+            text = received.get("text")
+            if text is not None and len(text) > WS_MAX_MESSAGE_BYTES:
+                await websocket.close(code=CLOSE_TOO_BIG, reason="message too big")
+                return
             try:
-                message = json.loads(text)
+                message = json.loads(text) if text is not None else None  # a binary frame: invalid
             except ValueError:
                 message = None  # answered as an invalid message; the socket stays open
             reply = await session.command(message)

@@ -155,6 +155,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "aud.act.auth.sign_in_failed": ("Sign-in failed", "登录失败"),
     "aud.act.auth.sign_in_throttled": ("Sign-in throttled", "登录过于频繁被限制"),
     "aud.act.auth.sign_out": ("Signed out", "退出登录"),
+    "aud.act.auth.password_change_failed": (
+        "Password change refused: wrong current password",
+        "修改密码失败：当前密码错误",
+    ),
     "aud.act.auth.sessions_ended": ("Sessions ended", "会话被终止"),
     "aud.act.admin.user_update": ("Account changed", "账号被修改"),
     "aud.act.audit.verify": ("Trail verified", "审计链校验"),

@@ -16,10 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from agent_ui.accounts import AccountError, check_password, generate_password
 from agent_ui.auth import SessionUser, authenticator, client_ip, session_user
 from agent_ui.deps import AccountsDep
-from agent_ui.i18n import translator
+from agent_ui.i18n import Translate, translator
 from agent_ui.models import Role
 from agent_ui.pages.common import gate, page_language, render
 from agent_ui.pages.nav import ADMIN_USERS, HOME_BY_ROLE
+from agent_ui.passwords import Busy
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,18 +55,61 @@ async def password_submit(
     if new == current:
         return refuse(t("password.same"))
     auth = authenticator(request)
+    # A guess of the current password is a guess of the password: it counts as a sign-in
+    # attempt (same keys, same limits), so a held session cannot try passwords without end.
+    keys = [("login", user.login), ("address", client_ip(request) or "-")]
+    wait = await auth.throttle.attempt(keys)
+    if wait is not None:
+        response = refuse(t("login.throttled"))
+        response.status_code = 429
+        response.headers["Retry-After"] = str(max(1, round(wait)))
+        return response
     hashed = await _hash_of(accounts, user)
-    if hashed is None or not await auth.passwords.verify(current, hashed):
-        return refuse(t("password.wrong_current"))
     try:
-        await accounts.change_own_password(login=user.login, new_password=new, source_ip=client_ip(request))
+        matched = hashed is not None and await auth.passwords.verify(current, hashed)
+    except Busy:
+        await auth.throttle.succeeded(keys)  # not judged: give the attempt back
+        response = refuse(t("login.busy"))
+        response.status_code = 503
+        response.headers["Retry-After"] = "1"
+        return response
+    if not matched:
+        await auth.trail.record(
+            actor=user.login,
+            action="auth.password_change_failed",
+            subject=f"user:{user.login}",
+            role=str(user.role),
+            source_ip=client_ip(request),
+            outcome="failed",
+            reason="wrong_current",
+        )
+        return refuse(t("password.wrong_current"))
+    await auth.throttle.succeeded(keys)
+    try:
+        await accounts.change_own_password(
+            login=user.login, new_password=new, keep_session=user.session_id, source_ip=client_ip(request)
+        )
     except AccountError as exc:
-        return refuse(t("password.weak", reason=exc.message))
+        reason = t(f"password.rule.{exc.reason}") if exc.reason else exc.message
+        return refuse(t("password.weak", reason=reason))
+    auth.sockets.end_user(user.id, keep=user.session_id)  # the other sessions' consoles go to /login
     return RedirectResponse(HOME_BY_ROLE.get(user.role, "/"), status_code=303)
 
 
 async def _hash_of(accounts: AccountsDep, user: SessionUser) -> str | None:
     return await accounts.password_hash(user.login)
+
+
+def refusal_text(t: Translate, exc: AccountError, login: str = "") -> str:
+    """An account change refused, in the page's language, naming the field at fault
+    (the service's English message when no translation is known)."""
+    if exc.error_id == "weak_password" and exc.reason:
+        key = f"password.rule.{exc.reason}"
+        reason = t(key)
+        return t("users.refused.weak_password", reason=exc.message if reason == key else reason)
+    key = f"users.refused.{exc.error_id}"
+    text = t(key, login=login.strip())
+    return exc.message if text == key else text
 
 
 # ------------------------------------------------------------------ admins
@@ -78,6 +122,7 @@ async def _admin_page(
     status_code: int = 200,
     error: str | None = None,
     issued: tuple[str, str] | None = None,
+    ended: tuple[str, int] | None = None,
 ) -> Response:
     rows = await accounts.list()
     return render(
@@ -86,9 +131,11 @@ async def _admin_page(
         user,
         status_code=status_code,
         accounts=rows,
+        open_sessions=await accounts.open_sessions(),
         roles=[str(r) for r in Role],
         error=error,
         issued=issued,
+        ended=ended,
     )
 
 
@@ -115,7 +162,8 @@ async def users_create(
     try:
         chosen = Role(role)
     except ValueError:
-        return await _admin_page(request, accounts, user, 422, error=f"unknown role {role!r}")
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, 422, error=t("users.refused.role"))
     password = generate_password()
     try:
         await accounts.add(
@@ -129,7 +177,8 @@ async def users_create(
             source_ip=client_ip(request),
         )
     except AccountError as exc:
-        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, exc.status, error=refusal_text(t, exc, login))
     return await _admin_page(request, accounts, user, issued=(login.strip(), password))
 
 
@@ -145,11 +194,30 @@ async def users_reset_password(request: Request, accounts: AccountsDep, login: s
             login=login, password=password, actor=user.login, source_ip=client_ip(request)
         )
     except AccountError as exc:
-        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, exc.status, error=refusal_text(t, exc, login))
     target = await accounts.user_id(login)
     if target is not None:
         authenticator(request).sockets.end_user(target)
     return await _admin_page(request, accounts, user, issued=(login, password))
+
+
+@router.post(ADMIN_USERS.path + "/{login}/sessions", response_class=HTMLResponse)
+async def users_end_sessions(request: Request, accounts: AccountsDep, login: str) -> Response:
+    """Sign the account out everywhere (a lost phone, a screen left signed in)."""
+    user, refusal = await gate(request, ADMIN_USERS)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    try:
+        ended, target = await accounts.end_sessions(
+            login=login, actor=user.login, actor_role=str(user.role), source_ip=client_ip(request)
+        )
+    except AccountError as exc:
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, exc.status, error=refusal_text(t, exc, login))
+    if target is not None:
+        authenticator(request).sockets.end_user(target)
+    return await _admin_page(request, accounts, user, ended=(login, ended))
 
 
 @router.post(ADMIN_USERS.path + "/{login}", response_class=HTMLResponse)
@@ -166,7 +234,8 @@ async def users_update(
     try:
         chosen = Role(role) if role else None
     except ValueError:
-        return await _admin_page(request, accounts, user, 422, error=f"unknown role {role!r}")
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, 422, error=t("users.refused.role"))
     try:
         _, ended, target = await accounts.update(
             login=login,
@@ -178,7 +247,8 @@ async def users_update(
             source_ip=client_ip(request),
         )
     except AccountError as exc:
-        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, exc.status, error=refusal_text(t, exc, login))
     if ended and target is not None:
         authenticator(request).sockets.end_user(target)
     return RedirectResponse(ADMIN_USERS.path, status_code=303)

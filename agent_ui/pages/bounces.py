@@ -31,6 +31,7 @@ from agent_ui.pages.common import gate, render, work_order_refusal
 from agent_ui.pages.nav import ARBITRATION, RESPONSIBILITY
 from config.database import RowId, Version
 from cti.acd import AcdService
+from tickets.csv_io import escape_cell
 from tickets.errors import DeskError
 from tickets.figures import STAGES, Responsibility
 from tickets.schemas import ArbitrationDecision, TimelineEntry
@@ -254,7 +255,7 @@ async def responsibility_csv(
             writer.writerow(
                 [
                     t(f"rsp.level.{level}"),
-                    c["name"] or t("rsp.nobody"),
+                    escape_cell(c["name"]) if c["name"] else t("rsp.nobody"),  # names people typed
                     c["received"],
                     c["refused"],
                     *c["by_reason"],

