@@ -26,7 +26,7 @@ from agent_ui.deps import Acd, Archive, Center, Desk
 from agent_ui.errors import ApiError
 from agent_ui.i18n import Translate, fmt_datetime, supported, translator
 from agent_ui.pages.bounces import timeline_summary as bounce_summary
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, queue_title, render
 from agent_ui.pages.nav import TICKETS
 from agent_ui.pages.timeline_text import kind_label
 from agent_ui.pages.timeline_text import summary as timeline_summary
@@ -204,6 +204,14 @@ async def ticket_context(
         "priorities": [p.value for p in TicketPriority],
         "resolution_codes": desk.config.resolution_codes,
         "agents": [{"id": a.id, "name": a.name} for a in center.agents],
+        # People read names: the queue's title and the owner's name, not their codes.
+        "queue": next(
+            (queue_title(q, lang) for q in center.queues if q.name == ticket.queue), ticket.queue or ""
+        ),
+        "owner": next(
+            (f"{a.name} ({a.id})" for a in center.agents if a.id == ticket.owner_agent_id),
+            ticket.owner_agent_id or "",
+        ),
         "articles": [
             {"id": a.id, "title": a.title(lang)}
             for a in await desk.kb.find("", category=ticket.category, limit=5)
