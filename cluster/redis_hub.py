@@ -216,6 +216,16 @@ class RedisHub:
         workers' consoles, so it answers 1: the wallboard keeps publishing its view."""
         return len(self._subscribers.get(key, ())) if self.read else 1
 
+    async def head(self, key: str) -> int | None:
+        """The channel's last seq (its INCR counter; 0 before any message), None if Redis does
+        not answer. Read after `subscribe`: every message numbered above it reaches that
+        subscriber live (the firehose reader dispatches what it reads after the subscription)."""
+        try:
+            value = await self.redis.get(f"{self.prefix}seq:{key}")
+        except REDIS_DOWN:
+            return None
+        return int(value) if value is not None else 0
+
     # ------------------------------------------------------------------ publishing
     def publish(self, key: str, message: dict[str, Any]) -> dict[str, Any]:
         """Queue `message` for Redis; its seq is given there (the returned dict has none)."""

@@ -64,9 +64,12 @@ class Hotline:
         reply.raise_for_status()
         return client
 
-    async def agent_socket(self, client: httpx.AsyncClient, after: int | None = None) -> Any:
+    async def agent_socket(
+        self, client: httpx.AsyncClient, after: int | None = None, epoch: str | None = None
+    ) -> Any:
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
         query = f"?after={after}" if after is not None else ""
+        query += f"&epoch={epoch}" if after is not None and epoch is not None else ""
         return await websockets.connect(
             f"{self.ws_url}/ws/agent{query}", additional_headers={"Cookie": cookie}, open_timeout=5
         )
