@@ -16,10 +16,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
 from agent_ui import csrf
 from agent_ui.auth import SessionUser, session_user
-from agent_ui.i18n import LANGUAGE_NAMES, messages, negotiate, supported, translator
+from agent_ui.i18n import LANGUAGE_NAMES, Translate, messages, negotiate, supported, translator
 from agent_ui.pages.nav import NavEntry, entries_for
 from config.callcenter import QueueSpec
 from tickets.errors import DeskError, InvalidTransition, NotFound, RefusalNotAllowed, TicketConflict
@@ -74,6 +75,52 @@ def _here(request: Request) -> str:
     query = request.url.query
     here = f"{request.url.path}?{query}" if query else request.url.path
     return here if len(here) <= 1000 else request.url.path
+
+
+# The label (message key) a desk form shows for each field its model may refuse: a 422 on a page
+# names the field as the person read it, in their language, not by the model's attribute.
+FIELD_LABELS: dict[str, str] = {
+    "text": "tk.note_field",  # a ticket note (NoteIn.text; the form's field is `note`)
+    "note": "tk.note_field",
+    "reason": "tk.reason",
+    "department_id": "tk.department",
+    "technician_id": "tk.technician",
+    "appointment_start": "tk.window",
+    "due_at": "tk.until",
+    "instructions": "tk.instructions",
+    "resolution_code": "tk.code",
+    "visibility": "tk.visibility",
+    "into": "tk.merge_into",
+    "category": "tk.category",
+    "priority": "tk.priority",
+    "owner_agent_id": "tk.owner",
+    "area": "inc.area",
+    "customer_tag": "inc.group",
+    "description_zh": "inc.description_zh",
+    "description_en": "inc.description_en",
+    "expected_at": "inc.expected",
+    "code": "cat.code",
+    "name_zh": "cat.name_zh",
+    "name_en": "cat.name_en",
+    "sla_policy": "cat.sla",
+    "title_zh": "kb.title_zh",
+    "title_en": "kb.title_en",
+    "body_zh": "kb.body_zh",
+    "body_en": "kb.body_en",
+}
+
+
+def invalid_fields(exc: ValidationError, t: Translate) -> str:
+    """The fields a form's model refused, by their labels on the page ("备注、部门"); a field no
+    label is known for by its name, a check of the whole form by its message."""
+    names: list[str] = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        key = FIELD_LABELS.get(loc[-1]) if loc else None
+        name = t(key) if key else ".".join(loc) or str(err["msg"])
+        if name not in names:
+            names.append(name)
+    return t("form.list_separator").join(names) or "—"
 
 
 def queue_title(queue: QueueSpec, language: str) -> str:
