@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from agent_ui import csrf
+from agent_ui import csrf, errors
 from agent_ui.auth import SessionUser, session_user
 from agent_ui.i18n import LANGUAGE_NAMES, Translate, messages, negotiate, supported, translator
 from agent_ui.pages.nav import NavEntry, entries_for
@@ -107,10 +109,11 @@ FIELD_LABELS: dict[str, str] = {
     "title_en": "kb.title_en",
     "body_zh": "kb.body_zh",
     "body_en": "kb.body_en",
+    "duplicate_id": "cus.duplicate",
 }
 
 
-def invalid_fields(exc: ValidationError, t: Translate) -> str:
+def invalid_fields(exc: ValidationError | RequestValidationError, t: Translate) -> str:
     """The fields a form's model refused, by their labels on the page ("备注、部门"); a field no
     label is known for by its name, a check of the whole form by its message."""
     names: list[str] = []
@@ -121,6 +124,22 @@ def invalid_fields(exc: ValidationError, t: Translate) -> str:
         if name not in names:
             names.append(name)
     return t("form.list_separator").join(names) or "—"
+
+
+async def form_refused(request: Request, exc: Exception) -> Response:
+    """A form the framework refused before a page's handler ran (letters in a number field, a
+    field missing): a page in the reader's language naming the fields, with the way back, not
+    the API's JSON. The API (and the PBX's webhooks) keep their JSON answer."""
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith(("/api/", "/twilio/")):
+        return await errors.validation_error(request, exc)
+    user = await session_user(request)
+    t = translator(page_language(request, user))
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_site = referer.netloc == request.url.netloc and referer.path.startswith("/")
+    back = referer.path + (f"?{referer.query}" if referer.query else "") if same_site else "/"
+    message = t("tk.err.invalid", fields=invalid_fields(exc, t))
+    return render(request, "refused.html", user, status_code=422, message=message, back=back)
 
 
 def queue_title(queue: QueueSpec, language: str) -> str:
