@@ -216,6 +216,16 @@ class RedisHub:
         workers' consoles, so it answers 1: the wallboard keeps publishing its view."""
         return len(self._subscribers.get(key, ())) if self.read else 1
 
+    async def head(self, key: str) -> int | None:
+        """The channel's last seq (its INCR counter; 0 before any message), None if Redis does
+        not answer. Read after `subscribe`: every message numbered above it reaches that
+        subscriber live (the firehose reader dispatches what it reads after the subscription)."""
+        try:
+            value = await self.redis.get(f"{self.prefix}seq:{key}")
+        except REDIS_DOWN:
+            return None
+        return int(value) if value is not None else 0
+
     # ------------------------------------------------------------------ publishing
     def publish(self, key: str, message: dict[str, Any]) -> dict[str, Any]:
         """Queue `message` for Redis; its seq is given there (the returned dict has none)."""
@@ -236,6 +246,21 @@ class RedisHub:
         """Send one message at once and return its seq (tests, tools)."""
         seq = await self._script(keys=self._keys(key), args=self._args(key, json.dumps(message)))
         return int(seq)
+
+    async def recent(self, keys: list[str], count: int) -> dict[str, list[dict[str, Any]]]:
+        """The last `count` messages of each channel in `keys` (with their seq), oldest first: what
+        a new leader's console service reads back (agent_ui.console.ConsoleService.restore). One
+        round trip for all of them."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.xrevrange(self._channel(key), count=count)
+            replies = await pipe.execute()
+        return {
+            key: [
+                {**json.loads(fields[b"m"]), "seq": _seq(eid)} for eid, fields in reversed(cast(Entries, raw))
+            ]
+            for key, raw in zip(keys, replies, strict=True)
+        }
 
     def _keys(self, key: str) -> list[str]:
         return [f"{self.prefix}seq:{key}", self._channel(key), f"{self.prefix}all"]

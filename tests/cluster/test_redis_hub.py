@@ -169,3 +169,19 @@ async def test_the_shared_client_waits_for_a_free_connection_instead_of_failing(
     finally:
         await shared.aclose()
     assert replies == [[]] * 200
+
+
+async def test_head_is_the_channels_newest_seq_and_none_when_redis_does_not_answer(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    hub = RedisHub(client, prefix=prefix, read=False)
+    assert await hub.head("agent:h1") == 0
+    for i in range(3):
+        await hub.publish_now("agent:h1", {"n": i})
+    assert await hub.head("agent:h1") == 3
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0")
+    try:
+        assert await RedisHub(unreachable, read=False).head("agent:h1") is None
+    finally:
+        await unreachable.aclose()
