@@ -269,6 +269,21 @@ class RedisHub:
         seq = await self._script(keys=self._keys(key), args=self._args(key, json.dumps(message)))
         return int(seq)
 
+    async def recent(self, keys: list[str], count: int) -> dict[str, list[dict[str, Any]]]:
+        """The last `count` messages of each channel in `keys` (with their seq), oldest first: what
+        a new leader's console service reads back (agent_ui.console.ConsoleService.restore). One
+        round trip for all of them."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.xrevrange(self._channel(key), count=count)
+            replies = await pipe.execute()
+        return {
+            key: [
+                {**json.loads(fields[b"m"]), "seq": _seq(eid)} for eid, fields in reversed(cast(Entries, raw))
+            ]
+            for key, raw in zip(keys, replies, strict=True)
+        }
+
     def _keys(self, key: str) -> list[str]:
         return [f"{self.prefix}seq:{key}", self._channel(key), f"{self.prefix}all"]
 

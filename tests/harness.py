@@ -175,6 +175,7 @@ async def running_hotline(
         speed=speed,
         recordings_dir=tmp_path / "pbx-recordings",
         queues=simulated_queues(load_callcenter(callcenter)),
+        cdr_file=overrides.get("pbx_cdr_file"),  # the PBX writes the Master.csv Hotline reads
     )
     async with asyncio.TaskGroup() as group:
         pbx_task = group.create_task(pbx.run())
