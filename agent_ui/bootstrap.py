@@ -44,7 +44,7 @@ from agent_ui.web_acd import ChannelCommands, NoRouterCommands, RouterCommands, 
 from audit.views import AuditViews
 from calls.log import CallLog
 from calls.views import CallViews
-from cluster.commands import RedisRouterCommands, RouterCommandServer
+from cluster.commands import RedisRouterCommands, RouterCommandServer, RouterUnreachable
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
 from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
@@ -65,8 +65,10 @@ from recordings.sources import HttpRecordingDownloader
 from recordings.views import RecordingViews
 from recordings.wiring import ASTERISK_MONITOR, Recordings, build_recordings
 from routing import Router
+from routing.agent_state import AgentState
 from routing.commands import RecordSmsReply, RecordSurveyScore, RequestCallback
 from routing.decisions import Decision
+from routing.errors import RoutingError
 from tickets.config import desk_config
 from tickets.events import when_follow_up_due
 from tickets.intake import CallIntake
@@ -250,6 +252,7 @@ class Container:
                     group.create_task(self.hub.run(), name="redis-hub")
                 if self.commands is not None:  # the router's replies to this worker's orders
                     group.create_task(self.commands.run(), name="router-replies")
+                group.create_task(self.presence.run(), name="presence")  # its consoles' log-off timers
                 self.recovered.set()  # nothing of the PBX to recover here
                 self.started.set()
                 await asyncio.Event().wait()
@@ -388,7 +391,12 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         views=views,
         auth=auth,
         accounts=Accounts(sessions, auth.trail, hasher=auth.passwords.hash, changed=auth.store.forget),
-        presence=Presence(acd, grace_s=settings.presence_grace_s, clock=clock),
+        presence=Presence(
+            acd,
+            grace_s=settings.presence_grace_s,
+            clock=clock,
+            state_of=_router_state(channel) if channel is not None else None,
+        ),
         recovery=None
         if web
         else StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
@@ -513,6 +521,20 @@ def _shared_redis(settings: Settings) -> Redis | None:
     if settings.role == ProcessRole.ALL or settings.redis_url is None:
         return None
     return shared_client(settings.redis_url)
+
+
+def _router_state(channel: RedisRouterCommands) -> Callable[[str], Awaitable[AgentState | None]]:
+    """--role web: an agent's state as the router has it (presence's question), None when no
+    router answers; this worker's own ACD holds none."""
+
+    async def state_of(agent_id: str) -> AgentState | None:
+        try:
+            hello = await channel.agent_hello(agent_id)
+            return AgentState(str(hello.get("state")))
+        except (RouterUnreachable, RoutingError, ValueError):
+            return None
+
+    return state_of
 
 
 def _hub(settings: Settings, redis: Redis | None) -> PushHub:

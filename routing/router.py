@@ -335,6 +335,13 @@ class Router:
     def agent_state(self, agent_id: str) -> AgentState:
         return self._agent(agent_id).state
 
+    def agent_wrapup(self, agent_id: str) -> tuple[float, str, str | None] | None:
+        """In wrap-up: (since when, the queue of the call it follows, that call's id); else None."""
+        agent = self._agent(agent_id)
+        if agent.state is not WRAP_UP or agent.wrapup_of is None:
+            return None
+        return agent.since, agent.wrapup_of[0], agent.wrapup_of[1]
+
     def agent_queues(self, agent_id: str) -> dict[str, int]:
         """The queues (queue -> penalty) the agent is signed in to now (empty when logged out)."""
         return dict(self._agent(agent_id).queues)
@@ -508,6 +515,7 @@ class Router:
             self._unindex(agent)
         if old is WRAP_UP:
             self._record_handle(agent, now)
+            agent.wrapup_of = None
         if now > agent.since:
             self._agent_stats[agent.id].intervals.append((agent.since, now, old))
         was_staffed = old in STAFFED
@@ -584,7 +592,30 @@ class Router:
         self._set_queues(agent, queues)
         agent.misses_in_row = 0
         reason = (command.reason or "break") if command.paused else (command.reason or "login")
+        if command.wrapup_since is not None and not command.paused:
+            self._restore_wrapup(agent, command, now)
+            return
         self._transition(agent, trigger, now, reason, strict=True)
+
+    def _restore_wrapup(self, agent: Agent, command: LoginAgent, now: float) -> None:
+        """Signed in straight into the wrap-up it was in (a new leader: cti.agent_store), ending
+        as the queue's wrap-up ends from when it began. Its call's handling (talk, hold, wrap)
+        was the old leader's to measure and is not recorded again here."""
+        assert command.wrapup_since is not None
+        queue = self._queues.get(command.wrapup_queue or "")
+        if queue is None:
+            raise UnknownQueue(str(command.wrapup_queue))
+        since = min(now, command.wrapup_since)
+        self._set_state(agent, WRAP_UP, now, "wrap-up restored")
+        agent.since, agent.call_id = since, command.wrapup_call
+        agent.wrapup_of = (queue.name, command.wrapup_call)
+        wrapup = agent.wrapup_s if agent.wrapup_s is not None else queue.wrapup_s
+        if queue.wrapup_ends == "agent":
+            agent.wrapup_by_agent = True  # "Done" ends it; past the maximum it shows overdue
+            if wrapup > 0:
+                self._schedule(max(now, since + wrapup), _AGENT_TIMER, agent.id, agent.timer_token)
+        else:
+            self._schedule(max(now, since + wrapup), _AGENT_TIMER, agent.id, agent.timer_token)
 
     def _logout(self, agent: Agent, reason: str, now: float, strict: bool) -> None:
         if next_state(agent.state, Trigger.LOGOUT) is None:
@@ -1386,6 +1417,8 @@ class Router:
         agent.handled_queue, agent.handled_talk_s, agent.handled_hold_s = call.queue, talk, call.hold_s
         agent.handled_call_id = call.id
         self._transition(agent, CALL_ENDED, now, f"after {call.id}", strict=False)
+        if agent.state is WRAP_UP:
+            agent.wrapup_of = (call.queue, call.id)
         queue = self._queues[call.queue]
         wrapup = agent.wrapup_s if agent.wrapup_s is not None else queue.wrapup_s
         if queue.wrapup_ends == "agent" and agent.state is WRAP_UP:

@@ -127,6 +127,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "您的角色只能查看此工单，不能修改。",
     ),
     "tk.err.invalid": ("Please check these fields: {fields}", "请检查以下字段：{fields}"),
+    "form.list_separator": (", ", "、"),
+    "form.back": ("Back to the form", "返回表单"),
     # timeline kinds
     "tl.created": ("reported", "申报"),
     "tl.transition": ("state", "状态变更"),
