@@ -25,9 +25,8 @@ from agent_ui.pages.ticket import categories_of
 from config.database import RowId, Version
 from tickets.access import Viewer
 from tickets.errors import DeskError, InvalidPhoneNumber, NotFound, RuleViolation, TicketConflict
-from tickets.models import TicketPriority
 from tickets.schemas import CustomerUpdate, PhoneIn, TicketCreate
-from tickets.views import CustomerTier
+from tickets.views import CustomerTier, TicketPriority
 
 router = APIRouter(include_in_schema=False)
 
