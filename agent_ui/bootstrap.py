@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
@@ -39,6 +40,7 @@ from agent_ui.presence import Presence
 from agent_ui.recovery import StartupRecovery
 from agent_ui.shared_throttle import RedisThrottle
 from agent_ui.throttle import Limit, LoginThrottle
+from agent_ui.wallboard import CHANNEL as SUPERVISORS
 from agent_ui.wallboard import WallboardService
 from agent_ui.web_acd import ChannelCommands, NoRouterCommands, RouterCommands, WebAcd
 from audit.views import AuditViews
@@ -77,6 +79,7 @@ from tickets.service import ServiceDesk
 from tickets.sla import SlaBook
 from tickets.views import DeskViews
 
+VIEW_LOOKBACK = 500  # a web worker finds the router's last wallboard view among this many messages
 SCHEDULER_GRACE_S = 5.0  # how long a stopping scheduler job may take to unwind its session
 
 log = logging.getLogger(__name__)
@@ -370,6 +373,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
+    if web and isinstance(hub, RedisHub):  # greet supervisors with the router's view, not this empty one
+        wallboard.router_view = _router_view(hub)
     throttle = _shared_throttle(redis, settings.redis_prefix)
     auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings), throttle=throttle)
     container = Container(
@@ -521,6 +526,21 @@ def _shared_redis(settings: Settings) -> Redis | None:
     if settings.role == ProcessRole.ALL or settings.redis_url is None:
         return None
     return shared_client(settings.redis_url)
+
+
+def _router_view(hub: RedisHub) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """--role web: the router's last wallboard view on the supervisors' channel (None: none
+    among its recent messages, or Redis not answering)."""
+
+    async def last_view() -> dict[str, Any] | None:
+        try:
+            recent = (await hub.recent([SUPERVISORS], VIEW_LOOKBACK))[SUPERVISORS]
+        except REDIS_DOWN:
+            return None
+        views = [m for m in recent if m.get("type") == "wallboard"]
+        return {k: v for k, v in views[-1].items() if k != "seq"} if views else None
+
+    return last_view
 
 
 def _router_state(channel: RedisRouterCommands) -> Callable[[str], Awaitable[AgentState | None]]:
