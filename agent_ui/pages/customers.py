@@ -79,6 +79,7 @@ async def _profile(
         tiers=[t.value for t in CustomerTier],
         may_merge=user.role in MERGERS,
         categories=await categories_of(desk, lang),
+        default_category=desk.config.default_category,
         priorities=[p.value for p in TicketPriority],
         phones_text="\n".join(p.raw or p.e164 for p in customer.phones),
         tickets=[

@@ -137,7 +137,9 @@ async def test_an_agent_reports_a_ticket_without_a_call_from_the_customer_page(
         agent = await hotline.sign_in("1001")
         customer = (await agent.post("/api/customers", json={"name": "王小明"})).json()
         page = f"/customers/{customer['id']}"
-        assert 'id="customer-new-ticket"' in (await agent.get(page)).text
+        form = (await agent.get(page)).text
+        assert 'id="customer-new-ticket"' in form
+        assert '<option value="general" selected>' in form  # the center's default category first
         opened = await post_form(
             agent,
             f"{page}/tickets",
