@@ -129,6 +129,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "tk.err.invalid": ("Please check these fields: {fields}", "请检查以下字段：{fields}"),
     "form.list_separator": (", ", "、"),
+    "org.title": ("Departments and technicians", "部门与维修人员"),
+    "org.hint": (
+        "Work orders go to these departments and technicians. A technician signs in to the field page "
+        "with the login given here: create that account under Accounts with the role technician.",
+        "派工单派给这些部门和维修人员。维修人员用此处填写的登录名登录“我的派工单”页面：请在“账号”中以“维修师傅”角色创建同名账号。",
+    ),
+    "org.departments": ("Departments", "部门"),
+    "org.technicians": ("Technicians", "维修人员"),
+    "org.name": ("Name", "名称"),
+    "org.phone": ("Phone", "电话"),
+    "org.login": ("Login", "登录名"),
+    "org.login_hint": ("their account's login", "其账号的登录名"),
+    "org.no_departments": ("No departments yet: add the first below.", "还没有部门：请在下方添加。"),
+    "org.no_technicians": ("No technicians yet: add the first below.", "还没有维修人员：请在下方添加。"),
+    "org.add_department": ("Add department", "添加部门"),
+    "org.saved_department": ("Department added.", "部门已添加。"),
+    "org.saved_technician": (
+        "Technician added: work orders can go to them now.",
+        "维修人员已添加，现在可以向其派工。",
+    ),
+    "org.add_technician": ("Add technician", "添加维修人员"),
+    "org.code_taken": ("Code: a department with this code exists already.", "代码：已有使用该代码的部门。"),
     "form.back": ("Back to the form", "返回表单"),
     # timeline kinds
     "tl.created": ("reported", "申报"),
