@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from agent_ui.models import Role, User, WebSession
@@ -37,29 +37,46 @@ Hasher = Callable[[str], Awaitable[str]]
 class AccountError(Exception):
     """An account change refused; `error_id` is stable, `field` names the input at fault."""
 
-    def __init__(self, status: int, error_id: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, error_id: str, message: str, field: str | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error_id = error_id
         self.message = message
         self.field = field
+        self.reason = reason  # which password rule, for `weak_password` (PASSWORD_RULES)
+
+
+# The password rules by a stable code (pages translate it: agent_ui.i18n.admin `password.rule.*`).
+PASSWORD_RULES: dict[str, str] = {
+    "too_short": f"the password needs at least {MIN_PASSWORD_LENGTH} characters",
+    "is_login": "the password may not be the login",
+    "one_character": "the password may not be one character repeated",
+}
+
+
+def password_rule_broken(login: str, password: str) -> str | None:
+    """The code (PASSWORD_RULES) of the rule `password` breaks for `login`, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "too_short"
+    if password.strip().casefold() == login.strip().casefold():
+        return "is_login"
+    if len(set(password)) == 1:
+        return "one_character"
+    return None
 
 
 def password_problem(login: str, password: str) -> str | None:
     """Why `password` is refused for `login`, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password needs at least {MIN_PASSWORD_LENGTH} characters"
-    if password.strip().casefold() == login.strip().casefold():
-        return "the password may not be the login"
-    if len(set(password)) == 1:
-        return "the password may not be one character repeated"
-    return None
+    rule = password_rule_broken(login, password)
+    return PASSWORD_RULES[rule] if rule is not None else None
 
 
 def check_password(login: str, password: str) -> None:
-    problem = password_problem(login, password)
-    if problem is not None:
-        raise AccountError(422, "weak_password", problem, "password")
+    rule = password_rule_broken(login, password)
+    if rule is not None:
+        raise AccountError(422, "weak_password", PASSWORD_RULES[rule], "password", reason=rule)
 
 
 def generate_password() -> str:
@@ -201,6 +218,41 @@ class Accounts:
             await session.commit()
             self._changed()
             return _view(user), ended
+
+    async def end_sessions(
+        self, *, login: str, actor: str, actor_role: str = "admin", source_ip: str | None = None
+    ) -> tuple[int, int | None]:
+        """Sign the account out everywhere (a lost phone, a screen left signed in): returns
+        (sessions ended, user id); the caller closes their websockets. Audited as the API's
+        DELETE /api/admin/users/{login}/sessions is (`auth.sessions_ended`)."""
+        async with self._db() as session:
+            user = await _require(session, login)
+            ended = await _revoke(session, user)
+            await self._trail.append(
+                session,
+                actor=actor,
+                action="auth.sessions_ended",
+                subject=f"user:{login}",
+                role=actor_role,
+                source_ip=source_ip,
+                sessions_ended=ended,
+            )
+            await session.commit()
+            self._changed()
+            return ended, user.id
+
+    async def open_sessions(self) -> dict[str, int]:
+        """Live (unrevoked, unexpired) sessions per login."""
+        async with self._db() as session:
+            rows = (
+                await session.exec(
+                    select(User.login, func.count())
+                    .join(WebSession, col(WebSession.user_id) == col(User.id))
+                    .where(col(WebSession.revoked_at).is_(None), col(WebSession.expires_at) > utcnow())
+                    .group_by(col(User.login))
+                )
+            ).all()
+        return {str(login): int(count) for login, count in rows}
 
     async def change_own_password(
         self,

@@ -97,7 +97,9 @@ def create_app(
     trusted = [*settings.trusted_origins, *([settings.public_base_url] if settings.public_base_url else [])]
     app.add_middleware(SignInGate)
     app.add_middleware(OriginCheck, trusted=trusted, exempt=(TWILIO_PREFIX + "/",))
-    app.add_middleware(SecurityHeaders)
+    public_https = (settings.public_base_url or "").lower().startswith("https://")
+    app.state.public_https = public_https  # agent_ui.auth.is_https: cookies Secure behind a TLS proxy
+    app.add_middleware(SecurityHeaders, public_https=public_https)
     errors.install(app)
     if settings.role != ProcessRole.ROUTER:
         _serve_people(app)

@@ -271,6 +271,14 @@ def clear_session_cookie(response: Response, *, secure: bool) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure, path="/")
 
 
+def is_https(conn: HTTPConnection) -> bool:
+    """Whether the browser reached us over https: the request's scheme (uvicorn takes it from
+    X-Forwarded-Proto sent by a proxy it trusts), or HOTLINE_PUBLIC_BASE_URL says https. The
+    latter holds behind a TLS proxy that sends no X-Forwarded-Proto: the cookies must still be
+    Secure there, or a page loaded over plain http once would hand the session to the network."""
+    return conn.url.scheme in ("https", "wss") or bool(getattr(conn.app.state, "public_https", False))
+
+
 def client_ip(conn: HTTPConnection) -> str | None:
     return conn.client.host if conn.client else None
 

@@ -48,7 +48,7 @@ from cluster.commands import RedisRouterCommands, RouterCommandServer
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
 from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
-from cluster.redis_hub import RedisHub
+from cluster.redis_hub import REDIS_DOWN, RedisHub, shared_client
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
 from config.router import router_config
@@ -159,6 +159,8 @@ class Container:
         if self.elector is not None:  # --role router: one acts, the others stand by
             self.started.set()  # health answers meanwhile (503: the PBX link is the leader's)
             await self.elector.campaign()
+            if isinstance(self.hub, RedisHub):  # before the PBX's resync: what was popped already
+                await self._restore_pops(self.hub)
         await asyncio.to_thread(self.recordings.store.sweep_staging)  # leftovers of a crash
         self.install_jobs()
         self.scheduler.start()
@@ -190,6 +192,15 @@ class Container:
             raise
         finally:
             await stop_scheduler(self.scheduler)
+
+    async def _restore_pops(self, hub: RedisHub) -> None:
+        """A new leader reads back the pops the one before sent (ConsoleService.restore); Redis not
+        answering is logged, never fatal: the calls the resync finds connected are popped again."""
+        try:
+            active = await self.console.restore(hub.recent)
+            log.info("pops restored from Redis: %d agents with a call in progress", active)
+        except REDIS_DOWN:
+            log.exception("pops not restored from Redis: calls in progress are popped again")
 
     async def _restore_then_recover(self, acd: AcdService) -> None:
         """Control mode: once the PBX link's resync is done (its first login), sign the agents
@@ -291,7 +302,11 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     sessions = session_factory(engine)
     bus = EventBus(writers_behind=1 if is_sqlite(settings.database_url) else None)  # SQLite: one writer
     redis = _shared_redis(settings)
-    channel = RedisRouterCommands(redis) if settings.role == ProcessRole.WEB and redis is not None else None
+    channel = (
+        RedisRouterCommands(redis, prefix=f"{settings.redis_prefix}cmd:")
+        if settings.role == ProcessRole.WEB and redis is not None
+        else None
+    )
     hub = _hub(settings, redis)
     router = Router(router_config(center, settings.mode))
     desk = ServiceDesk(sessions, region=settings.default_region, config=desk_config(center))
@@ -352,7 +367,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
-    auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings), throttle=_shared_throttle(redis))
+    throttle = _shared_throttle(redis, settings.redis_prefix)
+    auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings), throttle=throttle)
     container = Container(
         settings=settings,
         callcenter=center,
@@ -380,7 +396,9 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         call_store=call_store,
         redis=redis,
         commands=channel,
-        command_server=RouterCommandServer(redis, acd.command, query=console.router_hello)
+        command_server=RouterCommandServer(
+            redis, acd.command, query=console.router_hello, prefix=f"{settings.redis_prefix}cmd:"
+        )
         if redis is not None and settings.role == ProcessRole.ROUTER
         else None,
         elector=elector,
@@ -494,7 +512,7 @@ def _shared_redis(settings: Settings) -> Redis | None:
     one process (`--role all`) shares nothing and has none."""
     if settings.role == ProcessRole.ALL or settings.redis_url is None:
         return None
-    return Redis.from_url(settings.redis_url)
+    return shared_client(settings.redis_url)
 
 
 def _hub(settings: Settings, redis: Redis | None) -> PushHub:
@@ -502,14 +520,16 @@ def _hub(settings: Settings, redis: Redis | None) -> PushHub:
     the router only writes (its pops, the wallboard) and each web worker reads for its consoles."""
     if redis is None:
         return Hub()
-    return RedisHub(redis, read=settings.role == ProcessRole.WEB)
+    return RedisHub(redis, read=settings.role == ProcessRole.WEB, prefix=f"{settings.redis_prefix}hub:")
 
 
-def _shared_throttle(redis: Redis | None) -> Callable[[Mapping[str, Limit]], LoginThrottle] | None:
+def _shared_throttle(
+    redis: Redis | None, prefix: str
+) -> Callable[[Mapping[str, Limit]], LoginThrottle] | None:
     """Several processes: one sign-in count in Redis (None: this process's memory)."""
     if redis is None:
         return None
-    return lambda limits: RedisThrottle(redis, limits)
+    return lambda limits: RedisThrottle(redis, limits, prefix=f"{prefix}signin:")
 
 
 def _sign_in_limits(settings: Settings) -> SignInLimits:

@@ -102,6 +102,7 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
     from agent_ui.app import create_app
     from agent_ui.center import stored_center
     from agent_ui.migrate import upgrade
+    from agent_ui.ws import WS_MAX_MESSAGE_BYTES
     from config.router import router_config
     from tickets.config import desk_config
 
@@ -125,6 +126,7 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
             port=settings.web_port,
             log_level="info",
             ws="websockets-sansio",
+            ws_max_size=WS_MAX_MESSAGE_BYTES,
         )
         return
     uvicorn.run(
@@ -133,6 +135,7 @@ def _serve(settings: Settings, workers: int = 1, overrides: dict[str, object] | 
         port=settings.web_port,
         log_level="info",
         ws="websockets-sansio",
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
     )
 
 

@@ -36,6 +36,8 @@ ContextOf = Callable[[str], CallContext | None]
 # The router's greeting for an agent (cluster.commands.RedisRouterCommands.agent_hello): on a
 # web worker, whose own ACD memory is empty. Raises cluster.commands.RouterUnreachable.
 AskRouter = Callable[[str], Awaitable[dict[str, Any]]]
+# The last messages of each of these hub channels, oldest first (cluster.redis_hub.RedisHub.recent).
+Recent = Callable[[list[str], int], Awaitable[dict[str, list[dict[str, Any]]]]]
 
 
 class _Keep(enum.Enum):
@@ -84,6 +86,33 @@ class ConsoleService:
         self._calls: dict[str, OrderedDict[str, None]] = {}  # agent -> calls popped to them
         self.ask_router: AskRouter | None = None  # --role web: the router holds the live state
 
+    async def restore(self, recent: Recent) -> int:
+        """A new leader: the pops the one before sent, read back from the agents' channels
+        (cluster.redis_hub keeps each channel's last messages), oldest first. A call the PBX's
+        resync then finds connected to its agent is not popped a second time, the agent's own-call
+        check knows it, and a console's greeting shows the pop in progress. A pop the old leader
+        never got out to Redis is not there: that call is popped again (`handle`). Returns the
+        agents with a pop in progress."""
+        agents = sorted(self._agents)
+        channels = await recent([f"agent:{a}" for a in agents], _CALLS_PER_AGENT)
+        for agent in agents:
+            active: dict[str, Any] | None = None
+            for message in channels.get(f"agent:{agent}", ()):
+                call_id = message.get("call_id")
+                if message.get("type") == "pop" and isinstance(call_id, str):
+                    active = {k: v for k, v in message.items() if k != "seq"}
+                    self._calls.setdefault(agent, OrderedDict())[call_id] = None
+                elif message.get("type") == "call" and active is not None and active["call_id"] == call_id:
+                    active["status"] = message.get("event", active.get("status"))
+                    if active["status"] == str(CallEventKind.RING_NO_ANSWER):
+                        active = None  # rang elsewhere next: as `handle` forgets it
+            calls = self._calls.get(agent)
+            while calls is not None and len(calls) > _CALLS_PER_AGENT:
+                calls.popitem(last=False)
+            if active is not None:
+                self._active_pop[agent] = active
+        return len(self._active_pop)
+
     def set_agents(self, agent_ids: set[str]) -> None:
         """The call center's agents changed (an admin's edit)."""
         self._agents = agent_ids
@@ -105,16 +134,18 @@ class ConsoleService:
         if event.event_id in self._popped:
             return  # resent or replayed: the agent already has it
         self._remember(event.event_id)
-        resynced = (
+        # Answered at an agent whose console has no pop of it: no ring was seen. The PBX connected
+        # it while Hotline was reconnecting (detail "resync"), or it rang while a new leader took
+        # over (its resync found the caller queued, the AgentConnect came next): a pop now.
+        unpopped = (
             event.kind is CallEventKind.ANSWERED
-            and event.detail == "resync"
             and event.agent is not None
             and (self._active_pop.get(event.agent) or {}).get("call_id") != event.call_id
         )
-        if resynced or (event.kind is CallEventKind.RINGING and event.agent is not None):
+        if unpopped or (event.kind is CallEventKind.RINGING and event.agent is not None):
             assert event.agent is not None
             pop = self._pop(event)
-            if resynced:  # the PBX connected it while Hotline was reconnecting: no ring was seen
+            if unpopped:
                 pop["status"] = str(CallEventKind.ANSWERED)
                 pop["answered_while_reconnecting"] = True
             self._active_pop[event.agent] = pop

@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
+from agent_ui.auth import is_https
 from agent_ui.errors import ApiError
 
 CSRF_COOKIE = "hotline_csrf"
@@ -75,7 +76,7 @@ def set_cookie_if_new(request: Request, response: Response) -> None:
             value,
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=is_https(request),
             path="/",
         )
 

@@ -49,6 +49,12 @@ class PushHub(Protocol):
 
     def connected(self, key: str) -> int: ...
 
+    async def head(self, key: str) -> int | None:
+        """The seq of the channel's newest message (0: none yet; None: cannot tell now). A
+        console subscribed without a catch-up is told it in its hello, so its next reconnect
+        asks for what came after it, not for the whole backlog."""
+        ...
+
 
 @dataclass(eq=False)
 class Subscriber:
@@ -108,6 +114,10 @@ class Hub:
 
     def connected(self, key: str) -> int:
         return len(self._subscribers.get(key, ()))
+
+    async def head(self, key: str) -> int | None:
+        kept = self._backlog.get(key)
+        return int(kept[-1]["seq"]) if kept else 0
 
     def backlog(self, key: str) -> Iterable[dict[str, Any]]:
         return tuple(self._backlog.get(key, ()))

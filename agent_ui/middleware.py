@@ -71,15 +71,19 @@ _COMMON = (
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """`public_https`: HOTLINE_PUBLIC_BASE_URL is https, so browsers reach us over TLS even when
+    the proxy says nothing of it (no X-Forwarded-Proto): HSTS goes on every answer."""
+
+    def __init__(self, app: ASGIApp, *, public_https: bool = False) -> None:
         self.app = app
+        self.public_https = public_https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         csp = DOCS_CSP if scope["path"] in DOCS_PATHS else CSP
-        https = scope.get("scheme") == "https"
+        https = self.public_https or scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

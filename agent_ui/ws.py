@@ -6,8 +6,10 @@ socket whose session ends (sign-out, a disabled account, a changed role) is clos
 is looked up again). The Origin of the handshake is checked by `agent_ui.middleware`. A console that
 reconnects passes `?after=<last seq seen>&epoch=<epoch from its hello>` and is
 sent what it missed; an epoch from another server process means its numbers are
-meaningless, so it gets the hello (which carries the pop in progress) and no
-backlog. A wallboard needs no backlog: every wallboard message is complete, and
+meaningless, so it gets the hello (which carries the pop in progress and, as `seq`,
+the channel's newest seq, which the console resumes after) and no backlog.
+Messages may reach the console before its hello (the greeting waits for the router).
+A wallboard needs no backlog: every wallboard message is complete, and
 the hello carries the current one, narrowed to the supervisor's queues.
 Messages from the browser are small JSON commands (`ready`, `pause`); anything
 else gets an `error` message back and changes nothing.
@@ -39,6 +41,11 @@ router = APIRouter()
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_AGENT = 4404
+CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
+# Browser commands are a few dozen bytes ({"type": "pause", "reason": ...}). A longer message is
+# refused unparsed: parsing megabytes of JSON here would stall the loop that carries the calls.
+# `hotline serve` also gives uvicorn this limit (ws_max_size), so such a frame is not even buffered.
+WS_MAX_MESSAGE_BYTES = 64 * 1024
 
 Transform = Callable[[dict[str, Any]], dict[str, Any] | None]
 
@@ -101,9 +108,15 @@ async def _forward(
     try:
         await session.start()
         while True:
-            text = await websocket.receive_text()
+            received = await websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(received.get("code", 1000), received.get("reason"))
+            text = received.get("text")
+            if text is not None and len(text) > WS_MAX_MESSAGE_BYTES:
+                await websocket.close(code=CLOSE_TOO_BIG, reason="message too big")
+                return
             try:
-                message = json.loads(text)
+                message = json.loads(text) if text is not None else None  # a binary frame: invalid
             except ValueError:
                 message = None  # answered as an invalid message; the socket stays open
             reply = await session.command(message)
@@ -121,12 +134,17 @@ async def _forward(
 
 
 class _AgentSession:
-    def __init__(self, websocket: WebSocket, console: ConsoleService, hub: PushHub, agent_id: str) -> None:
+    def __init__(
+        self, websocket: WebSocket, console: ConsoleService, hub: PushHub, agent_id: str, head: int | None
+    ) -> None:
         self.websocket, self.console, self.agent_id = websocket, console, agent_id
-        self.hub = hub
+        self.hub, self.head = hub, head
 
     async def start(self) -> None:
-        await self.websocket.send_json(await self.console.greet(self.agent_id))
+        hello = await self.console.greet(self.agent_id)
+        if self.head is not None:  # no catch-up: the hello stands for everything up to `head`
+            hello = {**hello, "seq": self.head}
+        await self.websocket.send_json(hello)
 
     async def command(self, message: object) -> dict[str, Any] | None:
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -154,10 +172,11 @@ async def agent_socket(websocket: WebSocket, console: Console, hub: HubDep) -> N
     await websocket.accept()
     after = _after(websocket, console.epoch)
     sub = hub.subscribe(f"agent:{agent_id}", after_seq=after)
+    head = await hub.head(sub.key) if after is None else None  # read after subscribing (hub.head)
     presence = container_of(websocket).presence
     await presence.connected(agent_id)
     try:
-        await _serve(websocket, sub, None, _AgentSession(websocket, console, hub, agent_id), user)
+        await _serve(websocket, sub, None, _AgentSession(websocket, console, hub, agent_id, head), user)
     finally:
         await presence.disconnected(agent_id)  # the last console gone: logged off after the grace
 

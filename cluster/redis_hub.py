@@ -34,7 +34,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -48,8 +48,25 @@ OUTBOUND_SIZE = 10_000
 BATCH = 200
 BLOCK_MS = 5_000
 RETRY_S = 1.0
+RETRY_FIRST_S = 0.05  # a catch-up's first retry: a burst of reconnects is over in moments
+CATCHUP_S = 10.0  # a catch-up that cannot read Redis this long closes its socket
 
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+POOL_SIZE = 64  # connections per process (`?max_connections=` in the URL says otherwise)
+POOL_WAIT_S = 10.0  # a command waits this long for a free connection before it fails
+
+
+def shared_client(url: str) -> Redis:
+    """The Redis client a process of a cluster shares (hub, command channel, throttles). Its pool
+    makes a command wait for a free connection instead of failing at once: redis-py's default
+    pool raises MaxConnectionsError past 100 connections in use, and a web worker taking over
+    a killed worker's hundred consoles opens that many catch-ups and greetings at once (each
+    failure was a console caught up on nothing, its missed pops lost, issue #17)."""
+    return Redis.from_pool(
+        BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=POOL_WAIT_S)
+    )
+
 
 # KEYS: the channel's counter, its stream, the firehose. ARGV: payload, channel maxlen,
 # firehose maxlen, channel key. Returns the message's seq.
@@ -100,10 +117,17 @@ class Subscriber:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
-            self.dropped = True
             log.warning("websocket %s is not reading; disconnecting it", self.key)
-            self.queue.get_nowait()
+            self.cut()
+
+    def cut(self) -> None:
+        """Close the socket (None on the queue): its console reconnects and catches up."""
+        self.dropped, self.held = True, None
+        with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
+            return
+        self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
     def caught_up(self, missed: list[dict[str, Any]]) -> None:
         held, self.held = self.held or [], None
@@ -125,9 +149,10 @@ class RedisHub:
         firehose_len: int = FIREHOSE_LEN,
         outbound_size: int = OUTBOUND_SIZE,
         read: bool = True,
+        catchup_s: float = CATCHUP_S,
     ) -> None:
         self.redis, self.prefix, self.backlog_len, self.firehose_len = redis, prefix, backlog, firehose_len
-        self.read = read
+        self.read, self.catchup_s = read, catchup_s
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._outbound: asyncio.Queue[tuple[str, str]] = asyncio.Queue(outbound_size)
         self._catchups: set[asyncio.Task[None]] = set()
@@ -153,14 +178,31 @@ class RedisHub:
         return sub
 
     async def _catch_up(self, sub: Subscriber, after_seq: int) -> None:
-        missed: list[dict[str, Any]] = []
-        try:
-            raw = await self.redis.xrange(self._channel(sub.key), min=f"({after_seq}-0", max="+")
-            missed = [{**json.loads(fields[b"m"]), "seq": _seq(eid)} for eid, fields in cast(Entries, raw)]
-        except REDIS_DOWN:
-            log.warning("cannot read the backlog of %s from Redis; it gets live messages only", sub.key)
-        finally:
-            sub.caught_up(missed)
+        """Read what the console missed. A failed read is tried again (the backlog is still in
+        Redis: giving up would lose the pops published while the console moved between workers);
+        if Redis stays away for `catchup_s` the socket is cut (close 1013), so the console
+        reconnects and asks again from the same seq, rather than being served live messages
+        after a gap it cannot see."""
+        deadline = asyncio.get_running_loop().time() + self.catchup_s
+        pause = RETRY_FIRST_S
+        while True:
+            try:
+                raw = await self.redis.xrange(self._channel(sub.key), min=f"({after_seq}-0", max="+")
+                break
+            except REDIS_DOWN as exc:
+                if _cancelled():
+                    raise asyncio.CancelledError from None
+                if sub not in self._subscribers.get(sub.key, ()):
+                    return  # its socket closed meanwhile
+                if asyncio.get_running_loop().time() + pause > deadline:
+                    log.warning(
+                        "cannot read the backlog of %s from Redis (%r): closing its socket", sub.key, exc
+                    )
+                    sub.cut()
+                    return
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_S)
+        sub.caught_up([{**json.loads(fields[b"m"]), "seq": _seq(eid)} for eid, fields in cast(Entries, raw)])
 
     def unsubscribe(self, sub: object) -> None:
         """`sub` is one this hub's `subscribe` returned (typed loosely: the Hub protocol's
@@ -173,6 +215,16 @@ class RedisHub:
         """Subscribers in this process. A publish-only hub (the router) cannot see the web
         workers' consoles, so it answers 1: the wallboard keeps publishing its view."""
         return len(self._subscribers.get(key, ())) if self.read else 1
+
+    async def head(self, key: str) -> int | None:
+        """The channel's last seq (its INCR counter; 0 before any message), None if Redis does
+        not answer. Read after `subscribe`: every message numbered above it reaches that
+        subscriber live (the firehose reader dispatches what it reads after the subscription)."""
+        try:
+            value = await self.redis.get(f"{self.prefix}seq:{key}")
+        except REDIS_DOWN:
+            return None
+        return int(value) if value is not None else 0
 
     # ------------------------------------------------------------------ publishing
     def publish(self, key: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +246,21 @@ class RedisHub:
         """Send one message at once and return its seq (tests, tools)."""
         seq = await self._script(keys=self._keys(key), args=self._args(key, json.dumps(message)))
         return int(seq)
+
+    async def recent(self, keys: list[str], count: int) -> dict[str, list[dict[str, Any]]]:
+        """The last `count` messages of each channel in `keys` (with their seq), oldest first: what
+        a new leader's console service reads back (agent_ui.console.ConsoleService.restore). One
+        round trip for all of them."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.xrevrange(self._channel(key), count=count)
+            replies = await pipe.execute()
+        return {
+            key: [
+                {**json.loads(fields[b"m"]), "seq": _seq(eid)} for eid, fields in reversed(cast(Entries, raw))
+            ]
+            for key, raw in zip(keys, replies, strict=True)
+        }
 
     def _keys(self, key: str) -> list[str]:
         return [f"{self.prefix}seq:{key}", self._channel(key), f"{self.prefix}all"]

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     # Redis, shared by the router and the web workers (cross-process events, sign-in throttles):
     # needed by --role router|web, unused by --role all. E.g. redis://127.0.0.1:6379/0.
     redis_url: str | None = None
+    # Every key the processes keep in Redis starts with this: two clusters (or two test runs)
+    # sharing one Redis server keep apart by giving each its own (pub/sub is not used, so a
+    # database number would do as well, but there are only 16).
+    redis_prefix: str = Field(default="hotline:", min_length=1, max_length=100)
     # --role router, the election (cluster.leadership): a leader acts for `router_lease_s` after
     # each answered keepalive (sent every 0.25 s, so a lease covers at least two) and a standby
     # that wins waits as long before acting; PostgreSQL ends a lock session quiet for

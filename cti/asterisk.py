@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Collection, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -51,6 +52,7 @@ from routing.events import Event
 log = logging.getLogger(__name__)
 
 
+MISSED_MARGIN_S = 5.0  # CDR starts are whole seconds: look that far before the PBX was last heard
 EVENT_QUEUE = 10_000  # AMI events waiting for the translator before the link resyncs instead
 NO_SUCH_CHANNEL = "no such channel"  # Asterisk's answer to an action on a channel that has hung up
 
@@ -120,6 +122,9 @@ class AsteriskLink(ControlsNotOffered):
         )
         self.report_link_loss = report_link_loss
         self._client: AmiClient | None = None
+        self._heard_at: float | None = None  # when the last AMI message was read (time.time())
+        self._lost_after: float | None = None  # `_heard_at` when the link was last lost
+        self._book: CdrBook | None = None  # the CDRs read at the last login
         self._running = asyncio.Event()
         self.versions = VersionWatch()
         names = member_names or {}
@@ -157,16 +162,22 @@ class AsteriskLink(ControlsNotOffered):
 
         # After every (re)login, before wait_connected() returns: which Asterisk this is, then
         # what happened while the link was down (calls that ended meanwhile end at their CDR's time).
+        async def tell_missed() -> None:
+            await publish_missed(self._missed_while_down())
+
         client.on_connected(check_version)
         client.on_connected(self._read_cdrs)
         resync_on_connect(client, self.translator, publish_missed)
+        client.on_connected(tell_missed)  # after the resync: the calls live now are known
         async with asyncio.TaskGroup() as group:
             group.create_task(client.run(), name="ami-client")
+            group.create_task(self._note_losses(client), name="ami-losses")
             if self.report_link_loss:
                 group.create_task(self._report_link_loss(client, publish_missed), name="ami-link-loss")
             while True:
                 try:
                     async for message in subscription:
+                        self._heard_at = time.time()
                         for event in self.translator.feed(message):
                             await self.bus.publish(event)
                     return
@@ -191,6 +202,34 @@ class AsteriskLink(ControlsNotOffered):
             await publish(self.translator.link_lost(self.translator.clock()))
             await client.wait_connected()
 
+    async def _note_losses(self, client: AmiClient) -> None:
+        """At each loss of a link that was up: when the PBX was last heard (`_missed_while_down`)."""
+        while True:
+            await client.wait_connected()
+            await client.wait_lost()
+            self._lost_after = self._heard_at
+
+    def _missed_while_down(self) -> list[Event]:
+        """After a re-login (not the first: the start-up reconciliation has that one): the calls
+        that came *and* went while the link was down, whole, from their CDRs (as after a restart,
+        cti.ami.reconcile). No AMI state has them; without a CDR file they stay lost."""
+        heard, self._lost_after = self._lost_after, None
+        book = self._book
+        if heard is None or book is None:
+            return []
+        since = datetime.fromtimestamp(heard, UTC) - timedelta(seconds=MISSED_MARGIN_S)
+        recent = CdrBook()
+        for cdr in book.records:
+            if cdr.start >= since:
+                recent.add(cdr)
+        dialplan = Dialplan(self.translator.default_queue)
+        known = self.translator.known_calls()
+        missed = missed_calls(recent, dialplan, known, self._agent_leg, self.translator.call_prefix)
+        if missed:
+            calls = len({e.call_id for e in missed})
+            log.info("AMI re-login: %d calls came and went while the link was down (CDRs)", calls)
+        return list(missed)
+
     async def _read_cdrs(self) -> None:
         """Before a resync: the CDRs of the last hours (cdr_file), so a call that ended while the
         link was down gets Asterisk's end time, not the reconnect's."""
@@ -198,6 +237,7 @@ class AsteriskLink(ControlsNotOffered):
             return
         since = self.translator.clock() - timedelta(hours=6)
         book = await asyncio.to_thread(read_master_csv, self.cdr_file, self.cdr_timezone, since)
+        self._book = book
 
         def ended(caller_uid: str) -> datetime | None:
             found = figures_of(book, caller_uid, self._agent_leg)

@@ -1229,24 +1229,28 @@ class Router:
         if call is None:
             self.ignored_events["finished-call" if event.call_id in self._finished else "unknown-call"] += 1
             return
+        # The talk and hold figures are measured on the facts' own times when these are older than
+        # `now`: a re-login's resync tells an answer or an end that happened while the link was
+        # down, and the call's figures must not count the outage. Everything else runs on `now`.
+        happened = min(now, event.at.timestamp())
         if kind in _GONE:  # ABANDONED, LEFT_QUEUE, HUNG_UP
-            self._on_gone(call, kind, now)
+            self._on_gone(call, kind, now, happened)
         elif kind is CallEventKind.ANSWERED:
-            self._on_answered(call, event.agent, now)
+            self._on_answered(call, event.agent, now, happened)
         elif kind is CallEventKind.RINGING:
             self._on_ringing(call, event.agent, now)
         elif kind is CallEventKind.RING_NO_ANSWER:
             self._on_no_answer(call, event.agent, now, event.detail)
         elif kind is CallEventKind.HELD:
             if call.phase is CONNECTED and call.hold_started is None:
-                call.hold_started = now
+                call.hold_started = happened
         elif kind is CallEventKind.UNHELD:
             if call.hold_started is not None:
-                call.hold_s += now - call.hold_started
+                call.hold_s += max(0.0, happened - call.hold_started)
                 call.hold_started = None
         else:  # AGENT_COMPLETED, TRANSFERRED
             if call.phase is CONNECTED:
-                self._end_agent_leg(call, now)
+                self._end_agent_leg(call, now, happened)
             else:
                 self.ignored_events[f"{kind.value}-while-{call.phase.value}"] += 1
 
@@ -1317,7 +1321,9 @@ class Router:
         if not call.ringing:
             self._requeue(call, now)
 
-    def _on_answered(self, call: Call, agent_id: str | None, now: float) -> None:
+    def _on_answered(
+        self, call: Call, agent_id: str | None, now: float, happened: float | None = None
+    ) -> None:
         if agent_id is None and len(call.ringing) == 1:
             agent_id = call.ringing[0]
         agent = self._event_agent(agent_id)
@@ -1338,7 +1344,8 @@ class Router:
                 self._transition(self._agents[other], Trigger.RING_ENDED, now, "answered elsewhere", False)
         self._unline(call)
         self._lines[call.queue].discard(call)
-        call.phase, call.ringing, call.agent, call.answered_at = CONNECTED, [], agent.id, now
+        call.phase, call.ringing, call.agent = CONNECTED, [], agent.id
+        call.answered_at = now if happened is None else happened
         self._transition(agent, ANSWER, now, f"on {call.id}", strict=False)
         agent.call_id = call.id
         agent.misses_in_row = 0
@@ -1346,15 +1353,17 @@ class Router:
         self._stats.agents[agent.id].answers.append(now)
         self._record(call, Outcome.ANSWERED, now)
 
-    def _end_agent_leg(self, call: Call, now: float) -> None:
+    def _end_agent_leg(self, call: Call, now: float, happened: float | None = None) -> None:
+        """`happened`: when the agent leg ended, on the event's time (`now` when not older)."""
+        ended = now if happened is None else happened
         call.phase = AFTER_AGENT
         agent = self._agents.get(call.agent or "")
         if call.hold_started is not None:
-            call.hold_s += now - call.hold_started
+            call.hold_s += max(0.0, ended - call.hold_started)
             call.hold_started = None
         if agent is None or agent.call_id != call.id or agent.state is not ON_CALL:
             return
-        talk = max(0.0, now - call.answered_at - call.hold_s)
+        talk = max(0.0, ended - call.answered_at - call.hold_s)
         agent.talk_s += talk
         agent.handled_queue, agent.handled_talk_s, agent.handled_hold_s = call.queue, talk, call.hold_s
         agent.handled_call_id = call.id
@@ -1370,10 +1379,10 @@ class Router:
         else:
             self._end_wrapup(agent, now)
 
-    def _on_gone(self, call: Call, kind: CallEventKind, now: float) -> None:
+    def _on_gone(self, call: Call, kind: CallEventKind, now: float, happened: float | None = None) -> None:
         """ABANDONED, LEFT_QUEUE or HUNG_UP."""
         if call.phase is CONNECTED:
-            self._end_agent_leg(call, now)
+            self._end_agent_leg(call, now, happened)
         if call.phase is AFTER_AGENT:
             if kind is CallEventKind.HUNG_UP:
                 self._forget(call)

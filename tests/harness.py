@@ -64,9 +64,12 @@ class Hotline:
         reply.raise_for_status()
         return client
 
-    async def agent_socket(self, client: httpx.AsyncClient, after: int | None = None) -> Any:
+    async def agent_socket(
+        self, client: httpx.AsyncClient, after: int | None = None, epoch: str | None = None
+    ) -> Any:
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
         query = f"?after={after}" if after is not None else ""
+        query += f"&epoch={epoch}" if after is not None and epoch is not None else ""
         return await websockets.connect(
             f"{self.ws_url}/ws/agent{query}", additional_headers={"Cookie": cookie}, open_timeout=5
         )
@@ -172,6 +175,7 @@ async def running_hotline(
         speed=speed,
         recordings_dir=tmp_path / "pbx-recordings",
         queues=simulated_queues(load_callcenter(callcenter)),
+        cdr_file=overrides.get("pbx_cdr_file"),  # the PBX writes the Master.csv Hotline reads
     )
     async with asyncio.TaskGroup() as group:
         pbx_task = group.create_task(pbx.run())

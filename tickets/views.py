@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tickets.hops import hops_of
@@ -324,6 +324,25 @@ class DeskViews:
             )
             for f, t, c in rows
         ]
+
+    async def upcoming_follow_ups(
+        self, now: datetime, *, agent_id: str | None
+    ) -> tuple[int, datetime | None]:
+        """Pending follow-ups not yet due (the same tickets as `due_follow_ups`): how many, and
+        when the next one is due, so an empty list can say when there will be work."""
+        stmt = (
+            select(func.count(), func.min(FollowUp.due_at))
+            .select_from(FollowUp)
+            .join(Ticket, col(Ticket.id) == col(FollowUp.ticket_id))
+            .where(FollowUp.state == FollowUpState.PENDING, col(FollowUp.due_at) > now)
+        )
+        if agent_id is not None:
+            stmt = stmt.where(
+                or_(col(Ticket.owner_agent_id).is_(None), col(Ticket.owner_agent_id) == agent_id)
+            )
+        async with self._sessions() as session:
+            count, first = (await session.exec(stmt)).one()
+        return int(count or 0), first
 
     async def dispatch_board(
         self, *, limit: int = 500, states: frozenset[WorkOrderState] = OPEN_WORK_ORDER_STATES

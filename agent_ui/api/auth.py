@@ -19,6 +19,7 @@ from agent_ui.auth import (
     authenticator,
     clear_session_cookie,
     client_ip,
+    is_https,
     set_session_cookie,
 )
 from agent_ui.deps import container_of
@@ -58,7 +59,7 @@ async def login(body: LoginRequest, request: Request, response: Response, auth: 
     set_session_cookie(
         response,
         token,
-        secure=request.url.scheme == "https",
+        secure=is_https(request),
         max_age_s=int(auth.store.max_age.total_seconds()),
     )
     return _me(user)
@@ -71,7 +72,7 @@ async def logout(request: Request, response: Response, user: CurrentUser, auth: 
     await auth.sign_out(user, source_ip=client_ip(request))
     if user.agent_id is not None:
         await container_of(request).presence.signed_out(user.agent_id)
-    clear_session_cookie(response, secure=request.url.scheme == "https")
+    clear_session_cookie(response, secure=is_https(request))
 
 
 @router.get("/me", response_model=Me)

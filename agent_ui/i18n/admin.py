@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "nav.admin_users": ("Accounts", "账号"),
+    "nav.password": ("My password", "修改密码"),
     "password.title": ("Change your password", "修改密码"),
     "password.forced": (
         "Your password was set by an administrator: choose your own to continue.",
@@ -44,6 +45,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "users.disable": ("Disable", "停用"),
     "users.enable": ("Enable", "启用"),
     "users.set_role": ("Set role", "设置角色"),
+    "users.sessions": ("Signed in", "在线会话"),
+    "users.end_sessions": ("Sign out everywhere", "强制下线"),
+    "users.sessions_ended": (
+        "{login} is signed out everywhere ({n} sessions ended).",
+        "{login} 已在所有设备上下线（结束 {n} 个会话）。",
+    ),
+    "users.refused.invalid_login": (
+        "Login: 1-40 letters, digits or _ . @ -.",
+        "登录名：须为 1-40 个字母、数字或 _ . @ -。",
+    ),
+    "users.refused.invalid_name": ("Name: required.", "姓名：必填。"),
+    "users.refused.login_taken": (
+        "Login: an account {login} exists already.",
+        "登录名：账号 {login} 已存在。",
+    ),
+    "users.refused.own_account": (
+        "You cannot change your own role or disable your own account.",
+        "不能更改自己的角色，也不能停用自己的账号。",
+    ),
+    "users.refused.unknown_user": ("Login: no account {login}.", "登录名：没有账号 {login}。"),
+    "users.refused.weak_password": ("Password: {reason}.", "密码：{reason}。"),
+    "users.refused.role": ("Role: not a role of Hotline.", "角色：不是有效的角色。"),
+    "password.rule.too_short": ("at least 10 characters", "至少 10 个字符"),
+    "password.rule.is_login": ("it may not be the login", "不能与登录名相同"),
+    "password.rule.one_character": ("not one character repeated", "不能是同一个字符重复"),
     "admin.title": ("Administration", "系统管理"),
     "admin.queues": ("Queues", "队列"),
     "admin.agents": ("Agents", "坐席"),

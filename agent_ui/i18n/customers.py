@@ -61,6 +61,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.followups": ("Follow-ups", "回访"),
     "fup.title": ("Follow-ups due", "待回访"),
     "fup.none": ("No follow-ups due.", "暂无待回访。"),
+    "fup.none_hint": (
+        "A follow-up call is scheduled when a ticket is resolved, and shows here once it is due.",
+        "工单处理完成后会安排回访，到期后显示在这里。",
+    ),
+    "fup.upcoming": (
+        "{n} scheduled, not due yet; the next is due {when}.",
+        "已安排 {n} 个回访，尚未到期；最近一个应于 {when} 回访。",
+    ),
     "fup.ticket": ("Ticket", "工单"),
     "fup.customer": ("Customer", "客户"),
     "fup.phone": ("Phone", "电话"),

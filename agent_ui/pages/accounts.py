@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from agent_ui.accounts import AccountError, check_password, generate_password
 from agent_ui.auth import SessionUser, authenticator, client_ip, session_user
 from agent_ui.deps import AccountsDep
-from agent_ui.i18n import translator
+from agent_ui.i18n import Translate, translator
 from agent_ui.models import Role
 from agent_ui.pages.common import gate, page_language, render
 from agent_ui.pages.nav import ADMIN_USERS, HOME_BY_ROLE
@@ -90,13 +90,26 @@ async def password_submit(
             login=user.login, new_password=new, keep_session=user.session_id, source_ip=client_ip(request)
         )
     except AccountError as exc:
-        return refuse(t("password.weak", reason=exc.message))
+        reason = t(f"password.rule.{exc.reason}") if exc.reason else exc.message
+        return refuse(t("password.weak", reason=reason))
     auth.sockets.end_user(user.id, keep=user.session_id)  # the other sessions' consoles go to /login
     return RedirectResponse(HOME_BY_ROLE.get(user.role, "/"), status_code=303)
 
 
 async def _hash_of(accounts: AccountsDep, user: SessionUser) -> str | None:
     return await accounts.password_hash(user.login)
+
+
+def refusal_text(t: Translate, exc: AccountError, login: str = "") -> str:
+    """An account change refused, in the page's language, naming the field at fault
+    (the service's English message when no translation is known)."""
+    if exc.error_id == "weak_password" and exc.reason:
+        key = f"password.rule.{exc.reason}"
+        reason = t(key)
+        return t("users.refused.weak_password", reason=exc.message if reason == key else reason)
+    key = f"users.refused.{exc.error_id}"
+    text = t(key, login=login.strip())
+    return exc.message if text == key else text
 
 
 # ------------------------------------------------------------------ admins
@@ -109,6 +122,7 @@ async def _admin_page(
     status_code: int = 200,
     error: str | None = None,
     issued: tuple[str, str] | None = None,
+    ended: tuple[str, int] | None = None,
 ) -> Response:
     rows = await accounts.list()
     return render(
@@ -117,9 +131,11 @@ async def _admin_page(
         user,
         status_code=status_code,
         accounts=rows,
+        open_sessions=await accounts.open_sessions(),
         roles=[str(r) for r in Role],
         error=error,
         issued=issued,
+        ended=ended,
     )
 
 
@@ -146,7 +162,8 @@ async def users_create(
     try:
         chosen = Role(role)
     except ValueError:
-        return await _admin_page(request, accounts, user, 422, error=f"unknown role {role!r}")
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, 422, error=t("users.refused.role"))
     password = generate_password()
     try:
         await accounts.add(
@@ -160,7 +177,8 @@ async def users_create(
             source_ip=client_ip(request),
         )
     except AccountError as exc:
-        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, exc.status, error=refusal_text(t, exc, login))
     return await _admin_page(request, accounts, user, issued=(login.strip(), password))
 
 
@@ -176,11 +194,30 @@ async def users_reset_password(request: Request, accounts: AccountsDep, login: s
             login=login, password=password, actor=user.login, source_ip=client_ip(request)
         )
     except AccountError as exc:
-        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, exc.status, error=refusal_text(t, exc, login))
     target = await accounts.user_id(login)
     if target is not None:
         authenticator(request).sockets.end_user(target)
     return await _admin_page(request, accounts, user, issued=(login, password))
+
+
+@router.post(ADMIN_USERS.path + "/{login}/sessions", response_class=HTMLResponse)
+async def users_end_sessions(request: Request, accounts: AccountsDep, login: str) -> Response:
+    """Sign the account out everywhere (a lost phone, a screen left signed in)."""
+    user, refusal = await gate(request, ADMIN_USERS)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    try:
+        ended, target = await accounts.end_sessions(
+            login=login, actor=user.login, actor_role=str(user.role), source_ip=client_ip(request)
+        )
+    except AccountError as exc:
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, exc.status, error=refusal_text(t, exc, login))
+    if target is not None:
+        authenticator(request).sockets.end_user(target)
+    return await _admin_page(request, accounts, user, ended=(login, ended))
 
 
 @router.post(ADMIN_USERS.path + "/{login}", response_class=HTMLResponse)
@@ -197,7 +234,8 @@ async def users_update(
     try:
         chosen = Role(role) if role else None
     except ValueError:
-        return await _admin_page(request, accounts, user, 422, error=f"unknown role {role!r}")
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, 422, error=t("users.refused.role"))
     try:
         _, ended, target = await accounts.update(
             login=login,
@@ -209,7 +247,8 @@ async def users_update(
             source_ip=client_ip(request),
         )
     except AccountError as exc:
-        return await _admin_page(request, accounts, user, exc.status, error=exc.message)
+        t = translator(page_language(request, user))
+        return await _admin_page(request, accounts, user, exc.status, error=refusal_text(t, exc, login))
     if ended and target is not None:
         authenticator(request).sockets.end_user(target)
     return RedirectResponse(ADMIN_USERS.path, status_code=303)

@@ -14,6 +14,7 @@ from agent_ui.auth import (
     clear_session_cookie,
     client_ip,
     connection_user,
+    is_https,
     session_user,
     set_session_cookie,
 )
@@ -63,7 +64,7 @@ async def login_submit(
     home = "/account/password" if user.must_change_password else HOME_BY_ROLE[user.role]
     response = RedirectResponse(home, status_code=303)
     max_age = int(auth.store.max_age.total_seconds())
-    set_session_cookie(response, token, secure=request.url.scheme == "https", max_age_s=max_age)
+    set_session_cookie(response, token, secure=is_https(request), max_age_s=max_age)
     return response
 
 
@@ -75,7 +76,7 @@ async def logout(request: Request) -> Response:
         if user.agent_id is not None:  # off every queue at once
             await container_of(request).presence.signed_out(user.agent_id)
     response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response, secure=request.url.scheme == "https")
+    clear_session_cookie(response, secure=is_https(request))
     return response
 
 
@@ -97,7 +98,14 @@ async def switch_language(
     response = RedirectResponse(safe_next(next_path), status_code=303)
     user = await session_user(request)
     if user is None:
-        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True)
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            max_age=365 * 86400,
+            samesite="lax",
+            httponly=True,
+            secure=is_https(request),
+        )
         return response
     async with sessions() as session:
         row = (await session.exec(select(User).where(User.id == user.id))).first()

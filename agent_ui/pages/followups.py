@@ -46,6 +46,9 @@ async def _list(
     lang = supported(user.language)
     offset = acd.router.config.utc_offsets.at(acd.clock())
     rows = await views.due_follow_ups(desk.ctx.clock(), agent_id=user.agent_id)
+    upcoming, next_due = (
+        (0, None) if rows else await views.upcoming_follow_ups(desk.ctx.clock(), agent_id=user.agent_id)
+    )
     return render(
         request,
         "followups.html",
@@ -56,6 +59,8 @@ async def _list(
         may_call=user.role == Role.AGENT and container_of(request).link is not None,
         scores=SCORES,
         rows=[{"f": r, "due": fmt_datetime(r.due_at, lang, offset)} for r in rows],
+        upcoming=upcoming,
+        next_due=fmt_datetime(next_due, lang, offset) if next_due is not None else "",
     )
 
 

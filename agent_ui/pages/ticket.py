@@ -26,7 +26,7 @@ from agent_ui.deps import Acd, Archive, Center, Desk
 from agent_ui.errors import ApiError
 from agent_ui.i18n import Translate, fmt_datetime, supported, translator
 from agent_ui.pages.bounces import timeline_summary as bounce_summary
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, queue_title, render
 from agent_ui.pages.nav import TICKETS
 from agent_ui.pages.timeline_text import kind_label
 from agent_ui.pages.timeline_text import summary as timeline_summary
@@ -140,8 +140,18 @@ async def ticket_context(
     players = await _players(archive, user, center, call_ids)
     dept_names = {d.id: d.name for d in departments}
     tech_names = {x.id: x.name for x in technicians}
+    # Each call's recordings play once: on its `recording` entry, else on its first entry (every
+    # entry of a call carries the call id, and a player on each repeated the same audio).
+    carrier: dict[str, int] = {}
+    for index, e in enumerate(timeline):
+        call_id = str(e.data.get("call_id") or "")
+        if call_id and (
+            call_id not in carrier
+            or (e.kind == "recording" and timeline[carrier[call_id]].kind != "recording")
+        ):
+            carrier[call_id] = index
     entries = []
-    for e in timeline:
+    for index, e in enumerate(timeline):
         call_id = str(e.data.get("call_id") or "")
         entries.append(
             {
@@ -151,7 +161,7 @@ async def ticket_context(
                 "actor": e.actor,
                 "summary": bounce_summary(e, t, desk, lang) or timeline_summary(e, lang, offset, t),
                 "visibility": str(e.data.get("visibility") or ""),
-                "recordings": players.get(call_id, []),
+                "recordings": players.get(call_id, []) if carrier.get(call_id) == index else [],
             }
         )
     return {
@@ -194,6 +204,14 @@ async def ticket_context(
         "priorities": [p.value for p in TicketPriority],
         "resolution_codes": desk.config.resolution_codes,
         "agents": [{"id": a.id, "name": a.name} for a in center.agents],
+        # People read names: the queue's title and the owner's name, not their codes.
+        "queue": next(
+            (queue_title(q, lang) for q in center.queues if q.name == ticket.queue), ticket.queue or ""
+        ),
+        "owner": next(
+            (f"{a.name} ({a.id})" for a in center.agents if a.id == ticket.owner_agent_id),
+            ticket.owner_agent_id or "",
+        ),
         "articles": [
             {"id": a.id, "title": a.title(lang)}
             for a in await desk.kb.find("", category=ticket.category, limit=5)

@@ -9,6 +9,7 @@ shown as stored, never dropped.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from agent_ui.i18n import MESSAGES, Translate, fmt_datetime
@@ -26,6 +27,29 @@ def label(prefix: str, code: str | None, t: Translate) -> str:
     if not code:
         return ""
     return t(prefix + code) if known(prefix + code) else code.replace("_", " ")
+
+
+# Notes the services themselves write (tickets.workorders, .followups, .calls, .workflow,
+# .ticket_merge), by message key; a person's note matches none of them and is kept as written.
+_SYSTEM_NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"all work orders completed"), "tl.sys.all_done"),
+    (re.compile(r"closed after a good follow-up"), "tl.sys.good_follow_up"),
+    (re.compile(r"opened for a call that was moved"), "tl.sys.call_moved"),
+    (re.compile(r"confirmed by the customer \((?P<channel>[^)]*)\)"), "tl.sys.confirmed"),
+    (re.compile(r"auto-dispatch: category (?P<category>.+)"), "tl.sys.auto_dispatch"),
+    (re.compile(r"work orders of ticket (?P<ticket>\d+)"), "tl.sys.merged_orders"),
+)
+
+
+def _note(rest: str, t: Translate) -> str:
+    """`rest` (": the note" after a step) with a service's own note translated."""
+    if not rest.startswith(": "):
+        return rest
+    for pattern, key in _SYSTEM_NOTES:
+        match = pattern.fullmatch(rest[2:])
+        if match is not None:
+            return ": " + t(key, **match.groupdict())
+    return rest
 
 
 def kind_label(kind: str, t: Translate) -> str:
@@ -47,13 +71,13 @@ def summary(entry: TimelineEntry, lang: str, offset: int, t: Translate) -> str:
         step = f"{entry.from_state} → {entry.to_state}"
         if text.startswith(step):
             before, after = label("tk.state.", entry.from_state, t), label("tk.state.", entry.to_state, t)
-            return f"{before} → {after}{text[len(step) :]}"
+            return f"{before} → {after}{_note(text[len(step) :], t)}"
     before_code = entry.from_state or str(data.get("from_state") or "")
     if entry.kind == "work_order" and before_code and data.get("work_order_id") is not None:
         after_code = str(data.get("action") or "")
         step = f"work order {data['work_order_id']}: {before_code} → {after_code}"
         if text.startswith(step):
-            rest = text[len(step) :]
+            rest = _note(text[len(step) :], t)
             return t(
                 "tl.wo_step", id=data["work_order_id"], before=label("wo.state.", before_code, t),
                 after=label("wo.state.", after_code, t),

@@ -70,7 +70,11 @@ const Hotline = (function () {
   }
 
   // A websocket that reconnects with backoff and asks for what it missed (?after=<seq>).
-  // `epoch` names the server process: after a restart the old numbers mean nothing.
+  // `epoch` names the numbering (one server process, or a cluster's Redis): under a new one the
+  // old numbers mean nothing. The server may send messages before the hello (a catch-up, or live
+  // messages while it asks the router for the greeting); they are in the hello's numbering, so a
+  // new epoch starts from the highest seq this connection brought, not from 0 (which would
+  // replay the whole backlog, old pops included, on the next reconnect).
   function live(path, onMessage, statusNode) {
     const key = "hotline.seq:" + path;
     let last = JSON.parse(sessionStorage.getItem(key) || '{"seq":0,"epoch":""}');
@@ -81,10 +85,12 @@ const Hotline = (function () {
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
       const query = "?after=" + last.seq + "&epoch=" + encodeURIComponent(last.epoch);
       socket = new WebSocket(proto + "//" + location.host + path + query);
+      let seen = 0; // the highest seq on this connection
       socket.onopen = () => { retry = 500; status(t("link.connected")); };
       socket.onmessage = (e) => {
         const msg = JSON.parse(e.data);
-        if (msg.type === "hello" && msg.epoch !== last.epoch) last = { seq: 0, epoch: msg.epoch };
+        if (typeof msg.seq === "number") seen = Math.max(seen, msg.seq);
+        if (msg.type === "hello" && msg.epoch !== last.epoch) last = { seq: seen, epoch: msg.epoch };
         if (typeof msg.seq === "number") last.seq = Math.max(last.seq, msg.seq);
         sessionStorage.setItem(key, JSON.stringify(last));
         onMessage(msg);

@@ -7,8 +7,9 @@ agent phones, when agent interfaces are configured) and let the
 translator emit only what is missing, with the same event ids the live events
 would have had, so nothing is lost and nothing is counted twice.
 
-Limit: a call that began *and* ended while the link was down leaves no trace
-in AMI state; only the CDR/queue_log backend has it.
+A call that began *and* ended while the link was down leaves no trace in AMI
+state: the link enters it from the PBX's CDRs after the resync, when it reads
+Master.csv (`HOTLINE_PBX_CDR_FILE`; cti.asterisk `_missed_while_down`), else it is lost.
 """
 
 from __future__ import annotations

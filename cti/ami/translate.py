@@ -261,6 +261,11 @@ class AmiTranslator:
     def live_calls(self) -> list[str]:
         return [c.call_id for c in self._calls.values() if not c.ended]
 
+    def known_calls(self) -> frozenset[str]:
+        """The call ids and caller Uniqueids of every call held now, live or ended (the last
+        `retain_ended`): what a re-login must not tell again as a call the link never saw."""
+        return frozenset(self._by_id) | frozenset(c.caller_uid for c in self._by_id.values())
+
     def expect_originate(self, call_id: str, agent: str) -> None:
         """Control mode Originate+Bridge: the next agent leg dialled for `agent` belongs to `call_id`."""
         self._originates[agent] = call_id

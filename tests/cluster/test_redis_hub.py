@@ -14,7 +14,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from cluster.redis_hub import RedisHub, Subscriber
+from cluster.redis_hub import RedisHub, Subscriber, shared_client
 
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -123,3 +123,65 @@ async def test_a_subscriber_that_stops_reading_is_cut_off(redis: tuple[Redis, st
                 break
             await asyncio.sleep(0.02)
         assert sub.dropped
+
+
+async def test_a_burst_of_catch_ups_larger_than_the_redis_pool_still_gets_every_backlog(
+    redis: tuple[Redis, str],
+) -> None:
+    """A worker taking over a killed worker's consoles catches them all up at once: a catch-up that
+    finds no free connection tries again rather than serving live messages after a gap (#17)."""
+    client, prefix = redis
+    publisher = RedisHub(client, prefix=prefix, read=False)
+    for n in range(40):
+        for i in range(3):
+            await publisher.publish_now(f"agent:b{n}", {"n": i})
+    small = Redis.from_url(REDIS_URL, max_connections=4)  # redis-py's pool: MaxConnectionsError past 4
+    try:
+        async with running(RedisHub(small, prefix=prefix)) as web:
+            subs = [web.subscribe(f"agent:b{n}", after_seq=0) for n in range(40)]
+            got = [await receive(sub, 3) for sub in subs]
+    finally:
+        await small.aclose()
+    assert [[m["seq"] for m in messages] for messages in got] == [[1, 2, 3]] * 40
+
+
+async def test_a_catch_up_that_cannot_reach_redis_closes_the_socket_so_the_console_asks_again() -> None:
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0")  # nothing listens there: refused at once
+    hub = RedisHub(unreachable, read=False, catchup_s=0.3)
+    try:
+        sub = hub.subscribe("agent:a1", after_seq=5)
+        assert await asyncio.wait_for(sub.queue.get(), 5) is None  # the websocket closes (1013)
+        hub.publish("agent:a1", {"n": 1})
+        sub.offer({"n": 1, "seq": 6})  # a live message after the cut is not sent past the gap
+        assert sub.queue.empty()
+    finally:
+        await hub.close()
+        await unreachable.aclose()
+
+
+async def test_the_shared_client_waits_for_a_free_connection_instead_of_failing(
+    redis: tuple[Redis, str],
+) -> None:
+    _client, prefix = redis
+    shared = shared_client(f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}max_connections=4")
+    try:
+        replies = await asyncio.gather(*(shared.xrange(f"{prefix}none") for _ in range(200)))
+    finally:
+        await shared.aclose()
+    assert replies == [[]] * 200
+
+
+async def test_head_is_the_channels_newest_seq_and_none_when_redis_does_not_answer(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    hub = RedisHub(client, prefix=prefix, read=False)
+    assert await hub.head("agent:h1") == 0
+    for i in range(3):
+        await hub.publish_now("agent:h1", {"n": i})
+    assert await hub.head("agent:h1") == 3
+    unreachable = Redis.from_url("redis://127.0.0.1:1/0")
+    try:
+        assert await RedisHub(unreachable, read=False).head("agent:h1") is None
+    finally:
+        await unreachable.aclose()

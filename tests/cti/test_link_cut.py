@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from calls.models import CallRecord
 from cti.ami.client import AmiClient
+from cti.asterisk import AsteriskLink
 from tests.harness import AMI_SECRET, next_message, no_message, running_hotline
 from tickets.models import TicketCall
 
@@ -93,3 +94,66 @@ async def test_call_that_ends_while_the_link_is_down_is_closed_by_the_resync_onc
         assert record is not None and record.outcome == "answered" and record.agent_id == "1001"
         assert record.ended_at is not None and len(links) == 1
         await alice.aclose()
+
+
+async def test_a_call_that_came_and_went_while_the_link_was_down_is_entered_from_the_cdrs(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Found on a real Asterisk 22.10.1 (tests/fixtures/live-22.10.1/observe-outage.ami): a caller
+    who arrived, rang an agent and hung up during a 20 s AMI outage left no call record at all,
+    although Master.csv had its CDRs (only a restart of Hotline read them)."""
+    cdr = tmp_path / "cdr-csv" / "Master.csv"
+    async with (
+        running_hotline(database_url, tmp_path, mode="observe", pbx_cdr_file=cdr) as hotline,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        link = hotline.container.link
+        assert isinstance(link, AsteriskLink)
+        await hotline.console(stack, "1001")
+        await hotline.console(stack, "1002")
+        before = {call_id for call_id in link.translator.known_calls()}
+
+        async with hotline.pbx_unreachable():
+            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
+            async with asyncio.TaskGroup() as group:
+                runner = group.create_task(other.run())
+                await other.wait_connected(5)
+                await other.action(
+                    "Originate",
+                    Channel="Local/support@hotline",
+                    Context="phones",
+                    Exten="talk-8",  # 0.8 s at speed 10, after a ring of 0.2 s
+                    Priority="1",
+                    CallerID='"王小明" <+8613800138000>',
+                    Async="true",
+                )
+                runner.cancel()
+            async with asyncio.timeout(10):  # the call is over, and in the PBX's CDRs
+                while "+8613800138000" not in (cdr.read_text("utf-8") if cdr.exists() else ""):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+
+        async with asyncio.timeout(10):
+            while True:
+                await hotline.container.bus.join()
+                async with hotline.container.sessions() as session:
+                    records = (await session.exec(select(CallRecord))).all()
+                if records:
+                    break
+                await asyncio.sleep(0.05)
+        (record,) = records
+        assert record.call_id not in before
+        assert record.caller == "+8613800138000" and record.queue == "support"
+        assert record.outcome == "answered" and record.agent_id in ("1001", "1002")
+        assert record.ended_at is not None and record.answered_at is not None
+        async with hotline.container.sessions() as session:
+            links = (await session.exec(select(TicketCall).where(TicketCall.call_id == record.call_id))).all()
+        assert len(links) == 1
+
+        # a second re-login tells nothing again
+        async with hotline.pbx_unreachable():
+            pass
+        await hotline.container.bus.join()
+        async with hotline.container.sessions() as session:
+            assert len((await session.exec(select(CallRecord))).all()) == 1
+            assert len((await session.exec(select(TicketCall))).all()) == 1

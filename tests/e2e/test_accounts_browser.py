@@ -24,6 +24,14 @@ async def test_an_admin_made_account_must_change_its_password_before_anything_el
         admin = await t.signed_in("admin")
         await admin.goto("/admin/users")
         await expect(admin.locator("#accounts")).to_contain_text("1001")
+        # A secondary button under the mouse keeps its text readable (the hover's dark background
+        # was the text's own colour: the button went blank).
+        reset = admin.locator("#accounts tr[data-login='1001'] button.reset")
+        await reset.hover()
+        colours = await reset.evaluate(
+            "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
+        )
+        assert colours[0] != colours[1], colours
         await screenshot(admin, "admin-users-zh-CN")
         await switch_language(admin, "en")
         await admin.locator("#new-login").fill("sup2")

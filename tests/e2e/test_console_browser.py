@@ -9,7 +9,9 @@ agent's state live. Screenshots of both pages land in var/screenshots/.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,39 @@ async def test_a_console_that_lost_its_connection_catches_up_on_the_pop_it_misse
             await watcher.aclose()
         finally:
             let_through.set()  # never leave the browser's reconnect hanging
+
+
+async def test_a_console_sent_messages_before_its_hello_resumes_after_them_not_from_zero(
+    database_url: str, tmp_path: Path, browser: Browser
+) -> None:
+    """A server may send messages before the hello (live ones while it asks the router for the
+    greeting, or a catch-up); they are numbered in the hello's epoch, so a console meeting a new
+    epoch keeps them: its reconnect asks after the highest seq, not after 0 (which replays the
+    whole backlog, old pops included). The same protocol as the cluster test's consoles (#17)."""
+    async with running_hotline(database_url, tmp_path) as hotline, tabs(browser, hotline.base_url) as people:
+        urls: list[str] = []
+        reconnected = asyncio.Event()
+
+        async def server(route: WebSocketRoute) -> None:  # the test plays the server
+            urls.append(route.url)
+            if len(urls) > 1:
+                reconnected.set()
+                return
+            now = time.time()
+            route.send(json.dumps({"type": "state", "agent": "1001", "state": "available", "seq": 7,
+                                   "previous": "logged_out", "reason": None, "since": now}))  # fmt: skip
+            route.send(json.dumps({"type": "hello", "epoch": "e-new", "agent": "1001", "state": "available",
+                                   "since": now, "reason": None, "pending_pause": None, "now": now,
+                                   "pop": None}))  # fmt: skip
+            await route.close(code=1012, reason="worker gone")
+
+        context = await people.context()
+        await context.route_web_socket(re.compile(r"/ws/agent"), server)
+        page = await context.new_page()
+        await page.goto("/login")
+        await page.locator("#login").fill("1001")
+        await page.locator("#password").fill("demo")
+        await page.locator("#sign-in").click()
+        await asyncio.wait_for(reconnected.wait(), timeout=10)
+        assert urls[0].endswith("?after=0&epoch=")  # a fresh page: no numbering yet
+        assert urls[1].endswith("?after=7&epoch=e-new")

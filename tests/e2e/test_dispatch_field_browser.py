@@ -54,6 +54,9 @@ async def test_dispatcher_reassigns_on_the_board_and_the_technician_works_the_or
         card = phone.locator(f"#wo-{first['id']}")
         await expect(card).to_contain_text("天河区体育西路")
         await expect(phone.locator(f"#wo-{second['id']}")).to_have_count(0)  # moved to Zhang
+        # A work order's card keeps the card's padding inside the list (`.plain li` took it away:
+        # text touched the card's edge on the phone).
+        assert await card.evaluate("e => parseFloat(getComputedStyle(e).paddingLeft)") >= 12
         tel = phone.locator(f"#wo-{first['id']}-tel")
         await expect(tel).to_have_attribute("href", "tel:+8613800138000")
         await screenshot(phone, "field-zh-CN")
@@ -73,6 +76,10 @@ async def test_dispatcher_reassigns_on_the_board_and_the_technician_works_the_or
         await phone.locator(f"#wo-{first['id']}-note").fill("更换压缩机电容")
         await phone.locator(f"#wo-{first['id']}-complete").click()
         await expect(phone.locator("#field-none")).to_be_visible()
+        assert (
+            await phone.locator("#field-none").evaluate("e => parseFloat(getComputedStyle(e).paddingTop)")
+            >= 12
+        )
 
         ticket = (await sup_api.get(f"/api/tickets/{first['ticket_id']}")).json()
         assert ticket["state"] == "resolved"

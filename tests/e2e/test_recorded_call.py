@@ -39,6 +39,14 @@ async def test_recording_of_a_call_is_stored_and_only_its_agent_may_play_it(
         assert part.status_code == 206 and part.content == whole.content[:44]
         assert part.content.startswith(b"RIFF")
 
+        # The ticket's history plays the call's recording once, not on each entry of that call.
+        ticket_page = await alice.get(f"/tickets/{pop['ticket_id']}")
+        assert ticket_page.status_code == 200
+        assert ticket_page.text.count(f'src="/api/recordings/{recording["id"]}/audio"') == 1
+        # and names the queue and the owner as people know them, not by their codes.
+        assert 'id="queue" data-queue="support">技术支持</dd>' in ticket_page.text
+        assert 'id="owner" data-agent="1001">李娜 Li Na (1001)</dd>' in ticket_page.text
+
         denied = await bob.get(f"/api/recordings/{recording['id']}/audio")
         assert denied.status_code == 403
 

@@ -123,3 +123,29 @@ async def test_a_caller_who_hangs_up_while_waiting_leaves_no_open_ticket(
                 await asyncio.sleep(0.1)
         assert record.outcome == "abandoned" and record.agent_id is None
         assert ticket.state is TicketState.CANCELLED
+
+
+async def test_a_fresh_console_is_told_the_newest_seq_so_its_reconnect_replays_nothing_it_had(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A console that subscribes without a catch-up (first connection, or a numbering it does
+    not know) reads in its hello, as `seq`, where the numbering stands: its next reconnect asks
+    after that, not after 0, which would replay the whole backlog (the pop of a call long over)."""
+    async with running_hotline(database_url, tmp_path) as hotline, contextlib.AsyncExitStack() as stack:
+        first = await hotline.console(stack, "1001")
+        await hotline.place_call("+8613800138000", name="王小明", talk=20)
+        pop = await next_message(first.ws, "pop", timeout=5)
+
+        tab = await stack.enter_async_context(await hotline.agent_socket(first.client))
+        hello = await next_message(tab, "hello")
+        assert hello["seq"] >= pop["seq"]
+
+        resumed = await stack.enter_async_context(
+            await hotline.agent_socket(first.client, after=hello["seq"], epoch=hello["epoch"])
+        )
+        assert "seq" not in await next_message(resumed, "hello")  # a catch-up: its messages say
+        assert await no_message(resumed, "pop", wait=0.5)
+        from_zero = await stack.enter_async_context(
+            await hotline.agent_socket(first.client, after=0, epoch=hello["epoch"])
+        )
+        assert (await next_message(from_zero, "pop"))["call_id"] == pop["call_id"]  # what 0 would cost

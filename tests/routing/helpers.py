@@ -12,7 +12,7 @@ from routing.commands import LoginAgent, OfferCall
 from routing.decisions import AgentStateChanged, ConnectCall, Decision
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind
 
-AT = datetime(2025, 1, 1, tzinfo=UTC)  # events' own timestamps are not read by the router
+AT = datetime(2025, 1, 1, tzinfo=UTC)  # later than these tests' `now`: the router reads only `now`
 _ids = itertools.count()
 
 

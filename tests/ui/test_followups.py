@@ -75,7 +75,11 @@ async def test_an_agent_calls_records_and_reschedules_follow_ups_from_the_page(
         assert later.status_code == 303
         (moved,) = (await agent.get(f"/api/tickets/{second}/follow-ups")).json()
         assert moved["due_at"].startswith("2030-01-02T07:30")  # 15:30 in Shanghai
-        assert f'data-ticket="{second}"' not in (await agent.get("/follow-ups")).text
+        empty = (await agent.get("/follow-ups")).text
+        assert f'data-ticket="{second}"' not in empty
+        # The empty list says when there will be work, not only that there is none.
+        assert 'id="follow-up-none"' in empty and "已安排 1 个回访，尚未到期" in empty
+        assert "2030年1月2日 15:30" in empty
         nonsense = await agent.post(
             f"/follow-ups/{follow[second]}/reschedule", data={"due": "tomorrow", "csrf_token": token}
         )

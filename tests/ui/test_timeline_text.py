@@ -36,8 +36,28 @@ def entry(kind: str, text: str, **data: Any) -> TimelineEntry:
                 from_state="dispatched",
                 to_state="resolved",
             ),
-            "已派工 → 已处理: all work orders completed",
+            "已派工 → 已处理: 全部派工单已完工",  # the service's own note, translated
             "dispatched → resolved: all work orders completed",
+        ),
+        (
+            entry(
+                "transition",
+                "resolved → closed: confirmed by the customer (sms)",
+                from_state="resolved",
+                to_state="closed",
+            ),
+            "已处理 → 已关闭: 客户已确认（sms）",
+            "resolved → closed: confirmed by the customer (sms)",
+        ),
+        (
+            entry(
+                "transition",
+                "resolved → closed: all work orders completed, the customer says",
+                from_state="resolved",
+                to_state="closed",
+            ),
+            "已处理 → 已关闭: all work orders completed, the customer says",  # a person's note, as written
+            "resolved → closed: all work orders completed, the customer says",
         ),
         (
             entry(

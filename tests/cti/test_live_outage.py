@@ -1,0 +1,52 @@
+"""A real Asterisk 22.10.1 AMI outage (tests/fixtures/live-22.10.1/observe-outage*.ami, observe mode):
+what the two connections saw, and what only the PBX's CDRs (observe-Master.csv) have.
+
+Hotline's link was cut at 11:21:00 for 20 s. Call 1 (13800138001) was answered before and ended
+during it; call 2 (13800138002) came and was answered during it and was live at the re-login;
+call 3 (13800138003, billing: 1009 rang, nobody answered) came and went during it: neither
+connection has a single event of it, only Master.csv. The re-login now enters it from the CDRs
+(cti.asterisk `_missed_while_down`, test_link_cut.py on the simulator does the whole stack).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cti.ami.cdr import CdrBook, read_master_csv
+from cti.ami.reconcile import Dialplan, missed_calls
+from routing.events import CallEventKind
+
+LIVE = Path(__file__).resolve().parents[1] / "fixtures" / "live-22.10.1"
+FIRST_CALL = datetime(2026, 12, 3, 11, 20, 56, tzinfo=UTC)  # the first call of observe-outage.ami
+
+
+def _ids_in(*names: str) -> frozenset[str]:
+    text = "".join((LIVE / name).read_bytes().decode("utf-8") for name in names)
+    return frozenset(re.findall(r"(?:Uniqueid|Linkedid): ([0-9.]+)\r\n", text))
+
+
+def _agent(channel: str) -> str | None:
+    found = re.match(r"Local/(\d{4})@agents-", channel)
+    return found.group(1) if found else None
+
+
+def test_the_call_that_came_and_went_during_the_outage_is_only_in_the_cdrs() -> None:
+    seen = _ids_in("observe-outage.ami", "observe-outage-relogin.ami")
+    book = read_master_csv(LIVE / "observe-Master.csv", UTC, FIRST_CALL)
+    recent = CdrBook()
+    for cdr in book.records:
+        if cdr.start >= FIRST_CALL:
+            recent.add(cdr)
+    callers = {cdr.src for cdr in recent.records if cdr.uniqueid not in seen}
+    assert callers == {"13800138003"}
+
+    events = missed_calls(recent, Dialplan("support"), seen, _agent)
+    assert [(e.kind, e.caller, e.queue) for e in events] == [
+        (CallEventKind.OFFERED, "13800138003", "billing"),
+        (CallEventKind.ABANDONED, "13800138003", "billing"),
+        (CallEventKind.HUNG_UP, "13800138003", "billing"),
+    ]
+    assert events[0].at == datetime(2026, 12, 3, 11, 21, 2, tzinfo=UTC)
+    assert events[-1].at == datetime(2026, 12, 3, 11, 21, 7, tzinfo=UTC)
