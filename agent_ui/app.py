@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -36,6 +37,7 @@ from agent_ui.csrf import CsrfTokens
 from agent_ui.deps import container_of
 from agent_ui.middleware import OriginCheck, SecurityHeaders, SignInGate
 from agent_ui.models import Role
+from agent_ui.pages.common import form_refused as page_form_refused
 from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings, load_settings
 from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
@@ -142,6 +144,8 @@ def settle_collector() -> None:
 def _serve_people(app: FastAPI) -> None:
     """Pages, the REST API and the websockets: what agents, supervisors and admins use."""
     app.include_router(pages.router)
+    # A page's form refused by the framework answers a page, not the API's JSON (agent_ui.errors).
+    app.add_exception_handler(RequestValidationError, page_form_refused)
     app.include_router(ws.router)
     app.include_router(auth_api.router, prefix="/api")
     for part in (console_api, supervisor_api, reports_api):

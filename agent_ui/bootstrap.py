@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
@@ -39,12 +40,13 @@ from agent_ui.presence import Presence
 from agent_ui.recovery import StartupRecovery
 from agent_ui.shared_throttle import RedisThrottle
 from agent_ui.throttle import Limit, LoginThrottle
+from agent_ui.wallboard import CHANNEL as SUPERVISORS
 from agent_ui.wallboard import WallboardService
 from agent_ui.web_acd import ChannelCommands, NoRouterCommands, RouterCommands, WebAcd
 from audit.views import AuditViews
 from calls.log import CallLog
 from calls.views import CallViews
-from cluster.commands import RedisRouterCommands, RouterCommandServer
+from cluster.commands import RedisRouterCommands, RouterCommandServer, RouterUnreachable
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
 from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
@@ -65,8 +67,10 @@ from recordings.sources import HttpRecordingDownloader
 from recordings.views import RecordingViews
 from recordings.wiring import ASTERISK_MONITOR, Recordings, build_recordings
 from routing import Router
+from routing.agent_state import AgentState
 from routing.commands import RecordSmsReply, RecordSurveyScore, RequestCallback
 from routing.decisions import Decision
+from routing.errors import RoutingError
 from tickets.config import desk_config
 from tickets.events import when_follow_up_due
 from tickets.intake import CallIntake
@@ -75,6 +79,7 @@ from tickets.service import ServiceDesk
 from tickets.sla import SlaBook
 from tickets.views import DeskViews
 
+VIEW_LOOKBACK = 500  # a web worker finds the router's last wallboard view among this many messages
 SCHEDULER_GRACE_S = 5.0  # how long a stopping scheduler job may take to unwind its session
 
 log = logging.getLogger(__name__)
@@ -250,6 +255,7 @@ class Container:
                     group.create_task(self.hub.run(), name="redis-hub")
                 if self.commands is not None:  # the router's replies to this worker's orders
                     group.create_task(self.commands.run(), name="router-replies")
+                group.create_task(self.presence.run(), name="presence")  # its consoles' log-off timers
                 self.recovered.set()  # nothing of the PBX to recover here
                 self.started.set()
                 await asyncio.Event().wait()
@@ -367,6 +373,8 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
     )
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
+    if web and isinstance(hub, RedisHub):  # greet supervisors with the router's view, not this empty one
+        wallboard.router_view = _router_view(hub)
     throttle = _shared_throttle(redis, settings.redis_prefix)
     auth = build_auth(sessions, desk.ctx.reads, _sign_in_limits(settings), throttle=throttle)
     container = Container(
@@ -388,7 +396,12 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         views=views,
         auth=auth,
         accounts=Accounts(sessions, auth.trail, hasher=auth.passwords.hash, changed=auth.store.forget),
-        presence=Presence(acd, grace_s=settings.presence_grace_s, clock=clock),
+        presence=Presence(
+            acd,
+            grace_s=settings.presence_grace_s,
+            clock=clock,
+            state_of=_router_state(channel) if channel is not None else None,
+        ),
         recovery=None
         if web
         else StartupRecovery(sessions, bus.publish, bus.join, recordings=recordings.recovery),
@@ -513,6 +526,35 @@ def _shared_redis(settings: Settings) -> Redis | None:
     if settings.role == ProcessRole.ALL or settings.redis_url is None:
         return None
     return shared_client(settings.redis_url)
+
+
+def _router_view(hub: RedisHub) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """--role web: the router's last wallboard view on the supervisors' channel (None: none
+    among its recent messages, or Redis not answering)."""
+
+    async def last_view() -> dict[str, Any] | None:
+        try:
+            recent = (await hub.recent([SUPERVISORS], VIEW_LOOKBACK))[SUPERVISORS]
+        except REDIS_DOWN:
+            return None
+        views = [m for m in recent if m.get("type") == "wallboard"]
+        return {k: v for k, v in views[-1].items() if k != "seq"} if views else None
+
+    return last_view
+
+
+def _router_state(channel: RedisRouterCommands) -> Callable[[str], Awaitable[AgentState | None]]:
+    """--role web: an agent's state as the router has it (presence's question), None when no
+    router answers; this worker's own ACD holds none."""
+
+    async def state_of(agent_id: str) -> AgentState | None:
+        try:
+            hello = await channel.agent_hello(agent_id)
+            return AgentState(str(hello.get("state")))
+        except (RouterUnreachable, RoutingError, ValueError):
+            return None
+
+    return state_of
 
 
 def _hub(settings: Settings, redis: Redis | None) -> PushHub:

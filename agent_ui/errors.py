@@ -62,7 +62,7 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
         {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
@@ -114,7 +114,7 @@ def _domain_handler(status: int, error_id: str) -> Any:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for exc_type, (status, error_id) in _REGISTRY.items():
         app.add_exception_handler(exc_type, _domain_handler(status, error_id))

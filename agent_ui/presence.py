@@ -15,6 +15,11 @@ Two tabs of one agent are one presence (counted sockets) and share the router's 
 out in one ends the session of both (agent_ui.auth closes its sockets).
 
 The timers run in `run()`, a task of the container's TaskGroup, on the injected clock.
+
+A web worker (`--role web`) counts its own consoles' sockets and runs these timers too, but its
+ACD holds no state (agent_ui.web_acd): the agent's state is the router's, asked over the command
+channel (`state_of`), and the log-off goes there as an order. A router that does not answer
+leaves the state unknown: the log-off is tried again later.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from cti.acd import AcdService
 from routing.agent_state import AgentState
@@ -33,16 +38,32 @@ from routing.errors import RoutingError
 log = logging.getLogger(__name__)
 
 RETRY_ON_CALL_S = 1.0  # an agent on a call is logged off once it ends: look again this often
+# The agent's state as the router has it (None: unknown, the router did not answer).
+StateOf = Callable[[str], Awaitable[AgentState | None]]
 
 
 class Presence:
-    def __init__(self, acd: AcdService, *, grace_s: float, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        acd: AcdService,
+        *,
+        grace_s: float,
+        clock: Callable[[], float],
+        state_of: StateOf | None = None,
+    ) -> None:
+        """`state_of`: where the agent's state is read (default: `acd`'s router, in this process)."""
         self._acd = acd
+        self._state_of = state_of
         self.grace_s = grace_s
         self._clock = clock
         self._open: Counter[str] = Counter()  # agent -> open console websockets (tabs)
         self._due: dict[str, tuple[float, str]] = {}  # agent -> (when to log off, why)
         self._wake = asyncio.Event()
+
+    async def _state(self, agent_id: str) -> AgentState | None:
+        if self._state_of is None:
+            return self._acd.router.agent_state(agent_id)
+        return await self._state_of(agent_id)
 
     def consoles(self, agent_id: str) -> int:
         return self._open[agent_id]
@@ -63,7 +84,7 @@ class Presence:
         if self._open[agent_id] > 0:
             return
         del self._open[agent_id]
-        state = self._acd.router.agent_state(agent_id)
+        state = await self._state(agent_id)
         if state is AgentState.LOGGED_OUT:
             return
         if state is AgentState.RESERVED or self.grace_s <= 0:
@@ -78,12 +99,12 @@ class Presence:
 
     async def log_off(self, agent_id: str, reason: str) -> None:
         """Off every queue (in observe mode the ACD tells app_queue too). On a call: after it."""
-        router = self._acd.router
-        if router.agent_state(agent_id) is AgentState.ON_CALL:
+        state = await self._state(agent_id)
+        if state is None or state is AgentState.ON_CALL:  # unknown (no router answered), or on a call
             self._due[agent_id] = (self._clock() + RETRY_ON_CALL_S, reason)
             self._wake.set()
             return
-        if router.agent_state(agent_id) is not AgentState.LOGGED_OUT:
+        if state is not AgentState.LOGGED_OUT:
             try:
                 await self._acd.command(LogoutAgent(agent_id=agent_id, reason=reason))
             except RoutingError as exc:  # the state moved meanwhile (a call was answered): later

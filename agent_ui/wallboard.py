@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +85,18 @@ class WallboardService:
         self.waiting_history: deque[tuple[float, dict[str, int]]] = deque(
             maxlen=int(HISTORY_S / SAMPLE_EVERY_S) + 1
         )
+        # --role web: the router's last published view (its ACD holds the state; this one's is empty)
+        self.router_view: Callable[[], Awaitable[dict[str, Any] | None]] | None = None
+
+    async def current_view(self) -> dict[str, Any]:
+        """The view a supervisor is greeted with: this process's, or on a web worker the last one
+        the router published (read back from Redis); this worker's own view (no agent signed
+        in, nobody waiting) only when the router has published none yet."""
+        if self.router_view is not None:
+            view = await self.router_view()
+            if view is not None:
+                return view
+        return self.view()
 
     # -------------------------------------------------------------- triggers
     def changed(self) -> None:

@@ -208,7 +208,7 @@ class _SupervisorSession:
 
     async def start(self) -> None:
         await self.board.refresh_alerts()
-        view = self.board.narrowed(self.board.view(), self.queues)
+        view = self.board.narrowed(await self.board.current_view(), self.queues)
         await self.websocket.send_json({**view, "type": "hello", "epoch": self.epoch})
 
     async def command(self, message: object) -> dict[str, Any] | None:

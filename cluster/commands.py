@@ -18,10 +18,15 @@ it after that drops it unapplied: the worker already said 503, and an agent who 
 "try again" must not be paused a minute later anyway. The workers' and router's clocks are
 assumed to agree within a fraction of a second (NTP).
 
-What can go wrong: an order applied by a router that died before its MULTI is applied again
-by the one that reclaims it (an agent paused twice gets the second's refusal,
-"cannot pause while paused", though paused); Redis unreachable raises `RouterUnreachable`
-at once on the worker, and makes the router's reader log and retry every `RETRY_S`.
+Each order is applied once at most, by its id (the worker's correlation id): before applying
+it the router takes it (`SET <prefix>order:<id> taken NX`), and the MULTI that replies also
+stores the answer there. A router that reclaims an order finds it taken: with an answer, that
+answer is sent again (applied once, its reply lost); taken by a router that died applying it,
+it is not applied again (the dead router may have applied it, its durable part, acd_agent and
+the PBX, is what the new leader rebuilt from) and the worker hears `RouterUnreachable`
+("interrupted"), as for any order whose fate it cannot know: the console says try again and
+shows the state the router greets it with. Redis unreachable raises `RouterUnreachable` at once
+on the worker, and makes the router's reader log and retry every `RETRY_S`.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ STREAM_LEN = 10_000  # orders kept (approximate); the router acks them within mi
 TIMEOUT_S = 3.0
 CLAIM_IDLE_S = 1.0  # a dead router's order is reclaimed within the asker's timeout
 REPLY_TTL_S = 30  # a worker that died leaves its reply list behind this long
+ORDER_TTL_S = 60  # an order's id is remembered this long (far past its deadline: no reclaim comes later)
+TAKEN = b"taken"  # an order's mark while a router applies it; its answer's JSON once answered
 BLOCK_MS = 1_000
 BATCH = 50
 RETRY_S = 1.0
@@ -254,6 +261,7 @@ class RouterCommandServer:
         self.applied = 0
         self.expired = 0  # orders read after their deadline: dropped unapplied
         self.reclaimed = 0  # orders taken over from a consumer that went silent
+        self.repeated = 0  # orders read again after a router took them: answered, not applied
         self.ready = asyncio.Event()  # the group exists and this consumer reads it
 
     @property
@@ -327,6 +335,10 @@ class RouterCommandServer:
             )
             await self.redis.xack(self.stream, GROUP, entry_id)
             return
+        mark = f"{self.prefix}order:{correlation}" if correlation else None  # no id: no mark
+        if mark is not None and not await self.redis.set(mark, TAKEN, nx=True, ex=ORDER_TTL_S):
+            await self._answer_again(entry_id, reply_to, correlation, await self.redis.get(mark))
+            return
         answer: dict[str, Any] = {"id": correlation, "error": None}
         try:
             await self.apply(command)
@@ -336,6 +348,23 @@ class RouterCommandServer:
         except Exception as exc:  # a bug in applying it: the asker must hear, the reader go on
             log.exception("order %s (%s) failed", entry_id.decode(), type(command).__name__)
             answer["error"] = {"kind": "failed", "args": [type(exc).__name__]}
+        await self._reply(entry_id, reply_to, answer, mark=mark)
+
+    async def _answer_again(
+        self, entry_id: bytes, reply_to: str, correlation: str, stored: bytes | str | None
+    ) -> None:
+        """An order taken before (a reclaim, or the same order read twice): never applied again."""
+        self.repeated += 1
+        answer: dict[str, Any] | None = None
+        if stored and stored not in (TAKEN, TAKEN.decode()):
+            with contextlib.suppress(ValueError):
+                answer = json.loads(stored)
+        if answer is None:
+            log.warning("order %s: its router died applying it; not applied again", entry_id.decode())
+            answer = {
+                "id": correlation,
+                "error": {"kind": "interrupted", "args": ["its router stopped while applying it; try again"]},
+            }
         await self._reply(entry_id, reply_to, answer)
 
     async def _answer_query(
@@ -355,8 +384,12 @@ class RouterCommandServer:
             answer["error"] = _error_of(exc)
         await self._reply(entry_id, reply_to, answer)
 
-    async def _reply(self, entry_id: bytes, reply_to: str, answer: dict[str, Any]) -> None:
+    async def _reply(
+        self, entry_id: bytes, reply_to: str, answer: dict[str, Any], *, mark: str | None = None
+    ) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
+            if mark is not None:  # the order's answer, for a router that reads it again
+                pipe.set(mark, json.dumps(answer), ex=ORDER_TTL_S)
             pipe.rpush(reply_to, json.dumps(answer))
             pipe.expire(reply_to, REPLY_TTL_S)
             pipe.xack(self.stream, GROUP, entry_id)

@@ -50,6 +50,7 @@ BLOCK_MS = 5_000
 RETRY_S = 1.0
 RETRY_FIRST_S = 0.05  # a catch-up's first retry: a burst of reconnects is over in moments
 CATCHUP_S = 10.0  # a catch-up that cannot read Redis this long closes its socket
+HEAD_WAIT_S = 2.0  # a hello waits this long for a reader still starting, else it carries no seq
 
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
@@ -182,8 +183,18 @@ class RedisHub:
         Redis: giving up would lose the pops published while the console moved between workers);
         if Redis stays away for `catchup_s` the socket is cut (close 1013), so the console
         reconnects and asks again from the same seq, rather than being served live messages
-        after a gap it cannot see."""
+        after a gap it cannot see.
+
+        It reads only once the firehose reader knows where it starts (`ready`): the reader
+        delivers what comes after the firehose's end at its start, so a backlog read before
+        that (a worker just started, its consoles reconnecting) missed what came in between."""
         deadline = asyncio.get_running_loop().time() + self.catchup_s
+        if not await self._reading(self.catchup_s):
+            log.warning(
+                "the hub reader has not started in %.0f s: closing the socket of %s", self.catchup_s, sub.key
+            )
+            sub.cut()
+            return
         pause = RETRY_FIRST_S
         while True:
             try:
@@ -216,10 +227,21 @@ class RedisHub:
         workers' consoles, so it answers 1: the wallboard keeps publishing its view."""
         return len(self._subscribers.get(key, ())) if self.read else 1
 
+    async def _reading(self, within: float) -> bool:
+        """Wait (at most `within` s) until the reader is live: it knows where the firehose ends."""
+        try:
+            await asyncio.wait_for(self.ready.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
     async def head(self, key: str) -> int | None:
         """The channel's last seq (its INCR counter; 0 before any message), None if Redis does
         not answer. Read after `subscribe`: every message numbered above it reaches that
-        subscriber live (the firehose reader dispatches what it reads after the subscription)."""
+        subscriber live (the firehose reader dispatches what it reads after the subscription),
+        once the reader is live: before that, None (HEAD_WAIT_S)."""
+        if not await self._reading(HEAD_WAIT_S):
+            return None
         try:
             value = await self.redis.get(f"{self.prefix}seq:{key}")
         except REDIS_DOWN:

@@ -182,7 +182,7 @@ class AcdService:
 
     async def _keep(self, agent_id: str) -> None:
         """Control mode: write the agent's sign-in (queues, pause) when it differs from what the
-        store holds; most state changes (ringing, on a call, wrap-up) change nothing kept and write
+        store holds (queues, pause, wrap-up); ringing and on a call change nothing kept and write
         nothing. A failed write is logged and retried at the agent's next change; a deposed
         router's commit raises Deposed (cluster.fence_db), which is not caught here."""
         assert self.sign_ins is not None
@@ -194,6 +194,7 @@ class AcdService:
                 tuple(sorted(self.router.agent_queues(agent_id).items())),
                 state is AgentState.PAUSED,
                 self._reason(agent_id) if state is AgentState.PAUSED else None,
+                self.router.agent_wrapup(agent_id),
             )
         )
         if agent_id in self._kept and self._kept[agent_id] == kept:
@@ -226,8 +227,17 @@ class AcdService:
             try:
                 if self.router.agent_state(agent_id) is not AgentState.LOGGED_OUT:
                     continue
+                since, queue, call = sign_in.wrapup or (None, None, None)
                 await self.command(
-                    LoginAgent(agent_id, dict(sign_in.queues), paused=sign_in.paused, reason=sign_in.reason)
+                    LoginAgent(
+                        agent_id,
+                        dict(sign_in.queues),
+                        paused=sign_in.paused,
+                        reason=sign_in.reason,
+                        wrapup_since=since,
+                        wrapup_queue=queue,
+                        wrapup_call=call,
+                    )
                 )
             except RoutingError as exc:
                 log.warning("agent %s: kept sign-in not restored: %s", agent_id, exc)

@@ -15,12 +15,18 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True, slots=True)
 class LoginAgent:
     """Log an agent in. `queues` (queue -> penalty) replaces the configured membership
-    for this session; None keeps AgentConfig.queues. `paused` logs in paused with `reason`."""
+    for this session; None keeps AgentConfig.queues. `paused` logs in paused with `reason`.
+    `wrapup_since` (epoch seconds) logs in in wrap-up of the call `wrapup_call` of
+    `wrapup_queue`, begun then (a new leader restoring an agent kept in wrap-up: cti.agent_store):
+    it ends as that queue's wrap-up ends, counted from then, not from now."""
 
     agent_id: str
     queues: Mapping[str, int] | None = None
     paused: bool = False
     reason: str | None = None
+    wrapup_since: float | None = None
+    wrapup_queue: str | None = None
+    wrapup_call: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ class Agent:
     # Handling of the current call, for AHT when wrap-up ends.
     handled_queue: str | None = None
     handled_call_id: str | None = None
+    wrapup_of: tuple[str, str | None] | None = None  # in wrap-up: (the queue, the call) it follows
     handled_talk_s: float = 0.0
     handled_hold_s: float = 0.0
     held_skills: tuple[str, ...] = ()  # skills with proficiency > 0: the per-skill available indexes

@@ -64,7 +64,7 @@ from routing.errors import (
     UnknownCall,
     UnknownQueue,
 )
-from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind
+from routing.events import FROM_RECORDS, AgentEvent, AgentEventKind, CallEvent, CallEventKind
 from routing.hours import DAY_S
 from routing.kpis import Kpis, compute_kpis, estimated_wait
 from routing.model import Agent, Call, CallPhase, Requirement
@@ -335,6 +335,13 @@ class Router:
     def agent_state(self, agent_id: str) -> AgentState:
         return self._agent(agent_id).state
 
+    def agent_wrapup(self, agent_id: str) -> tuple[float, str, str | None] | None:
+        """In wrap-up: (since when, the queue of the call it follows, that call's id); else None."""
+        agent = self._agent(agent_id)
+        if agent.state is not WRAP_UP or agent.wrapup_of is None:
+            return None
+        return agent.since, agent.wrapup_of[0], agent.wrapup_of[1]
+
     def agent_queues(self, agent_id: str) -> dict[str, int]:
         """The queues (queue -> penalty) the agent is signed in to now (empty when logged out)."""
         return dict(self._agent(agent_id).queues)
@@ -508,6 +515,7 @@ class Router:
             self._unindex(agent)
         if old is WRAP_UP:
             self._record_handle(agent, now)
+            agent.wrapup_of = None
         if now > agent.since:
             self._agent_stats[agent.id].intervals.append((agent.since, now, old))
         was_staffed = old in STAFFED
@@ -584,7 +592,30 @@ class Router:
         self._set_queues(agent, queues)
         agent.misses_in_row = 0
         reason = (command.reason or "break") if command.paused else (command.reason or "login")
+        if command.wrapup_since is not None and not command.paused:
+            self._restore_wrapup(agent, command, now)
+            return
         self._transition(agent, trigger, now, reason, strict=True)
+
+    def _restore_wrapup(self, agent: Agent, command: LoginAgent, now: float) -> None:
+        """Signed in straight into the wrap-up it was in (a new leader: cti.agent_store), ending
+        as the queue's wrap-up ends from when it began. Its call's handling (talk, hold, wrap)
+        was the old leader's to measure and is not recorded again here."""
+        assert command.wrapup_since is not None
+        queue = self._queues.get(command.wrapup_queue or "")
+        if queue is None:
+            raise UnknownQueue(str(command.wrapup_queue))
+        since = min(now, command.wrapup_since)
+        self._set_state(agent, WRAP_UP, now, "wrap-up restored")
+        agent.since, agent.call_id = since, command.wrapup_call
+        agent.wrapup_of = (queue.name, command.wrapup_call)
+        wrapup = agent.wrapup_s if agent.wrapup_s is not None else queue.wrapup_s
+        if queue.wrapup_ends == "agent":
+            agent.wrapup_by_agent = True  # "Done" ends it; past the maximum it shows overdue
+            if wrapup > 0:
+                self._schedule(max(now, since + wrapup), _AGENT_TIMER, agent.id, agent.timer_token)
+        else:
+            self._schedule(max(now, since + wrapup), _AGENT_TIMER, agent.id, agent.timer_token)
 
     def _logout(self, agent: Agent, reason: str, now: float, strict: bool) -> None:
         if next_state(agent.state, Trigger.LOGOUT) is None:
@@ -1236,7 +1267,10 @@ class Router:
         if kind in _GONE:  # ABANDONED, LEFT_QUEUE, HUNG_UP
             self._on_gone(call, kind, now, happened)
         elif kind is CallEventKind.ANSWERED:
-            self._on_answered(call, event.agent, now, happened)
+            if event.detail == FROM_RECORDS:
+                self._answered_on_record(call, event.agent, now, happened)
+            else:
+                self._on_answered(call, event.agent, now, happened)
         elif kind is CallEventKind.RINGING:
             self._on_ringing(call, event.agent, now)
         elif kind is CallEventKind.RING_NO_ANSWER:
@@ -1353,6 +1387,21 @@ class Router:
         self._stats.agents[agent.id].answers.append(now)
         self._record(call, Outcome.ANSWERED, now)
 
+    def _answered_on_record(self, call: Call, agent_id: str | None, now: float, happened: float) -> None:
+        """A call that is over, told from the PBX's records (FROM_RECORDS): answered by
+        `agent_id` then. It counts as answered, but the agent's state stays as it is now (no
+        ring, call or wrap-up for a call their console never showed)."""
+        if call.phase not in (WAITING, RINGING):
+            self.ignored_events[f"answered-while-{call.phase.value}"] += 1
+            return
+        for other in list(call.ringing):  # offered to someone meanwhile (control mode): taken back
+            self._release_ring(self._agents[other], now, "answered-elsewhere", requeue=False)
+            self._transition(self._agents[other], Trigger.RING_ENDED, now, "answered elsewhere", False)
+        self._unline(call)
+        self._lines[call.queue].discard(call)
+        call.phase, call.ringing, call.agent, call.answered_at = CONNECTED, [], agent_id, happened
+        self._record(call, Outcome.ANSWERED, now)
+
     def _end_agent_leg(self, call: Call, now: float, happened: float | None = None) -> None:
         """`happened`: when the agent leg ended, on the event's time (`now` when not older)."""
         ended = now if happened is None else happened
@@ -1368,6 +1417,8 @@ class Router:
         agent.handled_queue, agent.handled_talk_s, agent.handled_hold_s = call.queue, talk, call.hold_s
         agent.handled_call_id = call.id
         self._transition(agent, CALL_ENDED, now, f"after {call.id}", strict=False)
+        if agent.state is WRAP_UP:
+            agent.wrapup_of = (call.queue, call.id)
         queue = self._queues[call.queue]
         wrapup = agent.wrapup_s if agent.wrapup_s is not None else queue.wrapup_s
         if queue.wrapup_ends == "agent" and agent.state is WRAP_UP:

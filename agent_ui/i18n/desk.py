@@ -102,6 +102,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tk.act.note": ("Add note", "添加备注"),
     "tk.act.complaint": ("Flag as complaint", "标记为投诉"),
     "tk.act.edit": ("Change category, priority, owner", "更改类别、优先级、负责人"),
+    "tk.done.created": ("Ticket opened.", "工单已新建。"),
     "tk.done.accept": ("Accepted.", "已受理。"),
     "tk.done.dispatch": ("Dispatched.", "已派工。"),
     "tk.done.resolve": ("Resolved.", "已处理完成。"),
@@ -127,6 +128,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "您的角色只能查看此工单，不能修改。",
     ),
     "tk.err.invalid": ("Please check these fields: {fields}", "请检查以下字段：{fields}"),
+    "form.list_separator": (", ", "、"),
+    "form.back": ("Back to the form", "返回表单"),
     # timeline kinds
     "tl.created": ("reported", "申报"),
     "tl.transition": ("state", "状态变更"),

@@ -16,7 +16,7 @@ from agent_ui.api.desk_common import actor_of
 from agent_ui.auth import SessionUser
 from agent_ui.deps import Desk
 from agent_ui.i18n import supported, translator
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, invalid_fields, render
 from agent_ui.pages.nav import CATEGORIES
 from tickets.categories import CategoryIn
 from tickets.errors import DeskError, TicketConflict
@@ -84,8 +84,8 @@ async def save_category(request: Request, desk: Desk) -> Response:
         )
         await desk.categories.save(data, actor_of(user, request))
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
-        return await _page(request, user, desk, status_code=422, message=t("tk.err.invalid", fields=fields))
+        message = t("tk.err.invalid", fields=invalid_fields(exc, t))
+        return await _page(request, user, desk, status_code=422, message=message)
     except TicketConflict:
         return await _page(request, user, desk, status_code=409, message=t("cat.conflict"))
     except DeskError as exc:

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
-from agent_ui import csrf
+from agent_ui import csrf, errors
 from agent_ui.auth import SessionUser, session_user
-from agent_ui.i18n import LANGUAGE_NAMES, messages, negotiate, supported, translator
+from agent_ui.i18n import LANGUAGE_NAMES, Translate, messages, negotiate, supported, translator
 from agent_ui.pages.nav import NavEntry, entries_for
 from config.callcenter import QueueSpec
 from tickets.errors import DeskError, InvalidTransition, NotFound, RefusalNotAllowed, TicketConflict
@@ -74,6 +77,69 @@ def _here(request: Request) -> str:
     query = request.url.query
     here = f"{request.url.path}?{query}" if query else request.url.path
     return here if len(here) <= 1000 else request.url.path
+
+
+# The label (message key) a desk form shows for each field its model may refuse: a 422 on a page
+# names the field as the person read it, in their language, not by the model's attribute.
+FIELD_LABELS: dict[str, str] = {
+    "text": "tk.note_field",  # a ticket note (NoteIn.text; the form's field is `note`)
+    "note": "tk.note_field",
+    "reason": "tk.reason",
+    "department_id": "tk.department",
+    "technician_id": "tk.technician",
+    "appointment_start": "tk.window",
+    "due_at": "tk.until",
+    "instructions": "tk.instructions",
+    "resolution_code": "tk.code",
+    "visibility": "tk.visibility",
+    "into": "tk.merge_into",
+    "category": "tk.category",
+    "priority": "tk.priority",
+    "owner_agent_id": "tk.owner",
+    "area": "inc.area",
+    "customer_tag": "inc.group",
+    "description_zh": "inc.description_zh",
+    "description_en": "inc.description_en",
+    "expected_at": "inc.expected",
+    "code": "cat.code",
+    "name_zh": "cat.name_zh",
+    "name_en": "cat.name_en",
+    "sla_policy": "cat.sla",
+    "title_zh": "kb.title_zh",
+    "title_en": "kb.title_en",
+    "body_zh": "kb.body_zh",
+    "body_en": "kb.body_en",
+    "duplicate_id": "cus.duplicate",
+}
+
+
+def invalid_fields(exc: ValidationError | RequestValidationError, t: Translate) -> str:
+    """The fields a form's model refused, by their labels on the page ("备注、部门"); a field no
+    label is known for by its name, a check of the whole form by its message."""
+    names: list[str] = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        key = FIELD_LABELS.get(loc[-1]) if loc else None
+        name = t(key) if key else ".".join(loc) or str(err["msg"])
+        if name not in names:
+            names.append(name)
+    return t("form.list_separator").join(names) or "—"
+
+
+async def form_refused(request: Request, exc: Exception) -> Response:
+    """A form the framework refused before a page's handler ran (letters in a number field, a
+    field missing): a page in the reader's language naming the fields, with the way back, not
+    the API's JSON. The API (and the PBX's webhooks) keep their JSON answer."""
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith(("/api/", "/twilio/")):
+        return await errors.validation_error(request, exc)
+    user = await session_user(request)
+    t = translator(page_language(request, user))
+    referer = urlsplit(request.headers.get("referer", ""))
+    same_site = referer.netloc == request.url.netloc and referer.path.startswith("/")
+    back = referer.path + (f"?{referer.query}" if referer.query else "") if same_site else "/"
+    message = t("tk.err.invalid", fields=invalid_fields(exc, t))
+    return render(request, "refused.html", user, status_code=422, message=message, back=back)
 
 
 def queue_title(queue: QueueSpec, language: str) -> str:

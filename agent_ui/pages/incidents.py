@@ -23,7 +23,7 @@ from agent_ui.api.desk_common import actor_of
 from agent_ui.auth import SessionUser
 from agent_ui.deps import Acd, Desk
 from agent_ui.i18n import fmt_datetime, supported, translator
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, invalid_fields, render
 from agent_ui.pages.nav import INCIDENTS
 from agent_ui.pages.ticket import categories_of
 from cti.acd import AcdService
@@ -121,11 +121,10 @@ async def declare_incident(request: Request, desk: Desk, acd: Acd) -> Response:
         )
         declared = await desk.incidents.declare(data, actor_of(user, request))
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in err["loc"]) or err["msg"] for err in exc.errors())
-        message = t("tk.err.invalid", fields=fields or "—")
+        message = t("tk.err.invalid", fields=invalid_fields(exc, t))
         return await _list_page(request, user, desk, acd, status_code=422, message=message, form=form)
     except ValueError:  # an unreadable date-time
-        message = t("tk.err.invalid", fields="expected_at")
+        message = t("tk.err.invalid", fields=t("inc.expected"))
         return await _list_page(request, user, desk, acd, status_code=422, message=message, form=form)
     return RedirectResponse(f"/incidents/{declared.id}?done=declare", status_code=303)
 
@@ -191,8 +190,7 @@ async def resolve_incident(request: Request, incident_id: int, desk: Desk, acd: 
         )
         await desk.incidents.resolve(incident_id, data, actor_of(user, request))
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
-        return await again(422, t("tk.err.invalid", fields=fields or "—"))
+        return await again(422, t("tk.err.invalid", fields=invalid_fields(exc, t)))
     except TicketConflict:
         return await again(409, t("tk.err.conflict"))
     except NotFound:

@@ -15,7 +15,7 @@ from agent_ui.auth import SessionUser
 from agent_ui.deps import Desk
 from agent_ui.i18n import supported, translator
 from agent_ui.markdown import render_markdown
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, invalid_fields, render
 from agent_ui.pages.nav import KB, KB_EDIT
 from agent_ui.pages.ticket import categories_of
 from tickets.errors import NotFound, TicketConflict
@@ -132,7 +132,7 @@ async def _save(request: Request, desk: ServiceDesk, article_id: int | None) -> 
     try:
         data = ArticleIn.model_validate(raw)
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
+        fields = invalid_fields(exc, t)
         return await _editor(
             request,
             user,

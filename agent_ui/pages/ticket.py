@@ -26,7 +26,7 @@ from agent_ui.deps import Acd, Archive, Center, Desk
 from agent_ui.errors import ApiError
 from agent_ui.i18n import Translate, fmt_datetime, supported, translator
 from agent_ui.pages.bounces import timeline_summary as bounce_summary
-from agent_ui.pages.common import gate, queue_title, render
+from agent_ui.pages.common import gate, invalid_fields, queue_title, render
 from agent_ui.pages.nav import TICKETS
 from agent_ui.pages.timeline_text import kind_label
 from agent_ui.pages.timeline_text import summary as timeline_summary
@@ -262,7 +262,7 @@ async def _page(
         status_code=status_code,
         message=message,
         message_kind=message_kind,
-        done=done if done in {a.value for a in TicketAction} else "",
+        done=done if done in {a.value for a in TicketAction} | {"created"} else "",
         **context,
     )
 
@@ -395,8 +395,7 @@ async def ticket_action(
     except DeskError as exc:
         return await again(409, t("tk.err.refused", why=str(exc)))
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
-        return await again(422, t("tk.err.invalid", fields=fields or "—"))
+        return await again(422, t("tk.err.invalid", fields=invalid_fields(exc, t)))
     except ValueError:
         return await again(422, t("tk.err.invalid", fields="—"))
     if action is TicketAction.MERGE:  # on with the one that carries on

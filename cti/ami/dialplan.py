@@ -18,6 +18,7 @@ AGENT_VARIABLE = "HOTLINE_AGENT"  # Setvar before the Redirect: which agent [hot
 DIAL_VARIABLE = "HOTLINE_DIAL"  # Setvar: the agent's interface (call-center file), the Dial() string
 RING_TIMEOUT_VARIABLE = "HOTLINE_RING_TIMEOUT"  # Setvar: the Dial() timeout, the router's ring timeout
 WAITING_USEREVENT = "HotlineWaiting"  # a caller waits (Queue:, CallerNum:, IvrChoice:)
+QUEUE_VARIABLE = "HOTLINE_QUEUE"  # [hotline-control]: the caller's queue (Set by the queue entry or the IVR)
 IVR_VARIABLE = "HOTLINE_IVR"  # the dialplan IVR's choice (ivr.options[].choice): its skills, its category
 WAIT_TIMEOUT_USEREVENT = "HotlineWaitTimeout"  # it waited HOTLINE_MAX_WAIT and goes to the fallback
 DIAL_END_USEREVENT = "HotlineDialEnd"  # [hotline-connect]'s Dial() did not answer (Agent:, DialStatus:)

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from cti.ami.client import AmiClient
+from cti.ami.dialplan import IVR_VARIABLE, QUEUE_VARIABLE
 from cti.ami.errors import ActionRefused
 from cti.ami.translate import AmiTranslator
 from routing.events import Event
@@ -33,13 +34,34 @@ async def resync(client: AmiClient, translator: AmiTranslator) -> list[Event]:
     # that ended while the link was down, which the channels' reconciliation then uses.
     queues = await client.action_list("QueueStatus", within=15.0)
     channels = await client.action_list("CoreShowChannels", within=15.0)
+    variables: dict[str, dict[str, str]] = {}
+    waiting = translator.unknown_waiting(channels)
+    if waiting:  # control-mode callers who came while the link was down: their queue and IVR choice
+        for channel in waiting:
+            variables[channel] = await _waiting_variables(client, channel)
+        channels = await client.action_list("CoreShowChannels", within=15.0)  # the snapshot applied
     events = translator.apply_queue_status(queues)
-    events += translator.apply_channels(channels)  # no await between: live events wait behind the snapshot
+    # no await between: live events wait behind the snapshot
+    events += translator.apply_channels(channels, waiting_vars=variables)
     events += await _device_states(client, translator)
     log.info(
         "AMI resync: %d channels, %d queue items, %d missed events", len(channels), len(queues), len(events)
     )
     return events
+
+
+async def _waiting_variables(client: AmiClient, channel: str) -> dict[str, str]:
+    """HOTLINE_QUEUE and HOTLINE_IVR of a waiting caller's channel (Getvar; absent: not set)."""
+    found: dict[str, str] = {}
+    for variable in (QUEUE_VARIABLE, IVR_VARIABLE):
+        try:
+            reply = await client.action("Getvar", Channel=channel, Variable=variable, within=5.0)
+        except ActionRefused as exc:  # the caller hung up meanwhile: the snapshot after this tells
+            log.info("AMI resync: no %s of %s (%s)", variable, channel, exc)
+            continue
+        if value := (reply.get("Value") or "").strip():
+            found[variable] = value
+    return found
 
 
 async def _device_states(client: AmiClient, translator: AmiTranslator) -> list[Event]:

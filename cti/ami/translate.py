@@ -46,12 +46,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cti.ami.agents import AgentMap, agent_mapper
-from cti.ami.dialplan import DIAL_END_USEREVENT, WAIT_TIMEOUT_USEREVENT, WAITING_CONTEXTS, WAITING_USEREVENT
+from cti.ami.dialplan import (
+    DIAL_END_USEREVENT,
+    IVR_VARIABLE,
+    QUEUE_VARIABLE,
+    WAIT_TIMEOUT_USEREVENT,
+    WAITING_CONTEXTS,
+    WAITING_USEREVENT,
+)
 from cti.ami.normalise import LEGACY_EVENTS, Normaliser
 from cti.ami.protocol import AmiMessage
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
+# What a value no Asterisk sends raises in a handler: a missing key, a number that is not one,
+# an epoch out of range (OverflowError; OSError on some platforms), a field of the wrong kind.
+MALFORMED = (KeyError, ValueError, IndexError, ArithmeticError, TypeError, OSError)
 
 SOURCE = "asterisk"
 COMPLETE_WAIT = 200  # messages a finished queue call waits for a late AgentComplete
@@ -273,26 +283,27 @@ class AmiTranslator:
     # --------------------------------------------------------------------- feed
 
     def feed(self, msg: AmiMessage) -> list[Event]:
-        msg = self.normaliser.feed(msg)
-        name = msg.event
-        if name is None:
-            return []
         out: list[Event] = []
-        self._fed += 1
-        if self._awaiting:
-            self._end_overdue(out)
-        if self._app_files and name not in ("VarSet", "MixMonitorStart", "Newexten"):
-            self._flush_app_file(msg, out)  # a MixMonitor() seen only as Newexten: started now
-        handler = _HANDLERS.get(name)
-        if handler is None:
-            if name == "VarSet":
-                return out + self._var_set(msg)
-            if name == "Newexten":
-                self._newexten(msg, out)
-            return out
+        name = msg.event
         try:
+            msg = self.normaliser.feed(msg)
+            name = msg.event
+            if name is None:
+                return []
+            self._fed += 1
+            if self._awaiting:
+                self._end_overdue(out)
+            if self._app_files and name not in ("VarSet", "MixMonitorStart", "Newexten"):
+                self._flush_app_file(msg, out)  # a MixMonitor() seen only as Newexten: started now
+            handler = _HANDLERS.get(name)
+            if handler is None:
+                if name == "VarSet":
+                    out.extend(self._var_set(msg))
+                elif name == "Newexten":
+                    self._newexten(msg, out)
+                return out
             handler(self, msg, out)
-        except (KeyError, ValueError, IndexError) as exc:  # a malformed message must not stop the link
+        except MALFORMED as exc:  # a malformed message must not stop the link
             self.bad_messages += 1
             log.warning("AMI translator: skipped a malformed %s (%s: %s)", name, type(exc).__name__, exc)
         return out
@@ -1102,11 +1113,25 @@ class AmiTranslator:
             return at
         return max(last, answered)
 
+    def unknown_waiting(self, channels: list[AmiMessage]) -> list[str]:
+        """The channels of a CoreShowChannels snapshot that wait in a control-mode context for
+        calls this translator does not know: they came while the link was down, and only their
+        channel variables say their queue and IVR choice (the resync asks for them)."""
+        return [
+            item["Channel"]
+            for item in channels
+            if item.get("Context") in self.waiting_contexts
+            and item.get("Channel")
+            and item.get("Uniqueid")
+            and item["Uniqueid"] not in self._calls
+        ]
+
     def apply_channels(
         self,
         channels: list[AmiMessage],
         at: datetime | None = None,
         hold_times: Mapping[str, int] | None = None,
+        waiting_vars: Mapping[str, Mapping[str, str]] | None = None,
     ) -> list[Event]:
         """Reconcile with a CoreShowChannels (or Status) snapshot taken after a (re)connect.
 
@@ -1121,8 +1146,13 @@ class AmiTranslator:
         ring time early); the ANSWERED says `detail="resync"` (answered while Hotline was
         reconnecting: the agent gets a pop). A call gone meanwhile ended at its agent's
         QueueMember `LastCall` (apply_queue_status first), else now.
+
+        `waiting_vars`: channel name → its HOTLINE_QUEUE / HOTLINE_IVR, for the control-mode
+        callers not known yet (`unknown_waiting`): without them they are offered in the default
+        queue, as a UserEvent HotlineWaiting without `Queue:` is.
         """
         at = at or self.clock()
+        found_vars = waiting_vars or {}
         holds = hold_times or {}
         ages = {
             c["Uniqueid"]: d
@@ -1157,8 +1187,10 @@ class AmiTranslator:
             known = self._calls.get(uid)
             if known is None:
                 data = item.get("ApplicationData") or item.get("Data") or ""
-                queue = data.split(",")[0] if app == "Queue" else ""
+                variables = found_vars.get(item.get("Channel", ""), {})
+                queue = data.split(",")[0] if app == "Queue" else variables.get(QUEUE_VARIABLE, "")
                 call = self._new_call(item, "observe" if app == "Queue" else "control", None)
+                call.ivr_choice = _clean(variables.get(IVR_VARIABLE)) or call.ivr_choice
                 age = ages.get(uid)
                 self._offer(call, queue or self.default_queue, at - timedelta(seconds=age or 0), out)
             elif known.ended:

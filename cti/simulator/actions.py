@@ -48,6 +48,7 @@ class PbxActions:
             "queuememberringinuse": self.queuememberringinuse,
             "queuestatus": self.queuestatus,
             "setvar": self.setvar,
+            "getvar": self.getvar,
             "redirect": self.redirect,
             "playdtmf": self.playdtmf,
             "userevent": self.userevent,
@@ -273,6 +274,15 @@ class PbxActions:
             return
         channel.variables[fields.get("Variable", "")] = fields.get("Value", "")
         session.respond(fields, "Success", Message="Variable Set")
+
+    def getvar(self, session: AmiSession, fields: dict[str, str]) -> None:
+        """As Asterisk 22: the channel's variable (an unset one is an empty Value)."""
+        channel = self.core.channels.get(fields.get("Channel", ""))
+        if channel is None:
+            session.respond(fields, "Error", Message="No such channel")
+            return
+        name = fields.get("Variable", "")
+        session.respond(fields, "Success", Variable=name, Value=channel.variables.get(name, ""))
 
     def redirect(self, session: AmiSession, fields: dict[str, str]) -> None:
         channel = self.core.channels.get(fields.get("Channel", ""))

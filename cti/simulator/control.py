@@ -20,6 +20,7 @@ from cti.ami.dialplan import (
     DIAL_END_USEREVENT,
     DIAL_VARIABLE,
     IVR_VARIABLE,
+    QUEUE_VARIABLE,
     RING_TIMEOUT_VARIABLE,
     WAIT_CONTEXT,
     WAIT_EXTEN,
@@ -50,6 +51,7 @@ class ControlCall:
             queue, WAIT_CONTEXT, number, name, handset, action_id, variables
         )
         started = time.monotonic()
+        caller.variables.setdefault(QUEUE_VARIABLE, queue)  # Set(HOTLINE_QUEUE=${EXTEN}) (or the IVR's)
         core.start_recording(caller)
         caller.priority = 5
         core.send_event(

@@ -15,10 +15,9 @@ What needs pieces still being built skips naming what is missing, decided by wha
 (not by a flag), so it runs once that lands (each guard is a `_missing_*` function):
 
 * 200 agent consoles over both web workers, every pop once, a killed worker's consoles catching up
-  on the other: the Redis hub (cluster.redis_hub, landed, not yet wired into the roles) and the
-  command channel (a web worker still refuses a console's sign-in to its queues with 503
-  router_unreachable: `NoRouterCommands`). The test is written against the websocket protocol of
-  today (pop, seq, after/epoch) and has not run yet: whoever wires the hub completes it.
+  on the other (needs the Redis hub wired into the roles and the command channel). Its consoles
+  speak the protocol of agent_ui/static/common.js: after=<highest seq seen>&epoch=<hello's>; the
+  hundred that reconnect at once once made the worker's Redis pool refuse their catch-ups (#17).
 
 Bounded: CALLS calls at RATE per second on a PBX running SPEED times fast, every wait has a timeout.
 """

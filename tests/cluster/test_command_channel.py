@@ -170,3 +170,60 @@ async def test_a_web_worker_answers_503_router_unreachable_when_no_router_replie
             with pytest.raises(InvalidTransition):  # and its refusal is not a 503
                 await commands.command(LoginAgent("a1"))
     assert acd.router.agent_state("a1") is AgentState.AVAILABLE
+
+
+async def test_an_order_its_router_applied_before_dying_unanswered_is_not_applied_again(
+    redis: tuple[Redis, str],
+) -> None:
+    """#17: the dying leader applied the order and died before its reply and ack; the router
+    that reclaims it must not apply it a second time (by the order's id). The asker hears that
+    its order's fate is unknown (RouterUnreachable: the console says try again)."""
+    client, prefix = redis
+    applied: list[object] = []
+    dying = asyncio.Event()
+
+    async def apply_then_die(command: object) -> None:
+        applied.append(command)
+        dying.set()
+        await asyncio.Event().wait()  # killed here: applied, neither answered nor acknowledged
+
+    async def apply(command: object) -> None:
+        applied.append(command)
+
+    worker = RedisRouterCommands(client, prefix=prefix, timeout_s=5.0)
+    dead = RouterCommandServer(client, apply_then_die, prefix=prefix, consumer="dead")
+    async with running(worker):
+        asking = asyncio.create_task(worker.command(PauseAgent(agent_id="a3", reason="lunch")))
+        async with running(dead):
+            await asyncio.wait_for(dying.wait(), 5)
+        survivor = RouterCommandServer(client, apply, prefix=prefix, claim_idle_s=0.2)  # type: ignore[arg-type]
+        async with running(survivor):
+            with pytest.raises(RouterUnreachable, match="stopped while applying"):
+                await asyncio.wait_for(asking, 5)
+        assert survivor.reclaimed == 1 and survivor.repeated == 1 and survivor.applied == 0
+    assert applied == [PauseAgent(agent_id="a3", reason="lunch")]  # once, by the router that died
+    pending = await client.xpending(f"{prefix}in", GROUP)
+    assert pending["pending"] == 0
+
+
+async def test_an_order_read_again_after_its_answer_gets_the_same_answer_and_is_not_applied_again(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    acd = _acd()
+    worker = RedisRouterCommands(client, prefix=prefix)
+    router = RouterCommandServer(client, acd.command, prefix=prefix)
+    async with running(worker, router):
+        await worker.command(LoginAgent(agent_id="a2"))
+        entries = await client.xrange(f"{prefix}in")
+        _, fields = entries[-1]
+        await client.xadd(f"{prefix}in", fields)  # the same order (its id) delivered once more
+
+        async def answered_twice() -> bool:
+            return router.repeated == 1
+
+        async with asyncio.timeout(5):
+            while not await answered_twice():  # noqa: ASYNC110 - the router's counter, over Redis
+                await asyncio.sleep(0.02)
+    assert router.applied == 1  # a second LoginAgent would have been refused: already signed in
+    assert acd.router.agent_state("a2") is AgentState.AVAILABLE

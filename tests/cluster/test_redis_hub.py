@@ -175,13 +175,31 @@ async def test_head_is_the_channels_newest_seq_and_none_when_redis_does_not_answ
     redis: tuple[Redis, str],
 ) -> None:
     client, prefix = redis
-    hub = RedisHub(client, prefix=prefix, read=False)
-    assert await hub.head("agent:h1") == 0
-    for i in range(3):
-        await hub.publish_now("agent:h1", {"n": i})
-    assert await hub.head("agent:h1") == 3
+    async with running(RedisHub(client, prefix=prefix)) as hub:
+        assert await hub.head("agent:h1") == 0
+        for i in range(3):
+            await hub.publish_now("agent:h1", {"n": i})
+        assert await hub.head("agent:h1") == 3
     unreachable = Redis.from_url("redis://127.0.0.1:1/0")
     try:
         assert await RedisHub(unreachable, read=False).head("agent:h1") is None
     finally:
         await unreachable.aclose()
+
+
+async def test_a_catch_up_on_a_worker_still_starting_misses_nothing_published_meanwhile(
+    redis: tuple[Redis, str],
+) -> None:
+    """Consoles reconnect to a worker whose firehose reader has not started: their backlog is read
+    once it has, else what came between the read and the reader's start would reach no one."""
+    client, prefix = redis
+    publisher = RedisHub(client, prefix=prefix, read=False)
+    await publisher.publish_now("agent:s1", {"n": 1})
+    starting = RedisHub(client, prefix=prefix)
+    sub = starting.subscribe("agent:s1", after_seq=0)
+    await asyncio.sleep(0.2)  # a catch-up that did not wait has read its backlog by now
+    for n in (2, 3):
+        await publisher.publish_now("agent:s1", {"n": n})
+    async with running(starting):
+        got = await receive(sub, 3)
+    assert [m["n"] for m in got] == [1, 2, 3]

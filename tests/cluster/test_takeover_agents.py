@@ -23,9 +23,9 @@ from cti.simulator import AgentBehaviour, SimulatedPbx
 from cti.simulator.queues import SimMember
 from cti.simulator.standalone import simulated_queues
 from routing.agent_state import AgentState
-from routing.commands import LoginAgent, PauseAgent
+from routing.commands import LoginAgent, PauseAgent, SetAgentReady
 from routing.decisions import ConnectCall, Decision
-from tests.cluster.test_takeover_priority import _until, hotline_on
+from tests.cluster.test_takeover_priority import _until, _waiting, hotline_on
 from tests.harness import AMI_SECRET
 
 
@@ -94,4 +94,46 @@ async def test_signed_in_and_paused_agents_stay_so_when_another_hotline_takes_ov
     assert before["1001"][0] is AgentState.AVAILABLE, before
     assert before["1002"] == (AgentState.PAUSED, "lunch"), before
     assert after == before, after
+    assert connected == ["1001"]
+
+
+async def test_an_agent_in_wrap_up_stays_in_it_when_another_hotline_takes_over(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Wrap-up is kept too (acd_agent): the agent restored in it is offered no call until it ends
+    (the sample's wrap-up ends at the agent's "Done"), and it counts from when it began."""
+    pbx = _pbx(tmp_path)
+    connected: list[str] = []
+    async with asyncio.TaskGroup() as group:
+        running = group.create_task(pbx.run())
+        await pbx.wait_ready()
+        try:
+            async with hotline_on(pbx, database_url, tmp_path, seed=True) as first:
+                router = first.container.router
+                await first.container.acd.command(LoginAgent("1001"))
+                await first.place_call("+86 139 0000 0103", talk=5)
+                await _until(lambda: router.agent_state("1001") is AgentState.WRAP_UP)
+                before = router.agent_wrapup("1001")
+            async with hotline_on(pbx, database_url, tmp_path, seed=False) as second:
+                router = second.container.router
+                state = router.agent_state("1001")
+                after = router.agent_wrapup("1001")
+
+                async def heard(decision: Decision) -> None:
+                    if isinstance(decision, ConnectCall):
+                        connected.append(decision.agent_id)
+
+                second.container.acd.add_listener(heard)
+                await second.place_call("+86 139 0000 0104", talk=100)  # waits up to 10 s
+                await _until(lambda: len(_waiting(second)) == 1)
+                await asyncio.sleep(0.5)  # a router that took 1001 for ready would have rung it by now
+                offered_in_wrapup = list(connected)
+                await second.container.acd.command(SetAgentReady("1001"))  # "Done"
+                await _until(lambda: bool(connected))
+        finally:
+            running.cancel()
+    assert before is not None and before[1] == "support", before
+    assert state is AgentState.WRAP_UP, state
+    assert after == before  # since when, the queue and the call: as the first Hotline had them
+    assert offered_in_wrapup == []
     assert connected == ["1001"]

@@ -61,3 +61,19 @@ async def test_observe_mode_keeps_nothing_the_pbx_owns_membership_there(
     await acd.command(PauseAgent("1001", "lunch"))
     assert await store.load() == {}
     assert await acd.restore_sign_ins() == 0
+
+
+async def test_an_agent_kept_in_wrap_up_is_restored_in_it_and_done_clears_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = AgentSignInStore(sessions)
+    kept = SignIn((("support", 0),), False, None, (90.0, "support", "call-7"))
+    await store.save("1001", kept)
+    assert await store.load() == {"1001": kept}
+    acd = AcdService(_router("control"), None, control=True, clock=lambda: 100.0, sign_ins=store)
+    assert await acd.restore_sign_ins() == 1
+    assert acd.router.agent_state("1001") is AgentState.WRAP_UP
+    assert acd.router.agent_wrapup("1001") == (90.0, "support", "call-7")  # since it began, not now
+    await acd.command(SetAgentReady("1001"))  # "Done"
+    assert acd.router.agent_state("1001") is AgentState.AVAILABLE
+    assert await store.load() == {"1001": SignIn((("support", 0),), False, None)}

@@ -157,3 +157,46 @@ async def test_a_call_that_came_and_went_while_the_link_was_down_is_entered_from
         async with hotline.container.sessions() as session:
             assert len((await session.exec(select(CallRecord))).all()) == 1
             assert len((await session.exec(select(TicketCall))).all()) == 1
+
+
+async def test_a_control_mode_caller_who_came_while_the_link_was_down_waits_in_their_queue(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Found on a real Asterisk 22.10.1 (control mode): a billing caller who arrived during an
+    AMI outage was resynced from CoreShowChannels (context hotline-control, exten wait), which
+    does not say the queue, and waited in the default queue (support) with its agents; the
+    resync now asks the channel's HOTLINE_QUEUE and HOTLINE_IVR (Getvar)."""
+    async with running_hotline(database_url, tmp_path) as hotline:  # control mode, nobody signed in
+        async with hotline.pbx_unreachable():
+            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
+            async with asyncio.TaskGroup() as group:
+                runner = group.create_task(other.run())
+                await other.wait_connected(5)
+                await other.action(
+                    "Originate",
+                    Channel="Local/billing@hotline-control",
+                    Context="phones",
+                    Exten="talk-600",
+                    Priority="1",
+                    CallerID='"王小明" <+8613800138000>',
+                    Async="true",
+                    Variable="HOTLINE_IVR=billing",
+                )
+                runner.cancel()
+            await asyncio.sleep(0.5)  # the caller waits with music in [hotline-control]
+
+        async with asyncio.timeout(10):
+            while True:
+                await hotline.container.bus.join()
+                async with hotline.container.sessions() as session:
+                    records = (await session.exec(select(CallRecord))).all()
+                if records:
+                    break
+                await asyncio.sleep(0.05)
+        (record,) = records
+        assert record.queue == "billing" and record.outcome is None
+        async with hotline.container.sessions() as session:
+            (link,) = (
+                await session.exec(select(TicketCall).where(TicketCall.call_id == record.call_id))
+            ).all()
+        assert link.queue == "billing" and link.ivr_choice == "billing"

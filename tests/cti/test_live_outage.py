@@ -16,7 +16,9 @@ from pathlib import Path
 
 from cti.ami.cdr import CdrBook, read_master_csv
 from cti.ami.reconcile import Dialplan, missed_calls
-from routing.events import CallEventKind
+from cti.ami.translate import AmiTranslator
+from cti.replay import read_messages
+from routing.events import CallEvent, CallEventKind
 
 LIVE = Path(__file__).resolve().parents[1] / "fixtures" / "live-22.10.1"
 FIRST_CALL = datetime(2026, 12, 3, 11, 20, 56, tzinfo=UTC)  # the first call of observe-outage.ami
@@ -50,3 +52,28 @@ def test_the_call_that_came_and_went_during_the_outage_is_only_in_the_cdrs() -> 
     ]
     assert events[0].at == datetime(2026, 12, 3, 11, 21, 2, tzinfo=UTC)
     assert events[-1].at == datetime(2026, 12, 3, 11, 21, 7, tzinfo=UTC)
+
+
+def test_a_control_mode_caller_resynced_from_the_real_snapshot_waits_in_their_queue() -> None:
+    """control-outage*.ami (control mode): "Bill Out" (13900139023) was originated into
+    Local/billing@hotline-control during the 15 s outage. The re-login's CoreShowChannels lists
+    it in hotline-control/wait with MusicOnHold: nothing there says billing. Its channel's
+    HOTLINE_QUEUE does (the resync asks with Getvar, cti.ami.resync)."""
+    before = (LIVE / "control-outage.ami").read_bytes()
+    assert b"13900139023" not in before  # the first connection never saw the caller
+    translator = AmiTranslator(default_queue="support")
+    for message in read_messages(before):
+        translator.feed(message)
+    relogin = list(read_messages((LIVE / "control-outage-relogin.ami").read_bytes()))
+    first = next(i for i, m in enumerate(relogin) if m.get("Event") == "CoreShowChannelsComplete")
+    snapshot = [m for m in relogin[:first] if m.get("Event") == "CoreShowChannel"]
+    waiting = translator.unknown_waiting(snapshot)
+    assert "Local/billing@hotline-control-00000007;2" in waiting
+
+    told = {"Local/billing@hotline-control-00000007;2": {"HOTLINE_QUEUE": "billing"}}
+    offered = [
+        e
+        for e in translator.apply_channels(snapshot, waiting_vars=told)
+        if isinstance(e, CallEvent) and e.kind is CallEventKind.OFFERED
+    ]
+    assert {(e.caller, e.queue) for e in offered if e.caller == "13900139023"} == {("13900139023", "billing")}

@@ -45,7 +45,9 @@ async def test_a_supervisor_sets_a_rule_and_accepting_a_ticket_of_that_category_
         await sup.locator("#new-code").fill("Bad Code!")  # the browser's pattern stops it; post anyway
         await sup.evaluate("document.getElementById('new-category').noValidate = true")
         await sup.locator("#add-category").click()
-        await expect(sup.locator("#message")).to_contain_text("code")
+        await expect(sup.locator("#message")).to_contain_text(
+            "请检查以下字段：代码"
+        )  # the label, not the attribute
 
         ticket = await desk.tickets.create(TicketCreate(subject="2 号梯困人", category="lift"), SUP)
         assert ticket.department_id == lifts.id

@@ -60,7 +60,7 @@ async def test_a_supervisor_declares_an_outage_the_pop_says_it_is_known_and_reso
         await sup.locator("#inc-zh").fill("阳光花园停电")
         await sup.locator("#inc-en").fill("a power cut at Sunshine Garden")
         await sup.locator("#do-declare").click()
-        await expect(sup.locator("#message")).to_contain_text("customer_tag")
+        await expect(sup.locator("#message")).to_contain_text("客户分组")  # the label, not the attribute
         await sup.locator("#inc-area").fill("阳光花园")
         await sup.locator("#inc-expected").fill("2030-06-01T18:30")
         await screenshot(sup, "incident-declare-zh-CN")
