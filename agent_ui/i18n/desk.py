@@ -241,6 +241,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tl.sys.all_done": ("all work orders completed", "全部派工单已完工"),
     "tl.sys.good_follow_up": ("closed after a good follow-up", "回访满意，已关闭"),
     "tl.sys.call_moved": ("opened for a call that was moved", "为转移的来电新建"),
+    "tl.sys.abandoned": ("the caller hung up before an agent answered", "来电者在坐席接听前挂断"),
     "tl.sys.confirmed": ("confirmed by the customer ({channel})", "客户已确认（{channel}）"),
     "tl.sys.auto_dispatch": ("auto-dispatch: category {category}", "按类别自动派工：{category}"),
     "tl.sys.merged_orders": ("work orders of ticket {ticket}", "来自工单 {ticket} 的派工单"),
