@@ -103,6 +103,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tk.act.complaint": ("Flag as complaint", "标记为投诉"),
     "tk.act.edit": ("Change category, priority, owner", "更改类别、优先级、负责人"),
     "tk.done.created": ("Ticket opened.", "工单已新建。"),
+    "tk.resolve_after_orders": (
+        "{n} work order(s) still open: the ticket resolves by itself when the last one is done; "
+        "reassign or cancel an order on the dispatch board.",
+        "还有 {n} 张派工单未完成：最后一张完工后工单自动处理完成；可在调度台改派或处理派工单。",
+    ),
     "tk.done.accept": ("Accepted.", "已受理。"),
     "tk.done.dispatch": ("Dispatched.", "已派工。"),
     "tk.done.resolve": ("Resolved.", "已处理完成。"),
