@@ -269,10 +269,17 @@ async def _first_admin(accounts: Accounts) -> tuple[str, str | None] | None:
 
 
 def _settings_for_db(demo: bool = False) -> Settings:
-    # Database verbs need only the database URL: do not demand the runtime secrets here.
-    if demo:
-        return _settings(**_demo_overrides(), pbx="none")
-    return _settings(pbx="none", session_secret=os.environ.get("HOTLINE_SESSION_SECRET") or "x" * 32)
+    # Database verbs need only the database URL: do not demand the runtime secrets here, nor read
+    # the further PBX links of `serve`'s env file (refused with pbx none; an override cannot empty
+    # them: the settings merge a dict given here with the environment's).
+    links = os.environ.pop("HOTLINE_PBX_LINKS", None)
+    try:
+        if demo:
+            return _settings(**_demo_overrides(), pbx="none")
+        return _settings(pbx="none", session_secret=os.environ.get("HOTLINE_SESSION_SECRET") or "x" * 32)
+    finally:
+        if links is not None:
+            os.environ["HOTLINE_PBX_LINKS"] = links
 
 
 def _ready_settings(demo: bool) -> Settings:

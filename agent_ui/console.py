@@ -296,6 +296,28 @@ class ConsoleService:
         ACD, and the calls popped to the agent, for the web worker's own-call check."""
         return {**self.agent_hello(agent_id), "calls": list(self._calls.get(agent_id, ()))}
 
+    async def end_wrapup(self, agent_id: str) -> None:
+        """The wrap-up form's "Done": end the agent's wrap-up if they are in it. Their state is
+        the router's: on a web worker (whose own router holds no state) it is asked of the
+        router, else "Done" never ended a wrap-up there. ApiError 409 when the router refuses,
+        503 router_unreachable when it does not answer."""
+        if self.ask_router is None:
+            in_wrapup = self.acd.router.agent_state(agent_id) is AgentState.WRAP_UP
+        else:
+            try:
+                hello = await self.ask_router(agent_id)
+            except RouterUnreachable as exc:
+                raise ApiError(
+                    503, "router_unreachable", f"this web worker cannot reach the router ({exc}); try again"
+                ) from exc
+            in_wrapup = hello.get("state") == str(AgentState.WRAP_UP)
+        if not in_wrapup:
+            return
+        try:
+            await self.acd.command(SetAgentReady(agent_id=agent_id))
+        except RoutingError as exc:  # the wrap-up timer ended it a moment ago: nothing to do
+            raise ApiError(409, "invalid_transition", str(exc)) from exc
+
     async def popped_to_anywhere(self, agent_id: str, call_id: str) -> bool:
         """`popped_to`, asking the router when this process does not know (a web worker).
         Raises ApiError 503 router_unreachable when it does not answer."""

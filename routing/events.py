@@ -83,6 +83,12 @@ class CallEvent:
     recording_started_at: datetime | None = None
 
 
+FROM_RECORDS = "records"
+"""ANSWERED `detail` of a call told from the PBX's records (CDRs) once it is over (reconciliation
+after a restart, or a re-login after an outage): the call's figures count, but no agent state
+follows from it, since the agent's present is the PBX's present state, not that call."""
+
+
 class AgentEventKind(enum.StrEnum):
     """What the PBX reported about an agent (queue member), independent of a call."""
 

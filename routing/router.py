@@ -64,7 +64,7 @@ from routing.errors import (
     UnknownCall,
     UnknownQueue,
 )
-from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind
+from routing.events import FROM_RECORDS, AgentEvent, AgentEventKind, CallEvent, CallEventKind
 from routing.hours import DAY_S
 from routing.kpis import Kpis, compute_kpis, estimated_wait
 from routing.model import Agent, Call, CallPhase, Requirement
@@ -1267,7 +1267,10 @@ class Router:
         if kind in _GONE:  # ABANDONED, LEFT_QUEUE, HUNG_UP
             self._on_gone(call, kind, now, happened)
         elif kind is CallEventKind.ANSWERED:
-            self._on_answered(call, event.agent, now, happened)
+            if event.detail == FROM_RECORDS:
+                self._answered_on_record(call, event.agent, now, happened)
+            else:
+                self._on_answered(call, event.agent, now, happened)
         elif kind is CallEventKind.RINGING:
             self._on_ringing(call, event.agent, now)
         elif kind is CallEventKind.RING_NO_ANSWER:
@@ -1382,6 +1385,21 @@ class Router:
         agent.misses_in_row = 0
         agent.answered += 1
         self._stats.agents[agent.id].answers.append(now)
+        self._record(call, Outcome.ANSWERED, now)
+
+    def _answered_on_record(self, call: Call, agent_id: str | None, now: float, happened: float) -> None:
+        """A call that is over, told from the PBX's records (FROM_RECORDS): answered by
+        `agent_id` then. It counts as answered, but the agent's state stays as it is now (no
+        ring, call or wrap-up for a call their console never showed)."""
+        if call.phase not in (WAITING, RINGING):
+            self.ignored_events[f"answered-while-{call.phase.value}"] += 1
+            return
+        for other in list(call.ringing):  # offered to someone meanwhile (control mode): taken back
+            self._release_ring(self._agents[other], now, "answered-elsewhere", requeue=False)
+            self._transition(self._agents[other], Trigger.RING_ENDED, now, "answered elsewhere", False)
+        self._unline(call)
+        self._lines[call.queue].discard(call)
+        call.phase, call.ringing, call.agent, call.answered_at = CONNECTED, [], agent_id, happened
         self._record(call, Outcome.ANSWERED, now)
 
     def _end_agent_leg(self, call: Call, now: float, happened: float | None = None) -> None:

@@ -134,3 +134,18 @@ def test_config_export_and_import_round_trip_and_a_bad_file_is_one_line_changing
     assert "queues[0].wrapup_seconds" in output
     code, exported = _hotline("config", "export", cwd=tmp_path)
     assert code == 0 and "strategy: fewest-calls" in exported and "wrapup_seconds" not in exported
+
+
+def test_database_verbs_run_with_the_env_of_serve_that_names_several_pbxs(tmp_path: Path) -> None:
+    """Found running a real two-Asterisk center: with the env file of `hotline serve`
+    (HOTLINE_PBX_LINKS set) `hotline db upgrade` and `hotline users ...` refused to start,
+    because they run without a PBX and further links are only for Asterisk."""
+    env = {
+        "HOTLINE_PBX_LINKS": '{"east": {"host": "127.0.0.1", "secret": "east-ami-secret-1"}}',
+        "HOTLINE_AMI_SECRET": "main-ami-secret-1",
+        "HOTLINE_ADMIN_PASSWORD": "an-admin-password-1",
+    }
+    code, output = _hotline("db", "upgrade", cwd=tmp_path, env=env)
+    assert code == 0, output
+    code, output = _hotline("users", "list", cwd=tmp_path, env=env)
+    assert code == 0 and "admin" in output, output

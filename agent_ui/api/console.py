@@ -21,7 +21,6 @@ from agent_ui.api.call_scope import OwnCall
 from agent_ui.auth import AgentUser
 from agent_ui.console import WRAPUP_CODES
 from agent_ui.deps import (
-    Acd,
     CallViewsDep,
     Center,
     Console,
@@ -29,15 +28,11 @@ from agent_ui.deps import (
     Desk,
     DeskViewsDep,
     RecordingViewsDep,
-    RouterDep,
     SettingsDep,
 )
 from agent_ui.errors import ApiError
 from config.database import RowId
 from cti.twilio.token import TOKEN_TTL_S, client_identity, voice_token
-from routing.agent_state import AgentState
-from routing.commands import SetAgentReady
-from routing.errors import RoutingError
 from tickets.lifecycle import Actor
 from tickets.schemas import CallContext, CustomerCreate
 from tickets.views import CustomerTier
@@ -205,8 +200,6 @@ async def wrap_up(
     desk: Desk,
     tickets: DeskViewsDep,
     console: Console,
-    router: RouterDep,
-    acd: Acd,
 ) -> None:
     """Record the wrap-up code and notes on the call's ticket, and end the agent's wrap-up time."""
     if body.code not in WRAPUP_CODES:
@@ -216,11 +209,7 @@ async def wrap_up(
         note = f"[wrap-up {body.code}] call {call_id}" + (f": {body.notes}" if body.notes else "")
         await desk.tickets.add_note(link.ticket_id, note, actor)
     console.wrapped_up(user.login, call_id)
-    if router.agent_state(user.login) is AgentState.WRAP_UP:
-        try:
-            await acd.command(SetAgentReady(agent_id=user.login))
-        except RoutingError as exc:  # the wrap-up timer ended it a moment ago: nothing to do
-            raise ApiError(409, "invalid_transition", str(exc)) from exc
+    await console.end_wrapup(user.login)
 
 
 @router.post("/calls/{call_id}/control/{action}", status_code=204)

@@ -8,6 +8,13 @@ from __future__ import annotations
 MESSAGES: dict[str, tuple[str, str]] = {
     "nav.customers": ("Customers", "客户"),
     "cus.title": ("Customers", "客户"),
+    "cus.new_ticket": ("Report a new ticket", "新建工单"),
+    "cus.new_ticket_hint": (
+        "For a problem reported without a call (a visit, a letter, an e-mail, a call that dropped): "
+        "the ticket is opened for this customer and handled as any other.",
+        "用于不经来电申报的问题（上门、来信、邮件、通话中断等）：为该客户新建工单，之后与其他工单一样处理。",
+    ),
+    "cus.new_ticket_submit": ("Open the ticket", "新建工单"),
     "cus.search": ("Name, company, e-mail or phone number", "姓名、公司、邮箱或电话号码"),
     "cus.find": ("Find", "查找"),
     "cus.none": ("No customers found.", "没有找到客户。"),

@@ -246,6 +246,7 @@ async def responsibility_csv(
     if refusal is not None or user is None:
         return refusal  # type: ignore[return-value]
     lang = supported(user.language)
+    _interval(acd, start, end)  # a file cannot say "period not understood" as the page does: 422
     t, context = await _figures(desk, acd, lang, start, end)
     out = io.StringIO()
     writer = csv.writer(out)

@@ -110,6 +110,9 @@ FIELD_LABELS: dict[str, str] = {
     "body_zh": "kb.body_zh",
     "body_en": "kb.body_en",
     "duplicate_id": "cus.duplicate",
+    "name": "org.name",
+    "phone": "org.phone",
+    "login": "org.login",
 }
 
 

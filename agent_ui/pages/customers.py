@@ -12,19 +12,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from agent_ui.api.desk_common import Desk, actor_of, visible_ticket_ids
 from agent_ui.auth import SessionUser
 from agent_ui.deps import Acd
 from agent_ui.i18n import fmt_datetime, supported, translator
 from agent_ui.models import Role
-from agent_ui.pages.common import gate, render
+from agent_ui.pages.common import gate, invalid_fields, render
 from agent_ui.pages.nav import CUSTOMERS
+from agent_ui.pages.ticket import categories_of
 from config.database import RowId, Version
 from tickets.access import Viewer
 from tickets.errors import DeskError, InvalidPhoneNumber, NotFound, RuleViolation, TicketConflict
-from tickets.schemas import CustomerUpdate, PhoneIn
-from tickets.views import CustomerTier
+from tickets.schemas import CustomerUpdate, PhoneIn, TicketCreate
+from tickets.views import CustomerTier, TicketPriority
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,6 +78,9 @@ async def _profile(
         c=customer,
         tiers=[t.value for t in CustomerTier],
         may_merge=user.role in MERGERS,
+        categories=await categories_of(desk, lang),
+        default_category=desk.config.default_category,
+        priorities=[p.value for p in TicketPriority],
         phones_text="\n".join(p.raw or p.e164 for p in customer.phones),
         tickets=[
             {"t": t, "created": fmt_datetime(t.created_at, lang, offset)} for t in tickets if t.id in seen
@@ -164,3 +169,47 @@ async def customer_merge(
     except DeskError:
         return await _profile(request, desk, acd, customer_id, error=t("cus.invalid"), status=409)
     return RedirectResponse(f"/customers/{customer_id}?done=merged", status_code=303)
+
+
+@router.post("/customers/{customer_id}/tickets", response_class=HTMLResponse)
+async def customer_new_ticket(
+    request: Request,
+    customer_id: RowId,
+    desk: Desk,
+    acd: Acd,
+    subject: Annotated[str, Form(max_length=300)] = "",
+    category: Annotated[str, Form(max_length=60)] = "",
+    priority: Annotated[str, Form(max_length=20)] = "normal",
+    description: Annotated[str, Form(max_length=10000)] = "",
+) -> Response:
+    """A ticket reported without a call (a visit, a letter, an e-mail, a call that dropped):
+    opened for this customer, owned by the agent who writes it, then worked as any other."""
+    user, refusal = await gate(request, CUSTOMERS)
+    if refusal is not None or user is None:
+        return refusal  # type: ignore[return-value]
+    t = translator(user.language)
+    if not subject.strip():
+        message = t("tk.err.invalid", fields=t("ticket.subject"))
+        return await _profile(request, desk, acd, customer_id, error=message, status=422)
+    try:
+        data = TicketCreate.model_validate(
+            {
+                "customer_id": customer_id,
+                "subject": subject.strip(),
+                "description": description.strip(),
+                "category": category or desk.config.default_category,
+                "priority": priority,
+                "owner_agent_id": user.agent_id,
+            }
+        )
+        ticket = await desk.tickets.create(data, actor_of(user, request))
+    except ValidationError as exc:
+        message = t("tk.err.invalid", fields=invalid_fields(exc, t))
+        return await _profile(request, desk, acd, customer_id, error=message, status=422)
+    except NotFound:
+        return await _profile(request, desk, acd, customer_id, status=404)
+    except DeskError as exc:
+        return await _profile(
+            request, desk, acd, customer_id, error=t("tk.err.refused", why=str(exc)), status=409
+        )
+    return RedirectResponse(f"/tickets/{ticket.id}?done=created", status_code=303)

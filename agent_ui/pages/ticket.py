@@ -262,7 +262,7 @@ async def _page(
         status_code=status_code,
         message=message,
         message_kind=message_kind,
-        done=done if done in {a.value for a in TicketAction} else "",
+        done=done if done in {a.value for a in TicketAction} | {"created"} else "",
         **context,
     )
 

@@ -26,7 +26,7 @@ from cti.ami.cdr import AgentOf, CallFigures, Cdr, CdrBook, caller_legs, figures
 from cti.ami.dialplan import FALLBACK_CONTEXT, OBSERVE_CONTEXT, QUEUE_CONTEXT, WAITING_CONTEXTS
 from cti.ami.translate import SOURCE, fact_id
 from cti.telephony import OpenCall
-from routing.events import CallEvent, CallEventKind
+from routing.events import FROM_RECORDS, CallEvent, CallEventKind
 
 # Where a hotline caller's channel ends up, as its CDR's dcontext says (cti.ami.dialplan).
 OBSERVE_CONTEXTS = frozenset({QUEUE_CONTEXT, OBSERVE_CONTEXT})  # exten = queue (app_queue entry)
@@ -133,7 +133,7 @@ class _Story:
         assert figures.agent is not None
         key = f"cdr|{figures.agent}"
         answered = figures.agent_answered_at or figures.started_at
-        yield self.event(CallEventKind.ANSWERED, answered, key=key, agent=figures.agent)
+        yield self.event(CallEventKind.ANSWERED, answered, key=key, agent=figures.agent, cause=FROM_RECORDS)
         ended, agent = figures.ended_at, figures.agent
         yield self.event(CallEventKind.AGENT_COMPLETED, ended, key=key, agent=agent, talk_s=figures.talk_s)
 

@@ -59,6 +59,9 @@ from cti.ami.protocol import AmiMessage
 from routing.events import AgentEvent, AgentEventKind, CallEvent, CallEventKind, Event
 
 log = logging.getLogger(__name__)
+# What a value no Asterisk sends raises in a handler: a missing key, a number that is not one,
+# an epoch out of range (OverflowError; OSError on some platforms), a field of the wrong kind.
+MALFORMED = (KeyError, ValueError, IndexError, ArithmeticError, TypeError, OSError)
 
 SOURCE = "asterisk"
 COMPLETE_WAIT = 200  # messages a finished queue call waits for a late AgentComplete
@@ -280,26 +283,27 @@ class AmiTranslator:
     # --------------------------------------------------------------------- feed
 
     def feed(self, msg: AmiMessage) -> list[Event]:
-        msg = self.normaliser.feed(msg)
-        name = msg.event
-        if name is None:
-            return []
         out: list[Event] = []
-        self._fed += 1
-        if self._awaiting:
-            self._end_overdue(out)
-        if self._app_files and name not in ("VarSet", "MixMonitorStart", "Newexten"):
-            self._flush_app_file(msg, out)  # a MixMonitor() seen only as Newexten: started now
-        handler = _HANDLERS.get(name)
-        if handler is None:
-            if name == "VarSet":
-                return out + self._var_set(msg)
-            if name == "Newexten":
-                self._newexten(msg, out)
-            return out
+        name = msg.event
         try:
+            msg = self.normaliser.feed(msg)
+            name = msg.event
+            if name is None:
+                return []
+            self._fed += 1
+            if self._awaiting:
+                self._end_overdue(out)
+            if self._app_files and name not in ("VarSet", "MixMonitorStart", "Newexten"):
+                self._flush_app_file(msg, out)  # a MixMonitor() seen only as Newexten: started now
+            handler = _HANDLERS.get(name)
+            if handler is None:
+                if name == "VarSet":
+                    out.extend(self._var_set(msg))
+                elif name == "Newexten":
+                    self._newexten(msg, out)
+                return out
             handler(self, msg, out)
-        except (KeyError, ValueError, IndexError) as exc:  # a malformed message must not stop the link
+        except MALFORMED as exc:  # a malformed message must not stop the link
             self.bad_messages += 1
             log.warning("AMI translator: skipped a malformed %s (%s: %s)", name, type(exc).__name__, exc)
         return out

@@ -40,6 +40,9 @@ async def test_dispatcher_reassigns_on_the_board_and_the_technician_works_the_or
         await board.goto("/dispatch")
         await expect(board.locator(f"#bo-{first['id']}-state")).to_have_text("已派工")
         await expect(board.locator("#board-total")).to_contain_text("2")
+        assert (
+            await board.locator("#board").evaluate("b => parseFloat(getComputedStyle(b).rowGap) || 0") >= 12
+        )
         await screenshot(board, "dispatch-zh-CN")
         await board.locator(f"#bo-{second['id']}-tech").select_option(str(zhang))
         await board.locator(f"#bo-{second['id']}-reassign").click()
@@ -120,6 +123,10 @@ async def test_the_customer_page_edits_and_merges_in_both_languages(
         await page.locator("#do-merge").click()
         await expect(page.locator("#done")).to_be_visible()
         await expect(page.locator("#customer-tickets tbody tr[data-ticket]")).to_have_count(1)
+        # The cards stacked in the right-hand column keep the page's gap between them (they touched).
+        tickets_box = await page.locator('section[aria-labelledby="tickets-h"]').bounding_box()
+        calls_box = await page.locator('section[aria-labelledby="calls-h"]').bounding_box()
+        assert tickets_box and calls_box and calls_box["y"] - (tickets_box["y"] + tickets_box["height"]) >= 12
         await expect(page.locator("#cus-phones")).to_have_value("13800138000\n13900139000")
         await screenshot(page, "customer-zh-CN")
         await switch_language(page, "en")

@@ -156,3 +156,53 @@ def _started(container: Container) -> Callable[[], Awaitable[bool]]:
         return container.started.is_set()
 
     return started
+
+
+async def test_done_on_a_web_worker_ends_the_wrap_up_in_the_router(
+    database_url: str, tmp_path: Path, key_prefix: str, redis: object
+) -> None:
+    """Found running `--role router` + `--role web` against a real Asterisk 22.10.1: the wrap-up
+    form's Done (POST /api/console/calls/{id}/wrapup, 204) asked the web worker's own router,
+    which holds no state, whether the agent was in wrap-up, so it never told the router: every
+    agent stayed in wrap-up (control mode offered them nothing) and no call got its handle time."""
+    if is_sqlite(database_url):
+        pytest.skip("--role router|web is refused on SQLite (tests/roles/test_roles.py)")
+    router = _built(database_url, tmp_path, "router", key_prefix)
+    web = _built(database_url, tmp_path, "web", key_prefix)
+    for container in (router, web):
+        _own_keys(container, key_prefix)
+    server = router.command_server
+    assert server is not None
+    try:
+        async with asyncio.TaskGroup() as group:
+            runs = [group.create_task(c.run()) for c in (router, web)]
+
+            async def ready() -> bool:
+                return web.started.is_set() and server.ready.is_set()
+
+            await eventually(ready, timeout=20, every=0.05)
+            await web.console.greet("1001")  # signed in through the web worker
+            now = datetime.now(UTC)
+            for n, (kind, agent) in enumerate(
+                [
+                    (CallEventKind.OFFERED, None),
+                    (CallEventKind.RINGING, "1001"),
+                    (CallEventKind.ANSWERED, "1001"),
+                    (CallEventKind.HUNG_UP, None),
+                ]
+            ):  # observe mode: the PBX's queue gives the call to 1001, who talks and hangs up
+                event = CallEvent(
+                    call_id="c-wrap", kind=kind, at=now, event_id=f"e-wrap-{n}", agent=agent, queue="support"
+                )
+                await router.acd.handle(event)
+            assert router.acd.router.agent_state("1001") is AgentState.WRAP_UP
+
+            await web.console.end_wrapup("1001")  # the web worker's "Done"
+            assert router.acd.router.agent_state("1001") is AgentState.AVAILABLE
+            await web.console.end_wrapup("1001")  # again: not in wrap-up any more, nothing sent
+            assert router.acd.router.agent_state("1001") is AgentState.AVAILABLE
+            for run in runs:
+                run.cancel()
+    finally:
+        for container in (router, web):
+            await container.aclose()

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from itertools import count
 
-from routing import QueueConfig
-from routing.commands import SetAgentReady
-from routing.decisions import Decision, HandlingEnded
-from routing.events import CallEvent, CallEventKind
+from routing import AgentState, QueueConfig
+from routing.commands import LoginAgent, SetAgentReady
+from routing.decisions import ConnectCall, Decision, HandlingEnded
+from routing.events import FROM_RECORDS, CallEvent, CallEventKind
 
-from .helpers import login_all, make_router
+from .helpers import login_all, make_router, states
 
 T = 1_800_000_000.0  # the router's clock and the events' own times on one time line
 _ids = count()
@@ -78,3 +78,23 @@ def test_live_facts_a_little_ahead_of_the_router_clock_change_nothing() -> None:
     router.on_event(fact("c4", CallEventKind.HUNG_UP, T + 12.5), T + 12)
     (done,) = handled(router.on_command(SetAgentReady("a1"), T + 13))
     assert done.talk_s == 10.0
+
+
+def test_a_call_told_from_the_records_counts_but_moves_no_agent() -> None:
+    """Found starting a router on a real two-Asterisk center: the start-up reconciliation told
+    the calls of the last hours from the CDRs, and every agent who had taken one was put in
+    wrap-up for it (signed in by the PBX's "activity"), so at sign-in their console said wrap-up
+    for a call it never showed, and in control mode they were offered nothing."""
+    router = make_router(queues=[QueueConfig(name="support", wrapup_s=60)], agents=2, mode="control")
+    router.on_command(LoginAgent("a2"), T)  # a1 is signed out, a2 available
+    offered = router.on_event(fact("old", CallEventKind.OFFERED, T - 600, queue="support"), T + 1)
+    assert any(isinstance(d, ConnectCall) and d.agent_id == "a2" for d in offered)  # offered at once
+    told = router.on_event(
+        fact("old", CallEventKind.ANSWERED, T - 590, "a1", queue="support", detail=FROM_RECORDS), T + 1
+    )
+    router.on_event(fact("old", CallEventKind.AGENT_COMPLETED, T - 500, "a1"), T + 1)
+    router.on_event(fact("old", CallEventKind.HUNG_UP, T - 500), T + 1)
+    assert ("a2", "available") in states(told)  # the offer is taken back
+    assert router.agent_state("a1") is AgentState.LOGGED_OUT
+    assert router.agent_state("a2") is AgentState.AVAILABLE
+    assert router.kpis(T + 2).queue("support").window.answered == 1

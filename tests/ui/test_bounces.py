@@ -102,3 +102,21 @@ async def test_the_responsibility_csv_quotes_a_name_a_spreadsheet_would_run_as_a
         assert "'" + formula in names and "'@SUM(1+1)" in names, rows
         assert not [cell for row in rows for cell in row if cell.startswith(("=", "+", "@"))]
         await sup.aclose()
+
+
+async def test_the_responsibility_csv_refuses_a_period_it_cannot_read_naming_the_field(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The page says so and shows the last 30 days; a file has nowhere to say it: 422, as the reports' CSV."""
+    async with running_hotline(database_url, tmp_path) as hotline:
+        sup = await hotline.sign_in("sup")
+        for query, field in (
+            ("from=bogus", "from"),
+            ("to=2026-13-01", "to"),
+            ("from=2026-12-02&to=2026-12-01", "to"),
+        ):
+            reply = await sup.get(f"/responsibility.csv?{query}")
+            assert reply.status_code == 422, (query, reply.text[:200])
+            assert reply.json()["details"][0]["field"] == field
+        assert (await sup.get("/responsibility.csv?from=2026-11-01T00:00")).status_code == 200
+        await sup.aclose()

@@ -128,3 +128,42 @@ async def test_editing_a_customer_on_the_page_saves_and_a_stale_form_shows_the_c
         assert (await tech.get(f"/customers/{customer['id']}")).status_code == 403
         for client in (agent, tech):
             await client.aclose()
+
+
+async def test_an_agent_reports_a_ticket_without_a_call_from_the_customer_page(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline:
+        agent = await hotline.sign_in("1001")
+        customer = (await agent.post("/api/customers", json={"name": "王小明"})).json()
+        page = f"/customers/{customer['id']}"
+        form = (await agent.get(page)).text
+        assert 'id="customer-new-ticket"' in form
+        assert '<option value="general" selected>' in form  # the center's default category first
+        opened = await post_form(
+            agent,
+            f"{page}/tickets",
+            {
+                "subject": "<b>门锁坏了</b>",
+                "category": "general",
+                "priority": "high",
+                "description": "来信反映",
+            },
+            page=page,
+        )
+        assert opened.status_code == 303, opened.text
+        ticket_page = opened.headers["location"]
+        assert ticket_page.endswith("?done=created")
+        ticket_id = int(ticket_page.split("/")[2].split("?")[0])
+        ticket = (await agent.get(f"/api/tickets/{ticket_id}")).json()
+        assert (ticket["customer_id"], ticket["state"], ticket["owner_agent_id"]) == (
+            customer["id"],
+            "reported",
+            "1001",
+        )
+        assert (ticket["priority"], ticket["description"]) == ("high", "来信反映")
+        shown = (await agent.get(ticket_page)).text
+        assert "工单已新建" in shown and "&lt;b&gt;门锁坏了&lt;/b&gt;" in shown
+
+        empty = await post_form(agent, f"{page}/tickets", {"subject": " ", "category": "general"}, page=page)
+        assert empty.status_code == 422 and "请检查以下字段：主题" in empty.text
