@@ -299,7 +299,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ls.sla.ok": ("on time", "正常"),
     "ls.sla.warning": ("at risk", "预警"),
     "ls.sla.breached": ("breached", "超时"),
-    "ls.empty": ("No tickets.", "没有工单。"),
+    "ls.empty": (
+        "No tickets here. A ticket opens when a call comes in, or from a customer's page (Customers).",
+        "没有工单。来电时会自动新建工单，也可以在客户页面（“客户”）新建。",
+    ),
     "ls.pages": ("Pages", "分页"),
     "ls.prev": ("← Previous", "← 上一页"),
     "ls.next": ("Next →", "下一页 →"),

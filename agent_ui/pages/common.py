@@ -116,16 +116,23 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+# A field refused because it and its sibling are both empty names both (ArticleIn: a title in
+# either language).
+EITHER_OF: dict[str, tuple[str, ...]] = {"title_en": ("title_zh", "title_en")}
+
+
 def invalid_fields(exc: ValidationError | RequestValidationError, t: Translate) -> str:
     """The fields a form's model refused, by their labels on the page ("备注、部门"); a field no
     label is known for by its name, a check of the whole form by its message."""
     names: list[str] = []
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
-        key = FIELD_LABELS.get(loc[-1]) if loc else None
-        name = t(key) if key else ".".join(loc) or str(err["msg"])
-        if name not in names:
-            names.append(name)
+        keys = [FIELD_LABELS[loc[-1]]] if loc and loc[-1] in FIELD_LABELS else []
+        if loc and loc[-1] in EITHER_OF:  # "one of these two": name both
+            keys = [FIELD_LABELS[f] for f in EITHER_OF[loc[-1]]]
+        for name in [t(k) for k in keys] or [".".join(loc) or str(err["msg"])]:
+            if name not in names:
+                names.append(name)
     return t("form.list_separator").join(names) or "—"
 
 
