@@ -85,7 +85,9 @@ def api_routes(app: FastAPI) -> Iterator[Any]:
 def roles_of(route: Any) -> frozenset[str] | None:
     """The roles that may call the route (None: no sign-in needed). The narrowest guard wins."""
     found: frozenset[str] | None = None
-    for call in _calls(route.dependant):
+    # The endpoint itself may carry the guard: a hot read that checks its role by a plain
+    # call instead of a dependency level (`agent_ui.api.tickets.get_ticket`).
+    for call in (route.dependant.call, *_calls(route.dependant)):
         roles = getattr(call, "hotline_roles", None)
         if roles is not None:
             allowed = frozenset(str(r) for r in roles)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlmodel import SQLModel, col, or_, select
 
 from config.database import Version
@@ -30,6 +30,14 @@ class ArticleIn(SQLModel):
     body_en: str = Field(default="", max_length=50_000)
     active: bool = True
     version: Version | None = None  # of the article being changed; None: a new one
+
+    @field_validator("title_en")
+    @classmethod
+    def _titled(cls, value: str, info: ValidationInfo) -> str:
+        """An article has a title in at least one language (an empty one was saved as '#5')."""
+        if not value.strip() and not str(info.data.get("title_zh") or "").strip():
+            raise ValueError("an article needs a title in Chinese or English")
+        return value
 
 
 class ArticlePublic(BaseModel):

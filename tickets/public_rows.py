@@ -82,14 +82,23 @@ def to_json(value: Any) -> bytes:
     return pydantic_core.to_json(value)
 
 
-def _sqlite_utc_sql(c: str) -> str:
-    """`sqlite_utc_text` in SQL, for the two stored forms (NULL for NULL and for any other)."""
+def _sqlite_forms(c: str) -> tuple[str, str]:
+    """The two stored forms `sqlite_utc_text` writes directly, as SQL conditions on `c`."""
     return (
-        f"CASE WHEN length({c}) = 26 AND substr({c}, 11, 1) = ' ' AND substr({c}, 20, 1) = '.' THEN"
-        f" substr({c}, 1, 10) || 'T' || substr({c}, 12, 8)"
-        f" || CASE WHEN substr({c}, 21) = '000000' THEN '' ELSE '.' || substr({c}, 21) END || 'Z'"
-        f" WHEN length({c}) = 19 AND substr({c}, 11, 1) = ' '"
-        f" THEN substr({c}, 1, 10) || 'T' || substr({c}, 12) || 'Z'"
+        f"length({c}) = 26 AND substr({c}, 11, 1) = ' ' AND substr({c}, 20, 1) = '.'",
+        f"length({c}) = 19 AND substr({c}, 11, 1) = ' '",
+    )
+
+
+def _sqlite_utc_sql(c: str) -> str:
+    """`sqlite_utc_text` in SQL, for the two stored forms (NULL for NULL and for any other).
+    A 26-character form keeps its `.ffffff` unless it is all zeros (`substr(c, 12)` is the
+    time with its fraction: position 20 is the checked '.')."""
+    long, short = _sqlite_forms(c)
+    return (
+        f"CASE WHEN {long} THEN substr({c}, 1, 10) || 'T'"
+        f" || CASE WHEN substr({c}, 21) = '000000' THEN substr({c}, 12, 8) ELSE substr({c}, 12) END || 'Z'"
+        f" WHEN {short} THEN substr({c}, 1, 10) || 'T' || substr({c}, 12) || 'Z'"
         " END"
     )
 
@@ -104,12 +113,15 @@ def _sqlite_json_value(column: Any) -> str:
 
 
 def _sqlite_known_forms() -> str:
+    """Every datetime column NULL or in a form `_sqlite_utc_sql` writes (the conditions under
+    which it is not NULL, checked without building the text a second time: that was a
+    quarter of the page's SQL, #18)."""
     dated = [
         f"{c.table.name}.{c.name}"
         for c in (_TICKETS.c[n] for n in PUBLIC_NAMES)
         if isinstance(c.type, UTCDateTime)
     ]
-    return " AND ".join(f"({c} IS NULL OR ({_sqlite_utc_sql(c)}) IS NOT NULL)" for c in dated)
+    return " AND ".join(f"({c} IS NULL OR ({_sqlite_forms(c)[0]}) OR ({_sqlite_forms(c)[1]}))" for c in dated)
 
 
 SQLITE_DOC: Any = literal_column(

@@ -14,12 +14,13 @@ from pydantic import BaseModel, Field
 
 from agent_ui.api.desk_common import (
     Desk,
-    ReadableTicket,
     Reader,
     StaffActor,
     ViewerDep,
     VisibleTicket,
     _check_ticket,
+    readable_ticket,
+    signed_in_viewer,
 )
 from agent_ui.api.query import parse_query, query_parameters
 from agent_ui.deps import container_of
@@ -91,10 +92,13 @@ class TicketListQuery(BaseModel):
     responses={422: {}},
     openapi_extra=query_parameters(TicketListQuery),
 )
-async def search_tickets(viewer: ViewerDep, request: Request) -> Response:
-    # The query string is one model, not ten parameters, and the desk is taken from the
-    # request: each declared parameter and dependency level is per-request work for FastAPI
-    # (docs/BENCHMARKS.md, #18). The viewer (who is signed in, their scope) stays a dependency.
+async def search_tickets(request: Request) -> Response:
+    # No declared parameter or dependency: the query string is one model and the viewer (who
+    # is signed in, their scope) a plain call, so FastAPI solves one level, as for a bare
+    # endpoint: each declared parameter and dependency level is per-request work for it
+    # (docs/BENCHMARKS.md, #18). The sign-in is checked before the query string, as when
+    # the viewer was a dependency (401 before 422).
+    viewer = await signed_in_viewer(request)
     f = parse_query(TicketListQuery, request)
     filters = ListFilters(
         f.q,
@@ -112,18 +116,23 @@ async def search_tickets(viewer: ViewerDep, request: Request) -> Response:
     return Response(await desk.timeline.search_json(filters, viewer), media_type="application/json")
 
 
+search_tickets.hotline_roles = signed_in_viewer.hotline_roles  # type: ignore[attr-defined]  # agent_ui.openapi
+
+
 @router.post("", response_model=TicketPublic, status_code=201)
 async def create_ticket(body: TicketCreate, desk: Desk, actor: StaffActor) -> TicketPublic:
     return await desk.tickets.create(body, actor)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-async def get_ticket(ticket_id: ReadableTicket, request: Request) -> Response:
-    # Two dependency levels, not six (each is a solve_dependencies pass): the desk is taken
-    # from the request rather than declared as `Desk`; the user, the scope and the role
-    # (`Reader`'s) are checked inside ReadableTicket.
-    desk = container_of(request).desk
+async def get_ticket(ticket_id: RowId, request: Request) -> Response:
+    # One dependency level, as a bare endpoint has: the user, the scope and the role
+    # (`Reader`'s) are checked by `readable_ticket`, called here rather than declared.
+    desk = await readable_ticket(request, ticket_id)
     return Response(await desk.tickets.get_json(ticket_id), media_type="application/json")
+
+
+get_ticket.hotline_roles = readable_ticket.hotline_roles  # type: ignore[attr-defined]  # agent_ui.openapi
 
 
 @router.patch("/{ticket_id}", response_model=TicketPublic)

@@ -110,7 +110,15 @@ FIELD_LABELS: dict[str, str] = {
     "body_zh": "kb.body_zh",
     "body_en": "kb.body_en",
     "duplicate_id": "cus.duplicate",
+    "name": "org.name",
+    "phone": "org.phone",
+    "login": "org.login",
 }
+
+
+# A field refused because it and its sibling are both empty names both (ArticleIn: a title in
+# either language).
+EITHER_OF: dict[str, tuple[str, ...]] = {"title_en": ("title_zh", "title_en")}
 
 
 def invalid_fields(exc: ValidationError | RequestValidationError, t: Translate) -> str:
@@ -119,10 +127,12 @@ def invalid_fields(exc: ValidationError | RequestValidationError, t: Translate) 
     names: list[str] = []
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
-        key = FIELD_LABELS.get(loc[-1]) if loc else None
-        name = t(key) if key else ".".join(loc) or str(err["msg"])
-        if name not in names:
-            names.append(name)
+        keys = [FIELD_LABELS[loc[-1]]] if loc and loc[-1] in FIELD_LABELS else []
+        if loc and loc[-1] in EITHER_OF:  # "one of these two": name both
+            keys = [FIELD_LABELS[f] for f in EITHER_OF[loc[-1]]]
+        for name in [t(k) for k in keys] or [".".join(loc) or str(err["msg"])]:
+            if name not in names:
+                names.append(name)
     return t("form.list_separator").join(names) or "—"
 
 

@@ -35,6 +35,7 @@ _SYSTEM_NOTES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"all work orders completed"), "tl.sys.all_done"),
     (re.compile(r"closed after a good follow-up"), "tl.sys.good_follow_up"),
     (re.compile(r"opened for a call that was moved"), "tl.sys.call_moved"),
+    (re.compile(r"来电放弃 The caller hung up before an agent answered"), "tl.sys.abandoned"),
     (re.compile(r"confirmed by the customer \((?P<channel>[^)]*)\)"), "tl.sys.confirmed"),
     (re.compile(r"auto-dispatch: category (?P<category>.+)"), "tl.sys.auto_dispatch"),
     (re.compile(r"work orders of ticket (?P<ticket>\d+)"), "tl.sys.merged_orders"),

@@ -277,7 +277,7 @@ async def test_the_whole_cluster_survives_a_leader_kill_and_a_web_worker_kill_in
                 return shown is not None and len(shown[1]) == len(HOLD_CALLERS)
 
             with contextlib.suppress(TimeoutError):  # what it shows is asserted just below
-                await eventually(shown_again, timeout=15)
+                await eventually(shown_again, timeout=30)
             shown_after = board.waiting(since=killed)
             order_after, members_after = await _pbx_queue(pbx)
             step(f"after the takeover: shown {shown_after}, PBX {order_after}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pydantic_core
@@ -13,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from routing.events import CallEventKind
 from tests.tickets.conftest import AGENT, AGENT2, SUPERVISOR, T0, FakeClock, call_event
 from tickets.models import SlaStatus, TicketState
-from tickets.public_rows import sqlite_utc_text
+from tickets.public_rows import _sqlite_forms, _sqlite_utc_sql, sqlite_utc_text
 from tickets.schemas import CustomerCreate, PhoneIn, TicketCreate, TicketPage, WorkOrderCreate
 from tickets.service import ServiceDesk
 from tickets.timeline import ListFilters
@@ -174,3 +175,35 @@ def test_sqlite_datetimes_read_as_text_are_what_pydantic_writes() -> None:
         ("2026-12-01T09:00:00+08:00", datetime(2026, 12, 1, 1, tzinfo=UTC)),  # parsed, then formatted
     ]:
         assert pydantic_core.to_json(sqlite_utc_text(stored)) == pydantic_core.to_json(moment), stored
+
+
+def test_sqlite_writes_the_stored_datetime_forms_as_sqlite_utc_text_does() -> None:
+    """The page's SQL (`public_rows._sqlite_utc_sql`, its known-forms check) against the
+    Python it stands for, on both stored forms and on near misses: a form SQLite writes is
+    `sqlite_utc_text`'s text; any other is NULL and flags the row (not plain)."""
+    samples = [
+        "2026-12-01 01:00:00.000000",
+        "2026-12-01 01:00:00.250000",
+        "2026-12-01 01:00:00.000120",
+        "2026-12-01 01:00:00",
+        "2026-12-01T01:00:00",
+        "2026-12-01 01:00:00.25",
+        "2026-12-01 01:00:00+08:00",
+        "2026-12-01T09:00:00+08:00",
+        "2026-12-01 01:00:00,000000",
+        "",
+    ]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE ticket (created_at TEXT)")
+    convert, known = _sqlite_utc_sql("ticket.created_at"), _sqlite_forms("ticket.created_at")
+    for stored in samples:
+        conn.execute("DELETE FROM ticket")
+        conn.execute("INSERT INTO ticket VALUES (?)", (stored,))
+        text_, is_known = conn.execute(
+            f"SELECT {convert}, ({known[0]}) OR ({known[1]}) FROM ticket"
+        ).fetchone()
+        python = sqlite_utc_text(stored) if len(stored) in (19, 26) else None
+        if is_known:
+            assert isinstance(python, str) and text_ == python, stored
+        else:
+            assert text_ is None and not isinstance(python, str), stored

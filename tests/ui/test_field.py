@@ -97,6 +97,9 @@ async def test_the_technician_walks_accept_on_the_way_arrived_done_and_the_ticke
         sup = await hotline.sign_in("sup")
         li, _ = await technicians(sup)
         order = await _dispatch_to(sup, "电梯异响", li)
+        # The ticket page says why it offers no "resolve" while the order is open, and what to do.
+        ticket_page = (await sup.get(f"/tickets/{order['ticket_id']}")).text
+        assert 'id="resolve-why"' in ticket_page and "还有 1 张派工单未完成" in ticket_page
         tech = await hotline.sign_in("tech")
         page = await tech.get("/field")
         token = form_token(page.text)

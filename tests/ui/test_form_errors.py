@@ -47,6 +47,17 @@ async def test_a_refused_form_names_its_fields_as_the_page_labels_them(
             assert "请检查以下字段：重复客户编号" in letters.text and 'id="back"' in letters.text
             assert (await api.post("/api/customers", json={"name": ""})).json()["error_id"] == "invalid_input"
 
+            # A knowledge-base article needs a title in one language at least ('#5' was saved).
+            untitled = await post_form(
+                sup, "/kb", {"title_zh": " ", "title_en": "", "body_zh": "x"}, page="/kb/new"
+            )
+            assert untitled.status_code == 422
+            assert "请检查以下字段：标题（中文）、标题（英文）" in untitled.text
+
+            # An empty ticket list says where tickets come from.
+            nothing = (await sup.get("/tickets", params={"q": "没有这样的工单"})).text
+            assert "来电时会自动新建工单，也可以在客户页面" in nothing
+
             await post_form(sup, "/language", {"language": "en", "next": "/"})
             english = await post_form(sup, f"{page}/note", {"note": "", "visibility": "internal"}, page=page)
             assert english.status_code == 422 and "Please check these fields: Note" in english.text

@@ -42,6 +42,16 @@ def entry(kind: str, text: str, **data: Any) -> TimelineEntry:
         (
             entry(
                 "transition",
+                "reported → cancelled: 来电放弃 The caller hung up before an agent answered",
+                from_state="reported",
+                to_state="cancelled",
+            ),
+            "已申报 → 已取消: 来电者在坐席接听前挂断",  # not half Chinese, half English
+            "reported → cancelled: the caller hung up before an agent answered",
+        ),
+        (
+            entry(
+                "transition",
                 "resolved → closed: confirmed by the customer (sms)",
                 from_state="resolved",
                 to_state="closed",
