@@ -57,7 +57,9 @@ from config.router import router_config
 from config.settings import ProcessRole, Settings
 from cti.acd import AcdService
 from cti.agent_store import AgentSignInStore
+from cti.asterisk import AsteriskLink
 from cti.bus import EventBus
+from cti.multi import MultiLink
 from cti.simulator import SimulatedPbx
 from cti.telephony import TelephonyError, TelephonyLink
 from cti.twilio.call_store import DatabaseCallStore
@@ -475,6 +477,11 @@ def _subscribe(c: Container, ivr: IvrDesk) -> None:
     c.acd.add_listener(c.console.on_decision)
     c.acd.add_listener(c.wallboard.on_decision)
     c.acd.add_listener(c.calllog.on_decision)
+    if isinstance(c.acd, AcdService):  # a PBX that restarted forgot app_queue's pauses: told again
+        links = c.link.links.values() if isinstance(c.link, MultiLink) else [c.link]
+        for link in links:
+            if isinstance(link, AsteriskLink):
+                link.on_pbx_restart(c.acd.tell_members_again)
     if c.elector is not None:
         c.acd.add_listener(_first_decision(c.elector))
     c.desk.subscribe(c.wallboard.on_desk_event)

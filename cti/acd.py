@@ -166,6 +166,26 @@ class AcdService:
                 return None
         return tell
 
+    async def tell_members_again(self) -> None:
+        """Observe mode, after a restart of the PBX (it forgot pauses and QueueAdd'ed members):
+        every signed-in agent's membership and pause told to app_queue again, as at sign-in
+        (paused with their reason, or WRAPUP_HOLD_REASON while in wrap-up)."""
+        members = self.members
+        if members is None or self.control:
+            return
+        snapshot = self.router.snapshot(self.clock())
+        for agent_id in [agent.id for agent in self.router.config.agents]:
+            state = self.router.agent_state(agent_id)
+            if state is AgentState.LOGGED_OUT:
+                continue
+            view = snapshot.agent(agent_id)
+            paused = state in (AgentState.PAUSED, AgentState.WRAP_UP)
+            reason = (view.reason or "break") if state is AgentState.PAUSED else WRAPUP_HOLD_REASON
+            queues = self.router.agent_queues(agent_id)
+            await self._tell(
+                members.sign_in(agent_id, queues, paused=paused, reason=reason if paused else "")
+            )
+
     async def _hold_wrapup(self, change: AgentStateChanged) -> None:
         """Observe mode: app_queue rings whoever it sees free once its own `wrapuptime` is over.
         While Hotline has the agent in wrap-up (ended by the agent's "Done"), the member is paused

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -125,6 +125,8 @@ class AsteriskLink(ControlsNotOffered):
         self._heard_at: float | None = None  # when the last AMI message was read (time.time())
         self._lost_after: float | None = None  # `_heard_at` when the link was last lost
         self._book: CdrBook | None = None  # the CDRs read at the last login
+        self._pbx_started: str | None = None  # CoreStatus's start at the last login
+        self._restart_callbacks: list[Callable[[], Awaitable[None]]] = []
         self._running = asyncio.Event()
         self.versions = VersionWatch()
         names = member_names or {}
@@ -167,6 +169,7 @@ class AsteriskLink(ControlsNotOffered):
 
         client.on_connected(check_version)
         client.on_connected(self._read_cdrs)
+        client.on_connected(self._check_restart)  # before the resync: what it reads is re-told
         resync_on_connect(client, self.translator, publish_missed)
         client.on_connected(tell_missed)  # after the resync: the calls live now are known
         async with asyncio.TaskGroup() as group:
@@ -201,6 +204,29 @@ class AsteriskLink(ControlsNotOffered):
             await client.wait_lost()
             await publish(self.translator.link_lost(self.translator.clock()))
             await client.wait_connected()
+
+    def on_pbx_restart(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback()` at a re-login to a PBX that restarted since the last login, before
+        the resync: app_queue forgot the pauses and the QueueAdd'ed members it was told (observe
+        mode: the ACD tells it again, so the resync reads Hotline's agents as they are)."""
+        self._restart_callbacks.append(callback)
+
+    async def _check_restart(self) -> None:
+        """CoreStatus: the PBX's start; a different one than at the last login is a restart."""
+        try:
+            status = await self.client.action("CoreStatus")
+        except (ActionRefused, AmiError) as exc:  # no write class system/reporting: not known
+            log.info("AMI: no CoreStatus (%s): a restart of the PBX is not noticed", exc)
+            return
+        started = f"{status.get('CoreStartupDate', '')} {status.get('CoreStartupTime', '')}".strip()
+        previous, self._pbx_started = self._pbx_started, started
+        if previous is None or not started or started == previous:
+            return
+        log.warning(
+            "AMI: the PBX restarted (%s, before %s): telling app_queue the agents again", started, previous
+        )
+        for callback in list(self._restart_callbacks):
+            await callback()
 
     async def _note_losses(self, client: AmiClient) -> None:
         """At each loss of a link that was up: when the PBX was last heard (`_missed_while_down`)."""

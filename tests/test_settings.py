@@ -272,3 +272,15 @@ def test_serve_refuses_a_queue_on_an_unknown_pbx_in_one_line_naming_it(tmp_path:
     assert result.returncode == 2
     assert "queue field: unknown PBX 'west'" in result.stderr and "['east', 'main']" in result.stderr
     assert "Traceback" not in result.stderr and "east-pbx-secret-1" not in result.stderr
+
+
+def test_agent_and_queue_lookups_follow_a_copy_with_other_agents() -> None:
+    center = load_callcenter(SAMPLE_CALLCENTER)
+    first = center.agents[0]
+    assert center.agent(first.id) == first  # the index is built now
+    assert center.queue(center.queues[0].name) == center.queues[0]
+    assert center.agent("no such agent") is None
+    emptied = center.model_copy(update={"agents": [], "queues": center.queues[1:]})
+    assert emptied.agent(first.id) is None  # not the original's index, copied with the model
+    assert emptied.queue(center.queues[0].name) is None
+    assert center.agent(first.id) == first

@@ -95,7 +95,7 @@ class AmiServer:
         self.username = username
         self._secret = secret
         self._actions = dict(actions)
-        self._booted_at = booted_at
+        self.started_at = booted_at  # the PBX's start (FullyBooted Uptime, CoreStatus); a test may move it
         self.dialect = dialect or Dialect()
         self.actions_received: list[dict[str, str]] = []
         self.action_log: list[ReceivedAction] = []  # the same, each with its time and connection
@@ -180,6 +180,14 @@ class AmiServer:
         if action == "coresettings":
             session.respond(fields, "Success", **self.dialect.core_settings())
             return
+        if action == "corestatus":  # manager.c action_corestatus (the local time of the start)
+            started = time.localtime(self.started_at)
+            day, clock = time.strftime("%Y-%m-%d", started), time.strftime("%H:%M:%S", started)
+            session.respond(
+                fields, "Success", CoreStartupDate=day, CoreStartupTime=clock, CoreReloadDate=day,
+                CoreReloadTime=clock, CoreCurrentCalls="0",
+            )  # fmt: skip
+            return
         handler = self._actions.get(action)
         if handler is None:
             session.respond(
@@ -205,7 +213,7 @@ class AmiServer:
         session.events = fields.get("Events", "on").lower() not in ("off", "no", "false")
         session.respond(fields, "Success", Message="Authentication accepted")
         peer = session.writer.get_extra_info("peername") or ("127.0.0.1", 0)
-        uptime = str(int(time.time()) - self._booted_at)
+        uptime = str(int(time.time()) - self.started_at)
         booted = {"Uptime": uptime, "LastReload": "0", "Status": "Fully Booted"}
         session.send_event("FullyBooted", {"Privilege": "system,all", **booted})
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from tests.crash.processes import Process, ami, hotline_env, place_call, start_simulator
-from tests.roles.conftest import redis_url
+from tests.roles.conftest import redis_env
 
 CALLCENTER = Path(__file__).parents[1] / "crash" / "callcenter.yaml"
 SPEED = 10.0  # dialplan seconds run ten times faster: talk-20 is 2 s
@@ -113,7 +113,7 @@ async def router_pair(database_url: str, work: Path, *, every_s: float = 0.2) ->
     pbx, port = await start_simulator(
         0, callcenter=CALLCENTER, recordings=work / "pbx-monitor", cdr=cdr, speed=SPEED
     )
-    env = hotline_env(database_url, port, work, CALLCENTER, HOTLINE_REDIS_URL=redis_url())
+    env = hotline_env(database_url, port, work, CALLCENTER, **redis_env())
     pair = RouterPair(env)
     feeder = asyncio.create_task(feed_callers(port, every_s), name="caller-feed")
     try:

@@ -20,7 +20,7 @@ from cti.simulator.standalone import simulated_queues
 from tests.cluster.proxy import FreezableProxy
 from tests.cluster.routers import CALLCENTER, DECISION, SPEED, STANDBY, RouterPair, feed_callers, router_pair
 from tests.crash.processes import AMI_SECRET, hotline_env
-from tests.roles.conftest import redis_url
+from tests.roles.conftest import redis_env
 
 TAKEOVER_BOUND_S = 20.0
 
@@ -50,6 +50,7 @@ async def test_a_router_cut_off_from_postgresql_falls_silent_on_the_pbx_and_exit
     proxy = FreezableProxy(server.host or "127.0.0.1", server.port or 5432)
     await proxy.start()
     via_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    shared = redis_env()  # the two routers' Redis, under a prefix of this test's own
     pbx = SimulatedPbx(
         secret=AMI_SECRET, speed=SPEED, queues=simulated_queues(load_callcenter(CALLCENTER)),
         recordings_dir=tmp_path / "pbx-monitor",
@@ -58,12 +59,8 @@ async def test_a_router_cut_off_from_postgresql_falls_silent_on_the_pbx_and_exit
         async with asyncio.TaskGroup() as group:
             running = group.create_task(pbx.run())
             await pbx.wait_ready()
-            cut_off = RouterPair(
-                hotline_env(via_proxy, pbx.port, tmp_path, CALLCENTER, HOTLINE_REDIS_URL=redis_url())
-            )
-            direct = RouterPair(
-                hotline_env(pg_url, pbx.port, tmp_path, CALLCENTER, HOTLINE_REDIS_URL=redis_url())
-            )
+            cut_off = RouterPair(hotline_env(via_proxy, pbx.port, tmp_path, CALLCENTER, **shared))
+            direct = RouterPair(hotline_env(pg_url, pbx.port, tmp_path, CALLCENTER, **shared))
             feeding = group.create_task(feed_callers(pbx.port, 0.2))
             try:
                 leader = await cut_off.start()

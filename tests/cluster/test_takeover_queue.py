@@ -41,7 +41,7 @@ from cti.simulator import SimulatedPbx
 from cti.simulator.standalone import simulated_queues
 from tests.cluster.routers import CALLCENTER, LEADER, SPEED, STANDBY, RouterPair
 from tests.crash.processes import AMI_SECRET, Process, ami, eventually, hotline_env, place_call
-from tests.roles.conftest import redis_url
+from tests.roles.conftest import redis_env
 
 CALLERS = [f"+8613755500{n:03d}" for n in range(1, 6)]
 PLACED_EVERY_S = 0.6  # apart by more than the resync's one-second Wait, so arrivals stay distinct
@@ -96,7 +96,7 @@ async def test_callers_waiting_keep_their_place_and_agents_their_pause_across_a_
             running = group.create_task(pbx.run())
             await pbx.wait_ready()
             queue = pbx.core.queues["support"]
-            env = hotline_env(pg_url, pbx.port, tmp_path, CALLCENTER, HOTLINE_REDIS_URL=redis_url())
+            env = hotline_env(pg_url, pbx.port, tmp_path, CALLCENTER, **redis_env())
             pair = RouterPair(env)
             try:
                 leader = await pair.start()

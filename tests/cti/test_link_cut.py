@@ -15,6 +15,7 @@ from sqlmodel import select
 from calls.models import CallRecord
 from cti.ami.client import AmiClient
 from cti.asterisk import AsteriskLink
+from routing.agent_state import AgentState
 from tests.harness import AMI_SECRET, next_message, no_message, running_hotline
 from tickets.models import TicketCall
 
@@ -200,3 +201,54 @@ async def test_a_control_mode_caller_who_came_while_the_link_was_down_waits_in_t
                 await session.exec(select(TicketCall).where(TicketCall.call_id == record.call_id))
             ).all()
         assert link.queue == "billing" and link.ivr_choice == "billing"
+
+
+async def test_after_a_restart_of_the_pbx_app_queue_is_told_the_pauses_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Found on a real Asterisk 22.10.1 (observe mode): 1001 paused (lunch) on the console; after
+    `core restart now` app_queue had its queues.conf members unpaused again, and the re-login's
+    QueueStatus made Hotline follow it: 1001 was available ("ready") and rung, on her lunch. At a
+    re-login to a PBX whose CoreStatus start changed, the ACD now tells app_queue again."""
+    async with (
+        running_hotline(database_url, tmp_path, mode="observe") as hotline,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        _, ws, _ = await hotline.console(stack, "1001")
+        await ws.send('{"type": "pause", "reason": "lunch"}')
+        state = await next_message(ws, "state")
+        while state["state"] != "paused":
+            state = await next_message(ws, "state")
+        member = hotline.pbx.core.queues["support"].member("Local/1001@agents/n")
+        assert member is not None and (member.paused, member.reason) == (True, "lunch")
+
+        async with hotline.pbx_unreachable():  # the PBX restarts: queues.conf's members, unpaused
+            member.paused, member.reason = False, ""
+            hotline.pbx.server.started_at += 60
+
+        async with asyncio.timeout(5):
+            while not member.paused:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert member.reason == "lunch"
+        await hotline.container.bus.join()
+        router = hotline.container.acd.router
+        assert router.agent_state("1001") is AgentState.PAUSED
+        assert router.snapshot(hotline.container.acd.clock()).agent("1001").reason == "lunch"
+
+
+async def test_a_re_login_to_the_same_pbx_run_tells_app_queue_nothing_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with (
+        running_hotline(database_url, tmp_path, mode="observe") as hotline,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await hotline.console(stack, "1001")
+        sent = len(hotline.pbx.actions_received)
+        async with hotline.pbx_unreachable():
+            pass
+        await hotline.container.bus.join()
+        again = [
+            a for a in hotline.pbx.actions_received[sent:] if a.get("Action", "").lower() == "queuepause"
+        ]
+        assert again == []

@@ -19,6 +19,16 @@ def redis_url() -> str:
     return os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379/0")
 
 
+def redis_env() -> dict[str, str]:
+    """HOTLINE_REDIS_URL and a HOTLINE_REDIS_PREFIX of its own, for the processes of one test:
+    runs sharing the server (CI, others' tests) keep apart. Their keys are bounded streams and
+    counters under `hotline-test:`."""
+    return {
+        "HOTLINE_REDIS_URL": redis_url(),
+        "HOTLINE_REDIS_PREFIX": f"hotline-test:{uuid.uuid4().hex[:10]}:",
+    }
+
+
 @pytest.fixture
 def key_prefix() -> str:
     return f"hotline-test:{uuid.uuid4().hex[:10]}:"
