@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_ui import docs, errors, health, openapi, pages, ws
 from agent_ui.api import audit as audit_api
@@ -38,6 +39,7 @@ from agent_ui.deps import container_of
 from agent_ui.middleware import OriginCheck, SecurityHeaders, SignInGate
 from agent_ui.models import Role
 from agent_ui.pages.common import form_refused as page_form_refused
+from agent_ui.pages.common import page_missing
 from config.settings import MIN_SESSION_SECRET, PLACEHOLDER_SECRETS, ProcessRole, Settings, load_settings
 from cti.twilio.urls import PREFIX as TWILIO_PREFIX
 
@@ -146,6 +148,7 @@ def _serve_people(app: FastAPI) -> None:
     app.include_router(pages.router)
     # A page's form refused by the framework answers a page, not the API's JSON (agent_ui.errors).
     app.add_exception_handler(RequestValidationError, page_form_refused)
+    app.add_exception_handler(StarletteHTTPException, page_missing)  # a mistyped link: a page
     app.include_router(ws.router)
     app.include_router(auth_api.router, prefix="/api")
     for part in (console_api, supervisor_api, reports_api):

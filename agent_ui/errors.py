@@ -83,7 +83,7 @@ def _allowed_methods(request: Request) -> str | None:
     return ", ".join(sorted(methods)) if methods else None
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     error_id = {
         400: "bad_request",
@@ -115,6 +115,6 @@ def _domain_handler(status: int, error_id: str) -> Any:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     for exc_type, (status, error_id) in _REGISTRY.items():
         app.add_exception_handler(exc_type, _domain_handler(status, error_id))

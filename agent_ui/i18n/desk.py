@@ -157,6 +157,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "org.add_technician": ("Add technician", "添加维修人员"),
     "org.code_taken": ("Code: a department with this code exists already.", "代码：已有使用该代码的部门。"),
     "form.back": ("Back to the form", "返回表单"),
+    "page.missing": (
+        "There is no such page here: the link may be mistyped or old.",
+        "没有这个页面：链接可能有误或已过期。",
+    ),
+    "page.home": ("To my start page", "返回首页"),
     # timeline kinds
     "tl.created": ("reported", "申报"),
     "tl.transition": ("state", "状态变更"),

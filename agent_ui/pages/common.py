@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_ui import csrf, errors
 from agent_ui.auth import SessionUser, session_user
@@ -150,6 +151,27 @@ async def form_refused(request: Request, exc: Exception) -> Response:
     back = referer.path + (f"?{referer.query}" if referer.query else "") if same_site else "/"
     message = t("tk.err.invalid", fields=invalid_fields(exc, t))
     return render(request, "refused.html", user, status_code=422, message=message, back=back)
+
+
+async def page_missing(request: Request, exc: Exception) -> Response:
+    """A person's browser asking for a page that does not exist (a mistyped or old link) gets a
+    page in their language with the way home, not the API's JSON; the API, the PBX's webhooks,
+    static files and any caller not asking for HTML keep the JSON answer."""
+    assert isinstance(exc, StarletteHTTPException)
+    machine = request.url.path.startswith(("/api/", "/twilio/", "/static/", "/metrics"))
+    if exc.status_code != 404 or machine or "text/html" not in request.headers.get("accept", ""):
+        return await errors.http_error(request, exc)
+    user = await session_user(request)
+    t = translator(page_language(request, user))
+    return render(
+        request,
+        "refused.html",
+        user,
+        status_code=404,
+        message=t("page.missing"),
+        back="/",
+        status_missing=True,
+    )
 
 
 def queue_title(queue: QueueSpec, language: str) -> str:

@@ -54,6 +54,15 @@ async def test_a_refused_form_names_its_fields_as_the_page_labels_them(
             assert untitled.status_code == 422
             assert "请检查以下字段：标题（中文）、标题（英文）" in untitled.text
 
+            # A mistyped link in a browser gets a page with the way home; the API keeps its JSON.
+            html = {"Accept": "text/html,application/xhtml+xml"}
+            missing = await sup.get("/tikets", headers=html)
+            assert (
+                missing.status_code == 404 and "没有这个页面" in missing.text and 'href="/"' in missing.text
+            )
+            assert (await sup.get("/api/tikets", headers=html)).json()["error_id"] == "not_found"
+            assert (await sup.get("/tikets")).json()["error_id"] == "not_found"  # not asking for HTML
+
             # An empty ticket list says where tickets come from.
             nothing = (await sup.get("/tickets", params={"q": "没有这样的工单"})).text
             assert "来电时会自动新建工单，也可以在客户页面" in nothing
