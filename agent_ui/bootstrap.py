@@ -373,6 +373,7 @@ def build(settings: Settings, *, clock: Callable[[], float] = time.time) -> Cont
         settle_s=settings.recordings_settle_s,
         pbx_of=pbx_of,
     )
+    recordings.recovery.link_call = calllog.link_recording  # a file the folder scan adopts: on its call row
     views = Views(CallViews(sessions), DeskViews(sessions), RecordingViews(sessions), AuditViews(sessions))
     wallboard = WallboardService(router, hub, views.desk, center, clock)
     if web and isinstance(hub, RedisHub):  # greet supervisors with the router's view, not this empty one

@@ -111,6 +111,17 @@ class CallLog:
                 )
             await session.commit()
 
+    async def link_recording(self, call_id: str, location: str) -> None:
+        """A recording of the call taken in without its RECORDING_STARTED (the PBX folder scan after
+        an outage, recordings.recovery): the call row names it as that event would have, if empty."""
+        async with self._sessions() as session:
+            await session.exec(
+                update(CallRecord)
+                .where(col(CallRecord.call_id) == call_id, col(CallRecord.recording).is_(None))
+                .values(recording=location)
+            )
+            await session.commit()
+
     async def handle(self, event: Event) -> None:
         """Bus handler: returns once the event is committed, in a transaction it may share.
 

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 _UNIQUEID = re.compile(r"(\d{6,}\.\d+)")  # Asterisk's Uniqueid: <epoch>.<sequence>
 _AUDIO = frozenset({".wav", ".wav49", ".gsm"})
 _PAGE = 500
+
+CallLinker = Callable[[str, str], Awaitable[None]]
+"""(call id, the file's location at the PBX): the call log names the recording on the call's row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ class RecordingRecovery:
         """`folders` maps the PBX's recordings folder (as its events name files) to this host's view."""
         self._sessions, self._service, self._source = sessions, service, source
         self._folders = {PurePosixPath(pbx): local for pbx, local in folders.items()}
+        # the composition root's (calls.log.CallLog.link_recording): recordings/ does not import calls/
+        self.link_call: CallLinker | None = None
 
     async def open_calls(self) -> list[PendingCall]:
         """Calls with a file still PENDING and no hang-up seen: the PBX must say whether they are over."""
@@ -162,6 +167,7 @@ class RecordingRecovery:
             calls = await _calls_by_leg(session, {uid for ref, uid, _ in files if ref not in known}, since)
             named = await _file_names_of(session, self._source, {c.call_id for c in calls.values()})
             new: list[tuple[int, bool]] = []
+            adopted: list[tuple[str, str]] = []
             for ref, uid, mtime in files:
                 if ref in known:
                     continue
@@ -175,7 +181,11 @@ class RecordingRecovery:
                 named.add((call.call_id, PurePosixPath(ref).name))  # one folder under two names: once
                 if rec_id is not None:
                     new.append((rec_id, call.ended_at is not None))
+                    adopted.append((call.call_id, ref))
         report.registered += len(new)
+        if self.link_call is not None:  # as the live path's RECORDING_STARTED fills the call row
+            for call_id, ref in adopted:
+                await self.link_call(call_id, ref)
         live = [rec_id for rec_id, over in new if not over]
         over_now = await self._ended_since(live) if live else set()
         for rec_id, over in new:
