@@ -88,6 +88,7 @@ class AcdService:
         self._enrich = enrich
         self._listeners = list(listeners)
         self._wake = asyncio.Event()
+        self._unknown_queues: set[str] = set()  # PBX queues not configured, already warned of
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -102,6 +103,15 @@ class AcdService:
         if self.control and isinstance(event, AgentEvent) and event.kind in _PBX_MEMBERSHIP:
             return
         if (
+            isinstance(event, CallEvent)
+            and event.kind is CallEventKind.OFFERED
+            and event.queue
+            and not self.router.has_queue(event.queue)
+        ):  # the router counts and skips it (ignored_events "unknown-queue"); said once per queue
+            self._warn_unknown_queue(event.queue)
+            await self._apply(self.router.on_event(event, self.clock()))
+            return
+        if (
             self.control
             and isinstance(event, CallEvent)
             and event.kind is CallEventKind.OFFERED
@@ -114,6 +124,18 @@ class AcdService:
                 await self.command(offer)
                 return
         await self._apply(self.router.on_event(event, self.clock()))
+
+    def _warn_unknown_queue(self, queue: str) -> None:
+        if queue in self._unknown_queues:
+            return
+        self._unknown_queues.add(queue)
+        log.warning(
+            "PBX queue %r is not in the call-center file: Hotline neither routes nor reports its calls"
+            " (counted as ignored_events unknown-queue). Add queue %r to the call-center file, or send"
+            " these calls to a configured queue. Said once per queue.",
+            queue,
+            queue,
+        )
 
     async def command(self, command: Command) -> None:
         """An order from a person or a service. Raises routing's InvalidTransition when illegal.
@@ -132,6 +154,7 @@ class AcdService:
         decisions it enables (a waiting call an agent now qualifies for) are carried out.
         Raises routing's ConfigError, changing nothing, when the router refuses it."""
         await self._apply(self.router.reconfigure(config, self.clock()))
+        self._unknown_queues.clear()  # a queue added, then removed again, is warned of again
         self._wake.set()
 
     def _member_order(self, command: Command) -> Callable[[], Awaitable[None]] | None:

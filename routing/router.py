@@ -342,6 +342,10 @@ class Router:
             return None
         return agent.since, agent.wrapup_of[0], agent.wrapup_of[1]
 
+    def has_queue(self, name: str) -> bool:
+        """Whether `name` is a queue of the configuration (a PBX may have queues Hotline does not)."""
+        return name in self._queues
+
     def agent_queues(self, agent_id: str) -> dict[str, int]:
         """The queues (queue -> penalty) the agent is signed in to now (empty when logged out)."""
         return dict(self._agent(agent_id).queues)
