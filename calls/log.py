@@ -210,12 +210,13 @@ class CallLog:
             fill["recording"] = event.detail
         if event.kind is CallEventKind.HUNG_UP:
             fill["hangup_cause"] = event.detail
-        if (column := _TIMESTAMP.get(event.kind)) is not None:
-            fill[column] = event.at
+        if (column := _TIMESTAMP.get(event.kind)) is not None and not event.untimed:
+            fill[column] = event.at  # untimed: when Hotline heard of it, not when it happened
         for name, value in fill.items():
             if value is not None and getattr(record, name) is None:
                 setattr(record, name, value)
         if record.outcome is None and (outcome := _OUTCOME.get(event.kind)) is not None:
             record.outcome = outcome
         if event.kind is CallEventKind.HUNG_UP and record.outcome is None:
-            record.outcome = "answered" if record.answered_at is not None else "abandoned"
+            answered = record.answered_at is not None or record.agent_id is not None  # agent: by ANSWERED
+            record.outcome = "answered" if answered else "abandoned"

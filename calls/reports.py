@@ -106,7 +106,15 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
     return (b - a).total_seconds() if a is not None and b is not None else None
 
 
+def is_answered(call: CallRecord) -> bool:
+    """Answered by an agent, even when its answer time is unknown (answered during an AMI outage
+    and no PBX time for it: `answered_at` empty, the agent known)."""
+    return call.answered_at is not None or call.agent_id is not None
+
+
 def wait_s(call: CallRecord) -> float | None:
+    if call.answered_at is None and is_answered(call):
+        return None  # answered at an unknown time
     end = call.answered_at if call.answered_at is not None else call.ended_at
     return _seconds(call.offered_at, end)
 
@@ -152,8 +160,8 @@ def _pbxs(calls: Iterable[CallRecord]) -> str:
 
 
 def queue_row(queue: str, calls: Sequence[CallRecord], limits: Thresholds) -> QueueRow:
-    answered = [c for c in calls if c.answered_at is not None]
-    abandoned = [c for c in calls if c.answered_at is None and c.outcome == "abandoned"]
+    answered = [c for c in calls if is_answered(c)]
+    abandoned = [c for c in calls if not is_answered(c) and c.outcome == "abandoned"]
     waits = [w for c in answered if (w := wait_s(c)) is not None]
     abandon_waits = [w for c in abandoned if (w := wait_s(c)) is not None]
     short = sum(1 for w in abandon_waits if w < limits.short_abandon_s)
@@ -191,7 +199,7 @@ def by_queue(calls: Iterable[CallRecord], limits: Mapping[str, Thresholds]) -> l
 def by_agent(calls: Iterable[CallRecord]) -> list[AgentRow]:
     groups: dict[str, list[CallRecord]] = defaultdict(list)
     for call in calls:
-        if call.agent_id is not None and call.answered_at is not None:
+        if call.agent_id is not None and is_answered(call):
             groups[call.agent_id].append(call)
     rows = []
     for agent in sorted(groups):
@@ -236,7 +244,7 @@ def slots(
         limit = limits.get(call.queue or "", Thresholds())
         wait = wait_s(call)
         offered[i] += 1
-        if call.answered_at is not None:
+        if is_answered(call):
             answered[i] += 1
             within[i] += wait is not None and wait <= limit.service_level_s
         elif call.outcome == "abandoned" and wait is not None and wait < limit.short_abandon_s:

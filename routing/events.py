@@ -63,6 +63,8 @@ class CallEvent:
       agent talked (AGENT_COMPLETED).
     * `recording_started_at`: when the recording began, if the source reports it
       (RECORDING_STARTED, RECORDING_READY).
+    * `untimed`: the source does not say when it happened (an ANSWERED a resync found with no
+      PBX time for it): `at` is when Hotline learned of it, and no record takes it as the time.
     """
 
     call_id: str
@@ -81,6 +83,7 @@ class CallEvent:
     hold_s: int | None = None
     talk_s: int | None = None
     recording_started_at: datetime | None = None
+    untimed: bool = False
 
 
 FROM_RECORDS = "records"

@@ -378,9 +378,11 @@ class CallDesk:
                 await _FOLLOWED[event.kind](self, tx, links[event.call_id], event)
 
     async def _answered(self, tx: Tx, link: TicketCall, event: CallEvent) -> None:
-        if link.answered_at is not None or event.agent is None:
+        if link.answered_at is not None or link.agent_id is not None or event.agent is None:
             return
-        link.agent_id, link.answered_at, link.outcome = event.agent, event.at, "answered"
+        # untimed (answered during an AMI outage, no PBX time): the answer time stays unknown
+        answered_at = None if event.untimed else event.at
+        link.agent_id, link.answered_at, link.outcome = event.agent, answered_at, "answered"
         tx.journal(link.ticket_id, "call_answered", event.agent, "", at=event.at, call_id=link.call_id)
         # The answering agent becomes the owner of an unowned open ticket. Not a versioned write:
         # the version tells a person "changed since you looked", and the agent may have opened
@@ -434,7 +436,7 @@ class CallDesk:
             tx.journal(link.ticket_id, "call_abandoned", "system", "", at=event.at, call_id=link.call_id)
             await self._cancel_if_abandoned(tx, link)
         elif link.outcome is None:
-            link.outcome = "answered" if link.answered_at else "unanswered"
+            link.outcome = "answered" if link.answered_at or link.agent_id else "unanswered"
 
     async def _cancel_if_abandoned(self, tx: Tx, link: TicketCall) -> None:
         """The caller hung up before any agent answered: without this, every abandoned

@@ -343,6 +343,7 @@ class AmiTranslator:
         detail: str | None = None,
         hold_s: int | None = None,
         talk_s: int | None = None,
+        untimed: bool = False,
     ) -> None:
         base = f"{call.call_id}|{kind.value}|{key}"
         if once:
@@ -371,6 +372,7 @@ class AmiTranslator:
                 hold_s=hold_s,
                 talk_s=talk_s,
                 ivr_choice=call.ivr_choice if kind is CallEventKind.OFFERED else None,
+                untimed=untimed,
             )
         )
 
@@ -441,20 +443,30 @@ class AmiTranslator:
         out: list[Event],
         hold_s: int | None = None,
         detail: str | None = None,
+        untimed: bool = False,
     ) -> None:
         """`hold_s`: Asterisk's HoldTime when it gives one (AgentConnect); else the seconds since
-        the offer on the events' clock (exact with `timestampevents = yes`)."""
+        the offer on the events' clock (exact with `timestampevents = yes`). `untimed`: nobody
+        says when it was answered (`at` is now): neither the answer time nor the hold is guessed."""
         current = call.answered_leg
         if current is not None and current != leg and current not in call.completed_legs:
             return  # already talking to another agent leg (ringall loser's late event)
         call.answered_leg = leg
         call.in_queue = False
-        if call.answered_at is None:
+        if call.answered_at is None and not untimed:
             call.answered_at = at
-        if hold_s is None and call.offered_at is not None:
+        if hold_s is None and call.offered_at is not None and not untimed:
             hold_s = _between(call.offered_at, at)
         self._emit(
-            out, call, CallEventKind.ANSWERED, at, key=leg, agent=call.legs[leg], hold_s=hold_s, detail=detail
+            out,
+            call,
+            CallEventKind.ANSWERED,
+            at,
+            key=leg,
+            agent=call.legs[leg],
+            hold_s=hold_s,
+            detail=detail,
+            untimed=untimed,
         )
 
     def _complete(
@@ -1158,8 +1170,9 @@ class AmiTranslator:
 
         Times are Asterisk's: a caller found here was offered `Duration` ago (its channel's
         age), and answered after `hold_times[caller uid]` seconds of that (app_queue's
-        QEHOLDTIME, when the caller knows it), else when its agent leg was made (so up to the
-        ring time early); the ANSWERED says `detail="resync"` (answered while Hotline was
+        QEHOLDTIME, when the caller knows it), else at an unknown time (`untimed`: its agent
+        leg's age is when that leg began ringing, on a real Asterisk as old as the offer); the
+        ANSWERED says `detail="resync"` (answered while Hotline was
         reconnecting: the agent gets a pop). A call gone meanwhile ended at its agent's
         QueueMember `LastCall` (apply_queue_status first), else now.
 
@@ -1228,12 +1241,11 @@ class AmiTranslator:
                 if call.answered_leg is None:
                     call.pending_abandon = None
                     call.queue_answered = app == "Queue"  # app_queue's AgentComplete will follow
-                    answered = at
                     if uid in holds and call.offered_at is not None:
                         answered = call.offered_at + timedelta(seconds=holds[uid])
-                    elif leg in ages:
-                        answered = at - timedelta(seconds=ages[leg])
-                    self._answer(call, leg, min(answered, at), out, detail="resync")
+                        self._answer(call, leg, min(answered, at), out, detail="resync")
+                    else:  # the agent leg's age is when it began ringing (a real Asterisk 22.10.1)
+                        self._answer(call, leg, at, out, detail="resync", untimed=True)
         return out
 
 

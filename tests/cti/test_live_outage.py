@@ -11,7 +11,7 @@ connection has a single event of it, only Master.csv. The re-login now enters it
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cti.ami.cdr import CdrBook, read_master_csv
@@ -77,3 +77,33 @@ def test_a_control_mode_caller_resynced_from_the_real_snapshot_waits_in_their_qu
         if isinstance(e, CallEvent) and e.kind is CallEventKind.OFFERED
     ]
     assert {(e.caller, e.queue) for e in offered if e.caller == "13900139023"} == {("13900139023", "billing")}
+
+
+def test_an_answer_the_resync_finds_without_a_pbx_time_is_left_untimed() -> None:
+    """observe-outage-relogin.ami: call 2 (13800138002) was answered by 1002 during the outage. Its
+    agent leg (Local/1002@agents-00000003;1) is as old as the caller (20 s): app_queue made it when
+    it began ringing 1002. Taken as the answer, answered_at was the offer time; without
+    QEHOLDTIME (Getvar, not in this capture) the answer's time is unknown, and said so."""
+    translator = AmiTranslator(default_queue="support")
+    for message in read_messages((LIVE / "observe-outage.ami").read_bytes()):
+        translator.feed(message)
+    relogin = list(read_messages((LIVE / "observe-outage-relogin.ami").read_bytes()))
+    snapshot = [m for m in relogin if m.get("Event") == "CoreShowChannel"]
+    assert [uid for _, uid in translator.answered_unheard(snapshot)] == ["1796296862.5"]
+    at = datetime(2026, 12, 3, 11, 21, 20, tzinfo=UTC)
+    events = [e for e in translator.apply_channels(snapshot, at=at) if isinstance(e, CallEvent)]
+    (answered,) = [e for e in events if e.kind is CallEventKind.ANSWERED]
+    assert (answered.caller, answered.agent, answered.detail) == ("13800138002", "1002", "resync")
+    assert answered.untimed and answered.hold_s is None
+
+    told = AmiTranslator(default_queue="support")
+    for message in read_messages((LIVE / "observe-outage.ami").read_bytes()):
+        told.feed(message)
+    events = [
+        e
+        for e in told.apply_channels(snapshot, at=at, hold_times={"1796296862.5": 4})
+        if isinstance(e, CallEvent)
+    ]
+    offered = next(e for e in events if e.kind is CallEventKind.OFFERED)
+    (answered,) = [e for e in events if e.kind is CallEventKind.ANSWERED]
+    assert not answered.untimed and answered.at == offered.at + timedelta(seconds=4) and answered.hold_s == 4
