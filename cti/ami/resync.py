@@ -40,9 +40,13 @@ async def resync(client: AmiClient, translator: AmiTranslator) -> list[Event]:
         for channel in waiting:
             variables[channel] = await _waiting_variables(client, channel)
         channels = await client.action_list("CoreShowChannels", within=15.0)  # the snapshot applied
+    holds: dict[str, int] = {}
+    for channel, uid in translator.answered_unheard(channels):  # answered while the link was down
+        if (hold := await _hold_time(client, channel)) is not None:
+            holds[uid] = hold
     events = translator.apply_queue_status(queues)
     # no await between: live events wait behind the snapshot
-    events += translator.apply_channels(channels, waiting_vars=variables)
+    events += translator.apply_channels(channels, hold_times=holds, waiting_vars=variables)
     events += await _device_states(client, translator)
     log.info(
         "AMI resync: %d channels, %d queue items, %d missed events", len(channels), len(queues), len(events)
@@ -62,6 +66,18 @@ async def _waiting_variables(client: AmiClient, channel: str) -> dict[str, str]:
         if value := (reply.get("Value") or "").strip():
             found[variable] = value
     return found
+
+
+async def _hold_time(client: AmiClient, channel: str) -> int | None:
+    """The caller's QEHOLDTIME: the seconds app_queue kept it waiting before the answer (queues.conf
+    `setqueueentryvar = yes`); None when not set or the caller is gone."""
+    try:
+        reply = await client.action("Getvar", Channel=channel, Variable="QEHOLDTIME", within=5.0)
+    except ActionRefused as exc:
+        log.info("AMI resync: no QEHOLDTIME of %s (%s)", channel, exc)
+        return None
+    value = (reply.get("Value") or "").strip()
+    return int(value) if value.isdigit() else None
 
 
 async def _device_states(client: AmiClient, translator: AmiTranslator) -> list[Event]:

@@ -1126,6 +1126,22 @@ class AmiTranslator:
             and item["Uniqueid"] not in self._calls
         ]
 
+    def answered_unheard(self, channels: list[AmiMessage]) -> list[tuple[str, str]]:
+        """(channel, Uniqueid) of the app_queue callers of a CoreShowChannels snapshot that are
+        bridged while this translator knows of no answer: answered while the link was down. Their
+        QEHOLDTIME (app_queue's wait before the answer) dates the answer (the resync asks for it)."""
+        out = []
+        for item in channels:
+            uid, channel = item.get("Uniqueid", ""), item.get("Channel", "")
+            if item.get("Application") != "Queue" or not uid or not channel:
+                continue
+            if not (item.get("BridgeId") or item.get("BridgeID")):
+                continue
+            call = self._calls.get(uid)
+            if call is None or (not call.ended and call.answered_leg is None):
+                out.append((channel, uid))
+        return out
+
     def apply_channels(
         self,
         channels: list[AmiMessage],

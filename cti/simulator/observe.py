@@ -258,6 +258,7 @@ class QueueCall:
             },
         )
         caller.variables["__hold"] = hold
+        caller.variables["QEHOLDTIME"] = hold  # queues.conf `setqueueentryvar = yes` (the shipped one)
         member.in_call = True
         self.agent_legs = (one, two)
         pbx.bridge(one, caller)
