@@ -112,8 +112,10 @@ async def test_a_leader_whose_session_is_terminated_is_deposed_before_the_new_le
         await asyncio.sleep(2 * LEASE_S)
         assert a.fence.valid and not waiting.done()
         async with await psycopg.AsyncConnection.connect(libpq_url(pg_url), autocommit=True) as admin:
+            # read before the kill: the elector's thread can see its session end before this
+            # connection's close returns (it did, 0.4 ms earlier, in 1 run of 6)
+            terminated = a.clock()
             await admin.execute("SELECT pg_terminate_backend(%s)", (a.backend_pid,))
-        terminated = a.clock()
         with pytest.raises(Deposed, match="lost the lock"):
             await asyncio.wait_for(holding, 5)
         new: Leadership = await asyncio.wait_for(waiting, 10)
@@ -244,7 +246,8 @@ async def test_a_leader_cut_off_from_postgresql_stops_sending_ami_actions_before
 
             proxy.freeze()
             frozen = a.clock()
-            with pytest.raises(Deposed, match="no keepalive answered"):
+            # deposed by the keepalive thread or by the lease check on use, whichever comes first
+            with pytest.raises(Deposed, match="keepalive"):
                 await asyncio.wait_for(holding, 5)
             sent_by_a = await asyncio.wait_for(acting, 5)
             assert sent_by_a > 10
