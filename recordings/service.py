@@ -315,10 +315,15 @@ class RecordingService:
                 session.add(recording)
 
     async def _pending_of(self, call_ids: Sequence[str]) -> list[int]:
+        """The recordings of calls that just ended, still to take in: pending ones, and failed
+        ones too. A file tried while its call lived (a new leader's start-up scan meets it
+        still being written) failed with a retry minutes out, but the hang-up is when the file
+        is whole: try it now rather than leave the call without its recording until then."""
+        waiting = (RecordingStatus.PENDING, RecordingStatus.FAILED)
         async with self._sessions() as session:
             query = (
                 select(Recording.id)
-                .where(col(Recording.call_id).in_(call_ids), col(Recording.status) == RecordingStatus.PENDING)
+                .where(col(Recording.call_id).in_(call_ids), col(Recording.status).in_(waiting))
                 .order_by(col(Recording.id))
             )
             return [int(i) for i in (await session.exec(query)).all() if i is not None]

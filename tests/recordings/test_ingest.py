@@ -137,6 +137,26 @@ async def test_an_unfinished_file_fails_and_the_retry_job_takes_it_in_later(
     assert rec.status == RecordingStatus.STORED and rec.last_error is None
 
 
+async def test_a_file_that_failed_while_its_call_lived_is_taken_in_when_the_call_hangs_up(
+    service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock, pbx_dir: Path
+) -> None:
+    """A new leader's start-up scan can meet a file still being written (its call lives on):
+    the row fails with a retry minutes out. The hang-up is when the file is whole; waiting for
+    the retry job left the call without its recording that long (cluster test, kill -9)."""
+    target = pbx_dir / "growing.wav"
+    data = FIXTURE_WAV.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+    await service.handle(
+        call_event("growing", CallEventKind.RECORDING_READY, clock, detail=f"{PBX_MONITOR}/growing.wav")
+    )
+    [rec] = await _recordings(sessions)
+    assert rec.status == RecordingStatus.FAILED and rec.next_attempt_at is not None
+    target.write_bytes(data)
+    await service.handle(call_event("growing", CallEventKind.HUNG_UP, clock))  # no time passed
+    [rec] = await _recordings(sessions)
+    assert rec.status == RecordingStatus.STORED and rec.last_error is None
+
+
 async def test_pci_pause_is_marked_as_a_gap_and_a_resent_pause_changes_nothing(
     service: RecordingService, sessions: async_sessionmaker[AsyncSession], clock: VirtualClock
 ) -> None:
