@@ -145,20 +145,26 @@ def schedule_jobs(
     retention: RetentionJob,
     retry_failed: Callable[[], Any],
     every_s: float = 60.0,
+    retry_every_s: float = 10.0,
 ) -> None:
     """Add the two interval jobs to an APScheduler 3 `AsyncIOScheduler` (idempotent).
 
     Call at every start-up. `misfire_grace_time` is set (the default of 1 s skips
     runs after a busy moment) and runs coalesce: a job that only looks for due
-    rows loses nothing by running once instead of three times.
+    rows loses nothing by running once instead of three times. The retry job runs
+    more often than retention: it is one indexed look for due rows, and a recording
+    waiting on it is a call without its recording (the first retry is due 15 s out).
     """
-    common: dict[str, Any] = {
-        "trigger": "interval",
-        "seconds": every_s,
-        "replace_existing": True,
-        "coalesce": True,
-        "max_instances": 1,
-        "misfire_grace_time": max(30, int(every_s)),
-    }
-    scheduler.add_job(retention.run_once, id="recordings.retention", **common)
-    scheduler.add_job(retry_failed, id="recordings.retry_failed", **common)
+
+    def common(seconds: float) -> dict[str, Any]:
+        return {
+            "trigger": "interval",
+            "seconds": seconds,
+            "replace_existing": True,
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": max(30, int(seconds)),
+        }
+
+    scheduler.add_job(retention.run_once, id="recordings.retention", **common(every_s))
+    scheduler.add_job(retry_failed, id="recordings.retry_failed", **common(retry_every_s))

@@ -87,7 +87,10 @@ class RecordingService:
         fetchers: Mapping[str, RecordingFetcher],
         retention: RetentionPolicy,
         clock: Callable[[], datetime] = utcnow,
-        retry_backoff: Backoff = Backoff(first_s=60.0, max_s=3600.0),  # noqa: B008 - frozen
+        # First retry after 15 s: a file is most often unreadable because it is still being
+        # written or flushed at the hang-up (a takeover's scan met one), and a header a killed
+        # PBX left unfinished is repaired once the file is idle `settle_s`. Then 30 s, 60 s, ...
+        retry_backoff: Backoff = Backoff(first_s=15.0, max_s=3600.0),  # noqa: B008 - frozen
         settle_s: float = 10.0,
         pbx_of: Callable[[str], str] | None = None,
     ) -> None:

@@ -168,5 +168,7 @@ async def test_jobs_are_registered_once_on_an_apscheduler_with_a_grace_time(
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"recordings.retention", "recordings.retry_failed"}
     assert all(job.misfire_grace_time >= 30 and job.coalesce for job in jobs.values())
+    assert jobs["recordings.retention"].trigger.interval.total_seconds() == 60
+    assert jobs["recordings.retry_failed"].trigger.interval.total_seconds() == 10  # a call waits on it
     scheduler.start(paused=True)
     scheduler.shutdown(wait=False)
