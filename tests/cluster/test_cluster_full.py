@@ -189,12 +189,6 @@ async def _hold_call(client: Any, number: str) -> None:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    reason="known defect, issue #17 open: after the leader's kill -9 a call may be left open or popped to "
-    "no agent (2 of 2 fresh-clone CI runs on 2026-12-03 failed here, after 7 of 8 runs alone passed); the "
-    "same defect as test_cluster.py's kill -9 test, not yet found",
-    strict=False,
-)
 async def test_the_whole_cluster_survives_a_leader_kill_and_a_web_worker_kill_in_a_storm(
     database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
