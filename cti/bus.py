@@ -136,8 +136,12 @@ class EventBus:
 
         self._commands[key] = run
 
+    def shard_of(self, key: str) -> int:
+        """The shard a call's (or agent's) events and commands go through, in order."""
+        return zlib.crc32(key.encode()) % len(self._queues)
+
     def _shard(self, key: str) -> asyncio.Queue[Event | _Order]:
-        return self._queues[zlib.crc32(key.encode()) % len(self._queues)]
+        return self._queues[self.shard_of(key)]
 
     def _lane_behind(self, key: str) -> asyncio.Queue[Event]:
         return self._behind[zlib.crc32(key.encode()) % len(self._behind)]
