@@ -7,8 +7,10 @@ variable or the place in the file, and exit status 2, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -82,6 +84,32 @@ def _logging(verbose: bool) -> None:
         logging.getLogger(driver).setLevel(logging.WARNING)
     if not verbose:  # "Adding job tentatively" and every job run, at INFO: noise in an operator's log
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why `port` on `host` cannot be listened on, else None. Checked before start-up so that a
+    busy port is one line naming the option to change, not the lifespan's exception group after
+    the migrations and the seed have run. Bound with SO_REUSEADDR like the servers bind, so a
+    socket in TIME_WAIT from the last run does not count as taken."""
+    if port == 0:
+        return None
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"{host}:{port} is already in use (another Hotline, or another program?)"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
+
+
+def _require_ports(*wanted: tuple[str, int, str]) -> None:
+    """Each (host, port, option) must be free; the first taken one ends the command (status 2)."""
+    for host, port, option in wanted:
+        problem = _port_taken(host, port)
+        if problem is not None:
+            raise _fail(f"{problem}: choose another with {option}")
 
 
 EXIT_DEPOSED = 75  # EX_TEMPFAIL: systemd (Restart=on-failure) starts it again, as a standby
@@ -176,6 +204,7 @@ def serve(
             f"--workers {workers} is for --role web: --role {settings.role.value} is one process"
             " (the router holds the PBX links and the ACD; a standby is another --role router process)"
         )
+    _require_ports((settings.web_host, settings.web_port, "--port (HOTLINE_WEB_PORT)"))
     _serve(settings, workers, overrides)
 
 
@@ -198,6 +227,7 @@ def demo(
         pbx="asterisk",
         ami_secret="demo-secret",
     )
+    _require_ports((settings.web_host, port, "--port"), (settings.ami_host, ami_port, "--ami-port"))
     from agent_ui.migrate import upgrade
     from agent_ui.seed import seed_demo
     from config.database import create_engine, session_factory

@@ -106,6 +106,16 @@ class Hotline:
             while link.client.stats.logins == logins or not link.client.connected:  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
 
+    async def act_unheard(self, action: str, **fields: str) -> None:
+        """Send one AMI action as another AMI user would (another app, an operator at the CLI),
+        inside `pbx_unreachable`: the PBX acts on it and Hotline hears none of it."""
+        other = AmiClient("127.0.0.1", self.pbx.port, "someone-else", AMI_SECRET)
+        async with asyncio.TaskGroup() as group:
+            runner = group.create_task(other.run())
+            await other.wait_connected(5)
+            await other.action(action, **fields)
+            runner.cancel()
+
     async def place_call(
         self, number: str, *, name: str = "", queue: str = "support", talk: int = 60, ivr: str = ""
     ) -> None:

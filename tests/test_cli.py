@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,37 @@ def test_make_demo_passes_other_ports_and_the_mode_through() -> None:
     assert shown[-1].split()[1:] == ["demo", "--port", "8100", "--ami-port", "5139", "--mode", "observe"]
     plain = subprocess.run(["make", "-n", "-s", "demo"], cwd=root, capture_output=True, text=True, check=True)
     assert plain.stdout.splitlines()[-1].split()[1:] == ["demo"]
+
+
+def _listening() -> tuple[socket.socket, int]:
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    return held, held.getsockname()[1]
+
+
+async def test_hotline_demo_on_a_busy_port_names_the_option_and_touches_nothing(tmp_path: Path) -> None:
+    """A port another program holds ends `hotline demo` with one line naming it and the option,
+    before the migrations and the seed: no traceback, no ./var/demo left behind."""
+    web, web_port = _listening()
+    ami, ami_port = _listening()
+    with web, ami:
+        free_web = _free_port()
+        code, output = await _hotline(
+            "demo", "--port", str(free_web), "--ami-port", str(ami_port), cwd=tmp_path
+        )
+        assert code == 2, output
+        assert f"127.0.0.1:{ami_port} is already in use" in output and "--ami-port" in output
+        code, output = await _hotline(
+            "demo", "--port", str(web_port), "--ami-port", str(ami_port), cwd=tmp_path
+        )
+        assert code == 2, output
+        assert f"127.0.0.1:{web_port} is already in use" in output and "--port" in output
+    assert "Traceback" not in output
+    assert not (tmp_path / "var").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

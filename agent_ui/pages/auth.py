@@ -81,8 +81,14 @@ async def logout(request: Request) -> Response:
 
 
 def safe_next(raw: str) -> str:
-    """Only a path on this site: never `//elsewhere` or `https://elsewhere`."""
-    return raw if raw.startswith("/") and not raw.startswith("//") and "\\" not in raw else "/"
+    """Only a path on this site: never `//elsewhere` or `https://elsewhere`. Browsers drop tabs
+    and newlines from a URL (WHATWG URL parsing) and read a backslash as a slash, so `/<tab>/evil`
+    and `/<backslash>evil` are `//evil` to them: any control character, space or backslash refuses it."""
+    if not raw.startswith("/") or raw.startswith("//"):
+        return "/"
+    if any(ch <= " " or ch == "\x7f" or ch == "\\" for ch in raw):
+        return "/"
+    return raw
 
 
 @router.post("/language")

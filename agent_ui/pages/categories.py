@@ -8,9 +8,12 @@ The rules are applied by the desk whenever a ticket's category is set (tickets.c
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from agent_ui.api.desk_common import actor_of
 from agent_ui.auth import SessionUser
@@ -20,6 +23,7 @@ from agent_ui.pages.common import gate, invalid_fields, render
 from agent_ui.pages.nav import CATEGORIES
 from tickets.categories import CategoryIn
 from tickets.errors import AlreadyExists, DeskError, InvalidPhoneNumber, NotFound, TicketConflict
+from tickets.lifecycle import Actor
 from tickets.schemas import DepartmentCreate, TechnicianCreate
 from tickets.service import ServiceDesk
 
@@ -63,17 +67,46 @@ def _id(raw: object) -> int | None:
     return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9 else None
 
 
-@router.post("/desk/categories", response_class=HTMLResponse)
-async def save_category(request: Request, desk: Desk) -> Response:
+Submit = Callable[[FormData, Actor], Awaitable[str]]
+"""What a form on this page does with its fields; answers the `saved` marker shown on return."""
+
+
+async def _submit(request: Request, desk: ServiceDesk, submit: Submit) -> Response:
+    """One form post: the role gate, the action, and each refusal as the page with its message
+    (422 a field, 404 a department that is gone, 409 a clash), or back to the page, saved."""
     user, refusal = await gate(request, CATEGORIES)
     if refusal is not None or user is None:
         return refusal  # type: ignore[return-value]
     t = translator(supported(user.language))
     form = await request.form()
-    version = form.get("version")
     try:
+        saved = await submit(form, actor_of(user, request))
+    except ValidationError as exc:
+        message = t("tk.err.invalid", fields=invalid_fields(exc, t))
+        return await _page(request, user, desk, status_code=422, message=message)
+    except InvalidPhoneNumber as exc:
+        return await _page(request, user, desk, status_code=422, message=t("cus.bad_phone", phone=exc.raw))
+    except NotFound:
+        message = t("tk.err.invalid", fields=t("tk.department"))
+        return await _page(request, user, desk, status_code=404, message=message)
+    except AlreadyExists:
+        return await _page(request, user, desk, status_code=409, message=t("org.code_taken"))
+    except TicketConflict:
+        return await _page(request, user, desk, status_code=409, message=t("cat.conflict"))
+    except DeskError as exc:
+        return await _page(request, user, desk, status_code=409, message=t("tk.err.refused", why=str(exc)))
+    return RedirectResponse(f"/desk/categories?saved={saved}", status_code=303)
+
+
+def _text(form: FormData, name: str) -> str:
+    return str(form.get(name, "")).strip()
+
+
+@router.post("/desk/categories", response_class=HTMLResponse)
+async def save_category(request: Request, desk: Desk) -> Response:
+    async def save(form: FormData, actor: Actor) -> str:
         data = CategoryIn(
-            code=str(form.get("code", "")).strip(),
+            code=_text(form, "code"),
             name_zh=str(form.get("name_zh", "")),
             name_en=str(form.get("name_en", "")),
             department_id=_id(form.get("department_id")),
@@ -81,17 +114,12 @@ async def save_category(request: Request, desk: Desk) -> Response:
             auto_dispatch=form.get("auto_dispatch") == "on",
             technician_id=_id(form.get("technician_id")),
             active=form.get("active") == "on",
-            version=_id(version),
+            version=_id(form.get("version")),
         )
-        await desk.categories.save(data, actor_of(user, request))
-    except ValidationError as exc:
-        message = t("tk.err.invalid", fields=invalid_fields(exc, t))
-        return await _page(request, user, desk, status_code=422, message=message)
-    except TicketConflict:
-        return await _page(request, user, desk, status_code=409, message=t("cat.conflict"))
-    except DeskError as exc:
-        return await _page(request, user, desk, status_code=409, message=t("tk.err.refused", why=str(exc)))
-    return RedirectResponse(f"/desk/categories?saved={data.code}", status_code=303)
+        await desk.categories.save(data, actor)
+        return data.code
+
+    return await _submit(request, desk, save)
 
 
 # ------------------------------------------------------------------ departments and technicians
@@ -101,46 +129,24 @@ async def save_category(request: Request, desk: Desk) -> Response:
 
 @router.post("/desk/departments", response_class=HTMLResponse)
 async def add_department(request: Request, desk: Desk) -> Response:
-    user, refusal = await gate(request, CATEGORIES)
-    if refusal is not None or user is None:
-        return refusal  # type: ignore[return-value]
-    t = translator(supported(user.language))
-    form = await request.form()
-    try:
-        data = DepartmentCreate(
-            code=str(form.get("code", "")).strip(), name=str(form.get("name", "")).strip()
-        )
-        await desk.work_orders.add_department(data, actor_of(user, request))
-    except ValidationError as exc:
-        message = t("tk.err.invalid", fields=invalid_fields(exc, t))
-        return await _page(request, user, desk, status_code=422, message=message)
-    except AlreadyExists:
-        return await _page(request, user, desk, status_code=409, message=t("org.code_taken"))
-    return RedirectResponse("/desk/categories?saved=department", status_code=303)
+    async def add(form: FormData, actor: Actor) -> str:
+        data = DepartmentCreate(code=_text(form, "code"), name=_text(form, "name"))
+        await desk.work_orders.add_department(data, actor)
+        return "department"
+
+    return await _submit(request, desk, add)
 
 
 @router.post("/desk/technicians", response_class=HTMLResponse)
 async def add_technician(request: Request, desk: Desk) -> Response:
-    user, refusal = await gate(request, CATEGORIES)
-    if refusal is not None or user is None:
-        return refusal  # type: ignore[return-value]
-    t = translator(supported(user.language))
-    form = await request.form()
-    try:
+    async def add(form: FormData, actor: Actor) -> str:
         data = TechnicianCreate(
-            name=str(form.get("name", "")).strip(),
-            phone=str(form.get("phone", "")).strip(),
+            name=_text(form, "name"),
+            phone=_text(form, "phone"),
             department_id=_id(form.get("department_id")),
-            login=str(form.get("login", "")).strip() or None,
+            login=_text(form, "login") or None,
         )
-        await desk.work_orders.add_technician(data, actor_of(user, request))
-    except ValidationError as exc:
-        message = t("tk.err.invalid", fields=invalid_fields(exc, t))
-        return await _page(request, user, desk, status_code=422, message=message)
-    except InvalidPhoneNumber as exc:
-        return await _page(request, user, desk, status_code=422, message=t("cus.bad_phone", phone=exc.raw))
-    except NotFound:
-        return await _page(
-            request, user, desk, status_code=404, message=t("tk.err.invalid", fields=t("tk.department"))
-        )
-    return RedirectResponse("/desk/categories?saved=technician", status_code=303)
+        await desk.work_orders.add_technician(data, actor)
+        return "technician"
+
+    return await _submit(request, desk, add)

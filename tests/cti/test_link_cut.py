@@ -13,10 +13,9 @@ from pathlib import Path
 from sqlmodel import select
 
 from calls.models import CallRecord
-from cti.ami.client import AmiClient
 from cti.asterisk import AsteriskLink
 from routing.agent_state import AgentState
-from tests.harness import AMI_SECRET, next_message, no_message, running_hotline
+from tests.harness import next_message, no_message, running_hotline
 from tickets.models import TicketCall
 
 
@@ -77,12 +76,7 @@ async def test_call_that_ends_while_the_link_is_down_is_closed_by_the_resync_onc
 
         # The PBX stays unreachable for Hotline (its logins are refused) while the caller hangs up.
         async with hotline.pbx_unreachable():
-            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
-            async with asyncio.TaskGroup() as group:
-                runner = group.create_task(other.run())
-                await other.wait_connected(5)
-                await other.action("Hangup", Channel=caller)
-                runner.cancel()
+            await hotline.act_unheard("Hangup", Channel=caller)
 
         update = await next_message(ws, "call", timeout=15)
         while update["event"] != "hung_up":
@@ -115,20 +109,15 @@ async def test_a_call_that_came_and_went_while_the_link_was_down_is_entered_from
         before = {call_id for call_id in link.translator.known_calls()}
 
         async with hotline.pbx_unreachable():
-            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
-            async with asyncio.TaskGroup() as group:
-                runner = group.create_task(other.run())
-                await other.wait_connected(5)
-                await other.action(
-                    "Originate",
-                    Channel="Local/support@hotline",
-                    Context="phones",
-                    Exten="talk-8",  # 0.8 s at speed 10, after a ring of 0.2 s
-                    Priority="1",
-                    CallerID='"王小明" <+8613800138000>',
-                    Async="true",
-                )
-                runner.cancel()
+            await hotline.act_unheard(
+                "Originate",
+                Channel="Local/support@hotline",
+                Context="phones",
+                Exten="talk-8",  # 0.8 s at speed 10, after a ring of 0.2 s
+                Priority="1",
+                CallerID='"王小明" <+8613800138000>',
+                Async="true",
+            )
             async with asyncio.timeout(10):  # the call is over, and in the PBX's CDRs
                 while "+8613800138000" not in (cdr.read_text("utf-8") if cdr.exists() else ""):  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
@@ -169,21 +158,16 @@ async def test_a_control_mode_caller_who_came_while_the_link_was_down_waits_in_t
     resync now asks the channel's HOTLINE_QUEUE and HOTLINE_IVR (Getvar)."""
     async with running_hotline(database_url, tmp_path) as hotline:  # control mode, nobody signed in
         async with hotline.pbx_unreachable():
-            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
-            async with asyncio.TaskGroup() as group:
-                runner = group.create_task(other.run())
-                await other.wait_connected(5)
-                await other.action(
-                    "Originate",
-                    Channel="Local/billing@hotline-control",
-                    Context="phones",
-                    Exten="talk-600",
-                    Priority="1",
-                    CallerID='"王小明" <+8613800138000>',
-                    Async="true",
-                    Variable="HOTLINE_IVR=billing",
-                )
-                runner.cancel()
+            await hotline.act_unheard(
+                "Originate",
+                Channel="Local/billing@hotline-control",
+                Context="phones",
+                Exten="talk-600",
+                Priority="1",
+                CallerID='"王小明" <+8613800138000>',
+                Async="true",
+                Variable="HOTLINE_IVR=billing",
+            )
             await asyncio.sleep(0.5)  # the caller waits with music in [hotline-control]
 
         async with asyncio.timeout(10):

@@ -14,9 +14,8 @@ from sqlmodel import select
 
 from calls.models import CallRecord
 from calls.reports import is_answered, wait_s
-from cti.ami.client import AmiClient
 from cti.simulator import AgentBehaviour
-from tests.harness import AMI_SECRET, running_hotline
+from tests.harness import running_hotline
 
 RING_S = 3.0
 
@@ -32,20 +31,15 @@ async def test_a_call_answered_during_an_outage_keeps_the_pbx_answer_time(
         await hotline.console(stack, "1001")
         await hotline.console(stack, "1002")
         async with hotline.pbx_unreachable():
-            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
-            async with asyncio.TaskGroup() as group:
-                runner = group.create_task(other.run())
-                await other.wait_connected(5)
-                await other.action(
-                    "Originate",
-                    Channel="Local/support@hotline",
-                    Context="phones",
-                    Exten="talk-30",  # live at the resync
-                    Priority="1",
-                    CallerID="+8613800138002",
-                    Async="true",
-                )
-                runner.cancel()
+            await hotline.act_unheard(
+                "Originate",
+                Channel="Local/support@hotline",
+                Context="phones",
+                Exten="talk-30",  # live at the resync
+                Priority="1",
+                CallerID="+8613800138002",
+                Async="true",
+            )
             await asyncio.sleep(RING_S + 1.5)  # rung for RING_S, then answered, all unheard
 
         sessions = hotline.container.sessions
@@ -77,20 +71,15 @@ async def test_without_a_pbx_time_the_answer_time_is_left_unknown_and_the_call_a
         await hotline.console(stack, "1001")
         await hotline.console(stack, "1002")
         async with hotline.pbx_unreachable():
-            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
-            async with asyncio.TaskGroup() as group:
-                runner = group.create_task(other.run())
-                await other.wait_connected(5)
-                await other.action(
-                    "Originate",
-                    Channel="Local/support@hotline",
-                    Context="phones",
-                    Exten="talk-9",  # live at the resync, over a few seconds after it
-                    Priority="1",
-                    CallerID="+8613800138002",
-                    Async="true",
-                )
-                runner.cancel()
+            await hotline.act_unheard(
+                "Originate",
+                Channel="Local/support@hotline",
+                Context="phones",
+                Exten="talk-9",  # live at the resync, over a few seconds after it
+                Priority="1",
+                CallerID="+8613800138002",
+                Async="true",
+            )
             await asyncio.sleep(RING_S + 1.5)
             for channel in hotline.pbx.core.channels.values():
                 channel.variables.pop("QEHOLDTIME", None)

@@ -11,9 +11,8 @@ from pathlib import Path
 from sqlmodel import select
 
 from calls.models import CallRecord
-from cti.ami.client import AmiClient
 from recordings.models import Recording, RecordingStatus
-from tests.harness import AMI_SECRET, running_hotline
+from tests.harness import running_hotline
 
 
 async def test_a_recording_begun_during_an_outage_is_linked_to_its_call_by_the_folder_scan(
@@ -27,20 +26,15 @@ async def test_a_recording_begun_during_an_outage_is_linked_to_its_call_by_the_f
         await hotline.console(stack, "1002")
         pbx_files = tmp_path / "pbx-recordings"
         async with hotline.pbx_unreachable():
-            other = AmiClient("127.0.0.1", hotline.pbx.port, "someone-else", AMI_SECRET)
-            async with asyncio.TaskGroup() as group:
-                runner = group.create_task(other.run())
-                await other.wait_connected(5)
-                await other.action(
-                    "Originate",
-                    Channel="Local/support@hotline",
-                    Context="phones",
-                    Exten="talk-30",  # 3 s at speed 10: live at the resync, over soon after
-                    Priority="1",
-                    CallerID="+8613800138002",
-                    Async="true",
-                )
-                runner.cancel()
+            await hotline.act_unheard(
+                "Originate",
+                Channel="Local/support@hotline",
+                Context="phones",
+                Exten="talk-30",  # 3 s at speed 10: live at the resync, over soon after
+                Priority="1",
+                CallerID="+8613800138002",
+                Async="true",
+            )
             async with asyncio.timeout(10):  # MixMonitor began while Hotline could not hear it
                 while not any(pbx_files.glob("*.wav")) if pbx_files.exists() else True:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
