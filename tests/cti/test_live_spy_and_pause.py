@@ -65,3 +65,12 @@ def test_the_real_recording_pause_is_read_as_one_pause_and_one_resume() -> None:
     assert kinds.count(CallEventKind.RECORDING_PAUSED) == 1
     assert kinds.count(CallEventKind.RECORDING_RESUMED) == 1
     assert kinds.index(CallEventKind.RECORDING_PAUSED) < kinds.index(CallEventKind.RECORDING_RESUMED)
+
+
+def test_observe_mode_spies_start_on_the_agents_leg_and_leave_the_queue_call_whole() -> None:
+    messages = _messages("observe-spy.ami")
+    spies = [m for m in messages if m.get("Event") == "ChanSpyStart"]
+    assert [m["SpyeeChannel"].split("-")[0] for m in spies] == ["Local/1001@agents"] * 2
+    [(call_id, kinds)] = _calls("observe-spy.ami").items()
+    assert {m["SpyeeLinkedid"] for m in spies} == {call_id}
+    assert CallEventKind.ANSWERED in kinds and kinds.count(CallEventKind.HUNG_UP) == 1
