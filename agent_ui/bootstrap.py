@@ -490,7 +490,9 @@ def _subscribe(c: Container, ivr: IvrDesk) -> None:
     c.acd.add_listener(c.console.on_decision)
     c.acd.add_listener(c.wallboard.on_decision)
     c.acd.add_listener(c.calllog.on_decision)
-    if isinstance(c.acd, AcdService):  # a PBX that restarted forgot app_queue's pauses: told again
+    if isinstance(c.acd, AcdService):
+        c.bus.on_publish(c.acd.expect)  # an offer's place in arrival order: as it is published
+        # a PBX that restarted forgot app_queue's pauses: told again
         links = c.link.links.values() if isinstance(c.link, MultiLink) else [c.link]
         for link in links:
             if isinstance(link, AsteriskLink):

@@ -64,6 +64,17 @@ class HotlineCollector(Collector):
         for shard, size in enumerate(bus.depths()):
             depth.add_metric([str(shard)], size)
         yield from (published, delivered, commands, errors, handled, seconds, depth)
+        offers = self._c.desk.ctx.offers.stats
+        intake = CounterMetricFamily(
+            "hotline_intake_writes",
+            "Offered calls' writes (writes), the transactions they were committed in (groups) and"
+            " the groups' wall time in seconds (seconds)",
+            labels=["counter"],
+        )
+        intake.add_metric(["writes"], offers.writes)
+        intake.add_metric(["groups"], offers.groups)
+        intake.add_metric(["seconds"], offers.seconds)
+        yield intake
 
     def _pbx(self) -> Iterator[Metric]:
         link = self._c.link

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from calls.models import CallRecord
+from config.settings import MAIN_PBX
 
 _PAGE = 1000
 
@@ -74,7 +75,12 @@ async def last_seen(sessions: async_sessionmaker[AsyncSession]) -> datetime | No
 
 
 async def known_since(sessions: async_sessionmaker[AsyncSession], since: datetime) -> frozenset[str]:
-    """Call ids and PBX refs of every call offered or ended since `since`, or still open."""
+    """Call ids and PBX refs of every call offered or ended since `since`, or still open.
+
+    A ref is a Uniqueid, unique on its own PBX only: another PBX's are given as `<pbx>:<ref>`,
+    the way its call ids read (cti.multi). Raw, an east call's ref was also the main PBX's call
+    id of its twin (two PBXs started in the same second number their channels alike), and the
+    main PBX's reconciliation took that call, which Hotline never saw, for known: not told."""
     recent = or_(
         col(CallRecord.offered_at) >= since,
         col(CallRecord.ended_at) >= since,
@@ -85,16 +91,16 @@ async def known_since(sessions: async_sessionmaker[AsyncSession], since: datetim
     async with sessions() as session:
         while True:
             query = (
-                select(CallRecord.call_id, CallRecord.pbx_ref)
+                select(CallRecord.call_id, CallRecord.pbx_ref, CallRecord.pbx)
                 .where(recent, col(CallRecord.call_id) > after)
                 .order_by(col(CallRecord.call_id))
                 .limit(_PAGE)
             )
             rows = (await session.exec(query)).all()
-            for call_id, ref in rows:
+            for call_id, ref, pbx in rows:
                 known.add(call_id)
                 if ref:
-                    known.add(ref)
+                    known.add(ref if pbx == MAIN_PBX else f"{pbx}:{ref}")
             if len(rows) < _PAGE:
                 return frozenset(known)
             after = rows[-1][0]

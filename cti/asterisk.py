@@ -170,7 +170,7 @@ class AsteriskLink(ControlsNotOffered):
         client.on_connected(check_version)
         client.on_connected(self._read_cdrs)
         client.on_connected(self._check_restart)  # before the resync: what it reads is re-told
-        resync_on_connect(client, self.translator, publish_missed)
+        resync_on_connect(client, self.translator, publish_missed, subscription)
         client.on_connected(tell_missed)  # after the resync: the calls live now are known
         async with asyncio.TaskGroup() as group:
             group.create_task(client.run(), name="ami-client")
@@ -290,7 +290,8 @@ class AsteriskLink(ControlsNotOffered):
         mine = [c for c in open_calls if c.source == SOURCE]
         events: list[Event] = []
         events += close_gone(mine, live, book, self._agent_leg, self.translator.clock())
-        seen = known | {c.call_id for c in mine} | {c.pbx_ref for c in mine if c.pbx_ref}
+        prefix = self.translator.call_prefix  # `known`'s refs of this PBX carry it (missed_calls)
+        seen = known | {c.call_id for c in mine} | {prefix + c.pbx_ref for c in mine if c.pbx_ref}
         dialplan = Dialplan(self.translator.default_queue)
         events += missed_calls(book, dialplan, seen, self._agent_leg, self.translator.call_prefix)
         log.info(

@@ -464,7 +464,7 @@ class _Writes:
         job: int | None,
     ) -> None:
         self._ctx, self._actor, self._report, self._progress, self._job = ctx, actor, report, progress, job
-        self._writer = OfferWriter(ctx.sessions, loop_first=False)
+        self._writer = OfferWriter(ctx.sessions)
         self._inflight: tuple[list[_Row], asyncio.Future[Counts]] | None = None
 
     async def submit(self, rows: list[_Row]) -> None:

@@ -81,6 +81,11 @@ class Subscription:
       overflow; then iteration raises `EventsLost` once, and the consumer drops
       the link (`AmiClient.drop_link`) so that the re-login's resync rebuilds what
       was lost. Iterating again goes on with the events of the new link.
+
+    A resync holds it (`hold`, set by `AmiClient.action_list(..., hold=)` at the moment the
+    snapshot's list ends): the events read after that point wait until `release`, so the
+    consumer translates every event older than the snapshot, then the snapshot, then the newer
+    ones, in the order the PBX wrote them.
     """
 
     def __init__(self, client: AmiClient, maxsize: int, overflow: Overflow = "drop-oldest") -> None:
@@ -93,6 +98,8 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._lost = False  # "lose-link": overflowed, EventsLost not raised yet
+        self._before_hold: int | None = None  # held: how many queued events are older than the hold
+        self._at_hold: asyncio.Event | None = None  # set once the consumer waits at the hold
         self.dropped = 0
 
     @property
@@ -113,8 +120,37 @@ class Subscription:
                 self._wake()
                 return
             self._queue.popleft()
+            if self._before_hold:
+                self._before_hold -= 1
         self._queue.append(message)
         self._wake()
+
+    def hold(self) -> None:
+        """Deliver the events queued now, keep the ones that come from now on until `release`
+        (a second hold moves the point to now). Synchronous: called where the snapshot ends."""
+        self._before_hold = len(self._queue)
+        if self._at_hold is None:
+            self._at_hold = asyncio.Event()
+        self._at_hold.clear()
+        self._wake()  # a consumer waiting for an event says it is at the hold
+
+    async def wait_held(self) -> None:
+        """Return once the consumer has taken every event older than the hold and waits for the
+        next (it has translated them all); at once when not held."""
+        if self._before_hold is not None and self._at_hold is not None:
+            await self._at_hold.wait()
+
+    def release(self) -> None:
+        """The held events flow again, in order."""
+        self._before_hold, self._at_hold = None, None
+        self._wake()
+
+    def _held(self) -> bool:
+        if self._before_hold is None or self._before_hold > 0 or self._closed:
+            return False
+        if self._at_hold is not None:
+            self._at_hold.set()
+        return True
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -122,7 +158,14 @@ class Subscription:
             waiter.set_result(None)
 
     def get_nowait(self) -> AmiMessage | None:
-        return self._queue.popleft() if self._queue else None
+        if not self._queue or self._held():
+            return None
+        return self._take()
+
+    def _take(self) -> AmiMessage:
+        if self._before_hold:
+            self._before_hold -= 1
+        return self._queue.popleft()
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -131,22 +174,23 @@ class Subscription:
         return self
 
     async def __anext__(self) -> AmiMessage:
-        while not self._queue:
-            if self._lost:
+        while self._held() or not self._queue:
+            if self._lost and not self._queue:
                 self._lost = False
                 raise EventsLost("event queue overflowed: events were lost")
-            if self._closed:
+            if self._closed and not self._queue:
                 raise StopAsyncIteration
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._queue.popleft()
+        return self._take()
 
     def close(self) -> None:
         """Stop receiving; a consumer blocked in `async for` finishes after the queued events."""
         self._closed = True
+        self._before_hold, self._at_hold = None, None
         self._client._subscriptions.discard(self)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
@@ -159,12 +203,19 @@ class Subscription:
 
 
 class _Pending:
-    __slots__ = ("action", "future", "is_list", "items", "listing")
+    __slots__ = ("action", "future", "hold", "is_list", "items", "listing")
 
-    def __init__(self, action: str, future: asyncio.Future[list[AmiMessage]], is_list: bool) -> None:
+    def __init__(
+        self,
+        action: str,
+        future: asyncio.Future[list[AmiMessage]],
+        is_list: bool,
+        hold: Subscription | None = None,
+    ) -> None:
         self.action = action
         self.future = future
         self.is_list = is_list
+        self.hold = hold  # held where the list ends (a resync's snapshot)
         self.listing = False  # True once `EventList: start` was seen
         self.items: list[AmiMessage] = []
 
@@ -306,16 +357,25 @@ class AmiClient:
         return result[0]
 
     async def action_list(
-        self, name: str, *, within: float | None = None, **fields: FieldValue
+        self,
+        name: str,
+        *,
+        within: float | None = None,
+        hold: Subscription | None = None,
+        **fields: FieldValue,
     ) -> list[AmiMessage]:
         """Send a list action (QueueStatus, CoreShowChannels, Status, …) and return its items.
 
         The items are the events between `EventList: start` and the `…Complete`
         event carrying `EventList: Complete` (neither is included).
+
+        `hold`: that subscription is held (`Subscription.hold`) at the very frame that ends the
+        list, before any later frame is read: the events it then holds are those the PBX wrote
+        after the snapshot, which must be applied after it. The caller releases it.
         """
         if not self._logged_in:
             raise NotConnected(f"{name}: AMI link is down")
-        return await self._send(name, fields, is_list=True, limit=within)
+        return await self._send(name, fields, is_list=True, limit=within, hold=hold)
 
     async def run(self) -> None:
         """Connect, log in, resync, ping; reconnect forever with backoff. Cancel to stop."""
@@ -406,7 +466,12 @@ class AmiClient:
     # --------------------------------------------------------------- actions
 
     async def _send(
-        self, name: str, fields: dict[str, FieldValue], is_list: bool, limit: float | None
+        self,
+        name: str,
+        fields: dict[str, FieldValue],
+        is_list: bool,
+        limit: float | None,
+        hold: Subscription | None = None,
     ) -> list[AmiMessage]:
         link = self._link
         if link is None:
@@ -416,7 +481,7 @@ class AmiClient:
         wire["ActionID"] = action_id
         data = encode_action(name, wire)  # HeaderInjection before anything is registered
         future: asyncio.Future[list[AmiMessage]] = asyncio.get_running_loop().create_future()
-        pending = _Pending(name, future, is_list)
+        pending = _Pending(name, future, is_list, hold)
         self._pending[action_id] = pending
         if name == "Login":
             log.info("AMI -> %s %s", name, masked(AmiMessage.of(**{k: str(v) for k, v in wire.items()})))
@@ -482,6 +547,8 @@ class AmiClient:
             if pending is not None and pending.listing:
                 if message.get("EventList", "").lower() == "complete":
                     if not pending.future.done():
+                        if pending.hold is not None:
+                            pending.hold.hold()
                         pending.future.set_result(pending.items)
                 else:
                     pending.items.append(message)

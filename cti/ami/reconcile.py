@@ -78,11 +78,13 @@ def missed_calls(
     book: CdrBook, dialplan: Dialplan, known: frozenset[str], agent_of: AgentOf, call_prefix: str = ""
 ) -> list[CallEvent]:
     """The whole story of each call that entered the hotline and is not in Hotline's records
-    (`call_prefix`: the PBX's, as the translator puts it before its call ids)."""
+    (`call_prefix`: the PBX's, as the translator puts it before its call ids; `known` holds call
+    ids and the PBX refs of known calls, another PBX's with its prefix as well: Uniqueids are
+    unique per PBX only)."""
     out: list[CallEvent] = []
     for leg in caller_legs(book, dialplan.contexts):
         call_id = call_prefix + (leg.linkedid or _linkedid(book, leg))
-        if leg.uniqueid in known or call_id in known:
+        if call_prefix + leg.uniqueid in known or call_id in known:
             continue
         figures = figures_of(book, leg.uniqueid, agent_of)
         if figures is None:

@@ -7,6 +7,14 @@ agent phones, when agent interfaces are configured) and let the
 translator emit only what is missing, with the same event ids the live events
 would have had, so nothing is lost and nothing is counted twice.
 
+The snapshot is applied where it stands in the event stream. The live events go on meanwhile,
+and the resync waits on the PBX between its snapshot and its applying (a Getvar per caller
+answered unheard, for its QEHOLDTIME): the events read after the snapshot's end are held
+(`AmiClient.action_list(hold=)`) until it is applied. Fed before it, a caller's hang-up met a call
+the translator did not know yet and was dropped, and the snapshot then brought the caller back as
+live, for good: after a takeover in a storm its call stayed open and its recording pending; and a
+caller who joined meanwhile was hung up by the snapshot that did not list them yet.
+
 A call that began *and* ended while the link was down leaves no trace in AMI
 state: the link enters it from the PBX's CDRs after the resync, when it reads
 Master.csv (`HOTLINE_PBX_CDR_FILE`; cti.asterisk `_missed_while_down`), else it is lost.
@@ -14,10 +22,11 @@ Master.csv (`HOTLINE_PBX_CDR_FILE`; cti.asterisk `_missed_while_down`), else it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from cti.ami.client import AmiClient
+from cti.ami.client import AmiClient, Subscription
 from cti.ami.dialplan import IVR_VARIABLE, QUEUE_VARIABLE
 from cti.ami.errors import ActionRefused
 from cti.ami.translate import AmiTranslator
@@ -28,22 +37,35 @@ log = logging.getLogger(__name__)
 Publish = Callable[[list[Event]], Awaitable[None]]
 
 
-async def resync(client: AmiClient, translator: AmiTranslator) -> list[Event]:
-    """Ask for the PBX's current state and return the events the translator had missed."""
+HELD_S = 30.0  # how long a resync waits for the consumer to translate the events before its snapshot
+
+
+async def resync(
+    client: AmiClient, translator: AmiTranslator, live: Subscription | None = None
+) -> list[Event]:
+    """Ask for the PBX's current state and return the events the translator had missed.
+
+    `live`: the subscription whose events the translator is fed. It is held at the end of the
+    applied snapshot and the snapshot applied once every event before it is translated; the
+    caller releases it once the returned events are published (`resync_on_connect`)."""
     # QueueStatus first: members (who is in, paused) and their LastCall, the end of a call
     # that ended while the link was down, which the channels' reconciliation then uses.
     queues = await client.action_list("QueueStatus", within=15.0)
-    channels = await client.action_list("CoreShowChannels", within=15.0)
+    channels = await client.action_list("CoreShowChannels", within=15.0, hold=live)
     variables: dict[str, dict[str, str]] = {}
     waiting = translator.unknown_waiting(channels)
     if waiting:  # control-mode callers who came while the link was down: their queue and IVR choice
         for channel in waiting:
             variables[channel] = await _waiting_variables(client, channel)
-        channels = await client.action_list("CoreShowChannels", within=15.0)  # the snapshot applied
+        # the snapshot applied (the hold moves to its end)
+        channels = await client.action_list("CoreShowChannels", within=15.0, hold=live)
     holds: dict[str, int] = {}
     for channel, uid in translator.answered_unheard(channels):  # answered while the link was down
         if (hold := await _hold_time(client, channel)) is not None:
             holds[uid] = hold
+    if live is not None:  # every event older than the snapshot is translated, none newer
+        async with asyncio.timeout(HELD_S):
+            await live.wait_held()
     events = translator.apply_queue_status(queues)
     # no await between: live events wait behind the snapshot
     events += translator.apply_channels(channels, hold_times=holds, waiting_vars=variables)
@@ -96,14 +118,22 @@ async def _device_states(client: AmiClient, translator: AmiTranslator) -> list[E
     return events
 
 
-def resync_on_connect(client: AmiClient, translator: AmiTranslator, publish: Publish) -> None:
+def resync_on_connect(
+    client: AmiClient, translator: AmiTranslator, publish: Publish, live: Subscription | None = None
+) -> None:
     """Register the resync to run after every login; `publish` gets the missed events.
 
     The client runs it before `wait_connected()` returns; if it fails, the
     client drops the link and retries, so decisions never rest on stale state.
+    `live`: the subscription the translator is fed from (held while the snapshot is applied
+    and its events published, see `resync`); without it the snapshot races the live events.
     """
 
     async def callback() -> None:
-        await publish(await resync(client, translator))
+        try:
+            await publish(await resync(client, translator, live))
+        finally:
+            if live is not None:
+                live.release()
 
     client.on_connected(callback)

@@ -273,8 +273,10 @@ class AmiTranslator:
 
     def known_calls(self) -> frozenset[str]:
         """The call ids and caller Uniqueids of every call held now, live or ended (the last
-        `retain_ended`): what a re-login must not tell again as a call the link never saw."""
-        return frozenset(self._by_id) | frozenset(c.caller_uid for c in self._by_id.values())
+        `retain_ended`): what a re-login must not tell again as a call the link never saw. The
+        Uniqueids carry the `call_prefix` as the call ids do (cti.ami.reconcile.missed_calls)."""
+        uids = frozenset(self.call_prefix + c.caller_uid for c in self._by_id.values())
+        return frozenset(self._by_id) | uids
 
     def expect_originate(self, call_id: str, agent: str) -> None:
         """Control mode Originate+Bridge: the next agent leg dialled for `agent` belongs to `call_id`."""

@@ -335,6 +335,9 @@ async def _stage_totals(base_url: str) -> dict[str, tuple[float, float]]:
             if line.startswith(metric + "{"):
                 name = line.split('subscriber="', 1)[1].split('"', 1)[0]
                 found.setdefault(name, [0.0, 0.0])[index] = float(line.rsplit(" ", 1)[1])
+        if line.startswith('hotline_intake_writes_total{counter="'):  # the intake's group commit
+            counter = line.split('counter="', 1)[1].split('"', 1)[0]
+            found[f"intake_{counter}"] = [float(line.rsplit(" ", 1)[1]), 0.0]
         if line.startswith('hotline_pbx_link_total{counter="overflows"}'):  # the AMI reader's queue ran over
             found["overflows"] = [float(line.rsplit(" ", 1)[1]), 0.0]
     return {name: (n, secs) for name, (n, secs) in found.items()}
@@ -347,8 +350,17 @@ def _stages_text(before: dict[str, tuple[float, float]], after: dict[str, tuple[
         secs = after.get(name, (0.0, 0.0))[1] - before.get(name, (0.0, 0.0))[1]
         if n:
             parts.append(f"{stage} {1000 * secs / n:.2f} ms×{n:.0f}")
-    overflows = after.get("overflows", (0.0, 0.0))[0] - before.get("overflows", (0.0, 0.0))[0]
-    return ", ".join(parts) + f"; AMI reader overflows (link dropped, resync) {overflows:.0f}"
+
+    def grew(name: str) -> float:
+        return after.get(name, (0.0, 0.0))[0] - before.get(name, (0.0, 0.0))[0]
+
+    if groups := grew("intake_groups"):
+        writes = grew("intake_writes")
+        parts.append(
+            f"intake writes {writes:.0f} in {groups:.0f} commits ({writes / groups:.1f} per commit,"
+            f" {1000 * grew('intake_seconds') / groups:.1f} ms each)"
+        )
+    return ", ".join(parts) + f"; AMI reader overflows (link dropped, resync) {grew('overflows'):.0f}"
 
 
 def _print_step(backend: str, step: Step) -> None:

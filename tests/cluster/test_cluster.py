@@ -334,12 +334,6 @@ def _missing_command_channel() -> str | None:
     return None
 
 
-@pytest.mark.xfail(
-    reason="known defect, issue #17 open: after the leader's kill -9 one main-PBX call (its east twin has "
-    "the same Uniqueid) is sometimes left open with its recording pending; 2 of 2 fresh-clone CI runs on "
-    "2026-12-03 and 1 of 12 runs alone. Suspected: a path keyed by the raw Uniqueid across PBXs",
-    strict=False,
-)
 async def test_kill_9_of_the_leader_in_a_storm_loses_no_call(
     database_url: str, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:

@@ -321,7 +321,7 @@ async def test_an_import_batch_is_written_off_the_event_loop_on_a_sqlite_file(
     and the parsing of the next batch for its whole length)."""
     if not database_url.startswith("sqlite"):
         pytest.skip("the writer thread is SQLite's; PostgreSQL writes through the pool")
-    writer = OfferWriter(sessions, loop_first=False)
+    writer = OfferWriter(sessions)
     try:
         ran_in = await writer.run(lambda conn: threading.get_ident())
     finally:

@@ -46,9 +46,9 @@ async def test_a_call_offered_while_another_process_holds_the_write_lock_still_g
 async def test_an_offered_call_meeting_a_held_write_lock_waits_in_the_thread_not_in_the_event_loop(
     database_url: str, desk: ServiceDesk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Whether the write tries the loop thread first or goes to the writer thread (`tickets.offer`):
-    with another writer holding it for 0.4 s, the call still gets its ticket on the first try
-    (no "trying again"), and the loop kept running meanwhile (a ticker every 10 ms)."""
+    """The write waits for the lock in the writer thread (`tickets.offer`): with another writer
+    holding it for 0.4 s, the call still gets its ticket on the first try (no "trying again"),
+    and the loop kept running meanwhile (a ticker every 10 ms)."""
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's single writer; PostgreSQL writers do not wait on one lock")
     path = make_url(database_url).database
