@@ -50,6 +50,7 @@ from cluster.commands import RedisRouterCommands, RouterCommandServer, RouterUnr
 from cluster.fence import Deposed, Fence
 from cluster.fence_db import guard_commits
 from cluster.leadership import Elector, ElectorThread, default_holder, tagged_url
+from cluster.presence_beat import PresenceBeat, PresenceWatch, worker_name
 from cluster.redis_hub import REDIS_DOWN, RedisHub, shared_client
 from config.callcenter import CallCenter, load_callcenter
 from config.database import create_engine, is_sqlite, session_factory
@@ -179,6 +180,9 @@ class Container:
                     group.create_task(self.hub.run(), name="redis-hub")
                 if self.command_server is not None:  # the leader only: a standby is still campaigning
                     group.create_task(self.command_server.run(), name="router-commands")
+                if self.redis is not None and self.settings.role == ProcessRole.ROUTER:
+                    watch = PresenceWatch(self.redis, self.presence, prefix=self.settings.redis_prefix)
+                    group.create_task(watch.run(), name="presence-watch")  # consoles of dead workers
                 group.create_task(self.bus.run(), name="bus")
                 group.create_task(self.acd.run(), name="acd-timers")
                 group.create_task(self.wallboard.run(), name="wallboard")
@@ -258,6 +262,14 @@ class Container:
                 if self.commands is not None:  # the router's replies to this worker's orders
                     group.create_task(self.commands.run(), name="router-replies")
                 group.create_task(self.presence.run(), name="presence")  # its consoles' log-off timers
+                if self.redis is not None:  # the router logs them off if this worker dies
+                    beat = PresenceBeat(
+                        self.redis,
+                        self.presence.agents,
+                        prefix=self.settings.redis_prefix,
+                        worker=worker_name(),
+                    )
+                    group.create_task(beat.run(), name="presence-beat")
                 self.recovered.set()  # nothing of the PBX to recover here
                 self.started.set()
                 await asyncio.Event().wait()
@@ -478,7 +490,9 @@ def _subscribe(c: Container, ivr: IvrDesk) -> None:
     c.acd.add_listener(c.console.on_decision)
     c.acd.add_listener(c.wallboard.on_decision)
     c.acd.add_listener(c.calllog.on_decision)
-    if isinstance(c.acd, AcdService):  # a PBX that restarted forgot app_queue's pauses: told again
+    if isinstance(c.acd, AcdService):
+        c.bus.on_publish(c.acd.expect)  # an offer's place in arrival order: as it is published
+        # a PBX that restarted forgot app_queue's pauses: told again
         links = c.link.links.values() if isinstance(c.link, MultiLink) else [c.link]
         for link in links:
             if isinstance(link, AsteriskLink):

@@ -68,6 +68,10 @@ class Presence:
     def consoles(self, agent_id: str) -> int:
         return self._open[agent_id]
 
+    def agents(self) -> list[str]:
+        """The agents with at least one console open here (a web worker's presence beat)."""
+        return [agent for agent, count in self._open.items() if count > 0]
+
     def pending(self, agent_id: str) -> float | None:
         """When the agent will be logged off for want of a console (None: not scheduled)."""
         due = self._due.get(agent_id)

@@ -125,6 +125,12 @@ class AcdService:
                 return
         await self._apply(self.router.on_event(event, self.clock()))
 
+    def expect(self, event: Event) -> None:
+        """The bus's publish observer: an offered call's place in arrival order is taken as the
+        fact is published, before the desk's intake delays it on its own shard (Router.expect_offer)."""
+        if isinstance(event, CallEvent) and event.kind is CallEventKind.OFFERED and event.queue:
+            self.router.expect_offer(event.call_id, event.queue, event.at.timestamp())
+
     def _warn_unknown_queue(self, queue: str) -> None:
         if queue in self._unknown_queues:
             return

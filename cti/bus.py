@@ -98,6 +98,7 @@ class EventBus:
         self._handlers: list[tuple[str, Handler]] = []
         self._behind_handlers: list[tuple[str, BatchHandler]] = []
         self._commands: dict[type[object], _Run] = {}
+        self._on_publish: list[Callable[[Event], None]] = []
         self.stats = BusStats()
         self.batches_behind = 0  # batches delivered behind (events / batches: the group-commit factor)
 
@@ -135,8 +136,12 @@ class EventBus:
 
         self._commands[key] = run
 
+    def shard_of(self, key: str) -> int:
+        """The shard a call's (or agent's) events and commands go through, in order."""
+        return zlib.crc32(key.encode()) % len(self._queues)
+
     def _shard(self, key: str) -> asyncio.Queue[Event | _Order]:
-        return self._queues[zlib.crc32(key.encode()) % len(self._queues)]
+        return self._queues[self.shard_of(key)]
 
     def _lane_behind(self, key: str) -> asyncio.Queue[Event]:
         return self._behind[zlib.crc32(key.encode()) % len(self._behind)]
@@ -153,7 +158,16 @@ class EventBus:
     def capacity(self) -> int:
         return self._queues[0].maxsize
 
+    def on_publish(self, observer: Callable[[Event], None]) -> None:
+        """`observer` sees every event as it is published, before any shard has it: the one order
+        across calls that the bus keeps (shards deliver different calls in parallel). It must be
+        quick and must not raise: it runs in the publisher's task (the router notes each offer's
+        place in arrival order with it)."""
+        self._on_publish.append(observer)
+
     async def publish(self, event: Event) -> None:
+        for observer in self._on_publish:
+            observer(event)
         await self._shard(_key(event)).put(event)
         self.stats.published += 1
 

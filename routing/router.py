@@ -86,6 +86,7 @@ RESERVE, ANSWER, CALL_ENDED, WRAPUP_ENDED = (
     Trigger.CALL_ENDED,
     Trigger.WRAPUP_ENDED,
 )
+MAX_EXPECTED = 10_000  # offers on their way to the router (expect_offer) kept at most
 UNREACHABLE_DIAL = frozenset({"chanunavail", "congestion"})
 """RING_NO_ANSWER details (the PBX's DialStatus, lower case) that mean the phone cannot be rung."""
 PHONE_UNREACHABLE = "phone-unreachable"  # the pause reason then
@@ -176,6 +177,10 @@ class Router:
         self._preferred: dict[str, list[Entry]] = {}
         self._timers: list[Timer] = []
         self._seq = 0
+        # Offers published, not yet here (the desk's intake runs first): call id -> (queue,
+        # arrival, seq), their places in arrival order taken when published (`expect_offer`).
+        self._expected: dict[str, tuple[str, float, int]] = {}
+        self._newest_seq = 0  # the highest seq of a call let into a queue so far
         self._seen = RecentKeys(config.remember_events)  # event ids, for duplicates
         self._finished = RecentKeys(config.remember_events)  # ids of calls the router let go
         self._out: list[Decision] = []
@@ -408,12 +413,41 @@ class Router:
         )
 
     def position(self, call_id: str, now: float) -> tuple[int, float] | None:
-        """(1-based position, estimated wait in seconds) of a waiting call, for announcements."""
+        """(1-based position, estimated wait in seconds) of a waiting call, for announcements.
+        Callers who came earlier and whose offer is still on its way count as ahead."""
         call = self._calls.get(call_id)
         if call is None or call.phase not in (WAITING, RINGING):
             return None
-        pos = self._lines[call.queue].position(call, now)
+        pos = self._lines[call.queue].position(call, now) + self._expected_ahead(call)
         return pos, estimated_wait(pos, len(self._staffed[call.queue]), self._recent_aht(call.queue))
+
+    def expect_offer(self, call_id: str, queue: str, arrived_at: float) -> None:
+        """An offer of `call_id` into `queue` was published and is on its way: its place in
+        arrival order is taken now, not when it gets here.
+
+        Each call's offer reaches the router behind the desk's intake of it (customer match and
+        ticket: a database write), each call on its own bus shard, so a later caller's offer can
+        get here first. Numbered on arrival here, two callers with the same arrival time (a clock
+        that did not move on between them) were served and announced in the order their intakes
+        ended; and while the earlier one's intake ran, the later one was told "place 1" and the
+        earlier one a moment after it too. Until its offer comes, an expected call counts as
+        ahead of later callers of its queue who are not above the ordinary priority."""
+        known = self._calls.get(call_id)
+        if call_id in self._expected or queue not in self._queues:
+            return
+        if known is not None and known.phase is not AFTER_AGENT:
+            return  # already here (a repeated offer)
+        self._seq += 1
+        self._expected[call_id] = (queue, arrived_at, self._seq)
+        if len(self._expected) > MAX_EXPECTED:  # offers that never came (a bug elsewhere): bounded
+            del self._expected[next(iter(self._expected))]
+
+    def _expected_ahead(self, call: Call) -> int:
+        """Expected calls of `call`'s queue that came before it (see `expect_offer`)."""
+        if not self._expected or call.priority > self.config.tier_priority.get("ordinary", 0):
+            return 0
+        mine = (call.arrived_at, call.seq)
+        return sum(1 for q, at, seq in self._expected.values() if q == call.queue and (at, seq) < mine)
 
     def kpis(self, now: float) -> Kpis:
         """Per-queue and per-agent KPIs over the rolling window and since local midnight."""
@@ -732,6 +766,7 @@ class Router:
     # ------------------------------------------------------------------ calls
 
     def _offer(self, command: OfferCall, now: float, strict: bool) -> None:
+        expected = self._expected.pop(command.call_id, None)
         known = self._calls.get(command.call_id)
         if known is not None and known.phase is not AFTER_AGENT:
             return  # idempotent
@@ -750,7 +785,11 @@ class Router:
         if priority is None:
             tiers = self.config.tier_priority
             priority = tiers.get(command.tier, tiers.get("ordinary", 0))
-        self._seq += 1
+        if expected is not None and expected[0] == command.queue:
+            seq = expected[2]  # the place in arrival order taken when the offer was published
+        else:
+            self._seq += 1
+            seq = self._seq
         arrived = now if command.arrived_at is None else min(command.arrived_at, now)
         call = Call(
             id=command.call_id,
@@ -760,7 +799,7 @@ class Router:
             tier=command.tier,
             required=self._required(command),
             arrived_at=arrived,
-            seq=self._seq,
+            seq=seq,
             entered_at=arrived,
         )
         call.preferences = self._preferences(command, now)
@@ -861,6 +900,8 @@ class Router:
         call.queue, call.entered_at, call.phase = queue, min(entered, now), WAITING
         line.add(call)
         self._calls[call.id] = call
+        newest = call.arrived_at == now and call.seq > self._newest_seq  # else one came before it
+        self._newest_seq = max(self._newest_seq, call.seq)
         if not call.is_callback:
             self._stats.queues[queue].arrivals.append(now)
         if self.mode == "control" and self._telephony_up:
@@ -868,7 +909,8 @@ class Router:
         if call.phase is WAITING:
             self._place(call, now)
             self._schedule_call(call, now)
-            pos = line.position_of_new(call, now) if call.arrived_at == now else line.position(call, now)
+            pos = line.position_of_new(call, now) if newest else line.position(call, now)
+            pos += self._expected_ahead(call)
             ewt = estimated_wait(pos, len(self._staffed[queue]), self._recent_aht(queue))
             self._out.append(CallQueued(call.id, queue, pos, ewt, call.priority))
 

@@ -38,6 +38,16 @@ if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def _redis_prefix_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's containers and processes use Redis keys of their own (HOTLINE_REDIS_PREFIX):
+    tests run side by side on one Redis server, and a router reads every web worker's presence
+    beat under its prefix (cluster.presence_beat): under the shared default, one test's router
+    would log off agents whose console another test's worker dropped. A test's keys are bounded
+    streams and beats that expire; processes given an explicit prefix keep theirs."""
+    monkeypatch.setenv("HOTLINE_REDIS_PREFIX", f"hotline-test:{uuid.uuid4().hex[:10]}:")
+
+
 def _backends() -> list[str]:
     return ["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"]
 

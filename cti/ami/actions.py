@@ -181,7 +181,11 @@ async def stop_recording(client: ActionClient, channel: str) -> None:
 
 # ----------------------------------------------------------------- supervisors
 
-_SPY_OPTIONS: dict[str, str] = {"listen": "q", "whisper": "qw", "barge": "qB"}
+# q: no beep. E: end when the spied-on channel hangs up, S: end when there is nothing (left) to spy
+# on. Without E and S a real ChanSpy outlives the call and spies, unasked and unaudited, on whichever
+# channel of the agent comes next: Asterisk 22.10.1 did exactly that with the agent's next caller
+# (tests/fixtures/live-22.10.1/control-spy-linger.ami).
+_SPY_OPTIONS: dict[str, str] = {"listen": "qES", "whisper": "qwES", "barge": "qBES"}
 
 
 async def supervise(
@@ -196,12 +200,14 @@ async def supervise(
     """Ring the supervisor's phone; when answered, ChanSpy on the agent's channel.
 
     listen = `q` (quiet), whisper = `w` (talk to the agent only), barge = `B`
-    (talk to both). The spied channel prefix is the agent channel without its
-    sequence suffix, so the spy follows the agent's current leg.
+    (talk to both); every mode ends with the spied-on call (`E`, `S`). ChanSpy
+    takes a channel-name prefix: the agent channel up to and with its last `-`
+    (`PJSIP/1001-`), so it matches both halves of the agent's Local channel and
+    no other device (`PJSIP/1001` would also match agent 10010's `PJSIP/10010-…`).
     """
     if mode not in _SPY_OPTIONS:
         raise ValueError(f"unknown supervision mode {mode!r}")
-    target = agent_channel.rsplit("-", 1)[0] if "-" in agent_channel else agent_channel
+    target = agent_channel.rsplit("-", 1)[0] + "-" if "-" in agent_channel else agent_channel
     await client.action(
         "Originate",
         Channel=supervisor_interface,

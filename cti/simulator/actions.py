@@ -70,8 +70,8 @@ class PbxActions:
         exten, _, context = target.removeprefix("Local/").partition("@")
         if fields.get("Application", "").lower() == "chanspy" and target.startswith("Local/"):
             session.respond(fields, "Success", Message="Originate successfully queued")
-            spied = fields.get("Data", "").split(",", 1)[0]
-            self.core.spawn(self._spy(exten, context, spied, fields.get("ActionID")), f"spy-{exten}")
+            data = fields.get("Data", "")
+            self.core.spawn(self._spy(exten, context, data, fields.get("ActionID")), f"spy-{exten}")
             return
         observe = context in (QUEUE_CONTEXT, OBSERVE_CONTEXT) and exten in self.core.queues
         if not target.startswith("Local/"):
@@ -108,11 +108,16 @@ class PbxActions:
             waiting = ControlCall(self.core).run(exten, number, name, handset, action_id, variables)
             self.core.spawn(waiting, f"call-{number}")
 
-    async def _spy(self, exten: str, context: str, spied_prefix: str, action_id: str | None) -> None:
-        """Originate(Application: ChanSpy): ring the supervisor's phone, then spy on the agent's leg.
+    async def _spy(self, exten: str, context: str, data: str, action_id: str | None) -> None:
+        """Originate(Application: ChanSpy): ring the supervisor's phone, then spy as Asterisk's ChanSpy.
 
-        Ends (ChanSpyStop, hangup) when the spied channel hangs up or after 60 s of nothing to spy on.
+        `data` is ChanSpy's `<chanprefix>,<options>`: any channel whose name starts with the prefix
+        is spied on (as app_chanspy's iterator by name prefix). Without `E` a spy whose channel
+        hangs up goes on to the next matching channel, as Asterisk 22.10.1 did (it spied on the
+        agent's next caller, tests/fixtures/live-22.10.1/control-spy-linger.ami); with `E` it ends
+        then, with `S` it ends when nothing matches. The supervisor's phone hangs up after 60 s.
         """
+        spied_prefix, _, options = data.partition(",")
         phone, spyer_leg = self.core.local_pair(exten, context)
         await self.core.sleep(1.0)  # the supervisor picks up
         self.core.set_state(spyer_leg, 6)
@@ -124,31 +129,40 @@ class PbxActions:
                 **({"ActionID": action_id} if action_id else {}),
                 "Response": "Success",
                 "Channel": phone.name,
-                "Context": "",
-                "Exten": "",
+                "Application": "ChanSpy",
+                "Data": data,
                 "Reason": "4",
                 "Uniqueid": phone.uniqueid,
                 "CallerIDNum": UNKNOWN,
                 "CallerIDName": UNKNOWN,
             },
         )
-        phone.application, phone.app_data = "ChanSpy", f"{spied_prefix},q"
+        phone.application, phone.app_data = "ChanSpy", data
         spyee: Channel | None = None
-        waited = time.monotonic()
-        while (time.monotonic() - waited) * self.core.speed < 60.0 and phone.name in self.core.channels:
-            current = next(
-                (c for c in self.core.channels.values() if c.name.startswith(spied_prefix + "-")), None
-            )
-            if spyee is None and current is not None:
-                spyee = current
-                self.core.send_event(
-                    "ChanSpyStart", "call,all", {**phone.fields("Spyer"), **spyee.fields("Spyee")}
-                )
+        answered = time.monotonic()
+        while (time.monotonic() - answered) * self.core.speed < 60.0 and phone.name in self.core.channels:
             if spyee is not None and spyee.name not in self.core.channels:
                 self.core.send_event(
                     "ChanSpyStop", "call,all", {**phone.fields("Spyer"), **spyee.fields("Spyee")}
                 )
-                break
+                spyee = None
+                if "E" in options:
+                    break
+            if spyee is None:
+                spyee = next(
+                    (
+                        c
+                        for c in self.core.channels.values()
+                        if c.name.startswith(spied_prefix) and c is not phone and c is not spyer_leg
+                    ),
+                    None,
+                )
+                if spyee is None and "S" in options:
+                    break
+                if spyee is not None:
+                    self.core.send_event(
+                        "ChanSpyStart", "call,all", {**phone.fields("Spyer"), **spyee.fields("Spyee")}
+                    )
             await asyncio.sleep(0.01)
         self.core.hangup(phone)
         self.core.hangup(spyer_leg)

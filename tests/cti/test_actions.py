@@ -111,7 +111,7 @@ CASES: list[tuple[Call, dict[str, str]]] = [
     ),
     (
         lambda c: actions.supervise(c, "PJSIP/2100", "PJSIP/1001-0000002a", "whisper"),
-        {"Action": "Originate", "Channel": "PJSIP/2100", "Application": "ChanSpy", "Data": "PJSIP/1001,qw",
+        {"Action": "Originate", "Channel": "PJSIP/2100", "Application": "ChanSpy", "Data": "PJSIP/1001-,qwES",
          "CallerID": "Hotline supervisor", "Async": "true", "Timeout": "30000"},
     ),
 ]  # fmt: skip

@@ -27,6 +27,28 @@ def test_a_call_offered_late_but_arrived_first_is_served_first() -> None:
     assert [c.call_id for c in connects] == ["first"]
 
 
+def test_callers_arriving_at_the_same_time_keep_the_order_their_offers_were_published_in() -> None:
+    """The desk's intake ran longer for the first caller: their offer came second. Equal arrival
+    times, so only the place taken at publication (expect_offer) says who came first; and while
+    the first caller's offer is on its way, the second is told place 2, not 1."""
+    router = Router(
+        RouterConfig(
+            mode="control",
+            queues=[QueueConfig(name="support")],
+            agents=[AgentConfig(id="1001", queues={"support": 0})],
+        )
+    )
+    router.expect_offer("first", "support", 100.0)
+    router.expect_offer("second", "support", 100.0)
+    router.on_command(OfferCall("second", "support", arrived_at=100.0), now=100.0)
+    assert router.position("second", 100.0)[0] == 2  # type: ignore[index]
+    router.on_command(OfferCall("first", "support", arrived_at=100.0), now=100.0)
+    assert router.position("first", 100.0)[0] == 1  # type: ignore[index]
+    assert router.position("second", 100.0)[0] == 2  # type: ignore[index]
+    decisions = router.on_command(LoginAgent("1001"), now=101.0)
+    assert [d.call_id for d in decisions if isinstance(d, ConnectCall)] == ["first"]
+
+
 def test_an_arrival_time_in_the_future_is_taken_as_now() -> None:
     router = Router(RouterConfig(mode="control", queues=[QueueConfig(name="support")]))
     router.on_command(OfferCall("a", "support", arrived_at=50.0), now=10.0)

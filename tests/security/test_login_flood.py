@@ -44,7 +44,7 @@ async def _health_probe(client: httpx.AsyncClient, stop: asyncio.Event, samples:
     while not stop.is_set():
         start = time.perf_counter()
         reply = await client.get("/api/health")
-        assert reply.status_code == 200
+        assert reply.status_code == 200, reply.text
         samples.append(time.perf_counter() - start)
         await asyncio.sleep(0.05)
 

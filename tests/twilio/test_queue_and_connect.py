@@ -6,7 +6,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlmodel import select
 
@@ -52,11 +51,6 @@ async def _agent_leg_not_answered(
     return sid, dial
 
 
-@pytest.mark.xfail(
-    reason="known intermittent failure, first seen in a fresh-clone CI on 2026-12-03 13:23 (PostgreSQL): "
-    "the second caller was told place 1; passed 72 of 72 alone on SQLite; not yet found",
-    strict=False,
-)
 async def test_waiting_callers_hear_their_position_and_estimated_wait(
     database_url: str, tmp_path: Path
 ) -> None:
