@@ -14,6 +14,13 @@ from redis.asyncio import Redis
 
 REDIS_ENV = "HOTLINE_TEST_REDIS_URL"
 
+# Routers built in the test's own process share its GIL with the test, the other router and the
+# simulated parts: on a loaded CI runner (load 10+) the elector's keepalive thread once waited
+# past the default 1 s lease, the leader was deposed for nothing and the test hung to its timeout
+# (2026-12-03, two tests). What these tests check does not hang on the lease's length; the
+# separate-process cluster tests keep the default, which is what they measure.
+IN_PROCESS_LEASE = {"router_lease_s": 3.0, "router_idle_session_timeout_s": 4.0}
+
 
 def redis_url() -> str:
     return os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379/0")

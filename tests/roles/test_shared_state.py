@@ -22,7 +22,7 @@ from config.settings import load_settings
 from routing.agent_state import AgentState
 from routing.commands import LoginAgent
 from tests.crash.processes import eventually
-from tests.roles.conftest import redis_url
+from tests.roles.conftest import IN_PROCESS_LEASE, redis_url
 
 SECRETS = {"session_secret": "s" * 32, "ami_secret": "a-real-secret", "pbx": "none"}
 
@@ -31,7 +31,7 @@ def _built(database_url: str, tmp_path: Path, role: str) -> Container:
     return build(
         load_settings(
             **SECRETS, database_url=database_url, role=role, redis_url=redis_url(),
-            recordings_dir=tmp_path / "recordings",
+            recordings_dir=tmp_path / "recordings", **(IN_PROCESS_LEASE if role == "router" else {}),
         )
     )  # fmt: skip
 

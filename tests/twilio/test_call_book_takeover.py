@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from config.database import is_sqlite
 from cti.twilio.call_store import DatabaseCallStore, TwilioCallState
 from cti.twilio.calls import Callback, CallBook, Phase
-from tests.roles.conftest import redis_url
+from tests.roles.conftest import IN_PROCESS_LEASE, redis_url
 from tests.twilio.harness import HOTLINE_NUMBER, running_standin, twilio_hotline
 
 CALLER = "+8613900000041"
@@ -37,7 +37,7 @@ async def test_a_router_that_takes_over_keeps_a_waiting_caller_waiting_and_hears
 ) -> None:
     if is_sqlite(database_url):
         pytest.skip("--role router is refused on SQLite (tests/roles/test_roles.py)")
-    router = {"role": "router", "redis_url": redis_url()}
+    router = {"role": "router", "redis_url": redis_url(), **IN_PROCESS_LEASE}
     async with running_standin() as standin:
         async with twilio_hotline(database_url, tmp_path, standin=standin, **router) as first:
             sid, held = await first.waiting(CALLER)
@@ -109,7 +109,7 @@ async def test_a_standby_router_refuses_twilios_webhooks_so_the_leader_answers_t
     drains would lose the call. It answers 503 (the proxy tries the next router, the leader)."""
     if is_sqlite(database_url):
         pytest.skip("--role router is refused on SQLite (tests/roles/test_roles.py)")
-    router = {"role": "router", "redis_url": redis_url()}
+    router = {"role": "router", "redis_url": redis_url(), **IN_PROCESS_LEASE}
     async with (
         running_standin() as standin,
         twilio_hotline(database_url, tmp_path, standin=standin, **router) as leader,
