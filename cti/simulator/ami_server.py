@@ -100,6 +100,12 @@ class AmiServer:
         self.actions_received: list[dict[str, str]] = []
         self.action_log: list[ReceivedAction] = []  # the same, each with its time and connection
         self._sessions: set[AmiSession] = set()
+        self._after: dict[str, list[Callable[[], None]]] = {}
+
+    def after_action(self, action: str, then: Callable[[], None]) -> None:
+        """Run `then()` once, right after the next `action` is answered (its list items sent):
+        what happens on the PBX meanwhile, written to the stream just after the answer."""
+        self._after.setdefault(action.lower(), []).append(then)
 
     async def start(self, spawn: Spawn) -> asyncio.Server:
         """Listen; every connection becomes a session task started with `spawn`."""
@@ -198,6 +204,8 @@ class AmiServer:
             )
             return
         handler(session, fields)
+        for then in self._after.pop(action, []):
+            then()
 
     def _login(self, session: AmiSession, fields: dict[str, str]) -> None:
         ok = fields.get("Username") == self.username
