@@ -13,6 +13,7 @@ does while Hotline reads its state.
 from __future__ import annotations
 
 import asyncio
+
 from cti.asterisk import AsteriskLink
 from cti.bus import EventBus
 from cti.simulator import AgentBehaviour, SimulatedPbx
@@ -102,3 +103,24 @@ async def test_a_phone_taken_right_after_the_queue_snapshot_is_not_reported_idle
         pbx_task.cancel()
     states = [e.detail for e in events if e.agent == "1001" and e.kind is AgentEventKind.DEVICE_STATE]
     assert states == ["idle", "in_use"]  # the snapshot's, then the PBX's
+
+
+async def test_phone_changes_written_before_the_device_list_are_told_before_it() -> None:
+    """DeviceStateList, the last snapshot, is applied at its own end too: a phone taken and put
+    down while the resync reads it is told in that order, not after the list that is newer."""
+    pbx = SimulatedPbx(secret=SECRET, agents={"1001": AgentBehaviour()}, speed=10, queues=[_queue()])
+    phone = "Local/1001@agents"
+
+    def meanwhile() -> None:  # after CoreShowChannels, before DeviceStateList
+        pbx.set_device_state(phone, "INUSE")
+        pbx.set_device_state(phone, "NOT_INUSE")
+
+    pbx.after_action("CoreShowChannels", meanwhile)
+    async with asyncio.TaskGroup() as group:
+        pbx_task = group.create_task(pbx.run())
+        await pbx.wait_ready()
+        events = await _link_events(pbx)
+        pbx_task.cancel()
+    states = [e.detail for e in events if e.agent == "1001" and e.kind is AgentEventKind.DEVICE_STATE]
+    # QueueStatus's member state, then the phone's two changes; the list says what they said
+    assert states == ["idle", "in_use", "idle"]
