@@ -251,6 +251,7 @@ class AsteriskLink(ControlsNotOffered):
         dialplan = Dialplan(self.translator.default_queue)
         known = self.translator.known_calls()
         missed = missed_calls(recent, dialplan, known, self._agent_leg, self.translator.call_prefix)
+        self.translator.told_from_records(missed)  # no await since `known`: told once
         if missed:
             calls = len({e.call_id for e in missed})
             log.info("AMI re-login: %d calls came and went while the link was down (CDRs)", calls)
@@ -286,14 +287,20 @@ class AsteriskLink(ControlsNotOffered):
         book = CdrBook()
         if self.cdr_file is not None:
             book = await asyncio.to_thread(read_master_csv, self.cdr_file, self.cdr_timezone, since)
+        # From here no await: live events flow meanwhile, and what the translator knows now (live
+        # or ended, from the resync and the stream) it tells itself; the call log's `known` and
+        # open calls lag behind it (it writes what the bus hands it). What is told here is marked
+        # so that its live events, if some still wait in the link's queue, do not tell it again.
+        told = self.translator.known_calls()
         live = set(self.translator.live_calls())
         mine = [c for c in open_calls if c.source == SOURCE]
         events: list[Event] = []
-        events += close_gone(mine, live, book, self._agent_leg, self.translator.clock())
+        events += close_gone(mine, live | told, book, self._agent_leg, self.translator.clock())
         prefix = self.translator.call_prefix  # `known`'s refs of this PBX carry it (missed_calls)
-        seen = known | {c.call_id for c in mine} | {prefix + c.pbx_ref for c in mine if c.pbx_ref}
+        seen = known | told | {c.call_id for c in mine} | {prefix + c.pbx_ref for c in mine if c.pbx_ref}
         dialplan = Dialplan(self.translator.default_queue)
         events += missed_calls(book, dialplan, seen, self._agent_leg, self.translator.call_prefix)
+        self.translator.told_from_records(events)
         log.info(
             "reconciliation: %d open calls, %d live, %d CDRs since %s: %d events",
             len(mine),
