@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cti.simulator.actions import PbxActions
@@ -125,6 +125,10 @@ class SimulatedPbx:
     def after_action(self, action: str, then: Callable[[], None]) -> None:
         """Run `then()` once, right after the PBX answers the next `action` (AmiServer.after_action)."""
         self.server.after_action(action, then)
+
+    def before_action(self, action: str, first: Callable[[], Awaitable[None]]) -> None:
+        """Await `first()` once before the PBX carries out the next `action` (AmiServer.before_action)."""
+        self.server.before_action(action, first)
 
     def pause_member(self, interface: str, paused: bool, reason: str = "") -> None:
         """A member is paused or unpaused outside Hotline (a phone's feature code, the CLI): the

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cti.ami.client import AmiClient
 from cti.asterisk import AsteriskLink
 from cti.bus import EventBus
 from cti.simulator import AgentBehaviour, SimulatedPbx
@@ -129,3 +130,98 @@ async def test_a_call_still_queued_for_the_translator_is_not_told_twice(tmp_path
         for task in tasks:
             task.cancel()
     _told_once(seen)
+
+
+async def _originate_as(pbx: SimulatedPbx, username: str, caller: str) -> None:
+    client = AmiClient("127.0.0.1", pbx.port, username, SECRET)
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(client.run())
+        await client.wait_connected(5)
+        await client.action(
+            "Originate", Channel="Local/support@hotline", Context="phones", Exten="talk-60",
+            Priority="1", CallerID=caller, Async="true",
+        )  # fmt: skip
+        task.cancel()
+
+
+async def test_a_caller_gone_between_the_cdr_read_and_the_snapshot_is_told_from_the_cdrs(
+    tmp_path: Path,
+) -> None:
+    """A caller came while the link was down and hung up after the re-login read Master.csv but
+    before the resync's snapshot: their live Hangup met a call the translator did not know, the
+    snapshot did not list them, the CDRs read before had no line of them: the call was lost.
+    The calls missed while down are looked for in the CDRs as they are after the resync."""
+    cdr = tmp_path / "Master.csv"
+    queue = SimQueue("support", members=[SimMember(ALICE, "Alice Agent", paused=True, reason="break")])
+    pbx = SimulatedPbx(secret=SECRET, speed=10, queues=[queue], cdr_file=cdr)
+    bus = EventBus()
+    seen: list[CallEvent] = []
+
+    async def record(event: Event) -> None:
+        if isinstance(event, CallEvent):
+            seen.append(event)
+
+    bus.subscribe("test", record)
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(pbx.run())]
+        await pbx.wait_ready()
+        link = _link(pbx, bus, cdr)
+        tasks += [group.create_task(bus.run()), group.create_task(link.run())]
+        await link.wait_connected(timeout=10)
+        pbx.username = "away"  # the link's logins are refused: it is down while the caller comes
+        pbx.drop_connections()
+        await _until(lambda: not link.client.connected)
+        await _originate_as(pbx, "away", f'"Jon Caller" <{CALLER}>')
+        await _until(lambda: bool(queue.waiting))
+        waiting = pbx.channels[queue.waiting[0]]
+
+        async def hang_up_first() -> None:  # after the re-login's CDR read (CoreStatus came after it)
+            waiting.variables["__hangup"] = "1"
+            await _until(lambda: waiting.name not in pbx.channels)
+
+        pbx.before_action("QueueStatus", hang_up_first)
+        pbx.username = "hotline"
+        await _until(lambda: link.client.connected and link.client.stats.logins == 2)
+        await asyncio.sleep(0.3)
+        await bus.join()
+        for task in tasks:
+            task.cancel()
+    kinds = [e.kind for e in seen if e.caller == CALLER]
+    assert kinds == [CallEventKind.OFFERED, CallEventKind.ABANDONED, CallEventKind.HUNG_UP]
+
+
+async def test_a_call_missed_while_down_after_a_quiet_link_is_told(tmp_path: Path) -> None:
+    """The link heard no event before it was cut (a quiet PBX: Pong is no event): it had no
+    time the PBX was last heard, and the calls that came and went while it was down were lost."""
+    cdr = tmp_path / "Master.csv"
+    queue = SimQueue("support", members=[SimMember(ALICE, "Alice Agent", paused=True, reason="break")])
+    pbx = SimulatedPbx(secret=SECRET, speed=10, queues=[queue], cdr_file=cdr)
+    bus = EventBus()
+    seen: list[CallEvent] = []
+
+    async def record(event: Event) -> None:
+        if isinstance(event, CallEvent):
+            seen.append(event)
+
+    bus.subscribe("test", record)
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(pbx.run())]
+        await pbx.wait_ready()
+        link = _link(pbx, bus, cdr)
+        tasks += [group.create_task(bus.run()), group.create_task(link.run())]
+        await link.wait_connected(timeout=10)
+        pbx.username = "away"
+        pbx.drop_connections()
+        await _until(lambda: not link.client.connected)
+        await _originate_as(pbx, "away", f'"Kai Caller" <{CALLER}>')
+        await _until(lambda: bool(queue.waiting))
+        pbx.channels[queue.waiting[0]].variables["__hangup"] = "1"
+        await _until(lambda: not pbx.channels)
+        pbx.username = "hotline"
+        await _until(lambda: link.client.connected and link.client.stats.logins == 2)
+        await asyncio.sleep(0.3)
+        await bus.join()
+        for task in tasks:
+            task.cancel()
+    kinds = [e.kind for e in seen if e.caller == CALLER]
+    assert kinds == [CallEventKind.OFFERED, CallEventKind.ABANDONED, CallEventKind.HUNG_UP]
