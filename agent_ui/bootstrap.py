@@ -35,7 +35,7 @@ from agent_ui.accounts import Accounts
 from agent_ui.auth import Authenticator, SignInLimits, build_auth
 from agent_ui.center import CenterAdmin, stored_version
 from agent_ui.console import ConsoleService
-from agent_ui.health import DatabaseProbe
+from agent_ui.dbprobe import DatabaseProbe
 from agent_ui.hub import Hub, PushHub
 from agent_ui.presence import Presence
 from agent_ui.recovery import StartupRecovery

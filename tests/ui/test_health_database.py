@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from agent_ui.health import DatabaseProbe
+from agent_ui.dbprobe import DatabaseProbe
 from config.database import create_engine, is_sqlite
 from tests.tickets.api_harness import running_api
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent_ui.health import DatabaseProbe
+from agent_ui.dbprobe import DatabaseProbe
 from config.database import create_engine
 from tests.harness import next_message, running_hotline
 from tests.tickets.api_harness import running_api
