@@ -304,6 +304,10 @@ class AsteriskLink(ControlsNotOffered):
         told = self.translator.known_calls()
         live = set(self.translator.live_calls())
         mine = [c for c in open_calls if c.source == SOURCE]
+        for call in mine:  # live outside the hotline's contexts (transferred, voicemail): not over
+            if call.call_id not in told and call.pbx_ref and self.translator.channel_live(call.pbx_ref):
+                self.translator.take_over(call.call_id, call.pbx_ref, caller=call.caller, queue=call.queue)
+                live.add(call.call_id)
         events: list[Event] = []
         events += close_gone(mine, live | told, book, self._agent_leg, self.translator.clock())
         prefix = self.translator.call_prefix  # `known`'s refs of this PBX carry it (missed_calls)

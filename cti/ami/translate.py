@@ -297,6 +297,31 @@ class AmiTranslator:
         while len(self._recorded_order) > 4 * self.retain_ended:
             self._recorded.discard(self._recorded_order.popleft())
 
+    def channel_live(self, uid: str) -> bool:
+        """The channel `uid` (no call prefix) is on the PBX now, as far as this link saw: listed by
+        a CoreShowChannels or named by an event since, and not hung up (exact after the first
+        login's resync; a later one does not forget the channels gone while the link was down)."""
+        return uid in self._uid_names
+
+    def take_over(self, call_id: str, caller_uid: str, *, caller: str | None, queue: str | None) -> None:
+        """An open call of the records whose caller is live on the PBX outside the hotline's
+        contexts (transferred to a second level, in the voicemail fallback): the resync did not
+        enter it. Held from now on as it is, so that its caller's Hangup ends it."""
+        if caller_uid in self._calls or call_id in self._by_id:
+            return
+        call = _Call(
+            call_id=call_id,
+            caller_uid=caller_uid,
+            channel=self._uid_names.get(caller_uid, ""),
+            caller=caller,
+            caller_name=None,
+            dialed=None,
+            mode="observe",
+            queue=queue,
+        )
+        self._calls[caller_uid] = call
+        self._by_id[call_id] = call
+
     def _from_records(self, msg: AmiMessage) -> bool:
         """A caller whose call the records told already (`told_from_records`)."""
         uid = msg.get("Uniqueid", "")
