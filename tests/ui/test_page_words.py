@@ -5,6 +5,7 @@ the reports page's sentence, on a page about work orders)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -49,3 +50,20 @@ async def test_the_responsibility_pages_empty_tables_speak_of_work_orders_not_ca
         await post_form(sup, "/language", {"language": "en", "next": "/"})
         page = (await sup.get("/responsibility")).text
         assert _empty_rows(page) == ["No work orders were handed to anyone in this interval."] * 2
+
+
+async def test_hotlines_own_steps_on_a_tickets_timeline_are_named_in_the_pages_language(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with running_hotline(database_url, tmp_path) as hotline:
+        sup = await hotline.sign_in("sup")
+        await hotline.place_call("+8613800138000", name="王小明", talk=3)  # nobody signed in: abandoned
+        for _ in range(200):
+            page = await sup.get("/tickets/1")
+            if page.status_code == 200 and 'data-actor="system"' in page.text:
+                break
+            await asyncio.sleep(0.05)
+        assert '<td data-actor="system">系统自动</td>' in page.text
+        assert not re.search(r"<td[^>]*>system</td>", page.text)  # it read 'system' on the Chinese page
+        await post_form(sup, "/language", {"language": "en", "next": "/"})
+        assert '<td data-actor="system">Hotline (automatic)</td>' in (await sup.get("/tickets/1")).text
