@@ -16,6 +16,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -204,19 +205,9 @@ class Accounts:
             user.password_hash = hashed
             user.must_change_password = must_change
             session.add(user)
-            ended = await _revoke(session, user)
-            await self._trail.append(
-                session,
-                actor=actor,
-                action="admin.password_set",
-                subject=f"user:{login}",
-                role=actor_role,
-                source_ip=source_ip,
-                must_change=must_change,
-                sessions_ended=ended,
+            ended = await self._revoke_audited(
+                session, user, "admin.password_set", actor, actor_role, source_ip, must_change=must_change
             )
-            await session.commit()
-            self._changed()
             return _view(user), ended
 
     async def end_sessions(
@@ -227,19 +218,37 @@ class Accounts:
         DELETE /api/admin/users/{login}/sessions is (`auth.sessions_ended`)."""
         async with self._db() as session:
             user = await _require(session, login)
-            ended = await _revoke(session, user)
-            await self._trail.append(
-                session,
-                actor=actor,
-                action="auth.sessions_ended",
-                subject=f"user:{login}",
-                role=actor_role,
-                source_ip=source_ip,
-                sessions_ended=ended,
+            ended = await self._revoke_audited(
+                session, user, "auth.sessions_ended", actor, actor_role, source_ip
             )
-            await session.commit()
-            self._changed()
             return ended, user.id
+
+    async def _revoke_audited(
+        self,
+        session: AsyncSession,
+        user: User,
+        action: str,
+        actor: str,
+        actor_role: str,
+        source_ip: str | None,
+        **details: Any,
+    ) -> int:
+        """End the account's sessions, audit it and commit, in one transaction: the sessions
+        ended and the trail entry that says so stand or fall together. Returns sessions ended."""
+        ended = await _revoke(session, user)
+        await self._trail.append(
+            session,
+            actor=actor,
+            action=action,
+            subject=f"user:{user.login}",
+            role=actor_role,
+            source_ip=source_ip,
+            **details,
+            sessions_ended=ended,
+        )
+        await session.commit()
+        self._changed()
+        return ended
 
     async def open_sessions(self) -> dict[str, int]:
         """Live (unrevoked, unexpired) sessions per login."""

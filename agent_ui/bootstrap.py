@@ -35,6 +35,7 @@ from agent_ui.accounts import Accounts
 from agent_ui.auth import Authenticator, SignInLimits, build_auth
 from agent_ui.center import CenterAdmin, stored_version
 from agent_ui.console import ConsoleService
+from agent_ui.dbprobe import DatabaseProbe
 from agent_ui.hub import Hub, PushHub
 from agent_ui.presence import Presence
 from agent_ui.recovery import StartupRecovery
@@ -133,6 +134,7 @@ class Container:
     on_deposed: Callable[[BaseException], None] | None = None
     started: asyncio.Event = field(default_factory=asyncio.Event)
     recovered: asyncio.Event = field(default_factory=asyncio.Event)  # set once the start-up recovery ran
+    database_probe: DatabaseProbe | None = None  # /api/health's own connection, made at its first probe
 
     @property
     def link(self) -> TelephonyLink | None:
@@ -285,6 +287,8 @@ class Container:
         self.desk.close()
         if self.desk.notices.port is not None:  # its HTTP pool would outlive the app
             await self.desk.notices.port.close()
+        if self.database_probe is not None:
+            await self.database_probe.aclose()
         await self.engine.dispose()
         if self.redis is not None:
             await self.redis.aclose()

@@ -5,59 +5,38 @@
     503 {"status": "down", ...}                      the PBX link or the database is down
 
 A load balancer or an operator reads the status; a person reads the reasons.
-Components: `database` (a `SELECT 1` within a bound), `pbx` (the telephony
+Components: `database` (a `SELECT 1` on a connection of its own: `agent_ui.dbprobe`), `pbx` (the telephony
 link's own view: logged in, refused, unreachable), `scheduler` (SLA and
 retention jobs), `bus` (queue depths, failing subscribers) and `router`
 (events it could not apply). Only the first two make it 503: without them no
-call is routed or recorded; the others degrade. With several PBXs, `pbx` is up
-while any is, and each has its own `pbx.<name>` component: one PBX down is
+call is routed or recorded; the others degrade. The database is "down" on an error (nothing
+listens, a refused login) or when it has not answered for DATABASE_DOWN_AFTER_S; one probe slower
+than DATABASE_TIMEOUT_S only degrades (a starved event loop looks the same from here). With
+several PBXs, `pbx` is up while any is, and each has its own `pbx.<name>` component: one PBX down is
 "degraded" (the others' calls go on), and says which. Nothing here blocks telephony:
 the checks read counters, and the database check is bounded.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-
+from agent_ui.dbprobe import DATABASE_DOWN_AFTER_S, DATABASE_TIMEOUT_S, Component, DatabaseProbe
 from config.settings import ProcessRole
 from cti.multi import MultiLink
 
 if TYPE_CHECKING:
     from agent_ui.bootstrap import Container
 
-DATABASE_TIMEOUT_S = 2.0
 BUS_FULL = 0.9  # a shard this full means the subscribers cannot keep up with the PBX
 CRITICAL = ("database", "pbx")
-
-
-@dataclass(frozen=True, slots=True)
-class Component:
-    ok: bool
-    reason: str
-    counters: Mapping[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"ok": self.ok, "reason": self.reason}
-        if self.counters:
-            out["counters"] = dict(self.counters)
-        return out
+__all__ = ["DATABASE_DOWN_AFTER_S", "DATABASE_TIMEOUT_S", "Component", "DatabaseProbe", "check"]
 
 
 async def database(container: Container) -> Component:
-    try:
-        async with asyncio.timeout(DATABASE_TIMEOUT_S), container.sessions() as session:
-            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except TimeoutError:
-        return Component(False, f"the database did not answer within {DATABASE_TIMEOUT_S:g} s")
-    except (SQLAlchemyError, OSError) as exc:
-        return Component(False, f"the database is unreachable: {type(exc).__name__}")
-    return Component(True, f"answering ({container.engine.dialect.name})")
+    if container.database_probe is None:
+        container.database_probe = DatabaseProbe(container.engine)
+    return await container.database_probe.check()
 
 
 def pbx(container: Container) -> Component:
@@ -126,7 +105,7 @@ async def check(container: Container) -> tuple[int, dict[str, object]]:
         "bus": bus(container),
         "router": router(container),
     }
-    if any(not components[name].ok for name in CRITICAL):
+    if any(not components[name].ok and components[name].critical for name in CRITICAL):
         status, code = "down", 503
     elif all(c.ok for c in components.values()):
         status, code = "ok", 200

@@ -124,6 +124,8 @@ class AcdService:
                 await self.command(offer)
                 return
         await self._apply(self.router.on_event(event, self.clock()))
+        if isinstance(event, AgentEvent):
+            await self._release_stale_hold(event)
 
     def expect(self, event: Event) -> None:
         """The bus's publish observer: an offered call's place in arrival order is taken as the
@@ -228,6 +230,29 @@ class AcdService:
             await self._tell(members.pause(change.agent_id, WRAPUP_HOLD_REASON))
         elif change.previous is AgentState.WRAP_UP and change.state is AgentState.AVAILABLE:
             await self._tell(members.unpause(change.agent_id))
+
+    async def _release_stale_hold(self, event: AgentEvent) -> None:
+        """Observe mode: a member paused with our wrap-up hold while the router has the agent
+        available is a hold nobody will lift (Hotline restarted during the wrap-up: the resync's
+        QueueMember says paused, the router ignores its own reason and signs the agent in
+        available), and app_queue would never ring them again. Lifted here. While a wrap-up is
+        in progress (the hold's own echo) the router's state is WRAP_UP and nothing is sent."""
+        members = self.members
+        if (
+            members is None
+            or self.control
+            or event.kind is not AgentEventKind.PAUSED
+            or event.detail != WRAPUP_HOLD_REASON
+            or event.agent is None
+        ):
+            return
+        try:
+            state = self.router.agent_state(event.agent)
+        except RoutingError:  # not an agent of ours (counted by the router as unknown-agent)
+            return
+        if state is AgentState.AVAILABLE:
+            log.info("agent %s: app_queue holds them for a wrap-up that is over: unpaused", event.agent)
+            await self._tell(members.unpause(event.agent))
 
     async def _keep(self, agent_id: str) -> None:
         """Control mode: write the agent's sign-in (queues, pause) when it differs from what the

@@ -123,8 +123,7 @@ class AsteriskLink(ControlsNotOffered):
         self.report_link_loss = report_link_loss
         self._client: AmiClient | None = None
         self._heard_at: float | None = None  # when the last AMI message was read (time.time())
-        self._lost_after: float | None = None  # `_heard_at` when the link was last lost
-        self._book: CdrBook | None = None  # the CDRs read at the last login
+        self._lost_after: float | None = None  # when the PBX was last heard before the last loss
         self._pbx_started: str | None = None  # CoreStatus's start at the last login
         self._restart_callbacks: list[Callable[[], Awaitable[None]]] = []
         self._running = asyncio.Event()
@@ -165,7 +164,7 @@ class AsteriskLink(ControlsNotOffered):
         # After every (re)login, before wait_connected() returns: which Asterisk this is, then
         # what happened while the link was down (calls that ended meanwhile end at their CDR's time).
         async def tell_missed() -> None:
-            await publish_missed(self._missed_while_down())
+            await publish_missed(await self._missed_while_down())
 
         client.on_connected(check_version)
         client.on_connected(self._read_cdrs)
@@ -229,28 +228,41 @@ class AsteriskLink(ControlsNotOffered):
             await callback()
 
     async def _note_losses(self, client: AmiClient) -> None:
-        """At each loss of a link that was up: when the PBX was last heard (`_missed_while_down`)."""
+        """At each loss of a link that was up: when the PBX was last heard (`_missed_while_down`):
+        its last event, else the login. An idle PBX sends no event (Pong is no event): a link cut
+        before it heard one had no time, and the calls that came and went meanwhile were lost."""
         while True:
             await client.wait_connected()
+            up_at = time.time()
             await client.wait_lost()
-            self._lost_after = self._heard_at
+            self._lost_after = max(self._heard_at or up_at, up_at)
 
-    def _missed_while_down(self) -> list[Event]:
+    async def _missed_while_down(self) -> list[Event]:
         """After a re-login (not the first: the start-up reconciliation has that one): the calls
         that came *and* went while the link was down, whole, from their CDRs (as after a restart,
-        cti.ami.reconcile). No AMI state has them; without a CDR file they stay lost."""
+        cti.ami.reconcile). No AMI state has them; without a CDR file they stay lost.
+
+        Master.csv is read again here, after the resync, not taken from the read before it: a
+        caller who came while the link was down and hung up after that read but before the
+        resync's CoreShowChannels had a Hangup the translator could not place (it did not know
+        the call), no channel in the snapshot and no line in the CDRs read before: it was lost.
+        Read now, every call over before the snapshot has its line; a call the link saw since
+        (the snapshot, the live events) is known to the translator and not told again, and the
+        calls told here are marked, so that their live events still queued do not enter them."""
         heard, self._lost_after = self._lost_after, None
-        book = self._book
-        if heard is None or book is None:
+        if heard is None or self.cdr_file is None:
             return []
         since = datetime.fromtimestamp(heard, UTC) - timedelta(seconds=MISSED_MARGIN_S)
+        book = await asyncio.to_thread(read_master_csv, self.cdr_file, self.cdr_timezone, since)
         recent = CdrBook()
         for cdr in book.records:
             if cdr.start >= since:
                 recent.add(cdr)
+        # no await from here: what the translator knows now is what it tells itself
         dialplan = Dialplan(self.translator.default_queue)
         known = self.translator.known_calls()
         missed = missed_calls(recent, dialplan, known, self._agent_leg, self.translator.call_prefix)
+        self.translator.told_from_records(missed)
         if missed:
             calls = len({e.call_id for e in missed})
             log.info("AMI re-login: %d calls came and went while the link was down (CDRs)", calls)
@@ -263,7 +275,6 @@ class AsteriskLink(ControlsNotOffered):
             return
         since = self.translator.clock() - timedelta(hours=6)
         book = await asyncio.to_thread(read_master_csv, self.cdr_file, self.cdr_timezone, since)
-        self._book = book
 
         def ended(caller_uid: str) -> datetime | None:
             found = figures_of(book, caller_uid, self._agent_leg)
@@ -286,14 +297,24 @@ class AsteriskLink(ControlsNotOffered):
         book = CdrBook()
         if self.cdr_file is not None:
             book = await asyncio.to_thread(read_master_csv, self.cdr_file, self.cdr_timezone, since)
+        # From here no await: live events flow meanwhile, and what the translator knows now (live
+        # or ended, from the resync and the stream) it tells itself; the call log's `known` and
+        # open calls lag behind it (it writes what the bus hands it). What is told here is marked
+        # so that its live events, if some still wait in the link's queue, do not tell it again.
+        told = self.translator.known_calls()
         live = set(self.translator.live_calls())
         mine = [c for c in open_calls if c.source == SOURCE]
+        for call in mine:  # live outside the hotline's contexts (transferred, voicemail): not over
+            if call.call_id not in told and call.pbx_ref and self.translator.channel_live(call.pbx_ref):
+                self.translator.take_over(call.call_id, call.pbx_ref, caller=call.caller, queue=call.queue)
+                live.add(call.call_id)
         events: list[Event] = []
-        events += close_gone(mine, live, book, self._agent_leg, self.translator.clock())
+        events += close_gone(mine, live | told, book, self._agent_leg, self.translator.clock())
         prefix = self.translator.call_prefix  # `known`'s refs of this PBX carry it (missed_calls)
-        seen = known | {c.call_id for c in mine} | {prefix + c.pbx_ref for c in mine if c.pbx_ref}
+        seen = known | told | {c.call_id for c in mine} | {prefix + c.pbx_ref for c in mine if c.pbx_ref}
         dialplan = Dialplan(self.translator.default_queue)
         events += missed_calls(book, dialplan, seen, self._agent_leg, self.translator.call_prefix)
+        self.translator.told_from_records(events)
         log.info(
             "reconciliation: %d open calls, %d live, %d CDRs since %s: %d events",
             len(mine),

@@ -7,12 +7,22 @@ agent phones, when agent interfaces are configured) and let the
 translator emit only what is missing, with the same event ids the live events
 would have had, so nothing is lost and nothing is counted twice.
 
-The snapshot is applied where it stands in the event stream. The live events go on meanwhile,
-and the resync waits on the PBX between its snapshot and its applying (a Getvar per caller
-answered unheard, for its QEHOLDTIME): the events read after the snapshot's end are held
-(`AmiClient.action_list(hold=)`) until it is applied. Fed before it, a caller's hang-up met a call
-the translator did not know yet and was dropped, and the snapshot then brought the caller back as
-live, for good: after a takeover in a storm its call stayed open and its recording pending; and a
+Each snapshot is applied where it stands in the event stream. The live events go on meanwhile:
+the events read after a snapshot's end are held (`AmiClient.action_list(hold=)`) until it is
+applied and its events published, then the next snapshot moves the hold to its own end, so the
+translator sees [events] QueueStatus [events] CoreShowChannels [events] DeviceStateList [events]
+in the order the PBX wrote them. Each snapshot only has to agree with what came before it; no
+handler has to guess whether an event is older or newer than a snapshot (QueueMember and
+DeviceStateChange carry no time a pause or a phone state could be compared by).
+
+Why each is applied at its own end, not all at the last one: a snapshot applied after events
+newer than it undoes them. QueueStatus applied after CoreShowChannels (as it was) overwrote what
+the PBX wrote between the two: the agent unpaused meanwhile stayed paused in Hotline, the phone
+taken meanwhile was reported idle and offered calls. And CoreShowChannels applied after the live
+events: the resync waits on the PBX between its snapshot and its applying (a Getvar per caller
+answered unheard, for its QEHOLDTIME); a caller's hang-up read meanwhile met a call the
+translator did not know yet and was dropped, and the snapshot then brought the caller back as
+live, for good (after a takeover in a storm its call stayed open and its recording pending); a
 caller who joined meanwhile was hung up by the snapshot that did not list them yet.
 
 A call that began *and* ended while the link was down leaves no trace in AMI
@@ -41,16 +51,27 @@ HELD_S = 30.0  # how long a resync waits for the consumer to translate the event
 
 
 async def resync(
-    client: AmiClient, translator: AmiTranslator, live: Subscription | None = None
+    client: AmiClient,
+    translator: AmiTranslator,
+    publish: Publish,
+    live: Subscription | None = None,
 ) -> list[Event]:
-    """Ask for the PBX's current state and return the events the translator had missed.
+    """Ask for the PBX's current state, publish the events the translator had missed, return them.
 
-    `live`: the subscription whose events the translator is fed. It is held at the end of the
-    applied snapshot and the snapshot applied once every event before it is translated; the
-    caller releases it once the returned events are published (`resync_on_connect`)."""
+    `live`: the subscription whose events the translator is fed. It is held at the end of each
+    snapshot, and the snapshot applied (and its events published) once every event before it is
+    translated; the caller releases it after the last one (`resync_on_connect`)."""
+    events: list[Event] = []
+
+    async def told(missed: list[Event]) -> None:  # before the events after the snapshot are translated
+        events.extend(missed)
+        await publish(missed)
+
     # QueueStatus first: members (who is in, paused) and their LastCall, the end of a call
     # that ended while the link was down, which the channels' reconciliation then uses.
-    queues = await client.action_list("QueueStatus", within=15.0)
+    queues = await client.action_list("QueueStatus", within=15.0, hold=live)
+    await _caught_up(live)
+    await told(translator.apply_queue_status(queues))
     channels = await client.action_list("CoreShowChannels", within=15.0, hold=live)
     variables: dict[str, dict[str, str]] = {}
     waiting = translator.unknown_waiting(channels)
@@ -63,17 +84,21 @@ async def resync(
     for channel, uid in translator.answered_unheard(channels):  # answered while the link was down
         if (hold := await _hold_time(client, channel)) is not None:
             holds[uid] = hold
-    if live is not None:  # every event older than the snapshot is translated, none newer
-        async with asyncio.timeout(HELD_S):
-            await live.wait_held()
-    events = translator.apply_queue_status(queues)
+    await _caught_up(live)
     # no await between: live events wait behind the snapshot
-    events += translator.apply_channels(channels, hold_times=holds, waiting_vars=variables)
-    events += await _device_states(client, translator)
+    await told(translator.apply_channels(channels, hold_times=holds, waiting_vars=variables))
+    await told(await _device_states(client, translator, live))
     log.info(
         "AMI resync: %d channels, %d queue items, %d missed events", len(channels), len(queues), len(events)
     )
     return events
+
+
+async def _caught_up(live: Subscription | None) -> None:
+    """Every event older than the snapshot (the hold) is translated, none newer."""
+    if live is not None:
+        async with asyncio.timeout(HELD_S):
+            await live.wait_held()
 
 
 async def _waiting_variables(client: AmiClient, channel: str) -> dict[str, str]:
@@ -102,16 +127,20 @@ async def _hold_time(client: AmiClient, channel: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-async def _device_states(client: AmiClient, translator: AmiTranslator) -> list[Event]:
+async def _device_states(
+    client: AmiClient, translator: AmiTranslator, live: Subscription | None
+) -> list[Event]:
     """Agent phones that changed while the link was down (a phone left 'in use' would
-    keep its agent from being offered calls until its next change)."""
+    keep its agent from being offered calls until its next change). Applied at its end in the
+    stream as the other snapshots: a change written before it is translated before it, not after."""
     if not translator.devices:
         return []
     try:
-        items = await client.action_list("DeviceStateList", within=15.0)
+        items = await client.action_list("DeviceStateList", within=15.0, hold=live)
     except ActionRefused as exc:  # Asterisk before 13, or a PBX without it: next changes will tell
         log.info("AMI resync: no DeviceStateList (%s); phone states follow from the next changes", exc)
         return []
+    await _caught_up(live)  # no await from here on: live events wait behind the snapshot
     events: list[Event] = []
     for item in items:
         events += translator.feed(item)
@@ -125,13 +154,13 @@ def resync_on_connect(
 
     The client runs it before `wait_connected()` returns; if it fails, the
     client drops the link and retries, so decisions never rest on stale state.
-    `live`: the subscription the translator is fed from (held while the snapshot is applied
-    and its events published, see `resync`); without it the snapshot races the live events.
+    `live`: the subscription the translator is fed from (held while each snapshot is applied
+    and its events published, see `resync`); without it the snapshots race the live events.
     """
 
     async def callback() -> None:
         try:
-            await publish(await resync(client, translator, live))
+            await resync(client, translator, publish, live)
         finally:
             if live is not None:
                 live.release()

@@ -251,6 +251,9 @@ class AmiTranslator:
         self._last_calls: dict[str, datetime] = {}  # agent -> QueueMember LastCall (end of their last call)
         # caller uid -> when the PBX's CDRs say the call ended (the link sets it before a resync)
         self.cdr_end: Callable[[str], datetime | None] | None = None
+        # caller uids and call ids of calls told whole from the PBX's records (`told_from_records`)
+        self._recorded: set[str] = set()
+        self._recorded_order: collections.deque[str] = collections.deque()
         self._fed = 0
         self._awaiting: dict[str, int] = {}  # call_id → message count until which it waits for AgentComplete
 
@@ -276,7 +279,53 @@ class AmiTranslator:
         `retain_ended`): what a re-login must not tell again as a call the link never saw. The
         Uniqueids carry the `call_prefix` as the call ids do (cti.ami.reconcile.missed_calls)."""
         uids = frozenset(self.call_prefix + c.caller_uid for c in self._by_id.values())
-        return frozenset(self._by_id) | uids
+        return frozenset(self._by_id) | uids | self._recorded
+
+    def told_from_records(self, events: Iterable[Event]) -> None:
+        """The calls of `events` were told whole from the PBX's CDRs (cti.ami.reconcile): they
+        are over, and their live events, if some still wait to be translated (a link behind the
+        PBX), must not enter them a second time under other ids. Call it before any await after
+        `known_calls` was read: then each call is told once, by the records or by the stream."""
+        for event in events:
+            if not isinstance(event, CallEvent):
+                continue
+            refs = (event.call_id, *(self.call_prefix + ref for ref in event.source_refs))
+            for ref in refs:
+                if ref not in self._recorded:
+                    self._recorded.add(ref)
+                    self._recorded_order.append(ref)
+        while len(self._recorded_order) > 4 * self.retain_ended:
+            self._recorded.discard(self._recorded_order.popleft())
+
+    def channel_live(self, uid: str) -> bool:
+        """The channel `uid` (no call prefix) is on the PBX now, as far as this link saw: listed by
+        a CoreShowChannels or named by an event since, and not hung up (exact after the first
+        login's resync; a later one does not forget the channels gone while the link was down)."""
+        return uid in self._uid_names
+
+    def take_over(self, call_id: str, caller_uid: str, *, caller: str | None, queue: str | None) -> None:
+        """An open call of the records whose caller is live on the PBX outside the hotline's
+        contexts (transferred to a second level, in the voicemail fallback): the resync did not
+        enter it. Held from now on as it is, so that its caller's Hangup ends it."""
+        if caller_uid in self._calls or call_id in self._by_id:
+            return
+        call = _Call(
+            call_id=call_id,
+            caller_uid=caller_uid,
+            channel=self._uid_names.get(caller_uid, ""),
+            caller=caller,
+            caller_name=None,
+            dialed=None,
+            mode="observe",
+            queue=queue,
+        )
+        self._calls[caller_uid] = call
+        self._by_id[call_id] = call
+
+    def _from_records(self, msg: AmiMessage) -> bool:
+        """A caller whose call the records told already (`told_from_records`)."""
+        uid = msg.get("Uniqueid", "")
+        return bool(self._recorded) and self.call_prefix + uid in self._recorded
 
     def expect_originate(self, call_id: str, agent: str) -> None:
         """Control mode Originate+Bridge: the next agent leg dialled for `agent` belongs to `call_id`."""
@@ -573,6 +622,8 @@ class AmiTranslator:
         at = self._at(msg)
         call = self._call_of(msg)
         if call is None:
+            if self._from_records(msg):
+                return
             call = self._new_call(msg, "observe", msg.get("Queue"))
         else:
             self._settle_abandon(call, at, out, "exit")
@@ -594,7 +645,10 @@ class AmiTranslator:
             return
         self._remember(msg)
         queue = msg.get("Queue") or self.default_queue
-        call = self._call_of(msg) or self._new_call(msg, "control", queue)
+        call = self._call_of(msg)
+        if call is None and self._from_records(msg):
+            return
+        call = call or self._new_call(msg, "control", queue)
         call.ivr_choice = _clean(msg.get("IvrChoice")) or call.ivr_choice
         self._offer(call, queue, self._at(msg), out)
 
@@ -1216,6 +1270,8 @@ class AmiTranslator:
             if not uid or (app != "Queue" and not waiting):
                 continue
             known = self._calls.get(uid)
+            if known is None and self._from_records(item):
+                continue  # told whole from the CDRs: a CDR is written when the caller hangs up
             if known is None:
                 data = item.get("ApplicationData") or item.get("Data") or ""
                 variables = found_vars.get(item.get("Channel", ""), {})

@@ -100,6 +100,18 @@ class AmiServer:
         self.actions_received: list[dict[str, str]] = []
         self.action_log: list[ReceivedAction] = []  # the same, each with its time and connection
         self._sessions: set[AmiSession] = set()
+        self._after: dict[str, list[Callable[[], None]]] = {}
+        self._before: dict[str, list[Callable[[], Awaitable[None]]]] = {}
+
+    def before_action(self, action: str, first: Callable[[], Awaitable[None]]) -> None:
+        """Await `first()` once before the next `action` is carried out (its session reads nothing
+        meanwhile, the other events go on): what happens on the PBX before it gets to the action."""
+        self._before.setdefault(action.lower(), []).append(first)
+
+    def after_action(self, action: str, then: Callable[[], None]) -> None:
+        """Run `then()` once, right after the next `action` is answered (its list items sent):
+        what happens on the PBX meanwhile, written to the stream just after the answer."""
+        self._after.setdefault(action.lower(), []).append(then)
 
     async def start(self, spawn: Spawn) -> asyncio.Server:
         """Listen; every connection becomes a session task started with `spawn`."""
@@ -148,6 +160,8 @@ class AmiServer:
                             encode_message("Response", "Error", {"Message": "Missing action in request"})
                         )
                         continue
+                    for first in self._before.pop(fields["Action"].lower(), []):
+                        await first()
                     self._handle_action(session, fields)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -198,6 +212,8 @@ class AmiServer:
             )
             return
         handler(session, fields)
+        for then in self._after.pop(action, []):
+            then()
 
     def _login(self, session: AmiSession, fields: dict[str, str]) -> None:
         ok = fields.get("Username") == self.username

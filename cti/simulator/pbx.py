@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from cti.simulator.actions import PbxActions
@@ -119,6 +121,26 @@ class SimulatedPbx:
     def send_raw(self, data: bytes) -> None:
         """Send bytes as they are to every logged-in client (to test clients against bad input)."""
         self.server.send_raw(data)
+
+    def after_action(self, action: str, then: Callable[[], None]) -> None:
+        """Run `then()` once, right after the PBX answers the next `action` (AmiServer.after_action)."""
+        self.server.after_action(action, then)
+
+    def before_action(self, action: str, first: Callable[[], Awaitable[None]]) -> None:
+        """Await `first()` once before the PBX carries out the next `action` (AmiServer.before_action)."""
+        self.server.before_action(action, first)
+
+    def pause_member(self, interface: str, paused: bool, reason: str = "") -> None:
+        """A member is paused or unpaused outside Hotline (a phone's feature code, the CLI): the
+        QueueMemberPause of each of its queues, as the QueuePause action gives."""
+        for queue in self.core.queues.values():
+            member = queue.member(interface)
+            if member is None:
+                continue
+            member.paused, member.reason = paused, reason if paused else ""
+            if paused:
+                member.last_pause = int(time.time())
+            self.core.send_event("QueueMemberPause", "agent,all", member.fields(queue.name))
 
     def set_device_state(self, device: str, state: str) -> None:
         """A phone changes state outside Hotline's calls (see PbxCore.set_device_state)."""

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.database import create_engine, session_factory
+from agent_ui.dbprobe import DatabaseProbe
+from config.database import create_engine
 from tests.harness import next_message, running_hotline
 from tests.tickets.api_harness import running_api
 
@@ -42,8 +43,11 @@ async def test_health_is_503_naming_the_database_when_it_cannot_be_reached(
         client = await api.client()
         fine = await client.get("/api/health")
         unreachable = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/gone")  # nothing listens
-        api.container.sessions = session_factory(unreachable)
+        assert api.container.database_probe is not None  # made by the first probe
+        await api.container.database_probe.aclose()
+        api.container.database_probe = DatabaseProbe(unreachable)  # an error: down at once, not "slow"
         down = await client.get("/api/health")
+        await api.container.database_probe.aclose()
         await unreachable.dispose()
     assert fine.status_code == 200 and fine.json()["components"]["pbx"]["ok"]  # pbx: none is fine
     assert down.status_code == 503 and down.json()["status"] == "down"
