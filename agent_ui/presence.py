@@ -127,5 +127,6 @@ class Presence:
             self._wake.clear()
             nearest = min((when for when, _ in self._due.values()), default=None)
             timeout = None if nearest is None else max(0.0, nearest - self._clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see cti.acd.AcdService.run
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()

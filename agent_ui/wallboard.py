@@ -328,8 +328,9 @@ class WallboardService:
     async def run(self) -> None:
         """Publish the view while anyone watches; sample the waiting history always."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), HEARTBEAT_S)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see cti.acd.AcdService.run
+                async with asyncio.timeout(HEARTBEAT_S):
+                    await self._changed.wait()
             self._changed.clear()
             now = self.clock()
             self.sample(now)

@@ -338,8 +338,12 @@ class AcdService:
             timeout = None if deadline is None else max(0.0, deadline - self.clock())
             if not self.router.telephony_up:
                 timeout = LINK_POLL_S if timeout is None else min(timeout, LINK_POLL_S)
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancellation that lands as the wake
+            # fires is lost in wait_for (CPython gh-86296), the loop goes on and the TaskGroup
+            # stopping the process waits for it for ever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             if not self.router.telephony_up and self._link_is_up():
                 log.info("telephony link is back: offering the waiting calls")
                 await self.command(SetTelephonyUp(True))

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from agent_ui.dbprobe import DATABASE_TIMEOUT_S
 from tests.harness import Hotline, next_message, running_hotline
 
 FLOOD = 200
@@ -40,25 +41,29 @@ async def _first_pop(sockets: list[Any], timeout: float = 15.0) -> dict[str, Any
     return next(iter(done)).result()
 
 
-async def _health_probe(client: httpx.AsyncClient, stop: asyncio.Event, samples: list[float]) -> None:
+async def _health_probe(
+    client: httpx.AsyncClient, stop: asyncio.Event, samples: list[float], states: Counter[str]
+) -> None:
     while not stop.is_set():
         start = time.perf_counter()
         reply = await client.get("/api/health")
-        assert reply.status_code == 200, reply.text
+        assert reply.status_code == 200, reply.text  # one slow database probe is "degraded", not 503
         samples.append(time.perf_counter() - start)
+        states[reply.json()["status"]] += 1
         await asyncio.sleep(0.05)
 
 
 async def _call_with(
     hotline: Hotline, sockets: list[Any], number: str, flood: int
-) -> tuple[float, list[float], Counter[int]]:
+) -> tuple[float, list[float], Counter[int], Counter[str]]:
     """Place a call (with `flood` wrong logins fired at the same moment): seconds to the pop,
-    /api/health latencies meanwhile, and the statuses the logins got."""
+    /api/health latencies and statuses meanwhile, and the statuses the logins got."""
     stop = asyncio.Event()
     samples: list[float] = []
+    states: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
     async with httpx.AsyncClient(base_url=hotline.base_url, timeout=60) as probe:
-        prober = asyncio.create_task(_health_probe(probe, stop, samples))
+        prober = asyncio.create_task(_health_probe(probe, stop, samples, states))
         attacker = None
         if flood:
             attacker = await asyncio.create_subprocess_exec(
@@ -79,18 +84,13 @@ async def _call_with(
             statuses.update({int(k): v for k, v in json.loads(out).items()})
         stop.set()
         await prober
-    return popped, samples, statuses
+    return popped, samples, statuses, states
 
 
 def _ms(samples: list[float]) -> str:
     return f"{statistics.median(samples) * 1000:.1f}/{max(samples) * 1000:.1f}"
 
 
-@pytest.mark.xfail(
-    reason="known intermittent failure: on PostgreSQL with many addresses a sign-in is sometimes answered "
-    "503 under the flood (fresh-clone CI 2026-12-03 13:23, and on 2026-12-02); not yet found",
-    strict=False,
-)
 @pytest.mark.parametrize("source", ["one-address", "many-addresses"])
 async def test_a_login_flood_does_not_delay_routing_or_the_pop(
     database_url: str, tmp_path: Path, source: str, capsys: pytest.CaptureFixture[str]
@@ -102,15 +102,17 @@ async def test_a_login_flood_does_not_delay_routing_or_the_pop(
         async with await hotline.agent_socket(alice) as a, await hotline.agent_socket(bob) as b:
             await next_message(a, "hello")
             await next_message(b, "hello")
-            base_pop, base_health, _ = await _call_with(hotline, [a, b], "+8613800138000", 0)
-            flood_pop, flood_health, statuses = await _call_with(hotline, [a, b], "+8613800138001", FLOOD)
+            base_pop, base_health, _, _ = await _call_with(hotline, [a, b], "+8613800138000", 0)
+            flood_pop, flood_health, statuses, states = await _call_with(
+                hotline, [a, b], "+8613800138001", FLOOD
+            )
         await alice.aclose()
         await bob.aclose()
     with capsys.disabled():
         print(
             f"\n[{source}] pop {base_pop:.3f} s without the flood, {flood_pop:.3f} s with {FLOOD} wrong"
             f" logins; /api/health p50/max {_ms(base_health)} ms without, {_ms(flood_health)} ms with;"
-            f" login answers {dict(statuses)}"
+            f" login answers {dict(statuses)}; /api/health with the flood {dict(states)}"
         )
     assert sum(statuses.values()) == FLOOD and set(statuses) <= {401, 429, 503}
     if source == "one-address":
@@ -119,4 +121,5 @@ async def test_a_login_flood_does_not_delay_routing_or_the_pop(
     # Loose on purpose (a shared CI machine; the figures above are the measurement): before,
     # the caller waiting behind the flood was never routed and /api/health took 13 s.
     assert flood_pop < base_pop + 5.0, (base_pop, flood_pop)
-    assert max(flood_health) < 2.0
+    # A slow database probe answers "degraded" at its own bound: the health answer may take that.
+    assert max(flood_health) < DATABASE_TIMEOUT_S + 3.0

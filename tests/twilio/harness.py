@@ -25,7 +25,7 @@ from twilio.request_validator import RequestValidator
 from agent_ui.app import create_app
 from agent_ui.bootstrap import Container, build
 from agent_ui.seed import seed_demo
-from config.settings import load_settings
+from config.settings import ProcessRole, load_settings
 from cti.twilio.link import TwilioLink
 from cti.twilio.standin import ApiRequest, TwilioStandIn
 from routing.commands import LoginAgent
@@ -217,7 +217,9 @@ async def _hotline_on(
     async with in_process(create_app(settings, container=container)) as transport:
         assert container.link is not None
         if connected:
-            await container.link.wait_connected(timeout=5)
+            # a router's link starts once it is elected and waited its lease out (cluster.leadership)
+            lease = settings.router_lease_s if settings.role == ProcessRole.ROUTER else 0.0
+            await container.link.wait_connected(timeout=5 + lease)
             # start-up reconciliation done: a test starts from a settled Hotline, not a racing one
             await asyncio.wait_for(container.recovered.wait(), 15)
         async with httpx.AsyncClient(transport=transport, base_url=IN_PROCESS_URL, timeout=10) as http:
