@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent_ui import docs, errors, health, openapi, pages, ws
+from agent_ui import docs, errors, health, openapi, pages, route_index, ws
 from agent_ui.api import audit as audit_api
 from agent_ui.api import auth as auth_api
 from agent_ui.api import console as console_api
@@ -117,6 +118,7 @@ def create_app(
         openapi.install(app, frozenset(str(r) for r in Role))
         docs.install(app)
         app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+    route_index.install(app)  # HTTP requests tried only against the routes their path can match
     build_routes(app)
     return app
 
@@ -130,7 +132,9 @@ def build_routes(app: FastAPI) -> None:
     before its own: the first Twilio webhook, matched after the pages and the API, spent
     0.16-0.20 s of CPU there (0.3-1.8 s of wall time at load ~10; 3.1 s on a CI runner) while
     its caller waited for the menu and nothing else on the loop ran. Built while the app is
-    made, before it serves, the start pays it instead."""
+    made, before it serves, the start pays it instead. (The route index, agent_ui.route_index,
+    reads every included router's routes to build its table at the first request: it built
+    them all there; since the API's routes are included flat, 0.08-0.09 s of CPU were left.)"""
     for _ in iter_route_contexts(app.router.routes):
         pass
 
@@ -166,13 +170,30 @@ def _serve_people(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, page_form_refused)
     app.add_exception_handler(StarletteHTTPException, page_missing)  # a mistyped link: a page
     app.include_router(ws.router)
-    app.include_router(auth_api.router, prefix="/api")
-    for part in (console_api, supervisor_api, reports_api):
-        app.include_router(part.router, prefix="/api")
-    app.include_router(desk_api.router, prefix="/api")
-    app.include_router(recordings_api.router, prefix="/api")
-    app.include_router(audit_api.router, prefix="/api")
-    app.include_router(users_api.router, prefix="/api")
+    api = (auth_api, console_api, supervisor_api, reports_api, desk_api, recordings_api, audit_api, users_api)
+    for part in api:
+        include_flat(app, part.router, prefix="/api")
+
+
+# What `add_api_route` takes, each also an attribute of the route it built (checked at import).
+_ROUTE_SETTINGS = tuple(
+    name
+    for name in inspect.signature(APIRouter.add_api_route).parameters
+    if name not in ("self", "path", "endpoint", "route_class_override")
+)
+
+
+def include_flat(app: FastAPI, router: APIRouter, *, prefix: str) -> None:
+    """`app.include_router(router, prefix=prefix)` for a router of plain API routes, added to
+    the app's own route list (same order, same settings: tags, responses, models, names, the
+    OpenAPI document byte for byte) instead of as a nested router. FastAPI 0.165 matches a
+    nested router's routes once to find it and again to handle the request, and walks them to
+    check their version each time: ~15 % of a ticket read's CPU (docs/BENCHMARKS.md, #18)."""
+    assert not router.dependencies and not router.callbacks and not router.on_startup, router
+    for route in router.routes:
+        assert isinstance(route, APIRoute), route  # a nested router or a websocket: include_router
+        settings = {name: getattr(route, name) for name in _ROUTE_SETTINGS}
+        app.router.add_api_route(prefix + route.path, route.endpoint, **settings)
 
 
 def _serve_operators(app: FastAPI) -> None:

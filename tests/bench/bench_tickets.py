@@ -238,16 +238,15 @@ def serve(database_url: str, port: int) -> None:
     async def bare_list() -> dict[str, object]:
         return list_body
 
-    # Matched where the desk's routes are: FastAPI tries the app's routes in order, so an
-    # endpoint added last pays for matching every route before it (~75 regexes), more than
-    # the ticket route does. Right before the desk router, it pays what the ticket route pays
-    # to get there (the pages, auth, console, supervisor and reports routers) and no more.
+    # Matched where the desk's routes are: right before the first of them in the app's route
+    # list (agent_ui.app adds them flat). Since #18's route index (agent_ui.route_index) a
+    # request is tried only against the top-level routes its first two path segments can
+    # match, so neither side pays for the routes before it: each pays its own lookup.
+    first_desk = desk_api.router.routes[0].endpoint
     for path, endpoint in (("/bench/bare", bare), ("/bench/bare-list", bare_list)):
         app.add_api_route(path, endpoint, methods=["GET"])
         routes = app.router.routes
-        desk_at = next(
-            i for i, r in enumerate(routes) if getattr(r, "original_router", None) is desk_api.router
-        )
+        desk_at = next(i for i, r in enumerate(routes) if getattr(r, "endpoint", None) is first_desk)
         routes.insert(desk_at, routes.pop())
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -161,4 +161,6 @@ async def test_the_first_webhook_after_the_start_builds_no_route(database_url: s
             start = time.thread_time()
             await hotline.incoming(caller)
             cpu.append(time.thread_time() - start)
-    assert cpu[0] < 0.08, cpu  # built at the request: 0.16-0.20 s here, 0.01 s once built
+    # built at the request: 0.16-0.20 s here, 0.08-0.09 s since the API's routes are included flat
+    # (agent_ui.app include_flat); 0.010-0.015 s once built
+    assert cpu[0] < 0.04, cpu
