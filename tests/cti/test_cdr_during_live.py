@@ -14,7 +14,6 @@ Over real TCP against the simulated PBX with its cdr_csv Master.csv, through the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from cti.bus import EventBus
 from cti.simulator import AgentBehaviour, SimulatedPbx
 from cti.simulator.queues import SimMember, SimQueue
 from routing.events import CallEvent, CallEventKind, Event
+from tests.cti.links import link_to, until
 from tests.cti.test_sim_resync import originate
 
 SECRET = "sim-secret"
@@ -38,22 +38,13 @@ def _pbx(cdr: Path) -> SimulatedPbx:
 
 
 def _link(pbx: SimulatedPbx, bus: EventBus, cdr: Path) -> AsteriskLink:
-    return AsteriskLink(
-        host="127.0.0.1",
-        port=pbx.port,
-        username="hotline",
-        secret=SECRET,
+    return link_to(
+        pbx.port,
+        SECRET,
         bus=bus,
         agents={"1001": ALICE},
-        default_queue="support",
         cdr_file=cdr,
     )
-
-
-async def _until(check: Callable[[], bool]) -> None:
-    async with asyncio.timeout(10):
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
 
 
 def _ids(events: list[CallEvent], kind: CallEventKind) -> set[str]:
@@ -85,7 +76,7 @@ async def test_a_call_the_link_told_is_not_told_again_from_its_cdr(tmp_path: Pat
         tasks += [group.create_task(bus.run()), group.create_task(link.run())]
         await link.wait_connected(timeout=10)
         await originate(pbx, f'"Ida Caller" <{CALLER}>', talk=5)
-        await _until(lambda: bool(_ids(seen, CallEventKind.HUNG_UP)) and not pbx.channels)
+        await until(lambda: bool(_ids(seen, CallEventKind.HUNG_UP)) and not pbx.channels)
         missed = await link.reconcile([], frozenset(), since)
         for event in missed:
             await bus.publish(event)
@@ -120,7 +111,7 @@ async def test_a_call_still_queued_for_the_translator_is_not_told_twice(tmp_path
         for paused in (True, False, True, False):  # agent events that jam the bus before the call
             pbx.pause_member(ALICE, paused, "jam")
         await originate(pbx, f'"Ida Caller" <{CALLER}>', talk=5)
-        await _until(lambda: CALLER in (cdr.read_text() if cdr.exists() else "") and not pbx.channels)
+        await until(lambda: CALLER in (cdr.read_text() if cdr.exists() else "") and not pbx.channels)
         missed = await link.reconcile([], frozenset(), since)
         gate.set()
         for event in missed:
@@ -170,18 +161,18 @@ async def test_a_caller_gone_between_the_cdr_read_and_the_snapshot_is_told_from_
         await link.wait_connected(timeout=10)
         pbx.username = "away"  # the link's logins are refused: it is down while the caller comes
         pbx.drop_connections()
-        await _until(lambda: not link.client.connected)
+        await until(lambda: not link.client.connected)
         await _originate_as(pbx, "away", f'"Jon Caller" <{CALLER}>')
-        await _until(lambda: bool(queue.waiting))
+        await until(lambda: bool(queue.waiting))
         waiting = pbx.channels[queue.waiting[0]]
 
         async def hang_up_first() -> None:  # after the re-login's CDR read (CoreStatus came after it)
             waiting.variables["__hangup"] = "1"
-            await _until(lambda: waiting.name not in pbx.channels)
+            await until(lambda: waiting.name not in pbx.channels)
 
         pbx.before_action("QueueStatus", hang_up_first)
         pbx.username = "hotline"
-        await _until(lambda: link.client.connected and link.client.stats.logins == 2)
+        await until(lambda: link.client.connected and link.client.stats.logins == 2)
         await asyncio.sleep(0.3)
         await bus.join()
         for task in tasks:
@@ -212,13 +203,13 @@ async def test_a_call_missed_while_down_after_a_quiet_link_is_told(tmp_path: Pat
         await link.wait_connected(timeout=10)
         pbx.username = "away"
         pbx.drop_connections()
-        await _until(lambda: not link.client.connected)
+        await until(lambda: not link.client.connected)
         await _originate_as(pbx, "away", f'"Kai Caller" <{CALLER}>')
-        await _until(lambda: bool(queue.waiting))
+        await until(lambda: bool(queue.waiting))
         pbx.channels[queue.waiting[0]].variables["__hangup"] = "1"
-        await _until(lambda: not pbx.channels)
+        await until(lambda: not pbx.channels)
         pbx.username = "hotline"
-        await _until(lambda: link.client.connected and link.client.stats.logins == 2)
+        await until(lambda: link.client.connected and link.client.stats.logins == 2)
         await asyncio.sleep(0.3)
         await bus.join()
         for task in tasks:

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from cti.ami.protocol import AmiMessage
-from cti.asterisk import AsteriskLink
 from cti.bus import EventBus
 from cti.telephony import CallNotWaiting, TelephonyError
+from tests.cti.links import link_to
 from tests.cti.peer import AmiPeer, frame
 
 SECRET = "race-secret-5b2e"
@@ -33,14 +33,11 @@ async def test_a_caller_gone_at_the_offer_is_not_an_agent_miss(
 ) -> None:
     async with AmiPeer(secret=SECRET) as peer, asyncio.TaskGroup() as group:
         peer.replies["Setvar"] = _refusing(message)
-        link = AsteriskLink(
-            host="127.0.0.1",
-            port=peer.port,
-            username="hotline",
-            secret=SECRET,
+        link = link_to(
+            peer.port,
+            SECRET,
             bus=EventBus(),
             agents={"1001": "Local/1001@agents/n"},
-            default_queue="support",
         )
         task = group.create_task(link.run())
         await link.wait_connected(5)

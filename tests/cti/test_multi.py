@@ -11,11 +11,11 @@ import pytest
 
 from cti.ami.protocol import AmiMessage
 from cti.ami.translate import AmiTranslator
-from cti.asterisk import AsteriskLink
 from cti.bus import EventBus
 from cti.multi import call_prefix, pbx_of_call
 from cti.simulator import SimulatedPbx
 from routing.events import AgentEvent, AgentEventKind, Event
+from tests.cti.links import link_to
 
 AT = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 PBXS = ("main", "east", "west")
@@ -86,11 +86,9 @@ async def test_a_pbx_down_from_the_start_shows_its_agents_unavailable_then_idle_
             seen.append((event.agent, event.detail))
 
     bus.subscribe("test", record)
-    link = AsteriskLink(
-        host="127.0.0.1",
-        port=unused_tcp_port,
-        username="hotline",
-        secret="test-ami-secret-9f2c",
+    link = link_to(
+        unused_tcp_port,
+        "test-ami-secret-9f2c",
         bus=bus,
         agents={"2001": "PJSIP/2001"},
         default_queue="field",

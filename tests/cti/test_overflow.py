@@ -8,10 +8,10 @@ import pytest
 
 from cti.ami.client import AmiClient
 from cti.ami.errors import EventsLost
-from cti.asterisk import AsteriskLink
 from cti.bus import EventBus
 from cti.simulator import SimulatedPbx
 from routing.events import AgentEvent, AgentEventKind, Event
+from tests.cti.links import link_to
 from tests.cti.peer import AmiPeer, frame
 
 SECRET = "overflow-secret-3d1f"
@@ -50,14 +50,11 @@ async def test_when_the_bus_falls_behind_the_link_resyncs_and_the_lost_phone_sta
     async with asyncio.TaskGroup() as group:
         pbx_task = group.create_task(pbx.run())
         await pbx.wait_ready()
-        link = AsteriskLink(
-            host="127.0.0.1",
-            port=pbx.port,
-            username="hotline",
-            secret=SECRET,
+        link = link_to(
+            pbx.port,
+            SECRET,
             bus=bus,
             agents={"1001": "PJSIP/1001"},
-            default_queue="support",
             event_queue=5,
         )
         link_task = group.create_task(link.run())
@@ -89,14 +86,11 @@ async def test_the_links_health_says_why_it_is_down_without_naming_the_host() ->
     async with asyncio.TaskGroup() as group:
         pbx_task = group.create_task(pbx.run())
         await pbx.wait_ready()
-        link = AsteriskLink(
-            host="127.0.0.1",
-            port=pbx.port,
-            username="hotline",
-            secret="not-the-secret",
+        link = link_to(
+            pbx.port,
+            "not-the-secret",
             bus=EventBus(),
             agents={},
-            default_queue="support",
         )
         before = link.health()
         link_task = group.create_task(link.run())

@@ -18,9 +18,9 @@ import asyncio
 from collections.abc import Callable
 
 from cti.ami.protocol import FRAME_END, AmiMessage, FrameSplitter
-from cti.asterisk import AsteriskLink
 from cti.bus import EventBus
 from routing.events import CallEvent, CallEventKind, Event
+from tests.cti.links import link_to
 from tests.cti.peer import AmiPeer, frame, list_reply, trace_body
 from tests.cti.test_resync import CALL, MEMBERS, TALKING, cut
 
@@ -60,14 +60,11 @@ async def _resync_with(before_getvar: bytes, until: Callable[[list[CallEvent]], 
         )
         peer.replies["QueueStatus"] = lambda m: list_reply(m["ActionID"], MEMBERS, "QueueStatusComplete")
         peer.replies["Getvar"] = _getvar_after(before_getvar)
-        link = AsteriskLink(
-            host="127.0.0.1",
-            port=peer.port,
-            username="hotline",
-            secret=SECRET,
+        link = link_to(
+            peer.port,
+            SECRET,
             bus=bus,
             agents={"1001": "Local/1001@agents/n", "1002": "Local/1002@agents/n"},
-            default_queue="support",
         )
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(bus.run()), group.create_task(link.run())]

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 
-from cti.asterisk import AsteriskLink
 from cti.bus import EventBus
 from cti.simulator import AgentBehaviour, SimulatedPbx
 from cti.simulator.queues import IN_USE, SimMember, SimQueue
 from routing.events import AgentEvent, AgentEventKind, Event
+from tests.cti.links import link_to
 
 SECRET = "sim-secret"
 ALICE, BOB = "Local/1001@agents/n", "Local/1002@agents/n"
@@ -42,14 +42,11 @@ async def _link_events(pbx: SimulatedPbx) -> list[AgentEvent]:
             seen.append(event)
 
     bus.subscribe("test", record)
-    link = AsteriskLink(
-        host="127.0.0.1",
-        port=pbx.port,
-        username="hotline",
-        secret=SECRET,
+    link = link_to(
+        pbx.port,
+        SECRET,
         bus=bus,
         agents={"1001": ALICE, "1002": BOB},
-        default_queue="support",
     )
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(bus.run()), group.create_task(link.run())]

@@ -14,7 +14,6 @@ transferred (07c's Redirect), then dies; a second, new link reconciles the call 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from cti.simulator import AgentBehaviour, SimulatedPbx
 from cti.simulator.queues import SimMember, SimQueue
 from cti.telephony import OpenCall
 from routing.events import CallEvent, CallEventKind, Event
+from tests.cti.links import link_to, until
 from tests.cti.test_sim_resync import originate
 
 SECRET = "sim-secret"
@@ -32,23 +32,14 @@ CALLER = "0406000031"
 
 
 def _link(pbx: SimulatedPbx, bus: EventBus, cdr: Path) -> AsteriskLink:
-    return AsteriskLink(
-        host="127.0.0.1",
-        port=pbx.port,
-        username="hotline",
-        secret=SECRET,
+    return link_to(
+        pbx.port,
+        SECRET,
         bus=bus,
         agents={"1001": ALICE},
-        default_queue="support",
         cdr_file=cdr,
         transfer_context="transfer-targets",
     )
-
-
-async def _until(check: Callable[[], bool]) -> None:
-    async with asyncio.timeout(10):
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
 
 
 def _recorder(bus: EventBus) -> list[CallEvent]:
@@ -81,12 +72,12 @@ async def test_a_transferred_call_live_at_a_takeover_ends_with_its_caller(tmp_pa
         old_tasks = [group.create_task(old_bus.run()), group.create_task(old.run())]
         await old.wait_connected(timeout=10)
         await originate(pbx, f'"Lea Caller" <{CALLER}>', talk=600)
-        await _until(lambda: _first(old_seen, CallEventKind.ANSWERED) is not None)
+        await until(lambda: _first(old_seen, CallEventKind.ANSWERED) is not None)
         answered = _first(old_seen, CallEventKind.ANSWERED)
         assert answered is not None
         await old.blind_transfer(answered.call_id, "2001")
-        await _until(lambda: any(c.context == "level2" and c.bridge for c in pbx.channels.values()))
-        await _until(lambda: _first(old_seen, CallEventKind.TRANSFERRED) is not None)
+        await until(lambda: any(c.context == "level2" and c.bridge for c in pbx.channels.values()))
+        await until(lambda: _first(old_seen, CallEventKind.TRANSFERRED) is not None)
         await old_bus.join()
         for task in old_tasks:  # the old leader dies; the caller talks on with the second level
             task.cancel()
@@ -111,7 +102,7 @@ async def test_a_transferred_call_live_at_a_takeover_ends_with_its_caller(tmp_pa
 
         caller = next(c for c in pbx.channels.values() if c.uniqueid == open_call.pbx_ref)
         caller.variables["__hangup"] = "1"  # the caller hangs up, after the takeover
-        await _until(lambda: _first(seen, CallEventKind.HUNG_UP) is not None)
+        await until(lambda: _first(seen, CallEventKind.HUNG_UP) is not None)
         await bus.join()
         for task in tasks:
             task.cancel()

@@ -102,12 +102,6 @@ async def test_the_stored_book_holds_the_newest_state_and_expires(
         assert (await session.exec(select(func.count()).select_from(TwilioCallState))).one() == 1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known intermittent failure: failed in both fresh-clone CI runs of 2026-12-03 afternoon on"
-    " PostgreSQL (16:10: the in-process leader deposed by a lapsed 1 s lease; 16:50, load ~2: 120 s"
-    " timeout); passes alone (2 of 2). Cause not found yet; the lease is now 3 s for in-process routers",
-)
 async def test_a_standby_router_refuses_twilios_webhooks_so_the_leader_answers_them(
     database_url: str, tmp_path: Path
 ) -> None:
