@@ -22,7 +22,7 @@ from agent_ui.deps import Sessions, container_of
 from agent_ui.errors import ApiError
 from agent_ui.i18n import LANGUAGES, translator
 from agent_ui.models import User
-from agent_ui.pages.common import LANGUAGE_COOKIE, page_language, render
+from agent_ui.pages.common import LANGUAGE_COOKIE, page_language, render, safe_next
 from agent_ui.pages.nav import HOME_BY_ROLE
 
 router = APIRouter(include_in_schema=False)
@@ -78,17 +78,6 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, secure=is_https(request))
     return response
-
-
-def safe_next(raw: str) -> str:
-    """Only a path on this site: never `//elsewhere` or `https://elsewhere`. Browsers drop tabs
-    and newlines from a URL (WHATWG URL parsing) and read a backslash as a slash, so `/<tab>/evil`
-    and `/<backslash>evil` are `//evil` to them: any control character, space or backslash refuses it."""
-    if not raw.startswith("/") or raw.startswith("//"):
-        return "/"
-    if any(ch <= " " or ch == "\x7f" or ch == "\\" for ch in raw):
-        return "/"
-    return raw
 
 
 @router.post("/language")

@@ -137,6 +137,17 @@ def invalid_fields(exc: ValidationError | RequestValidationError, t: Translate) 
     return t("form.list_separator").join(names) or "—"
 
 
+def safe_next(raw: str) -> str:
+    """Only a path on this site: never `//elsewhere` or `https://elsewhere`. Browsers drop tabs
+    and newlines from a URL (WHATWG URL parsing) and read a backslash as a slash, so `/<tab>/evil`
+    and `/<backslash>evil` are `//evil` to them: any control character, space or backslash refuses it."""
+    if not raw.startswith("/") or raw.startswith("//"):
+        return "/"
+    if any(ch <= " " or ch == "\x7f" or ch == "\\" for ch in raw):
+        return "/"
+    return raw
+
+
 async def form_refused(request: Request, exc: Exception) -> Response:
     """A form the framework refused before a page's handler ran (letters in a number field, a
     field missing): a page in the reader's language naming the fields, with the way back, not
@@ -148,7 +159,7 @@ async def form_refused(request: Request, exc: Exception) -> Response:
     t = translator(page_language(request, user))
     referer = urlsplit(request.headers.get("referer", ""))
     same_site = referer.netloc == request.url.netloc and referer.path.startswith("/")
-    back = referer.path + (f"?{referer.query}" if referer.query else "") if same_site else "/"
+    back = safe_next(referer.path + (f"?{referer.query}" if referer.query else "")) if same_site else "/"
     message = t("tk.err.invalid", fields=invalid_fields(exc, t))
     return render(request, "refused.html", user, status_code=422, message=message, back=back)
 

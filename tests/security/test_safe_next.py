@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_ui.pages.auth import safe_next
+from agent_ui.pages.common import safe_next
 
 
 @pytest.mark.parametrize(
