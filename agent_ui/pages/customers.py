@@ -14,8 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from agent_ui.api.desk_common import Desk, actor_of, visible_ticket_ids
-from agent_ui.auth import SessionUser
+from agent_ui.api.desk_common import Desk, actor_of, viewer_of, visible_ticket_ids
 from agent_ui.deps import Acd
 from agent_ui.i18n import fmt_datetime, supported, translator
 from agent_ui.models import Role
@@ -23,7 +22,6 @@ from agent_ui.pages.common import gate, invalid_fields, render
 from agent_ui.pages.nav import CUSTOMERS
 from agent_ui.pages.ticket import categories_of
 from config.database import RowId, Version
-from tickets.access import Viewer
 from tickets.errors import DeskError, InvalidPhoneNumber, NotFound, RuleViolation, TicketConflict
 from tickets.schemas import CustomerUpdate, PhoneIn, TicketCreate
 from tickets.views import CustomerTier, TicketPriority
@@ -31,10 +29,6 @@ from tickets.views import CustomerTier, TicketPriority
 router = APIRouter(include_in_schema=False)
 
 MERGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
-
-
-def _viewer(user: SessionUser) -> Viewer:
-    return Viewer(user.login, str(user.role))
 
 
 @router.get("/customers", response_class=HTMLResponse)
@@ -67,7 +61,9 @@ async def _profile(
         tickets, calls = await desk.customers.history(customer_id)
     except NotFound:
         return render(request, "forbidden.html", user, status_code=404, page=f"/customers/{customer_id}")
-    seen = await visible_ticket_ids(desk, _viewer(user), {t.id for t in tickets if t.id is not None})
+    seen = await visible_ticket_ids(
+        desk, await viewer_of(user, request), {t.id for t in tickets if t.id is not None}
+    )
     return render(
         request,
         "customer.html",
