@@ -73,7 +73,8 @@ async def _watch(websocket: WebSocket, auth: Authenticator, user: SessionUser, o
     token = websocket.cookies.get(SESSION_COOKIE)
     while True:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(opened.ended.wait(), auth.recheck_s)
+            async with asyncio.timeout(auth.recheck_s):  # not wait_for: see cluster.presence_beat
+                await opened.ended.wait()
         if opened.ended.is_set():
             break
         now = await auth.resolve(token)

@@ -203,7 +203,8 @@ class RedisRouterCommands:
                 maxlen=self.stream_len,
                 approximate=True,
             )
-            answer = await asyncio.wait_for(reply, self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):  # not wait_for: see cluster.presence_beat
+                answer = await reply
         except TimeoutError as exc:  # before REDIS_DOWN: asyncio's TimeoutError is an OSError
             raise RouterUnreachable(f"no router answered within {self.timeout_s:.1f} s") from exc
         except REDIS_DOWN as exc:

@@ -230,7 +230,8 @@ class RedisHub:
     async def _reading(self, within: float) -> bool:
         """Wait (at most `within` s) until the reader is live: it knows where the firehose ends."""
         try:
-            await asyncio.wait_for(self.ready.wait(), within)
+            async with asyncio.timeout(within):
+                await self.ready.wait()
         except TimeoutError:
             return False
         return True

@@ -345,7 +345,8 @@ class AmiClient:
     async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
         """Wait until logged in and resynced. Raises NotConnected after `timeout` seconds."""
         try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._ready.wait()
         except TimeoutError:
             raise NotConnected(f"AMI not connected within {timeout} s ({self.host}:{self.port})") from None
 
