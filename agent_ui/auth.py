@@ -18,6 +18,7 @@ sign-in, throttled burst and sign-out is on the audit log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -47,6 +48,12 @@ SESSION_COOKIE = "hotline_session"
 LOGIN_FAILED = "login_failed"
 LOGIN_FAILED_MESSAGE = "wrong login or password, or the account is disabled"
 MAX_IN_FLIGHT = 32  # sign-in requests answered at once; the hashing pool queues at most 17 of them
+# Database connections sign-in may hold at once (account look-ups, session rows, audit entries).
+# The pool (config.database: 10 + 10 on PostgreSQL) is shared with telephony: an offered call's
+# ticket write takes a connection before the call is routed and popped. Unbounded, 32 sign-ins
+# in flight held all 20 at once (a failed one holds its connection while its audit entry waits
+# for the audit head's lock), and the call waited for the pool behind the flood.
+SIGN_IN_CONNECTIONS = 4
 
 
 class SignInRefused(Exception):
@@ -110,6 +117,7 @@ class Authenticator:
         self._reported: dict[Key, float] = {}  # keys whose lockout is on the audit log already
         self.in_flight = 0  # sign-in requests being answered (counted by agent_ui.middleware.SignInGate)
         self.max_in_flight = MAX_IN_FLIGHT
+        self._connections = asyncio.Semaphore(SIGN_IN_CONNECTIONS)  # taken before each use of `db`
 
     async def precheck(self, source_ip: str | None) -> SignInRefused | None:
         """Before a sign-in request's body is even read: refuse it at once if its address is
@@ -141,7 +149,7 @@ class Authenticator:
             raise SignInRefused(503, "sign_in_busy", "sign-in is busy; try again in a moment", 1.0) from None
         if account is None or not matched or not account.active:
             reason = "unknown_login" if account is None else "wrong_password" if not matched else "disabled"
-            await self.trail.record(
+            await self._record(
                 actor=login,
                 action="auth.sign_in_failed",
                 subject=f"user:{login}",
@@ -151,7 +159,7 @@ class Authenticator:
             )
             raise SignInRefused(401, LOGIN_FAILED, LOGIN_FAILED_MESSAGE)
         await self.throttle.succeeded(keys)
-        async with self._db() as session:
+        async with self._connections, self._db() as session:
             token, sid = await self.store.add(session, account.id, source_ip=source_ip, user_agent=user_agent)
             await self.trail.append(
                 session,
@@ -173,8 +181,13 @@ class Authenticator:
         )
         return user, token
 
+    async def _record(self, **entry: Any) -> None:
+        """An audit entry in its own transaction, on one of sign-in's connections."""
+        async with self._connections:
+            await self.trail.record(**entry)
+
     async def _account(self, login: str) -> _Account | None:
-        async with self._db() as session:
+        async with self._connections, self._db() as session:
             user = (await session.exec(select(User).where(User.login == login))).first()
         if user is None or user.id is None:
             return None
@@ -202,7 +215,7 @@ class Authenticator:
         if len(self._reported) > 10_000:
             self._reported = {k: t for k, t in self._reported.items() if t > loop_time}
         if fresh:
-            await self.trail.record(
+            await self._record(
                 actor=login,
                 action="auth.sign_in_throttled",
                 subject=f"user:{login}",

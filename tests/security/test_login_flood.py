@@ -32,6 +32,81 @@ from tests.harness import Hotline, next_message, running_hotline
 FLOOD = 200
 
 
+class _Trace:
+    """Where a call's pop is, stage by stage, and what the flood holds meanwhile: printed when
+    the pop is late, so a failure says which stage it was stuck in (PBX event on the bus, the
+    intake's ticket write, routing, the hub, the websocket) instead of only "no pop in 15 s"."""
+
+    def __init__(self, hotline: Hotline, number: str) -> None:
+        self.hotline = hotline
+        self.number = number
+        self.start = time.perf_counter()
+        self.stages: list[str] = []
+        self.loop_lag = 0.0
+        self.pool_out = 0
+        self.in_flight = 0
+        self.seconds_before = dict(hotline.container.bus.stats.handler_seconds)
+        self._call_ids: set[str] = set()
+        self._stop = asyncio.Event()
+        hub = hotline.container.hub
+        self._channels = [hub.subscribe(f"agent:{agent}") for agent in ("1001", "1002")]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _note(self, what: str) -> None:
+        self.stages.append(f"{time.perf_counter() - self.start:6.3f} s {what}")
+
+    def _on_publish(self, event: Any) -> None:
+        call_id = getattr(event, "call_id", None)
+        if getattr(event, "caller", None) == self.number and call_id is not None:
+            self._call_ids.add(call_id)
+        if call_id in self._call_ids:
+            self._note(f"bus {event.kind} agent={getattr(event, 'agent', None)}")
+
+    async def _watch_hub(self, channel: Any) -> None:
+        while True:
+            message = await channel.queue.get()
+            if message is not None and message.get("type") == "pop" and message.get("caller") == self.number:
+                self._note(f"hub pop to {channel.key}")
+
+    async def _sample(self) -> None:
+        engine = self.hotline.container.engine
+        auth = self.hotline.container.auth
+        while not self._stop.is_set():
+            began = time.perf_counter()
+            await asyncio.sleep(0.05)
+            self.loop_lag = max(self.loop_lag, time.perf_counter() - began - 0.05)
+            checkedout = getattr(engine.pool, "checkedout", None)
+            if checkedout is not None:
+                self.pool_out = max(self.pool_out, checkedout())
+            self.in_flight = max(self.in_flight, auth.in_flight)
+
+    def __enter__(self) -> _Trace:
+        self.hotline.container.bus.on_publish(self._on_publish)
+        self._tasks = [asyncio.create_task(self._sample())]
+        self._tasks += [asyncio.create_task(self._watch_hub(c)) for c in self._channels]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        observers = self.hotline.container.bus._on_publish
+        if self._on_publish in observers:
+            observers.remove(self._on_publish)
+        for channel in self._channels:
+            self.hotline.container.hub.unsubscribe(channel)
+
+    def report(self) -> str:
+        now = self.hotline.container.bus.stats.handler_seconds
+        spent = {k: round(v - self.seconds_before.get(k, 0.0), 3) for k, v in now.items()}
+        return (
+            f"call {self.number}: "
+            + "; ".join(self.stages or ["no event of the call on the bus"])
+            + f"\n  front handlers' seconds meanwhile {spent}; max loop lag {self.loop_lag:.3f} s;"
+            f" max pool connections out {self.pool_out}; max sign-ins in flight {self.in_flight}"
+        )
+
+
 async def _first_pop(sockets: list[Any], timeout: float = 15.0) -> dict[str, Any]:  # noqa: ASYNC109
     waits = [asyncio.create_task(next_message(ws, "pop", timeout=timeout)) for ws in sockets]
     done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -55,7 +130,7 @@ async def _health_probe(
 
 async def _call_with(
     hotline: Hotline, sockets: list[Any], number: str, flood: int
-) -> tuple[float, list[float], Counter[int], Counter[str]]:
+) -> tuple[float, list[float], Counter[int], Counter[str], str]:
     """Place a call (with `flood` wrong logins fired at the same moment): seconds to the pop,
     /api/health latencies and statuses meanwhile, and the statuses the logins got."""
     stop = asyncio.Event()
@@ -76,15 +151,22 @@ async def _call_with(
             )
             await asyncio.sleep(0.3)  # the attacker's interpreter starts; its requests begin
         start = time.perf_counter()
-        await hotline.place_call(number, talk=40)
-        await _first_pop(sockets)
+        with _Trace(hotline, number) as trace:
+            trace._note("placing the call")
+            await hotline.place_call(number, talk=40)
+            trace._note("originated")
+            try:
+                await _first_pop(sockets)
+            except TimeoutError:
+                raise AssertionError(f"no pop in 15 s\n{trace.report()}") from None
+            trace._note("websocket pop")
         popped = time.perf_counter() - start
         if attacker is not None:
             out, _ = await attacker.communicate()
             statuses.update({int(k): v for k, v in json.loads(out).items()})
         stop.set()
         await prober
-    return popped, samples, statuses, states
+    return popped, samples, statuses, states, trace.report()
 
 
 def _ms(samples: list[float]) -> str:
@@ -102,8 +184,8 @@ async def test_a_login_flood_does_not_delay_routing_or_the_pop(
         async with await hotline.agent_socket(alice) as a, await hotline.agent_socket(bob) as b:
             await next_message(a, "hello")
             await next_message(b, "hello")
-            base_pop, base_health, _, _ = await _call_with(hotline, [a, b], "+8613800138000", 0)
-            flood_pop, flood_health, statuses, states = await _call_with(
+            base_pop, base_health, _, _, base_trace = await _call_with(hotline, [a, b], "+8613800138000", 0)
+            flood_pop, flood_health, statuses, states, flood_trace = await _call_with(
                 hotline, [a, b], "+8613800138001", FLOOD
             )
         await alice.aclose()
@@ -113,6 +195,7 @@ async def test_a_login_flood_does_not_delay_routing_or_the_pop(
             f"\n[{source}] pop {base_pop:.3f} s without the flood, {flood_pop:.3f} s with {FLOOD} wrong"
             f" logins; /api/health p50/max {_ms(base_health)} ms without, {_ms(flood_health)} ms with;"
             f" login answers {dict(statuses)}; /api/health with the flood {dict(states)}"
+            f"\n{base_trace}\n{flood_trace}"
         )
     assert sum(statuses.values()) == FLOOD and set(statuses) <= {401, 429, 503}
     if source == "one-address":
