@@ -81,4 +81,13 @@ async def test_the_admin_pages_fit_a_phone_and_the_categories_table_fits_a_deskt
         await expect(desk.locator("#categories")).to_be_visible()
         width = await _page_width(desk)
         assert width <= DESKTOP["width"], f"the categories page is wider than 1280 px: {width} px"
+        # and each row's Save is on screen, not behind the table's own sideways scroll
+        card: float = await desk.eval_on_selector(
+            "#categories", "t => t.closest('.card').getBoundingClientRect().right"
+        )
+        for save in await desk.locator("#categories button[id^='save-']").all():
+            box = await save.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= card, (
+                "a category's Save is scrolled out of view"
+            )
         await screenshot(desk, "widths-categories-en")
