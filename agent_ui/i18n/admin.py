@@ -97,6 +97,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "中保留几秒的 wrapuptime，覆盖通话结束到暂停之间的片刻。",
     ),
     "admin.strategy": ("Strategy", "分配策略"),
+    # each strategy in words; the option shows its name in the call-center file beside it
+    "admin.strategy.ring-all": ("Ring everyone", "全部振铃"),
+    "admin.strategy.longest-idle": ("Longest idle first", "空闲最久优先"),
+    "admin.strategy.round-robin": ("Round robin", "轮流分配"),
+    "admin.strategy.fewest-calls": ("Fewest calls today first", "今日接听最少优先"),
+    "admin.strategy.least-talk-time": ("Least talk time today first", "今日通话时长最短优先"),
+    "admin.strategy.random": ("Random", "随机"),
+    "admin.strategy.weighted-random": ("Weighted random", "加权随机"),
+    "admin.strategy.linear": ("In configured order", "按配置顺序"),
     "admin.required_skills": (
         "Skills every caller needs (skill:minimum proficiency)",
         "来电所需技能（技能:最低熟练度）",

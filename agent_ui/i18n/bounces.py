@@ -39,6 +39,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rsp.by_department": ("By department", "按部门"),
     "rsp.by_technician": ("By person", "按人员"),
     "rsp.name": ("Name", "名称"),
+    "rsp.none": ("No work orders were handed to anyone in this interval.", "此时段内没有派出的工单。"),
     "rsp.nobody": ("(none)", "（未指定）"),
     "rsp.level": ("Level", "层级"),
     "rsp.level.department": ("department", "部门"),

@@ -61,6 +61,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tk.timeline": ("Timeline", "处理记录"),
     "tk.when": ("When", "时间"),
     "tk.who": ("Who", "操作人"),
+    "tk.who.system": ("Hotline (automatic)", "系统自动"),
     "tk.what": ("What", "事项"),
     "tk.detail": ("Detail", "详情"),
     "tk.internal": ("internal", "内部"),

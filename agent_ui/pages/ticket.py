@@ -158,7 +158,8 @@ async def ticket_context(
                 "at": fmt_datetime(e.at, lang, offset),
                 "kind": e.kind,
                 "label": kind_label(e.kind, t),
-                "actor": e.actor,
+                "actor": e.actor,  # a login, or "system": Hotline itself, named in the page's language
+                "actor_label": t("tk.who.system") if e.actor == "system" else e.actor,
                 "summary": bounce_summary(e, t, desk, lang) or timeline_summary(e, lang, offset, t),
                 "visibility": str(e.data.get("visibility") or ""),
                 "recordings": players.get(call_id, []) if carrier.get(call_id) == index else [],
