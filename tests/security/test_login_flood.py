@@ -18,7 +18,9 @@ import asyncio
 import json
 import statistics
 import sys
+import threading
 import time
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,10 @@ class _Trace:
         hub = hotline.container.hub
         self._channels = [hub.subscribe(f"agent:{agent}") for agent in ("1001", "1002")]
         self._tasks: list[asyncio.Task[None]] = []
+        self._ticked = time.perf_counter()
+        self._loop_thread = threading.get_ident()
+        self.stalls: Counter[str] = Counter()  # what the event loop's thread ran while it did not tick
+        self._watchdog = threading.Thread(target=self._watch_loop, daemon=True)
 
     def _note(self, what: str) -> None:
         self.stages.append(f"{time.perf_counter() - self.start:6.3f} s {what}")
@@ -72,7 +78,7 @@ class _Trace:
         engine = self.hotline.container.engine
         auth = self.hotline.container.auth
         while not self._stop.is_set():
-            began = time.perf_counter()
+            began = self._ticked = time.perf_counter()
             await asyncio.sleep(0.05)
             self.loop_lag = max(self.loop_lag, time.perf_counter() - began - 0.05)
             checkedout = getattr(engine.pool, "checkedout", None)
@@ -80,7 +86,20 @@ class _Trace:
                 self.pool_out = max(self.pool_out, checkedout())
             self.in_flight = max(self.in_flight, auth.in_flight)
 
+    def _watch_loop(self) -> None:
+        """Every 0.1 s the loop has not ticked for 0.3 s, the loop thread's innermost frames."""
+        while not self._stop.is_set():
+            time.sleep(0.1)
+            if time.perf_counter() - self._ticked > 0.3:
+                frame = sys._current_frames().get(self._loop_thread)
+                if frame is not None:
+                    where = traceback.extract_stack(frame)[-6:]
+                    self.stalls[
+                        " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in where[::-1])
+                    ] += 1
+
     def __enter__(self) -> _Trace:
+        self._watchdog.start()
         self.hotline.container.bus.on_publish(self._on_publish)
         self._tasks = [asyncio.create_task(self._sample())]
         self._tasks += [asyncio.create_task(self._watch_hub(c)) for c in self._channels]
@@ -104,6 +123,9 @@ class _Trace:
             + "; ".join(self.stages or ["no event of the call on the bus"])
             + f"\n  front handlers' seconds meanwhile {spent}; max loop lag {self.loop_lag:.3f} s;"
             f" max pool connections out {self.pool_out}; max sign-ins in flight {self.in_flight}"
+            + "".join(
+                f"\n  loop stalled x{n} (0.1 s each) in {where}" for where, n in self.stalls.most_common(5)
+            )
         )
 
 
