@@ -73,7 +73,7 @@ async def _watch(websocket: WebSocket, auth: Authenticator, user: SessionUser, o
     token = websocket.cookies.get(SESSION_COOKIE)
     while True:
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(auth.recheck_s):  # not wait_for: see cluster.presence_beat
+            async with asyncio.timeout(auth.recheck_s):  # not wait_for: see cluster.cancellation
                 await opened.ended.wait()
         if opened.ended.is_set():
             break

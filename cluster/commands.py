@@ -46,6 +46,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from cluster.cancellation import stop_if_cancelled
 from routing.agent_state import AgentState, Trigger
 from routing.commands import Command
 from routing.errors import (
@@ -83,15 +84,6 @@ Query = Callable[[str], Awaitable[dict[str, Any]]]  # an agent's id -> their gre
 
 class RouterUnreachable(Exception):
     """No router answered in time (or Redis is down, or the router could not apply the order)."""
-
-
-def _unless_cancelled() -> None:
-    """Re-raise a cancellation that redis-py swallowed: a blocked read cancelled (the TaskGroup
-    stopping) closes its connection, and redis-py's retry sends the read again on a new one,
-    which then answers (None, or a ConnectionError): a loop that went on would never end."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 # ---------------------------------------------------------------------- the wire format
@@ -203,7 +195,7 @@ class RedisRouterCommands:
                 maxlen=self.stream_len,
                 approximate=True,
             )
-            async with asyncio.timeout(self.timeout_s):  # not wait_for: see cluster.presence_beat
+            async with asyncio.timeout(self.timeout_s):  # not wait_for: see cluster.cancellation
                 answer = await reply
         except TimeoutError as exc:  # before REDIS_DOWN: asyncio's TimeoutError is an OSError
             raise RouterUnreachable(f"no router answered within {self.timeout_s:.1f} s") from exc
@@ -217,11 +209,11 @@ class RedisRouterCommands:
 
     async def run(self) -> None:
         while True:
-            _unless_cancelled()
+            stop_if_cancelled()
             try:
                 popped = await self.redis.blpop([self.reply_key], timeout=BLOCK_MS / 1000)
             except REDIS_DOWN as exc:
-                _unless_cancelled()
+                stop_if_cancelled()
                 log.warning(
                     "Redis unreachable (%r): the command reply reader retries in %.0f s", exc, RETRY_S
                 )
@@ -272,7 +264,7 @@ class RouterCommandServer:
     async def run(self) -> None:
         last_claim = 0.0
         while True:
-            _unless_cancelled()
+            stop_if_cancelled()
             try:
                 if not self.ready.is_set():
                     await self._create_group()
@@ -284,7 +276,7 @@ class RouterCommandServer:
                     GROUP, self.consumer, {self.stream: ">"}, count=BATCH, block=BLOCK_MS // 2
                 )
             except REDIS_DOWN as exc:
-                _unless_cancelled()
+                stop_if_cancelled()
                 log.warning("Redis unreachable (%r): the command reader retries in %.0f s", exc, RETRY_S)
                 await asyncio.sleep(RETRY_S)
                 continue

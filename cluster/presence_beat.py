@@ -35,6 +35,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from cluster.cancellation import stop_if_cancelled
+
 log = logging.getLogger(__name__)
 
 BEAT_S = 2.0
@@ -49,16 +51,6 @@ class ConsoleCount(Protocol):
     async def connected(self, agent_id: str) -> None: ...
 
     async def disconnected(self, agent_id: str) -> None: ...
-
-
-def _stop_if_cancelled() -> None:
-    """Raise the cancellation redis-py swallowed. A cancel that reaches a command as its send
-    completes is lost (redis-py sends through `asyncio.wait_for`, which on Python 3.11 returns
-    the finished send instead of raising, CPython gh-86296) and the command answers normally:
-    a loop that went on would hold the TaskGroup stopping it, and so the process, for ever."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def worker_name() -> str:
@@ -99,9 +91,9 @@ class PresenceBeat:
                 try:
                     await self.beat()
                 except (RedisError, OSError) as exc:
-                    _stop_if_cancelled()
+                    stop_if_cancelled()
                     log.warning("presence beat of %s not sent: %s", self.worker, exc)
-                _stop_if_cancelled()
+                stop_if_cancelled()
                 await asyncio.sleep(BEAT_S)
         finally:  # a clean stop: the router need not wait for the expiry (else: TTL_S)
             with contextlib.suppress(RedisError, OSError, TimeoutError):
@@ -131,10 +123,10 @@ class PresenceWatch:
         try:
             now = await self.read()
         except (RedisError, OSError) as exc:
-            _stop_if_cancelled()
+            stop_if_cancelled()
             log.warning("web workers' consoles not read: %s", exc)
             return
-        _stop_if_cancelled()  # a stopping router applies no read
+        stop_if_cancelled()  # a stopping router applies no read
         for _, agent in sorted(now - self.pairs):
             await self._presence.connected(agent)
         for worker, agent in sorted(self.pairs - now):
@@ -145,5 +137,5 @@ class PresenceWatch:
     async def run(self) -> None:
         while True:
             await self.step()
-            _stop_if_cancelled()
+            stop_if_cancelled()
             await asyncio.sleep(BEAT_S)

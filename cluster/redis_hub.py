@@ -38,6 +38,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from cluster.cancellation import cancelled
+
 log = logging.getLogger(__name__)
 
 PREFIX = "hotline:hub:"
@@ -81,13 +83,6 @@ return seq
 
 # What XRANGE and XREAD answer on a client without decode_responses (redis-py types them loosely).
 Entries = list[tuple[bytes, dict[bytes, bytes]]]
-
-
-def _cancelled() -> bool:
-    """redis-py turns a cancellation during a read into its ConnectionError or TimeoutError: a
-    task that catches those to retry must still stop, as cancelled, when it is cancelled."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def _seq(entry_id: bytes) -> int:
@@ -201,7 +196,7 @@ class RedisHub:
                 raw = await self.redis.xrange(self._channel(sub.key), min=f"({after_seq}-0", max="+")
                 break
             except REDIS_DOWN as exc:
-                if _cancelled():
+                if cancelled():
                     raise asyncio.CancelledError from None
                 if sub not in self._subscribers.get(sub.key, ()):
                     return  # its socket closed meanwhile
@@ -320,7 +315,7 @@ class RedisHub:
                 await task
 
     async def _writer(self) -> None:
-        while not _cancelled():  # redis-py may swallow a cancellation and return
+        while not cancelled():  # redis-py may swallow a cancellation and return
             batch = [await self._outbound.get()]
             while len(batch) < BATCH and not self._outbound.empty():
                 batch.append(self._outbound.get_nowait())
@@ -337,7 +332,7 @@ class RedisHub:
                         self.sent += len(batch)
                         break
                     except REDIS_DOWN:
-                        if _cancelled():
+                        if cancelled():
                             raise asyncio.CancelledError from None
                         log.warning("Redis unreachable: %d hub messages wait to be sent", len(batch))
                         await asyncio.sleep(RETRY_S)
@@ -347,7 +342,7 @@ class RedisHub:
     async def _reader(self) -> None:
         firehose = f"{self.prefix}all"
         last: bytes | None = None
-        while not _cancelled():  # redis-py may swallow a cancellation and return
+        while not cancelled():  # redis-py may swallow a cancellation and return
             try:
                 if last is None:
                     newest = cast(Entries, await self.redis.xrevrange(firehose, count=1))
@@ -355,7 +350,7 @@ class RedisHub:
                     self.ready.set()
                 replies = await self.redis.xread({firehose: last}, count=BATCH, block=BLOCK_MS)
             except REDIS_DOWN:
-                if _cancelled():
+                if cancelled():
                     raise asyncio.CancelledError from None
                 log.warning("Redis unreachable: the hub reader retries in %.0f s", RETRY_S)
                 await asyncio.sleep(RETRY_S)
