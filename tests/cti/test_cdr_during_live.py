@@ -14,6 +14,8 @@ Over real TCP against the simulated PBX with its cdr_csv Master.csv, through the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,10 +59,8 @@ def _told_once(events: list[CallEvent]) -> None:
     assert len(_ids(events, CallEventKind.HUNG_UP)) == 1
 
 
-async def test_a_call_the_link_told_is_not_told_again_from_its_cdr(tmp_path: Path) -> None:
-    """The call log has not written the call yet (`known` is empty): the link still knows it."""
-    cdr = tmp_path / "Master.csv"
-    pbx, bus = _pbx(cdr), EventBus()
+def _call_events(bus: EventBus) -> list[CallEvent]:
+    """The CallEvents the bus hands its subscribers, as they come."""
     seen: list[CallEvent] = []
 
     async def record(event: Event) -> None:
@@ -68,21 +68,36 @@ async def test_a_call_the_link_told_is_not_told_again_from_its_cdr(tmp_path: Pat
             seen.append(event)
 
     bus.subscribe("test", record)
-    since = datetime.now(UTC) - timedelta(minutes=1)
+    return seen
+
+
+@asynccontextmanager
+async def _linked(pbx: SimulatedPbx, bus: EventBus, cdr: Path) -> AsyncIterator[AsteriskLink]:
+    """The PBX, the bus and a logged-in link running; at the end the bus drained, all stopped."""
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(pbx.run())]
         await pbx.wait_ready()
         link = _link(pbx, bus, cdr)
         tasks += [group.create_task(bus.run()), group.create_task(link.run())]
         await link.wait_connected(timeout=10)
+        yield link
+        await bus.join()
+        for task in tasks:
+            task.cancel()
+
+
+async def test_a_call_the_link_told_is_not_told_again_from_its_cdr(tmp_path: Path) -> None:
+    """The call log has not written the call yet (`known` is empty): the link still knows it."""
+    cdr = tmp_path / "Master.csv"
+    pbx, bus = _pbx(cdr), EventBus()
+    seen = _call_events(bus)
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    async with _linked(pbx, bus, cdr) as link:
         await originate(pbx, f'"Ida Caller" <{CALLER}>', talk=5)
         await until(lambda: bool(_ids(seen, CallEventKind.HUNG_UP)) and not pbx.channels)
         missed = await link.reconcile([], frozenset(), since)
         for event in missed:
             await bus.publish(event)
-        await bus.join()
-        for task in tasks:
-            task.cancel()
     assert [e for e in missed if isinstance(e, CallEvent) and e.caller == CALLER] == []
     _told_once(seen)
 
@@ -102,12 +117,7 @@ async def test_a_call_still_queued_for_the_translator_is_not_told_twice(tmp_path
 
     bus.subscribe("test", record)
     since = datetime.now(UTC) - timedelta(minutes=1)
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(pbx.run())]
-        await pbx.wait_ready()
-        link = _link(pbx, bus, cdr)
-        tasks += [group.create_task(bus.run()), group.create_task(link.run())]
-        await link.wait_connected(timeout=10)
+    async with _linked(pbx, bus, cdr) as link:
         for paused in (True, False, True, False):  # agent events that jam the bus before the call
             pbx.pause_member(ALICE, paused, "jam")
         await originate(pbx, f'"Ida Caller" <{CALLER}>', talk=5)
@@ -117,9 +127,6 @@ async def test_a_call_still_queued_for_the_translator_is_not_told_twice(tmp_path
         for event in missed:
             await bus.publish(event)
         await asyncio.sleep(0.3)  # the link's queue drains
-        await bus.join()
-        for task in tasks:
-            task.cancel()
     _told_once(seen)
 
 
@@ -144,21 +151,9 @@ async def test_a_caller_gone_between_the_cdr_read_and_the_snapshot_is_told_from_
     The calls missed while down are looked for in the CDRs as they are after the resync."""
     cdr = tmp_path / "Master.csv"
     queue = SimQueue("support", members=[SimMember(ALICE, "Alice Agent", paused=True, reason="break")])
-    pbx = SimulatedPbx(secret=SECRET, speed=10, queues=[queue], cdr_file=cdr)
-    bus = EventBus()
-    seen: list[CallEvent] = []
-
-    async def record(event: Event) -> None:
-        if isinstance(event, CallEvent):
-            seen.append(event)
-
-    bus.subscribe("test", record)
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(pbx.run())]
-        await pbx.wait_ready()
-        link = _link(pbx, bus, cdr)
-        tasks += [group.create_task(bus.run()), group.create_task(link.run())]
-        await link.wait_connected(timeout=10)
+    pbx, bus = SimulatedPbx(secret=SECRET, speed=10, queues=[queue], cdr_file=cdr), EventBus()
+    seen = _call_events(bus)
+    async with _linked(pbx, bus, cdr) as link:
         pbx.username = "away"  # the link's logins are refused: it is down while the caller comes
         pbx.drop_connections()
         await until(lambda: not link.client.connected)
@@ -174,9 +169,6 @@ async def test_a_caller_gone_between_the_cdr_read_and_the_snapshot_is_told_from_
         pbx.username = "hotline"
         await until(lambda: link.client.connected and link.client.stats.logins == 2)
         await asyncio.sleep(0.3)
-        await bus.join()
-        for task in tasks:
-            task.cancel()
     kinds = [e.kind for e in seen if e.caller == CALLER]
     assert kinds == [CallEventKind.OFFERED, CallEventKind.ABANDONED, CallEventKind.HUNG_UP]
 
@@ -186,21 +178,9 @@ async def test_a_call_missed_while_down_after_a_quiet_link_is_told(tmp_path: Pat
     time the PBX was last heard, and the calls that came and went while it was down were lost."""
     cdr = tmp_path / "Master.csv"
     queue = SimQueue("support", members=[SimMember(ALICE, "Alice Agent", paused=True, reason="break")])
-    pbx = SimulatedPbx(secret=SECRET, speed=10, queues=[queue], cdr_file=cdr)
-    bus = EventBus()
-    seen: list[CallEvent] = []
-
-    async def record(event: Event) -> None:
-        if isinstance(event, CallEvent):
-            seen.append(event)
-
-    bus.subscribe("test", record)
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(pbx.run())]
-        await pbx.wait_ready()
-        link = _link(pbx, bus, cdr)
-        tasks += [group.create_task(bus.run()), group.create_task(link.run())]
-        await link.wait_connected(timeout=10)
+    pbx, bus = SimulatedPbx(secret=SECRET, speed=10, queues=[queue], cdr_file=cdr), EventBus()
+    seen = _call_events(bus)
+    async with _linked(pbx, bus, cdr) as link:
         pbx.username = "away"
         pbx.drop_connections()
         await until(lambda: not link.client.connected)
@@ -211,8 +191,5 @@ async def test_a_call_missed_while_down_after_a_quiet_link_is_told(tmp_path: Pat
         pbx.username = "hotline"
         await until(lambda: link.client.connected and link.client.stats.logins == 2)
         await asyncio.sleep(0.3)
-        await bus.join()
-        for task in tasks:
-            task.cancel()
     kinds = [e.kind for e in seen if e.caller == CALLER]
     assert kinds == [CallEventKind.OFFERED, CallEventKind.ABANDONED, CallEventKind.HUNG_UP]
