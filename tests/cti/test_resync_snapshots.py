@@ -33,7 +33,8 @@ def _queue() -> SimQueue:
 
 
 async def _link_events(pbx: SimulatedPbx) -> list[AgentEvent]:
-    """The agent events a link publishes in its first 0.3 s after its login's resync."""
+    """Run `pbx` and a link to it: the agent events the link publishes in its first 0.3 s after
+    its login's resync."""
     bus = EventBus()
     seen: list[AgentEvent] = []
 
@@ -42,14 +43,11 @@ async def _link_events(pbx: SimulatedPbx) -> list[AgentEvent]:
             seen.append(event)
 
     bus.subscribe("test", record)
-    link = link_to(
-        pbx.port,
-        SECRET,
-        bus=bus,
-        agents={"1001": ALICE, "1002": BOB},
-    )
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(bus.run()), group.create_task(link.run())]
+        tasks = [group.create_task(pbx.run())]
+        await pbx.wait_ready()
+        link = link_to(pbx.port, SECRET, bus=bus, agents={"1001": ALICE, "1002": BOB})
+        tasks += [group.create_task(bus.run()), group.create_task(link.run())]
         await link.wait_connected(timeout=10)
         await asyncio.sleep(0.3)  # the events written after the snapshots are translated meanwhile
         await bus.join()
@@ -70,11 +68,7 @@ async def test_a_pause_changed_right_after_the_queue_snapshot_is_not_undone_by_i
         pbx.pause_member(ALICE, True, "lunch")
 
     pbx.after_action("QueueStatus", meanwhile)
-    async with asyncio.TaskGroup() as group:
-        pbx_task = group.create_task(pbx.run())
-        await pbx.wait_ready()
-        events = await _link_events(pbx)
-        pbx_task.cancel()
+    events = await _link_events(pbx)
     bob, alice = _last(events, "1002", PAUSES), _last(events, "1001", PAUSES)
     assert bob is not None and bob.kind is AgentEventKind.UNPAUSED  # as the PBX has it now
     assert alice is not None and alice.kind is AgentEventKind.PAUSED and alice.detail == "lunch"
@@ -93,11 +87,7 @@ async def test_a_phone_taken_right_after_the_queue_snapshot_is_not_reported_idle
         pbx.core.send_event("QueueMemberStatus", "agent,all", alice.fields(queue.name))
 
     pbx.after_action("QueueStatus", meanwhile)
-    async with asyncio.TaskGroup() as group:
-        pbx_task = group.create_task(pbx.run())
-        await pbx.wait_ready()
-        events = await _link_events(pbx)
-        pbx_task.cancel()
+    events = await _link_events(pbx)
     states = [e.detail for e in events if e.agent == "1001" and e.kind is AgentEventKind.DEVICE_STATE]
     assert states == ["idle", "in_use"]  # the snapshot's, then the PBX's
 
@@ -113,11 +103,7 @@ async def test_phone_changes_written_before_the_device_list_are_told_before_it()
         pbx.set_device_state(phone, "NOT_INUSE")
 
     pbx.after_action("CoreShowChannels", meanwhile)
-    async with asyncio.TaskGroup() as group:
-        pbx_task = group.create_task(pbx.run())
-        await pbx.wait_ready()
-        events = await _link_events(pbx)
-        pbx_task.cancel()
+    events = await _link_events(pbx)
     states = [e.detail for e in events if e.agent == "1001" and e.kind is AgentEventKind.DEVICE_STATE]
     # QueueStatus's member state, then the phone's two changes; the list says what they said
     assert states == ["idle", "in_use", "idle"]
